@@ -1,0 +1,100 @@
+//! trailgen: writes realistic CloudTrail files under a folder laid out like a trail bucket, and
+//! prints each file's key. Used by the demo and the benchmarks.
+//!
+//! trailgen --out DIR [--files N] [--bytes N] [--seed N] [--account ID] [--region R]
+//!          [--org o-ID] [--prefix P] [--age-days D] [--spread-minutes M] [--insight]
+
+use std::fs::{self, File};
+use std::io::BufWriter;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use trailwatch::generate::{Content, TrailSpec, now_millis, write_log_file};
+
+struct Args {
+    out: PathBuf,
+    files: u64,
+    bytes: u64,
+    age_days: i64,
+    spec: TrailSpec,
+}
+
+fn parse_args() -> Result<Args, String> {
+    let mut args = Args {
+        out: PathBuf::new(),
+        files: 1,
+        bytes: 1 << 20,
+        age_days: 0,
+        spec: TrailSpec::recent(1),
+    };
+    let mut spread_minutes = 5;
+    let mut iter = std::env::args().skip(1);
+    while let Some(flag) = iter.next() {
+        if flag == "--insight" {
+            args.spec.content = Content::Insight;
+            continue;
+        }
+        let value = iter.next().ok_or_else(|| format!("{flag} needs a value"))?;
+        let number = |v: &str| {
+            v.parse::<i64>()
+                .map_err(|_| format!("{flag}: {v:?} is not a number"))
+        };
+        match flag.as_str() {
+            "--out" => args.out = PathBuf::from(value),
+            "--files" => args.files = number(&value)?.max(1) as u64,
+            "--bytes" => args.bytes = number(&value)?.max(0) as u64,
+            "--seed" => args.spec.seed = number(&value)? as u64,
+            "--account" => args.spec.account_id = value,
+            "--region" => args.spec.region = value,
+            "--org" => args.spec.organization_id = Some(value),
+            "--prefix" => args.spec.prefix = Some(value),
+            "--age-days" => args.age_days = number(&value)?,
+            "--spread-minutes" => spread_minutes = number(&value)?,
+            other => return Err(format!("unknown flag {other}")),
+        }
+    }
+    if args.out.as_os_str().is_empty() {
+        return Err("--out DIR is required".into());
+    }
+    let now = now_millis();
+    args.spec.newest_event_millis = now - args.age_days * 86_400_000;
+    args.spec.event_spread_millis = spread_minutes * 60_000;
+    args.spec.delivery_millis = now;
+    Ok(args)
+}
+
+fn main() -> ExitCode {
+    let args = match parse_args() {
+        Ok(args) => args,
+        Err(message) => {
+            eprintln!("trailgen: {message}");
+            return ExitCode::from(2);
+        }
+    };
+    let first_seed = args.spec.seed;
+    for index in 0..args.files {
+        let mut spec = args.spec.clone();
+        spec.seed = first_seed + index;
+        let key = spec.key();
+        let path = args.out.join(&key);
+        let written = path
+            .parent()
+            .map_or(Ok(()), fs::create_dir_all)
+            .and_then(|()| File::create(&path))
+            .and_then(|file| write_log_file(&spec, args.bytes, BufWriter::new(file)));
+        match written {
+            Ok(written) => {
+                println!("{key}");
+                eprintln!(
+                    "trailgen: {key}: {} records, {} bytes, {} compressed",
+                    written.records, written.uncompressed_bytes, written.compressed_bytes
+                );
+            }
+            Err(error) => {
+                eprintln!("trailgen: writing {}: {error}", path.display());
+                return ExitCode::FAILURE;
+            }
+        }
+    }
+    ExitCode::SUCCESS
+}

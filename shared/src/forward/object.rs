@@ -1,0 +1,80 @@
+//! The object to read, as a trigger names it.
+
+use crate::summary::ObjectSummary;
+use crate::trail::{FileKind, decode_notification_key};
+
+/// An S3 object, with its key decoded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectRef {
+    pub bucket: String,
+    pub key: String,
+    /// Read this version when the notification names one, so a later overwrite is not read.
+    pub version_id: Option<String>,
+    /// Size from the notification, when known.
+    pub size: Option<i64>,
+}
+
+/// An object as an S3 event notification names it: the key still form-URL-encoded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotifiedObject {
+    pub bucket: String,
+    pub encoded_key: String,
+    pub version_id: Option<String>,
+    pub size: Option<i64>,
+}
+
+impl NotifiedObject {
+    /// Decodes the key; an undecodable key is a failed object naming the raw key.
+    pub fn decode(self) -> Result<ObjectRef, ObjectSummary> {
+        match decode_notification_key(&self.encoded_key) {
+            Some(key) => Ok(ObjectRef {
+                key: key.into_owned(),
+                bucket: self.bucket,
+                version_id: self.version_id.filter(|v| !v.is_empty()),
+                size: self.size,
+            }),
+            None => {
+                Err(
+                    ObjectSummary::new(&self.bucket, &self.encoded_key, FileKind::Other.as_str())
+                        .failed("the notification's object key does not decode to UTF-8"),
+                )
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn notified(key: &str, version: Option<&str>) -> NotifiedObject {
+        NotifiedObject {
+            bucket: "b".into(),
+            encoded_key: key.into(),
+            version_id: version.map(str::to_owned),
+            size: Some(3),
+        }
+    }
+
+    #[test]
+    fn keys_are_decoded_and_empty_versions_dropped() {
+        let object = notified("a+b%2Bc", Some("")).decode().unwrap();
+        assert_eq!(object.key, "a b+c");
+        assert_eq!(object.version_id, None);
+        assert_eq!(
+            notified("k", Some("v1"))
+                .decode()
+                .unwrap()
+                .version_id
+                .as_deref(),
+            Some("v1")
+        );
+    }
+
+    #[test]
+    fn an_undecodable_key_fails_naming_the_raw_key() {
+        let failed = notified("bad%FF", None).decode().unwrap_err();
+        assert_eq!(failed.key, "bad%FF");
+        assert!(failed.error.unwrap().contains("UTF-8"));
+    }
+}

@@ -1,0 +1,244 @@
+//! Realistic CloudTrail log files, reproducible from a seed: the demo, the tests and the
+//! benchmarks all read what this writes.
+//!
+//! The mix resembles a busy organization trail: management events of several services and
+//! identity types, S3, Lambda and DynamoDB data events, network activity events, and now and
+//! then a very large record. Records are not in time order, as in real files.
+
+mod records;
+
+use std::io::{self, Write};
+
+use aws_smithy_types::DateTime;
+use aws_smithy_types::date_time::Format;
+use flate2::Compression;
+use flate2::write::GzEncoder;
+
+pub use records::{GeneratedRecord, RecordGenerator};
+
+/// Which kind of CloudTrail file to write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Content {
+    /// A `CloudTrail/` log file of management, data and network activity events.
+    Log,
+    /// A `CloudTrail-Insight/` file of Insights events.
+    Insight,
+}
+
+/// Where a generated file belongs and what its records look like.
+#[derive(Debug, Clone)]
+pub struct TrailSpec {
+    pub account_id: String,
+    pub region: String,
+    pub organization_id: Option<String>,
+    pub prefix: Option<String>,
+    pub seed: u64,
+    pub content: Content,
+    /// The newest event time; records fall in `[newest - spread, newest]`.
+    pub newest_event_millis: i64,
+    pub event_spread_millis: i64,
+    /// When CloudTrail "delivered" the file: its key's date and timestamp.
+    pub delivery_millis: i64,
+}
+
+impl TrailSpec {
+    /// A single-account trail in us-east-1 with events of the last five minutes.
+    pub fn recent(seed: u64) -> Self {
+        let now = now_millis();
+        Self {
+            account_id: "111122223333".into(),
+            region: "us-east-1".into(),
+            organization_id: None,
+            prefix: None,
+            seed,
+            content: Content::Log,
+            newest_event_millis: now,
+            event_spread_millis: 5 * 60 * 1000,
+            delivery_millis: now,
+        }
+    }
+
+    /// The S3 key CloudTrail would deliver this file under.
+    pub fn key(&self) -> String {
+        let folder = match self.content {
+            Content::Log => "CloudTrail",
+            Content::Insight => "CloudTrail-Insight",
+        };
+        let stamp = iso_seconds(self.delivery_millis);
+        // "2024-01-02T03:04:05Z" → date folders and the file's YYYYMMDDTHHmmZ.
+        let (year, month, day) = (&stamp[0..4], &stamp[5..7], &stamp[8..10]);
+        let file_time = format!("{year}{month}{day}T{}{}Z", &stamp[11..13], &stamp[14..16]);
+        let unique = unique_string(self.seed);
+        let mut key = String::new();
+        if let Some(prefix) = &self.prefix {
+            key.push_str(prefix);
+            key.push('/');
+        }
+        key.push_str("AWSLogs/");
+        if let Some(org) = &self.organization_id {
+            key.push_str(org);
+            key.push('/');
+        }
+        let (account, region) = (&self.account_id, &self.region);
+        key.push_str(&format!(
+            "{account}/{folder}/{region}/{year}/{month}/{day}/{account}_{folder}_{region}_{file_time}_{unique}.json.gz"
+        ));
+        key
+    }
+
+    pub fn records(&self) -> RecordGenerator {
+        RecordGenerator::new(self)
+    }
+}
+
+/// What was written.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WrittenFile {
+    pub records: u64,
+    pub uncompressed_bytes: u64,
+    pub compressed_bytes: u64,
+}
+
+/// Writes a gzip log file of at least `min_uncompressed_bytes` (and at least one record).
+pub fn write_log_file<W: Write>(
+    spec: &TrailSpec,
+    min_uncompressed_bytes: u64,
+    out: W,
+) -> io::Result<WrittenFile> {
+    let mut records = spec.records();
+    write_records(
+        &mut records,
+        |written| written.uncompressed_bytes >= min_uncompressed_bytes,
+        out,
+    )
+}
+
+/// Writes `{"Records":[…]}` from `records` until `done` says so or they run out.
+pub fn write_records<W: Write>(
+    records: &mut dyn Iterator<Item = GeneratedRecord>,
+    mut done: impl FnMut(&WrittenFile) -> bool,
+    out: W,
+) -> io::Result<WrittenFile> {
+    let mut counted = CountingWriter {
+        inner: out,
+        bytes: 0,
+    };
+    let mut gzip = GzEncoder::new(&mut counted, Compression::default());
+    let mut written = WrittenFile::default();
+    let emit = |gzip: &mut GzEncoder<_>, bytes: &[u8], written: &mut WrittenFile| {
+        written.uncompressed_bytes += bytes.len() as u64;
+        gzip.write_all(bytes)
+    };
+    emit(&mut gzip, b"{\"Records\":[", &mut written)?;
+    for record in records {
+        if written.records > 0 {
+            emit(&mut gzip, b",", &mut written)?;
+        }
+        emit(&mut gzip, record.text.as_bytes(), &mut written)?;
+        written.records += 1;
+        if done(&written) {
+            break;
+        }
+    }
+    emit(&mut gzip, b"]}", &mut written)?;
+    gzip.finish()?;
+    written.compressed_bytes = counted.bytes;
+    Ok(written)
+}
+
+struct CountingWriter<W> {
+    inner: W,
+    bytes: u64,
+}
+
+impl<W: Write> Write for CountingWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.bytes += n as u64;
+        Ok(n)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+pub fn now_millis() -> i64 {
+    DateTime::from(std::time::SystemTime::now())
+        .to_millis()
+        .unwrap_or_default()
+}
+
+/// `YYYY-MM-DDTHH:MM:SSZ`, CloudTrail's eventTime format (whole seconds).
+pub fn iso_seconds(millis: i64) -> String {
+    let seconds = DateTime::from_secs(millis.div_euclid(1000));
+    seconds.fmt(Format::DateTime).unwrap_or_default()
+}
+
+/// CloudTrail's 16-character file-name suffix, derived from the seed.
+fn unique_string(seed: u64) -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    let mut rng = fastrand::Rng::with_seed(seed ^ 0x5eed_f11e);
+    (0..16)
+        .map(|_| char::from(ALPHABET[rng.usize(..ALPHABET.len())]))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::trail::{FileKind, TrailKey, decompress, read_records};
+    use std::convert::Infallible;
+
+    #[test]
+    fn keys_follow_cloudtrail_layout() {
+        let mut spec = TrailSpec::recent(1);
+        spec.delivery_millis = 1_704_164_700_000; // 2024-01-02T03:05:00Z
+        spec.organization_id = Some("o-aa11bb22cc".into());
+        spec.prefix = Some("central".into());
+        let key = spec.key();
+        let parsed = TrailKey::parse(&key).unwrap();
+        assert_eq!(parsed.kind, FileKind::Log);
+        assert_eq!(parsed.file_timestamp, "20240102T0305Z");
+        assert_eq!(parsed.prefix, Some("central"));
+        spec.content = Content::Insight;
+        assert_eq!(
+            TrailKey::parse(&spec.key()).unwrap().kind,
+            FileKind::Insight
+        );
+    }
+
+    #[test]
+    fn written_files_read_back_record_for_record() {
+        let spec = TrailSpec::recent(42);
+        let mut out = Vec::new();
+        let written = write_log_file(&spec, 200_000, &mut out).unwrap();
+        assert!(written.uncompressed_bytes >= 200_000);
+        assert_eq!(written.compressed_bytes, out.len() as u64);
+        let expected: Vec<String> = spec
+            .records()
+            .take(written.records as usize)
+            .map(|r| r.text)
+            .collect();
+        let mut read = Vec::new();
+        read_records(decompress(&out[..]).unwrap(), |_, raw| {
+            read.push(raw.get().to_owned());
+            Ok::<_, Infallible>(())
+        })
+        .unwrap();
+        assert_eq!(read, expected);
+    }
+
+    #[test]
+    fn the_same_seed_writes_the_same_file() {
+        let write = |seed| {
+            let mut spec = TrailSpec::recent(seed);
+            spec.newest_event_millis = 1_704_164_700_000;
+            spec.delivery_millis = 1_704_164_700_000;
+            let mut out = Vec::new();
+            write_log_file(&spec, 50_000, &mut out).unwrap();
+            out
+        };
+        assert_eq!(write(3), write(3));
+        assert_ne!(write(3), write(4));
+    }
+}

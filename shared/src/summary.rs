@@ -1,0 +1,236 @@
+//! What an invocation did, object by object. Field names are the interface users' alarms and
+//! queries depend on: keep them exactly.
+//!
+//! For every object: `records = forwarded + filtered + rejected`; each record not forwarded is
+//! counted under one reason in `rejectedReasons`.
+
+use serde::Serialize;
+
+use crate::logs::Destination;
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ForwardSummary {
+    pub records: u64,
+    pub forwarded: u64,
+    pub filtered: u64,
+    pub rejected: u64,
+    pub skipped_objects: u64,
+    pub failed_objects: u64,
+    pub objects: Vec<ObjectSummary>,
+}
+
+impl ForwardSummary {
+    pub fn add(&mut self, object: ObjectSummary) {
+        self.records += object.records;
+        self.forwarded += object.forwarded;
+        self.filtered += object.filtered;
+        self.rejected += object.rejected;
+        self.skipped_objects += u64::from(object.skipped.is_some());
+        self.failed_objects += u64::from(object.error.is_some());
+        self.objects.push(object);
+    }
+
+    /// The objects that failed, for the invocation's error.
+    pub fn failed(&self) -> impl Iterator<Item = &ObjectSummary> {
+        self.objects.iter().filter(|object| object.error.is_some())
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ObjectSummary {
+    pub bucket: String,
+    pub key: String,
+    pub kind: String,
+    pub records: u64,
+    pub forwarded: u64,
+    pub filtered: u64,
+    pub rejected: u64,
+    #[serde(skip_serializing_if = "RejectedReasons::is_empty")]
+    pub rejected_reasons: RejectedReasons,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub destinations: Vec<DestinationCount>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub skipped: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+impl ObjectSummary {
+    pub fn new(bucket: &str, key: &str, kind: &str) -> Self {
+        Self {
+            bucket: bucket.into(),
+            key: key.into(),
+            kind: kind.into(),
+            ..Self::default()
+        }
+    }
+
+    pub fn skipped(mut self, reason: impl Into<String>) -> Self {
+        self.skipped = Some(reason.into());
+        self
+    }
+
+    pub fn failed(mut self, error: impl Into<String>) -> Self {
+        self.error = Some(error.into());
+        self
+    }
+
+    /// Counts one more forwarded event for its destination.
+    pub fn add_forwarded(&mut self, destination: &Destination, events: u64) {
+        self.forwarded += events;
+        match self
+            .destinations
+            .iter_mut()
+            .find(|d| d.matches(destination))
+        {
+            Some(count) => count.forwarded += events,
+            None => self.destinations.push(DestinationCount {
+                log_group: destination.log_group.to_string(),
+                log_stream: destination.log_stream.to_string(),
+                forwarded: events,
+            }),
+        }
+    }
+
+    pub fn add_rejected(&mut self, reasons: &RejectedReasons) {
+        self.rejected_reasons.add(reasons);
+        self.rejected = self.rejected_reasons.total();
+    }
+
+    /// Whether the accounting identity holds.
+    pub fn is_balanced(&self) -> bool {
+        self.records == self.forwarded + self.filtered + self.rejected
+            && self.rejected == self.rejected_reasons.total()
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DestinationCount {
+    pub log_group: String,
+    pub log_stream: String,
+    pub forwarded: u64,
+}
+
+impl DestinationCount {
+    fn matches(&self, destination: &Destination) -> bool {
+        *self.log_group == *destination.log_group && *self.log_stream == *destination.log_stream
+    }
+}
+
+/// Why records were not forwarded. Zero counts are left out of the JSON.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RejectedReasons {
+    /// CloudWatch Logs: older than 14 days.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub too_old: u64,
+    /// CloudWatch Logs: more than 2 hours in the future.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub too_new: u64,
+    /// CloudWatch Logs: older than the log group's retention.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub expired: u64,
+    /// Larger than the largest event CloudWatch Logs takes.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub too_large: u64,
+    /// Not a JSON object with a valid `eventTime`.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub invalid_record: u64,
+    /// Read, but not delivered because the object failed first.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub not_delivered: u64,
+}
+
+fn is_zero(value: &u64) -> bool {
+    *value == 0
+}
+
+impl RejectedReasons {
+    pub fn total(&self) -> u64 {
+        self.too_old
+            + self.too_new
+            + self.expired
+            + self.too_large
+            + self.invalid_record
+            + self.not_delivered
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.total() == 0
+    }
+
+    pub fn add(&mut self, other: &RejectedReasons) {
+        self.too_old += other.too_old;
+        self.too_new += other.too_new;
+        self.expired += other.expired;
+        self.too_large += other.too_large;
+        self.invalid_record += other.invalid_record;
+        self.not_delivered += other.not_delivered;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    #[test]
+    fn totals_add_up_across_objects_and_reasons() {
+        let destination = Destination {
+            log_group: Arc::from("g"),
+            log_stream: Arc::from("s"),
+        };
+        let mut first = ObjectSummary::new("b", "k1", "log");
+        first.records = 5;
+        first.add_forwarded(&destination, 2);
+        first.add_forwarded(&destination, 1);
+        first.add_rejected(&RejectedReasons {
+            too_old: 1,
+            invalid_record: 1,
+            ..Default::default()
+        });
+        assert!(first.is_balanced());
+        assert_eq!(first.destinations.len(), 1);
+        assert_eq!(first.destinations[0].forwarded, 3);
+
+        let mut summary = ForwardSummary::default();
+        summary.add(first);
+        summary.add(ObjectSummary::new("b", "k2", "digest").skipped("digest file"));
+        summary.add(ObjectSummary::new("b", "k3", "log").failed("boom"));
+        assert_eq!(
+            (summary.records, summary.forwarded, summary.rejected),
+            (5, 3, 2)
+        );
+        assert_eq!((summary.skipped_objects, summary.failed_objects), (1, 1));
+        assert_eq!(
+            summary.failed().map(|o| o.key.as_str()).collect::<Vec<_>>(),
+            vec!["k3"]
+        );
+    }
+
+    #[test]
+    fn json_uses_the_documented_field_names() {
+        let mut object = ObjectSummary::new("b", "k", "log");
+        object.records = 1;
+        object.add_rejected(&RejectedReasons {
+            too_new: 1,
+            ..Default::default()
+        });
+        let mut summary = ForwardSummary::default();
+        summary.add(object);
+        let json = serde_json::to_value(&summary).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({
+                "records": 1, "forwarded": 0, "filtered": 0, "rejected": 1,
+                "skippedObjects": 0, "failedObjects": 0,
+                "objects": [{"bucket": "b", "key": "k", "kind": "log", "records": 1,
+                             "forwarded": 0, "filtered": 0, "rejected": 1,
+                             "rejectedReasons": {"tooNew": 1}}]
+            })
+        );
+    }
+}

@@ -1,0 +1,379 @@
+//! Streaming reader of CloudTrail log files: gzip bytes in, one record at a time out.
+//!
+//! A log file is `{"Records":[ … ]}`, gzip-compressed. The reader never holds the file: bytes
+//! are inflated as they arrive and each element of `Records` is handed to the caller as its own
+//! JSON text (`RawValue`, byte for byte as delivered) before the next one is read. Memory is
+//! bounded by the largest record.
+
+use std::fmt;
+use std::io::{self, BufReader, Read};
+
+use flate2::bufread::MultiGzDecoder;
+use serde::Deserialize;
+use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde_json::value::RawValue;
+
+const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
+/// Large enough that serde_json's byte-at-a-time reads rarely reach the inflater.
+const DECOMPRESSED_BUFFER_BYTES: usize = 64 * 1024;
+
+/// Why a log file could not be read to its end.
+#[derive(Debug, thiserror::Error)]
+pub enum FileError {
+    #[error("the object is not gzip-compressed (it does not start with the gzip magic bytes)")]
+    NotGzip,
+    #[error("the object is empty")]
+    Empty,
+    #[error("reading the object failed: {0}")]
+    Source(#[source] io::Error),
+    #[error("the gzip stream is truncated or corrupt: {0}")]
+    Decompress(#[source] io::Error),
+    #[error("the file is not CloudTrail JSON ({{\"Records\": [...]}}): {0}")]
+    Json(#[source] serde_json::Error),
+    #[error("the file has no \"Records\" array")]
+    NoRecordsArray,
+    #[error("the file has more than one \"Records\" array")]
+    DuplicateRecordsArray,
+    #[error("reading stopped: {0}")]
+    Stopped(String),
+}
+
+/// Marks an I/O error as coming from the object's source (S3), not from inflating it.
+#[derive(Debug)]
+struct SourceFailure(io::Error);
+
+impl fmt::Display for SourceFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::error::Error for SourceFailure {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.0)
+    }
+}
+
+/// Wraps the compressed source so its errors can be told apart from decompression errors.
+struct TaggedSource<R>(R);
+
+impl<R: Read> Read for TaggedSource<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.0
+            .read(buf)
+            .map_err(|e| io::Error::new(e.kind(), SourceFailure(e)))
+    }
+}
+
+fn classify_io(error: io::Error) -> FileError {
+    if error
+        .get_ref()
+        .is_some_and(|inner| inner.is::<SourceFailure>())
+    {
+        let inner = error
+            .into_inner()
+            .and_then(|inner| inner.downcast::<SourceFailure>().ok());
+        return match inner {
+            Some(source) => FileError::Source(source.0),
+            None => FileError::Source(io::Error::other("unknown source error")),
+        };
+    }
+    FileError::Decompress(error)
+}
+
+/// Opens compressed bytes as the decompressed text of a log file. Concatenated gzip members
+/// are read as one stream, as `gzip -d` does.
+pub fn decompress<R: Read>(compressed: R) -> Result<impl Read, FileError> {
+    let mut source = BufReader::new(TaggedSource(compressed));
+    let mut magic = [0u8; 2];
+    let mut filled = 0;
+    while filled < magic.len() {
+        match source.read(&mut magic[filled..]).map_err(classify_io)? {
+            0 => break,
+            n => filled += n,
+        }
+    }
+    match filled {
+        0 => Err(FileError::Empty),
+        2 if magic == GZIP_MAGIC => Ok(MultiGzDecoder::new(io::Cursor::new(magic).chain(source))),
+        _ => Err(FileError::NotGzip),
+    }
+}
+
+/// Reads every record of a decompressed log file, calling `visit(index, record)` for each in
+/// file order. `visit` returning `Err` stops reading with `FileError::Stopped`.
+/// Returns the number of records read.
+pub fn read_records<R, F, E>(decompressed: R, mut visit: F) -> Result<u64, FileError>
+where
+    R: Read,
+    F: FnMut(u64, Box<RawValue>) -> Result<(), E>,
+    E: fmt::Display,
+{
+    let reader = BufReader::with_capacity(DECOMPRESSED_BUFFER_BYTES, decompressed);
+    let mut deserializer = serde_json::Deserializer::from_reader(reader);
+    let mut state = VisitState {
+        visit: &mut visit,
+        count: 0,
+        stopped: None,
+        progress: Progress::default(),
+    };
+    let outcome = (&mut deserializer)
+        .deserialize_map(FileVisitor { state: &mut state })
+        .and_then(|()| deserializer.end());
+    if let Some(reason) = state.stopped {
+        return Err(FileError::Stopped(reason));
+    }
+    let progress = state.progress;
+    match outcome {
+        Ok(()) if progress.records_done => Ok(state.count),
+        Ok(()) => Err(FileError::NoRecordsArray),
+        Err(error) if error.is_io() => Err(classify_io(error.into())),
+        Err(_) if progress.duplicate_records => Err(FileError::DuplicateRecordsArray),
+        Err(_) if progress.records_value_started && !progress.records_array_opened => {
+            Err(FileError::NoRecordsArray)
+        }
+        Err(error) => Err(FileError::Json(error)),
+    }
+}
+
+/// How far the reader got, to name what was wrong with a file.
+#[derive(Debug, Default, Clone, Copy)]
+struct Progress {
+    records_value_started: bool,
+    records_array_opened: bool,
+    records_done: bool,
+    duplicate_records: bool,
+}
+
+struct VisitState<'f, F> {
+    visit: &'f mut F,
+    count: u64,
+    stopped: Option<String>,
+    progress: Progress,
+}
+
+struct FileVisitor<'s, 'f, F> {
+    state: &'s mut VisitState<'f, F>,
+}
+
+/// Top-level keys: only `Records` is read; any other key's value is skipped.
+#[derive(Deserialize)]
+enum TopLevelKey {
+    Records,
+    #[serde(other)]
+    Other,
+}
+
+impl<'de, F, E> Visitor<'de> for FileVisitor<'_, '_, F>
+where
+    F: FnMut(u64, Box<RawValue>) -> Result<(), E>,
+    E: fmt::Display,
+{
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON object with a Records array")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while let Some(key) = map.next_key::<TopLevelKey>()? {
+            match key {
+                TopLevelKey::Records if self.state.progress.records_value_started => {
+                    self.state.progress.duplicate_records = true;
+                    return Err(de::Error::custom("duplicate Records"));
+                }
+                TopLevelKey::Records => {
+                    self.state.progress.records_value_started = true;
+                    map.next_value_seed(RecordsSeed {
+                        state: &mut *self.state,
+                    })?;
+                    self.state.progress.records_done = true;
+                }
+                TopLevelKey::Other => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+struct RecordsSeed<'s, 'f, F> {
+    state: &'s mut VisitState<'f, F>,
+}
+
+impl<'de, F, E> DeserializeSeed<'de> for RecordsSeed<'_, '_, F>
+where
+    F: FnMut(u64, Box<RawValue>) -> Result<(), E>,
+    E: fmt::Display,
+{
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_seq(self)
+    }
+}
+
+impl<'de, F, E> Visitor<'de> for RecordsSeed<'_, '_, F>
+where
+    F: FnMut(u64, Box<RawValue>) -> Result<(), E>,
+    E: fmt::Display,
+{
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("the Records array")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        self.state.progress.records_array_opened = true;
+        while let Some(record) = seq.next_element::<Box<RawValue>>()? {
+            let index = self.state.count;
+            self.state.count += 1;
+            if let Err(reason) = (self.state.visit)(index, record) {
+                self.state.stopped = Some(reason.to_string());
+                return Err(de::Error::custom("stopped by the caller"));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use flate2::Compression;
+    use flate2::write::GzEncoder;
+    use std::convert::Infallible;
+    use std::io::Write;
+
+    fn gzip(text: &[u8]) -> Vec<u8> {
+        let mut encoder = GzEncoder::new(Vec::new(), Compression::default());
+        encoder.write_all(text).unwrap();
+        encoder.finish().unwrap()
+    }
+
+    fn read_all(compressed: &[u8]) -> Result<Vec<String>, FileError> {
+        let mut records = Vec::new();
+        read_records(decompress(compressed)?, |_, raw| {
+            records.push(raw.get().to_owned());
+            Ok::<_, Infallible>(())
+        })?;
+        Ok(records)
+    }
+
+    #[test]
+    fn records_are_returned_byte_for_byte_in_file_order() {
+        let text = br#"{"Records":[{"b": 1,  "a" :"\u00e9\n"} , {"eventTime":"2024-01-01T00:00:00Z","x":[1.50,-0e3]},7]}"#;
+        let records = read_all(&gzip(text)).unwrap();
+        assert_eq!(
+            records,
+            vec![
+                r#"{"b": 1,  "a" :"\u00e9\n"}"#,
+                r#"{"eventTime":"2024-01-01T00:00:00Z","x":[1.50,-0e3]}"#,
+                "7",
+            ]
+        );
+    }
+
+    #[test]
+    fn other_top_level_keys_are_skipped() {
+        let text = br#" {"Meta":{"x":[1,{"Records":[]}]},"Records":[{"a":1}],"Tail":null} "#;
+        assert_eq!(read_all(&gzip(text)).unwrap(), vec![r#"{"a":1}"#]);
+    }
+
+    #[test]
+    fn an_empty_records_array_has_no_records() {
+        assert!(read_all(&gzip(br#"{"Records":[]}"#)).unwrap().is_empty());
+    }
+
+    #[test]
+    fn concatenated_gzip_members_are_one_stream() {
+        let mut compressed = gzip(br#"{"Records":[{"a":1},"#);
+        compressed.extend(gzip(br#"{"b":2}]}"#));
+        assert_eq!(
+            read_all(&compressed).unwrap(),
+            vec![r#"{"a":1}"#, r#"{"b":2}"#]
+        );
+    }
+
+    #[test]
+    fn bad_files_get_a_specific_error() {
+        assert!(matches!(read_all(b""), Err(FileError::Empty)));
+        assert!(matches!(
+            read_all(b"{\"Records\":[]}"),
+            Err(FileError::NotGzip)
+        ));
+        assert!(matches!(read_all(b"\x1f"), Err(FileError::NotGzip)));
+        let whole = gzip(br#"{"Records":[{"a":1},{"b":2}]}"#);
+        assert!(matches!(
+            read_all(&whole[..whole.len() - 12]),
+            Err(FileError::Decompress(_))
+        ));
+        assert!(matches!(read_all(&gzip(b"")), Err(FileError::Json(_))));
+        assert!(matches!(read_all(&gzip(b"[1,2]")), Err(FileError::Json(_))));
+        assert!(matches!(
+            read_all(&gzip(b"{\"Other\":1}")),
+            Err(FileError::NoRecordsArray)
+        ));
+        assert!(matches!(
+            read_all(&gzip(b"{\"Records\":{}}")),
+            Err(FileError::NoRecordsArray)
+        ));
+        assert!(matches!(
+            read_all(&gzip(b"{\"Records\":[],\"Records\":[]}")),
+            Err(FileError::DuplicateRecordsArray)
+        ));
+        assert!(matches!(
+            read_all(&gzip(b"{\"Records\":[{]}")),
+            Err(FileError::Json(_))
+        ));
+        assert!(matches!(
+            read_all(&gzip(b"{\"Records\":[]} x")),
+            Err(FileError::Json(_))
+        ));
+    }
+
+    #[test]
+    fn records_before_a_truncation_are_still_visited() {
+        let truncated_text = br#"{"Records":[{"a":1},{"b":2},{"c""#;
+        let mut seen = Vec::new();
+        let result = read_records(decompress(&gzip(truncated_text)[..]).unwrap(), |i, raw| {
+            seen.push((i, raw.get().to_owned()));
+            Ok::<_, Infallible>(())
+        });
+        assert!(matches!(result, Err(FileError::Json(_))));
+        assert_eq!(
+            seen,
+            vec![(0, r#"{"a":1}"#.to_owned()), (1, r#"{"b":2}"#.to_owned())]
+        );
+    }
+
+    #[test]
+    fn the_caller_can_stop_reading() {
+        let compressed = gzip(br#"{"Records":[{"a":1},{"b":2}]}"#);
+        let result = read_records(decompress(&compressed[..]).unwrap(), |i, _| {
+            if i == 1 { Err("enough") } else { Ok(()) }
+        });
+        assert!(matches!(result, Err(FileError::Stopped(reason)) if reason == "enough"));
+    }
+
+    #[test]
+    fn source_errors_are_told_apart_from_decompression_errors() {
+        struct Failing;
+        impl Read for Failing {
+            fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
+                Err(io::Error::new(
+                    io::ErrorKind::ConnectionReset,
+                    "reset by peer",
+                ))
+            }
+        }
+        let compressed = gzip(br#"{"Records":[{"a":1}]}"#);
+        let chained = (&compressed[..10]).chain(Failing);
+        let result = read_records(decompress(chained).unwrap(), |_, _| Ok::<_, Infallible>(()));
+        assert!(
+            matches!(result, Err(FileError::Source(e)) if e.kind() == io::ErrorKind::ConnectionReset)
+        );
+    }
+}
