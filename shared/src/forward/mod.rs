@@ -4,7 +4,7 @@
 mod object;
 pub mod plan;
 
-pub use object::{NotifiedObject, ObjectRef};
+pub use object::{NotifiedObject, ObjectRef, UndecodableKey};
 pub use plan::{DeliveryStopped, FilePlan, PlanContext, ReadyBatch, plan_file};
 
 use std::sync::Arc;
@@ -51,7 +51,12 @@ impl Forwarder {
         for notified in objects {
             let object = match notified.decode() {
                 Ok(object) => self.forward_object(&object).await,
-                Err(failed) => failed,
+                Err(error) => ObjectSummary::new(
+                    &notified.bucket,
+                    &notified.encoded_key,
+                    FileKind::Other.as_str(),
+                )
+                .failed(error.to_string()),
             };
             log_object(&object);
             summary.add(object);

@@ -1,7 +1,6 @@
 //! The object to read, as a trigger names it.
 
-use crate::summary::ObjectSummary;
-use crate::trail::{FileKind, decode_notification_key};
+use crate::trail::decode_notification_key;
 
 /// An S3 object, with its key decoded.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,22 +22,22 @@ pub struct NotifiedObject {
     pub size: Option<i64>,
 }
 
+/// A notification whose key does not decode.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the notification's object key does not decode to UTF-8")]
+pub struct UndecodableKey;
+
 impl NotifiedObject {
-    /// Decodes the key; an undecodable key is a failed object naming the raw key.
-    pub fn decode(self) -> Result<ObjectRef, ObjectSummary> {
+    /// Decodes the key.
+    pub fn decode(&self) -> Result<ObjectRef, UndecodableKey> {
         match decode_notification_key(&self.encoded_key) {
             Some(key) => Ok(ObjectRef {
                 key: key.into_owned(),
-                bucket: self.bucket,
-                version_id: self.version_id.filter(|v| !v.is_empty()),
+                bucket: self.bucket.clone(),
+                version_id: self.version_id.clone().filter(|v| !v.is_empty()),
                 size: self.size,
             }),
-            None => {
-                Err(
-                    ObjectSummary::new(&self.bucket, &self.encoded_key, FileKind::Other.as_str())
-                        .failed("the notification's object key does not decode to UTF-8"),
-                )
-            }
+            None => Err(UndecodableKey),
         }
     }
 }
@@ -72,9 +71,7 @@ mod tests {
     }
 
     #[test]
-    fn an_undecodable_key_fails_naming_the_raw_key() {
-        let failed = notified("bad%FF", None).decode().unwrap_err();
-        assert_eq!(failed.key, "bad%FF");
-        assert!(failed.error.unwrap().contains("UTF-8"));
+    fn an_undecodable_key_is_an_error() {
+        assert_eq!(notified("bad%FF", None).decode(), Err(UndecodableKey));
     }
 }

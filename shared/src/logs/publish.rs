@@ -20,23 +20,23 @@ use crate::summary::RejectedReasons;
 
 #[derive(Debug, thiserror::Error)]
 pub enum PublishError {
-    #[error("PutLogEvents to {destination} failed: {}", DisplayErrorContext(.source))]
+    #[error("PutLogEvents to {destination} failed: {}", DisplayErrorContext(&**.source))]
     Put {
         destination: Destination,
         #[source]
-        source: SdkError<PutLogEventsError>,
+        source: Box<SdkError<PutLogEventsError>>,
     },
-    #[error("CreateLogGroup {log_group} failed: {}", DisplayErrorContext(.source))]
+    #[error("CreateLogGroup {log_group} failed: {}", DisplayErrorContext(&**.source))]
     CreateGroup {
         log_group: String,
         #[source]
-        source: SdkError<CreateLogGroupError>,
+        source: Box<SdkError<CreateLogGroupError>>,
     },
-    #[error("CreateLogStream {destination} failed: {}", DisplayErrorContext(.source))]
+    #[error("CreateLogStream {destination} failed: {}", DisplayErrorContext(&**.source))]
     CreateStream {
         destination: Destination,
         #[source]
-        source: SdkError<CreateLogStreamError>,
+        source: Box<SdkError<CreateLogStreamError>>,
     },
     #[error("the stream {destination} was deleted while in use")]
     StreamVanished { destination: Destination },
@@ -121,7 +121,7 @@ impl LogPublisher {
             .await
             .map_err(|source| PublishError::Put {
                 destination: destination.clone(),
-                source,
+                source: Box::new(source),
             })
     }
 
@@ -135,7 +135,7 @@ impl LogPublisher {
         if !missing_group {
             return created.map_err(|source| PublishError::CreateStream {
                 destination: destination.clone(),
-                source,
+                source: Box::new(source),
             });
         }
         let group = self
@@ -149,7 +149,7 @@ impl LogPublisher {
             Err(source) => {
                 return Err(PublishError::CreateGroup {
                     log_group: destination.log_group.to_string(),
-                    source,
+                    source: Box::new(source),
                 });
             }
             Ok(_) => tracing::info!(log_group = %destination.log_group, "created log group"),
@@ -158,7 +158,7 @@ impl LogPublisher {
             .await
             .map_err(|source| PublishError::CreateStream {
                 destination: destination.clone(),
-                source,
+                source: Box::new(source),
             })
     }
 

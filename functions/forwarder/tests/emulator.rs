@@ -1,0 +1,279 @@
+//! The forwarder's handler against a real moto server: S3 objects in, CloudWatch Logs out.
+
+// Test helpers outside #[test] functions: failures should panic the test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use std::collections::BTreeSet;
+
+use aws_lambda_events::event::s3::S3Event;
+use lambda_runtime::{Context, LambdaEvent};
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+use trailwatch::generate::{GeneratedRecord, TrailSpec, now_millis, write_log_file};
+use trailwatch::{ForwardSummary, Forwarder, ForwarderConfig};
+
+const DAY_MILLIS: i64 = 86_400_000;
+
+struct Harness {
+    s3: aws_sdk_s3::Client,
+    logs: aws_sdk_cloudwatchlogs::Client,
+    forwarder: Forwarder,
+    bucket: String,
+    group: String,
+}
+
+impl Harness {
+    /// A fresh bucket and a destination group name of the test's own.
+    async fn new(name: &str) -> Self {
+        let sdk = support::sdk_config().await;
+        let config = ForwarderConfig {
+            log_group_name: format!("/trailwatch/test/{name}"),
+        };
+        let s3 = aws_sdk_s3::Client::from_conf(
+            aws_sdk_s3::config::Builder::from(&sdk)
+                .force_path_style(true)
+                .build(),
+        );
+        let bucket = format!("trailwatch-{name}");
+        s3.create_bucket().bucket(&bucket).send().await.unwrap();
+        Self {
+            forwarder: forwarder::build_forwarder(&sdk, &config),
+            logs: aws_sdk_cloudwatchlogs::Client::new(&sdk),
+            s3,
+            bucket,
+            group: config.log_group_name,
+        }
+    }
+
+    async fn put(&self, key: &str, body: Vec<u8>) -> (String, usize) {
+        let size = body.len();
+        self.s3
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .body(body.into())
+            .send()
+            .await
+            .unwrap();
+        (key.to_owned(), size)
+    }
+
+    /// Writes a generated trail file to the bucket; returns its key, size and records.
+    async fn put_trail_file(
+        &self,
+        spec: &TrailSpec,
+        min_bytes: u64,
+    ) -> (String, usize, Vec<GeneratedRecord>) {
+        let mut body = Vec::new();
+        let written = write_log_file(spec, min_bytes, &mut body).unwrap();
+        let records = spec.records().take(written.records as usize).collect();
+        let (key, size) = self.put(&spec.key(), body).await;
+        (key, size, records)
+    }
+
+    async fn invoke(
+        &self,
+        objects: &[(String, usize)],
+    ) -> Result<ForwardSummary, forwarder::ObjectsFailed> {
+        let event = s3_event(&self.bucket, objects);
+        forwarder::handle(&self.forwarder, LambdaEvent::new(event, Context::default())).await
+    }
+
+    async fn events(&self, stream: &str) -> BTreeSet<(i64, String)> {
+        let events = support::stream_events(&self.logs, &self.group, stream).await;
+        let unique: BTreeSet<(i64, String)> = events.iter().cloned().collect();
+        assert_eq!(unique.len(), events.len(), "duplicate events in {stream}");
+        unique
+    }
+}
+
+/// S3 notifications carry keys form-URL-encoded: space as `+`, the rest percent-encoded.
+fn notification_key(key: &str) -> String {
+    const KEEP: &AsciiSet = &NON_ALPHANUMERIC
+        .remove(b'/')
+        .remove(b'-')
+        .remove(b'_')
+        .remove(b'.')
+        .remove(b' ');
+    utf8_percent_encode(key, KEEP).to_string().replace(' ', "+")
+}
+
+fn s3_event(bucket: &str, objects: &[(String, usize)]) -> S3Event {
+    let records: Vec<serde_json::Value> = objects
+        .iter()
+        .map(|(key, size)| {
+            serde_json::json!({
+                "eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": "us-east-1",
+                "eventTime": "2026-11-25T12:00:00.000Z", "eventName": "ObjectCreated:Put",
+                "userIdentity": {"principalId": "AWS:CLOUDTRAIL"},
+                "requestParameters": {"sourceIPAddress": "203.0.113.10"},
+                "responseElements": {"x-amz-request-id": "1", "x-amz-id-2": "2"},
+                "s3": {"s3SchemaVersion": "1.0", "configurationId": "trail",
+                       "bucket": {"name": bucket, "ownerIdentity": {"principalId": "A"}, "arn": format!("arn:aws:s3:::{bucket}")},
+                       "object": {"key": notification_key(key), "size": size, "eTag": "e", "sequencer": "1"}}
+            })
+        })
+        .collect();
+    serde_json::from_value(serde_json::json!({ "Records": records })).unwrap()
+}
+
+fn expected(records: &[GeneratedRecord]) -> BTreeSet<(i64, String)> {
+    records
+        .iter()
+        .map(|r| (r.event_time_millis, r.text.clone()))
+        .collect()
+}
+
+fn assert_balanced(summary: &ForwardSummary) {
+    for object in &summary.objects {
+        assert!(object.is_balanced(), "unbalanced: {object:?}");
+    }
+    assert_eq!(
+        summary.records,
+        summary.forwarded + summary.filtered + summary.rejected
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_record_arrives_once_byte_identical_in_the_right_stream() {
+    // Given: a trail file under a prefix with a space, an organization trail's file whose
+    // records span 30 hours, a digest file and AWS Config's check file.
+    let harness = Harness::new("forward-all").await;
+    let mut plain = TrailSpec::recent(1);
+    plain.prefix = Some("audit trail".into());
+    let mut org = TrailSpec::recent(2);
+    org.organization_id = Some("o-aa11bb22cc".into());
+    org.account_id = "444455556666".into();
+    org.region = "eu-west-1".into();
+    org.event_spread_millis = 30 * 3_600_000;
+    let (plain_key, plain_size, plain_records) = harness.put_trail_file(&plain, 2_500_000).await;
+    let (org_key, org_size, org_records) = harness.put_trail_file(&org, 300_000).await;
+    let digest = harness
+        .put("AWSLogs/111122223333/CloudTrail-Digest/us-east-1/2026/11/25/111122223333_CloudTrail-Digest_us-east-1_trail_us-east-1_20261125T120000Z.json.gz", b"{}".to_vec())
+        .await;
+    let config_check = harness
+        .put(
+            "AWSLogs/111122223333/Config/ConfigWritabilityCheckFile",
+            Vec::new(),
+        )
+        .await;
+
+    // When
+    let summary = harness
+        .invoke(&[
+            (plain_key, plain_size),
+            (org_key, org_size),
+            digest,
+            config_check,
+        ])
+        .await
+        .unwrap();
+
+    // Then
+    assert_balanced(&summary);
+    let total = (plain_records.len() + org_records.len()) as u64;
+    assert_eq!(
+        (summary.records, summary.forwarded, summary.rejected),
+        (total, total, 0)
+    );
+    assert_eq!((summary.skipped_objects, summary.failed_objects), (2, 0));
+    assert_eq!(summary.objects[0].kind, "log");
+    assert_eq!(summary.objects[2].kind, "digest");
+    assert_eq!(summary.objects[3].kind, "other");
+    let plain_stream = "111122223333_CloudTrail_us-east-1";
+    let org_stream = "o-aa11bb22cc_444455556666_CloudTrail_eu-west-1";
+    assert_eq!(
+        support::stream_names(&harness.logs, &harness.group).await,
+        vec![plain_stream, org_stream]
+    );
+    assert_eq!(harness.events(plain_stream).await, expected(&plain_records));
+    assert_eq!(harness.events(org_stream).await, expected(&org_records));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn records_older_than_14_days_are_rejected_not_forwarded() {
+    // Given: an existing group, and a file of records from 20 days ago.
+    let harness = Harness::new("too-old").await;
+    harness
+        .logs
+        .create_log_group()
+        .log_group_name(&harness.group)
+        .send()
+        .await
+        .unwrap();
+    let mut old = TrailSpec::recent(3);
+    old.newest_event_millis = now_millis() - 20 * DAY_MILLIS;
+    let (key, size, records) = harness.put_trail_file(&old, 50_000).await;
+
+    // When
+    let summary = harness.invoke(&[(key, size)]).await.unwrap();
+
+    // Then
+    assert_balanced(&summary);
+    let object = &summary.objects[0];
+    let count = records.len() as u64;
+    assert_eq!(
+        (object.records, object.forwarded, object.rejected),
+        (count, 0, count)
+    );
+    assert_eq!(object.rejected_reasons.too_old, count);
+    assert!(
+        harness
+            .events("111122223333_CloudTrail_us-east-1")
+            .await
+            .is_empty()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_objects_fail_clearly_while_the_others_are_delivered() {
+    // Given: a good file, an object that is not gzip and a truncated gzip file.
+    let harness = Harness::new("bad-objects").await;
+    let good = TrailSpec::recent(4);
+    let (good_key, good_size, good_records) = harness.put_trail_file(&good, 200_000).await;
+    let mut cut = TrailSpec::recent(5);
+    cut.account_id = "222233334444".into();
+    let mut whole = Vec::new();
+    let written = write_log_file(&cut, 400_000, &mut whole).unwrap();
+    let cut_records: Vec<GeneratedRecord> = cut.records().take(written.records as usize).collect();
+    whole.truncate(whole.len() / 2);
+    let truncated = harness.put(&cut.key(), whole).await;
+    let mut plain = TrailSpec::recent(6);
+    plain.account_id = "333344445555".into();
+    let not_gzip = harness
+        .put(&plain.key(), br#"{"Records":[]}"#.to_vec())
+        .await;
+
+    // When
+    let failed = harness
+        .invoke(&[truncated.clone(), (good_key, good_size), not_gzip.clone()])
+        .await
+        .unwrap_err();
+
+    // Then: the failure names both bad objects and why; the good file arrived whole.
+    assert_eq!(failed.count, 2);
+    let message = failed.to_string();
+    assert!(
+        message.contains(&truncated.0) && message.contains("truncated or corrupt"),
+        "{message}"
+    );
+    assert!(
+        message.contains(&not_gzip.0) && message.contains("not gzip"),
+        "{message}"
+    );
+    assert_eq!(
+        harness.events("111122223333_CloudTrail_us-east-1").await,
+        expected(&good_records)
+    );
+    // What was read of the truncated file before the cut arrived unaltered, and nothing else.
+    let partial = harness.events("222233334444_CloudTrail_us-east-1").await;
+    assert!(!partial.is_empty());
+    assert!(partial.is_subset(&expected(&cut_records)));
+    assert!(
+        support::stream_names(&harness.logs, &harness.group)
+            .await
+            .len()
+            == 2
+    );
+}
