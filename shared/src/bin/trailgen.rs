@@ -3,6 +3,10 @@
 //!
 //! trailgen --out DIR [--files N] [--bytes N] [--seed N] [--account ID] [--region R]
 //!          [--org o-ID] [--prefix P] [--age-days D] [--spread-minutes M] [--insight]
+//!          [--key KEY]
+//!
+//! `--key` writes one file under exactly that (decoded) key, with account, region,
+//! organization, prefix and content taken from it.
 
 use std::fs::{self, File};
 use std::io::BufWriter;
@@ -10,6 +14,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use trailwatch::generate::{Content, TrailSpec, now_millis, write_log_file};
+use trailwatch::trail::{FileKind, TrailKey};
 
 struct Args {
     out: PathBuf,
@@ -17,6 +22,7 @@ struct Args {
     bytes: u64,
     age_days: i64,
     spec: TrailSpec,
+    key: Option<String>,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -26,6 +32,7 @@ fn parse_args() -> Result<Args, String> {
         bytes: 1 << 20,
         age_days: 0,
         spec: TrailSpec::recent(1),
+        key: None,
     };
     let mut spread_minutes = 5;
     let mut iter = std::env::args().skip(1);
@@ -50,6 +57,7 @@ fn parse_args() -> Result<Args, String> {
             "--prefix" => args.spec.prefix = Some(value),
             "--age-days" => args.age_days = number(&value)?,
             "--spread-minutes" => spread_minutes = number(&value)?,
+            "--key" => args.key = Some(value),
             other => return Err(format!("unknown flag {other}")),
         }
     }
@@ -60,7 +68,27 @@ fn parse_args() -> Result<Args, String> {
     args.spec.newest_event_millis = now - args.age_days * 86_400_000;
     args.spec.event_spread_millis = spread_minutes * 60_000;
     args.spec.delivery_millis = now;
+    if let Some(key) = &args.key {
+        apply_key(&mut args.spec, key)?;
+        args.files = 1;
+    }
     Ok(args)
+}
+
+/// Takes where the file belongs from a CloudTrail key.
+fn apply_key(spec: &mut TrailSpec, key: &str) -> Result<(), String> {
+    let parsed = TrailKey::parse(key)
+        .ok_or_else(|| format!("--key {key:?} is not a CloudTrail file key"))?;
+    spec.content = match parsed.kind {
+        FileKind::Log => Content::Log,
+        FileKind::Insight => Content::Insight,
+        other => return Err(format!("--key {key:?}: cannot generate a {other} file")),
+    };
+    spec.account_id = parsed.account_id.to_owned();
+    spec.region = parsed.region.to_owned();
+    spec.organization_id = parsed.organization_id.map(str::to_owned);
+    spec.prefix = parsed.prefix.map(str::to_owned);
+    Ok(())
 }
 
 fn main() -> ExitCode {
@@ -75,7 +103,7 @@ fn main() -> ExitCode {
     for index in 0..args.files {
         let mut spec = args.spec.clone();
         spec.seed = first_seed + index;
-        let key = spec.key();
+        let key = args.key.clone().unwrap_or_else(|| spec.key());
         let path = args.out.join(&key);
         let written = path
             .parent()

@@ -1,0 +1,151 @@
+"""The demo's steps, run by scripts/demo inside the pinned virtual environment."""
+
+import collections
+import gzip
+import json
+import os
+import pathlib
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.parse
+
+import boto3
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+WORK = ROOT / ".demo"
+BUCKET = "trailwatch-demo-trail"
+LOG_GROUP = "/trailwatch/demo"
+REGION = "us-east-1"
+# The template for the demo's generated events.
+SAMPLE_EVENT = ROOT / "events" / "s3-put-cloudtrail-log.json"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_port(port, what, seconds=120):
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.2)
+    sys.exit(f"demo: {what} did not start on port {port}")
+
+
+def trailgen(*args):
+    """Runs the generator; returns the keys it wrote under WORK/bucket."""
+    binary = ROOT / "target" / "debug" / "trailgen"
+    out = subprocess.run([binary, "--out", WORK / "bucket", *args], check=True, capture_output=True, text=True)
+    return out.stdout.split()
+
+
+def deliver(s3, key, seed, min_bytes=300_000):
+    """Puts an object at `key` the way CloudTrail would have; returns its size."""
+    if "/CloudTrail-Digest/" in key:
+        # The forwarder only needs to see that it is a digest; the validator reads real ones.
+        body = gzip.compress(b"{}")
+    else:
+        trailgen("--key", key, "--seed", str(seed), "--bytes", str(min_bytes))
+        body = (WORK / "bucket" / key).read_bytes()
+    s3.put_object(Bucket=BUCKET, Key=key, Body=body)
+    return len(body)
+
+
+def s3_event(bucket, key, size):
+    event = json.loads(SAMPLE_EVENT.read_text())
+    record = event["Records"][0]
+    record["s3"]["bucket"]["name"] = bucket
+    record["s3"]["object"]["key"] = urllib.parse.quote_plus(key, safe="/")
+    record["s3"]["object"]["size"] = size
+    return event
+
+
+def main():
+    shutil.rmtree(WORK, ignore_errors=True)
+    (WORK / "events").mkdir(parents=True)
+    moto_port, invoke_port = free_port(), free_port()
+    endpoint = f"http://127.0.0.1:{moto_port}"
+    env = dict(os.environ, AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_REGION=REGION)
+    env["PATH"] = f"{ROOT / '.venv' / 'bin'}{os.pathsep}{env['PATH']}"
+    processes = []
+    try:
+        print(f"demo: starting moto server on {endpoint}")
+        moto_log = open(WORK / "moto.log", "w")
+        processes.append(subprocess.Popen([ROOT / ".venv" / "bin" / "moto_server", "-H", "127.0.0.1", "-p", str(moto_port)], stdout=moto_log, stderr=subprocess.STDOUT))
+        wait_for_port(moto_port, "moto server")
+
+        session = boto3.session.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name=REGION)
+        s3 = session.client("s3", endpoint_url=endpoint)
+        logs = session.client("logs", endpoint_url=endpoint)
+        s3.create_bucket(Bucket=BUCKET)
+
+        print("demo: delivering generated trail files for every sample in events/")
+        events = sorted((ROOT / "events").glob("*.json"))
+        seeds = iter(range(100, 1000))
+        for path in events:
+            for record in json.loads(path.read_text())["Records"]:
+                deliver(s3, urllib.parse.unquote_plus(record["s3"]["object"]["key"]), next(seeds))
+        # One more, larger file, to show several PutLogEvents batches for one object.
+        large = trailgen("--seed", "21", "--bytes", "1")[0]
+        size = deliver(s3, large, 21, min_bytes=3_000_000)
+        events.append(WORK / "events" / "s3-put-large-log.json")
+        events[-1].write_text(json.dumps(s3_event(BUCKET, large, size), indent=2))
+
+        env_file = WORK / "forwarder.env"
+        env_file.write_text("\n".join([f"LOG_GROUP_NAME={LOG_GROUP}", f"AWS_ENDPOINT_URL={endpoint}", "AWS_ACCESS_KEY_ID=testing", "AWS_SECRET_ACCESS_KEY=testing", f"AWS_REGION={REGION}", "AWS_LAMBDA_LOG_FORMAT=JSON", "RUST_LOG=info", ""]))
+        print(f"demo: starting cargo lambda watch on 127.0.0.1:{invoke_port} (the first build takes a while)")
+        watch_log = open(WORK / "forwarder.log", "w")
+        processes.append(subprocess.Popen(["cargo", "lambda", "watch", "--invoke-address", "127.0.0.1", "--invoke-port", str(invoke_port), "--ignore-changes", "--timeout", "900", "--env-file", env_file], cwd=ROOT, env=env, stdout=watch_log, stderr=subprocess.STDOUT))
+        wait_for_port(invoke_port, "cargo lambda watch")
+
+        for path in events:
+            shown = path.relative_to(ROOT)
+            print(f"\n$ cargo lambda invoke forwarder --data-file {shown}")
+            result = subprocess.run(["cargo", "lambda", "invoke", "forwarder", "--invoke-address", "127.0.0.1", "--invoke-port", str(invoke_port), "--data-file", path, "--output-format", "json"], cwd=ROOT, env=env, capture_output=True, text=True)
+            if result.returncode != 0:
+                print(result.stdout + result.stderr)
+                sys.exit(f"demo: invoking with {shown} failed (forwarder log: {WORK / 'forwarder.log'})")
+            summary = json.loads(result.stdout)
+            for obj in summary["objects"]:
+                outcome = obj.get("skipped") and f"skipped: {obj['skipped']}" or obj.get("error") or f"{obj['records']} records, {obj['forwarded']} forwarded, {obj['filtered']} filtered, {obj['rejected']} rejected"
+                print(f"  {obj['kind']:<8} s3://{obj['bucket']}/{obj['key']}\n           {outcome}")
+
+        print(f"\ndemo: what landed in CloudWatch Logs ({endpoint})")
+        sample_message = None
+        for group in logs.describe_log_groups()["logGroups"]:
+            name = group["logGroupName"]
+            print(f"log group {name}")
+            for stream in logs.describe_log_streams(logGroupName=name)["logStreams"]:
+                events_seen = []
+                kwargs = dict(logGroupName=name, logStreamName=stream["logStreamName"], startFromHead=True)
+                while True:
+                    page = logs.get_log_events(**kwargs)
+                    events_seen += page["events"]
+                    if not page["events"] or page["nextForwardToken"] == kwargs.get("nextToken"):
+                        break
+                    kwargs["nextToken"] = page["nextForwardToken"]
+                categories = collections.Counter(json.loads(e["message"]).get("eventCategory", "?") for e in events_seen)
+                by_category = ", ".join(f"{c} {n}" for c, n in sorted(categories.items()))
+                print(f"  stream {stream['logStreamName']}: {len(events_seen)} events ({by_category})")
+                sample_message = sample_message or (events_seen[0]["message"] if events_seen else None)
+        if sample_message:
+            print(f"\none message, exactly as in the trail file:\n{sample_message[:600]}{' …' if len(sample_message) > 600 else ''}")
+    finally:
+        for process in reversed(processes):
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        print("\ndemo: stopped the emulator and the local Lambda runtime")
+
+
+if __name__ == "__main__":
+    main()
