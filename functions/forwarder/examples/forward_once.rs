@@ -1,0 +1,24 @@
+//! Forwards one S3 object with the forwarder's own code, outside Lambda, and prints the summary.
+//! Configured like the function (`LOG_GROUP_NAME`, the SDK's `AWS_*` variables), for
+//! whole-process measurements against a local emulator (`/usr/bin/time -v`).
+//!
+//! cargo run --release -p forwarder --example forward_once -- BUCKET KEY
+
+use lambda_runtime::Error;
+use trailwatch::{ForwarderConfig, ObjectRef};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    let mut args = std::env::args().skip(1);
+    let (Some(bucket), Some(key)) = (args.next(), args.next()) else {
+        return Err("usage: forward_once BUCKET KEY (the key as stored, not URL-encoded)".into());
+    };
+    let config = ForwarderConfig::from_env()?;
+    let sdk = aws_config::load_from_env().await;
+    let forwarder = forwarder::build_forwarder(&sdk, &config);
+    // The key as stored: not form-encoded like a notification's.
+    let object = ObjectRef { bucket, key, version_id: None, size: None };
+    let summary = forwarder.forward_object(&object).await;
+    println!("{}", serde_json::to_string_pretty(&summary)?);
+    Ok(())
+}

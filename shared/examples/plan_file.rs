@@ -1,0 +1,60 @@
+//! Runs the forwarder's own code path on a local log file, with the network replaced by a sink
+//! that discards batches: decompress, split, view fields, name streams, sort and pack batches.
+//! For whole-process measurements (`/usr/bin/time -v`) of speed and peak memory.
+//!
+//! cargo run --release -p trailwatch-shared --example plan_file -- FILE.json.gz
+
+use std::fs::File;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Instant;
+
+use trailwatch::forward::{PlanContext, plan_file};
+use trailwatch::logs::CloudTrailStreamNaming;
+use trailwatch::trail::TrailKey;
+
+fn main() -> ExitCode {
+    let Some(path) = std::env::args().nth(1) else {
+        eprintln!("usage: plan_file FILE.json.gz (a file under a CloudTrail key layout)");
+        return ExitCode::from(2);
+    };
+    let Some(key) = path.find("AWSLogs/").map(|at| &path[at..]) else {
+        eprintln!("plan_file: {path} is not under a CloudTrail key (…/AWSLogs/…)");
+        return ExitCode::from(2);
+    };
+    let Some(trail_key) = TrailKey::parse(key) else {
+        eprintln!("plan_file: {key} is not a CloudTrail file key");
+        return ExitCode::from(2);
+    };
+    let file = match File::open(&path) {
+        Ok(file) => file,
+        Err(error) => {
+            eprintln!("plan_file: {path}: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let context = PlanContext {
+        bucket: "local".into(),
+        key: key.into(),
+        log_group: Arc::from("sink"),
+        naming: CloudTrailStreamNaming::for_key(&trail_key),
+    };
+    let started = Instant::now();
+    let (mut batches, mut bytes) = (0u64, 0u64);
+    let plan = plan_file(std::io::BufReader::new(file), &context, |ready| {
+        batches += 1;
+        bytes += ready.batch.counted_bytes as u64;
+        Ok(())
+    });
+    let seconds = started.elapsed().as_secs_f64();
+    println!(
+        "records {} batched {} batches {} counted_bytes {} seconds {:.3} error {}",
+        plan.records,
+        plan.batched,
+        batches,
+        bytes,
+        seconds,
+        plan.error.map_or("none".to_owned(), |e| e.to_string())
+    );
+    ExitCode::SUCCESS
+}
