@@ -17,7 +17,12 @@ async fn main() -> Result<(), Error> {
     let sdk = aws_config::load_from_env().await;
     let forwarder = forwarder::build_forwarder(&sdk, &config);
     // The key as stored: not form-encoded like a notification's.
-    let object = ObjectRef { bucket, key, version_id: None, size: None };
+    let object = ObjectRef {
+        bucket,
+        key,
+        version_id: None,
+        size: None,
+    };
     let summary = forwarder.forward_object(&object).await;
     println!("{}", serde_json::to_string_pretty(&summary)?);
     Ok(())
