@@ -83,6 +83,7 @@ pub fn notified_objects(event: &S3Event) -> Vec<NotifiedObject> {
         .records
         .iter()
         .map(|record| NotifiedObject {
+            event_name: record.event_name.clone(),
             bucket: record.s3.bucket.name.clone().unwrap_or_default(),
             encoded_key: record.s3.object.key.clone().unwrap_or_default(),
             version_id: record.s3.object.version_id.clone(),

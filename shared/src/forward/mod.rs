@@ -17,7 +17,7 @@ use tokio_util::io::SyncIoBridge;
 
 use crate::logs::{CloudTrailStreamNaming, LogPublisher, PublishError};
 use crate::summary::{ForwardSummary, ObjectSummary, RejectedReasons};
-use crate::trail::{FileKind, TrailKey};
+use crate::trail::{FileKind, TrailKey, classify};
 
 /// Batches waiting between the reading thread and delivery. Bounds memory to a few MiB
 /// whatever the file size, while letting inflate and the network overlap.
@@ -49,14 +49,21 @@ impl Forwarder {
     ) -> ForwardSummary {
         let mut summary = ForwardSummary::default();
         for notified in objects {
-            let object = match notified.decode() {
-                Ok(object) => self.forward_object(&object).await,
-                Err(error) => ObjectSummary::new(
-                    &notified.bucket,
-                    &notified.encoded_key,
-                    FileKind::Other.as_str(),
-                )
-                .failed(error.to_string()),
+            let decoded = notified.decode();
+            let kind = decoded
+                .as_ref()
+                .map_or(FileKind::Other, |o| classify(&o.key))
+                .as_str();
+            let object = match (notified.skip_reason(), decoded) {
+                (Some(reason), _) => {
+                    ObjectSummary::new(&notified.bucket, &notified.encoded_key, kind)
+                        .skipped(reason)
+                }
+                (None, Ok(object)) => self.forward_object(&object).await,
+                (None, Err(error)) => {
+                    ObjectSummary::new(&notified.bucket, &notified.encoded_key, kind)
+                        .failed(error.to_string())
+                }
             };
             log_object(&object);
             summary.add(object);

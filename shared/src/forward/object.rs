@@ -16,6 +16,8 @@ pub struct ObjectRef {
 /// An object as an S3 event notification names it: the key still form-URL-encoded.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NotifiedObject {
+    /// The notification's event name, e.g. `ObjectCreated:Put`, when it has one.
+    pub event_name: Option<String>,
     pub bucket: String,
     pub encoded_key: String,
     pub version_id: Option<String>,
@@ -28,6 +30,14 @@ pub struct NotifiedObject {
 pub struct UndecodableKey;
 
 impl NotifiedObject {
+    /// Why this notification names nothing to read: only created objects are forwarded.
+    pub fn skip_reason(&self) -> Option<String> {
+        let name = self.event_name.as_deref()?;
+        let name = name.strip_prefix("s3:").unwrap_or(name);
+        (!name.starts_with("ObjectCreated:"))
+            .then(|| format!("not an ObjectCreated notification ({name})"))
+    }
+
     /// Decodes the key.
     pub fn decode(&self) -> Result<ObjectRef, UndecodableKey> {
         match decode_notification_key(&self.encoded_key) {
@@ -48,6 +58,7 @@ mod tests {
 
     fn notified(key: &str, version: Option<&str>) -> NotifiedObject {
         NotifiedObject {
+            event_name: Some("ObjectCreated:Put".into()),
             bucket: "b".into(),
             encoded_key: key.into(),
             version_id: version.map(str::to_owned),
@@ -67,6 +78,21 @@ mod tests {
                 .version_id
                 .as_deref(),
             Some("v1")
+        );
+    }
+
+    #[test]
+    fn only_created_objects_are_read() {
+        let mut object = notified("k", None);
+        assert_eq!(object.skip_reason(), None);
+        object.event_name = Some("s3:ObjectCreated:CompleteMultipartUpload".into());
+        assert_eq!(object.skip_reason(), None);
+        object.event_name = None;
+        assert_eq!(object.skip_reason(), None);
+        object.event_name = Some("ObjectRemoved:Delete".into());
+        assert_eq!(
+            object.skip_reason().as_deref(),
+            Some("not an ObjectCreated notification (ObjectRemoved:Delete)")
         );
     }
 
