@@ -253,10 +253,15 @@ impl RecordGenerator {
     /// A management event with a request of 100-200 KB, like a large policy or template.
     fn large_management(&mut self, time: i64) -> Value {
         let mut record = self.base(time, "cloudformation.amazonaws.com", "CreateStack", false);
+        // A template body: repeated structure with varying names, compressing like real ones.
         let size = self.rng.usize(100_000..200_000);
-        let body: String = (0..size)
-            .map(|_| char::from(b'a' + self.rng.u8(0..26)))
-            .collect();
+        let mut body = String::with_capacity(size + 256);
+        while body.len() < size {
+            let id = self.rng.u32(..);
+            body.push_str(&format!(
+                "\"Bucket{id}\":{{\"Type\":\"AWS::S3::Bucket\",\"Properties\":{{\"BucketName\":\"app-{id:08x}\",\"VersioningConfiguration\":{{\"Status\":\"Enabled\"}}}}}},"
+            ));
+        }
         record.insert(
             "requestParameters".into(),
             json!({"stackName": "big-stack", "templateBody": body}),
