@@ -11,6 +11,7 @@ pub mod config;
 pub mod forward;
 pub mod generate;
 pub mod logs;
+pub mod selector;
 pub mod summary;
 pub mod trail;
 
