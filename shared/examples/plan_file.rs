@@ -1,6 +1,8 @@
 //! Runs the forwarder's own code path on a local log file, with the network replaced by a sink
 //! that discards batches: decompress, split, view fields, name streams, sort and pack batches.
-//! For whole-process measurements (`/usr/bin/time -v`) of speed and peak memory.
+//! For whole-process measurements (`/usr/bin/time -v`) of speed and peak memory. Routes and
+//! selectors come from the forwarder's own variables (`ROUTES`, `EVENT_SELECTORS`, `DRY_RUN`);
+//! `LOG_GROUP_NAME` defaults to `sink`.
 //!
 //! cargo run --release -p trailwatch-shared --example plan_file -- FILE.json.gz
 
@@ -9,8 +11,9 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Instant;
 
+use trailwatch::ForwarderConfig;
 use trailwatch::forward::{PlanContext, plan_file};
-use trailwatch::logs::CloudTrailStreamNaming;
+use trailwatch::logs::KeyFacts;
 use trailwatch::trail::TrailKey;
 
 fn main() -> ExitCode {
@@ -33,11 +36,23 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let config = ForwarderConfig::from_lookup(|name| match std::env::var(name).ok() {
+        None if name == "LOG_GROUP_NAME" && std::env::var("ROUTES").is_err() => Some("sink".into()),
+        value => value,
+    });
+    let config = match config {
+        Ok(config) => config,
+        Err(error) => {
+            eprintln!("plan_file: {error}");
+            return ExitCode::from(2);
+        }
+    };
     let context = PlanContext {
         bucket: "local".into(),
         key: key.into(),
-        log_group: Arc::from("sink"),
-        naming: CloudTrailStreamNaming::for_key(&trail_key),
+        key_facts: KeyFacts::for_key(&trail_key),
+        routes: Arc::new(config.routes),
+        dry_run: config.dry_run,
     };
     let started = Instant::now();
     let (mut batches, mut bytes) = (0u64, 0u64);
@@ -48,8 +63,9 @@ fn main() -> ExitCode {
     });
     let seconds = started.elapsed().as_secs_f64();
     println!(
-        "records {} batched {} batches {} counted_bytes {} seconds {:.3} error {}",
+        "records {} filtered {} batched {} batches {} counted_bytes {} seconds {:.3} error {}",
         plan.records,
+        plan.filtered,
         plan.batched,
         batches,
         bytes,

@@ -4,6 +4,7 @@
 //! - [`trail`]: CloudTrail's artefacts: S3 keys, the streaming file reader, record views.
 //! - [`logs`]: CloudWatch Logs batch rules, destinations, and delivery.
 //! - [`forward`]: reading one object and delivering its records.
+//! - [`selector`]: CloudTrail event selectors; [`route`]: which log group a record goes to.
 //! - [`summary`]: what an invocation did.
 //! - [`generate`]: realistic trail files for the demo, tests and benchmarks.
 
@@ -11,6 +12,7 @@ pub mod config;
 pub mod forward;
 pub mod generate;
 pub mod logs;
+pub mod route;
 pub mod selector;
 pub mod summary;
 pub mod trail;

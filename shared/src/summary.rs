@@ -11,12 +11,18 @@ use crate::logs::Destination;
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ForwardSummary {
+    /// A dry run wrote nothing: `forwarded` counts what would have been forwarded.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub dry_run: bool,
     pub records: u64,
     pub forwarded: u64,
     pub filtered: u64,
     pub rejected: u64,
     pub skipped_objects: u64,
     pub failed_objects: u64,
+    /// Dry runs: what would have been forwarded, by route, category and event source.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub would_forward: Vec<WouldForward>,
     pub objects: Vec<ObjectSummary>,
 }
 
@@ -28,6 +34,15 @@ impl ForwardSummary {
         self.rejected += object.rejected;
         self.skipped_objects += u64::from(object.skipped.is_some());
         self.failed_objects += u64::from(object.error.is_some());
+        for entry in &object.would_forward {
+            match self.would_forward.iter_mut().find(|e| e.same_group(entry)) {
+                Some(total) => {
+                    total.records += entry.records;
+                    total.bytes += entry.bytes;
+                }
+                None => self.would_forward.push(entry.clone()),
+            }
+        }
         self.objects.push(object);
     }
 
@@ -51,6 +66,8 @@ pub struct ObjectSummary {
     pub rejected_reasons: RejectedReasons,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub destinations: Vec<DestinationCount>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub would_forward: Vec<WouldForward>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub skipped: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -117,6 +134,27 @@ pub struct DestinationCount {
 impl DestinationCount {
     fn matches(&self, destination: &Destination) -> bool {
         *self.log_group == *destination.log_group && *self.log_stream == *destination.log_stream
+    }
+}
+
+/// In a dry run: records and bytes that would have been forwarded, for one route, event
+/// category and event source. `bytes` counts as CloudWatch Logs does: message bytes + 26.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WouldForward {
+    pub route: String,
+    pub log_group: String,
+    pub category: String,
+    pub event_source: String,
+    pub records: u64,
+    pub bytes: u64,
+}
+
+impl WouldForward {
+    fn same_group(&self, other: &WouldForward) -> bool {
+        self.route == other.route
+            && self.category == other.category
+            && self.event_source == other.event_source
     }
 }
 

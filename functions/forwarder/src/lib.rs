@@ -15,7 +15,7 @@ pub fn build_forwarder(sdk: &SdkConfig, config: &ForwarderConfig) -> Forwarder {
     Forwarder::new(
         aws_sdk_s3::Client::from_conf(s3_config),
         aws_sdk_cloudwatchlogs::Client::new(sdk),
-        &config.log_group_name,
+        config,
     )
 }
 

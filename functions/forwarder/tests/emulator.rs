@@ -5,12 +5,12 @@
 
 mod support;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use aws_lambda_events::event::s3::S3Event;
 use lambda_runtime::{Context, LambdaEvent};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
-use trailwatch::generate::{GeneratedRecord, TrailSpec, now_millis, write_log_file};
+use trailwatch::generate::{Content, GeneratedRecord, TrailSpec, now_millis, write_log_file};
 use trailwatch::{ForwardSummary, Forwarder, ForwarderConfig};
 
 const DAY_MILLIS: i64 = 86_400_000;
@@ -26,10 +26,18 @@ struct Harness {
 impl Harness {
     /// A fresh bucket and a destination group name of the test's own.
     async fn new(name: &str) -> Self {
+        let group = format!("/trailwatch/test/{name}");
+        Self::with_config(name, &group, &[("LOG_GROUP_NAME", &group)]).await
+    }
+
+    /// A fresh bucket and the forwarder configured by these environment variables.
+    async fn with_config(name: &str, group: &str, vars: &[(&str, &str)]) -> Self {
         let sdk = support::sdk_config().await;
-        let config = ForwarderConfig {
-            log_group_name: format!("/trailwatch/test/{name}"),
-        };
+        let vars: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let config = ForwarderConfig::from_lookup(|name| vars.get(name).cloned()).unwrap();
         let s3 = aws_sdk_s3::Client::from_conf(
             aws_sdk_s3::config::Builder::from(&sdk)
                 .force_path_style(true)
@@ -42,7 +50,7 @@ impl Harness {
             logs: aws_sdk_cloudwatchlogs::Client::new(&sdk),
             s3,
             bucket,
-            group: config.log_group_name,
+            group: group.to_owned(),
         }
     }
 
@@ -81,7 +89,11 @@ impl Harness {
     }
 
     async fn events(&self, stream: &str) -> BTreeSet<(i64, String)> {
-        let events = support::stream_events(&self.logs, &self.group, stream).await;
+        self.events_in(&self.group, stream).await
+    }
+
+    async fn events_in(&self, group: &str, stream: &str) -> BTreeSet<(i64, String)> {
+        let events = support::stream_events(&self.logs, group, stream).await;
         let unique: BTreeSet<(i64, String)> = events.iter().cloned().collect();
         assert_eq!(unique.len(), events.len(), "duplicate events in {stream}");
         unique
@@ -276,4 +288,161 @@ async fn bad_objects_fail_clearly_while_the_others_are_delivered() {
             .len()
             == 2
     );
+}
+
+/// Management events to one group, S3 and Lambda data events to another (one stream per
+/// source), Insights events to a third; everything else filtered.
+const THREE_ROUTES: &str = r#"[
+    {"name": "management", "logGroupName": "/trailwatch/routed/management",
+     "selectors": [{"Name": "management", "FieldSelectors": [{"Field": "eventCategory", "Equals": ["Management"]}]}]},
+    {"name": "data", "logGroupName": "/trailwatch/routed/data", "logStreamName": "{account}_{eventSource}",
+     "selectors": {"AdvancedEventSelectors": [
+        {"Name": "S3", "FieldSelectors": [{"Field": "eventCategory", "Equals": ["Data"]}, {"Field": "resources.type", "Equals": ["AWS::S3::Object"]}]},
+        {"Name": "Lambda", "FieldSelectors": [{"Field": "eventCategory", "Equals": ["Data"]}, {"Field": "resources.type", "Equals": ["AWS::Lambda::Function"]}]}]}},
+    {"name": "insights", "logGroupName": "/trailwatch/routed/insights",
+     "selectors": [{"FieldSelectors": [{"Field": "eventCategory", "Equals": ["Insight"]}]}]}
+]"#;
+
+/// The route a record should take, decided from its JSON independently of the selector code.
+fn expected_route(record: &GeneratedRecord) -> Option<&'static str> {
+    let value: serde_json::Value = serde_json::from_str(&record.text).unwrap();
+    let has_type = |wanted: &str| {
+        value["resources"]
+            .as_array()
+            .is_some_and(|resources| resources.iter().any(|r| r["type"] == wanted))
+    };
+    match value["eventCategory"].as_str() {
+        Some("Management") => Some("management"),
+        Some("Data") if has_type("AWS::S3::Object") || has_type("AWS::Lambda::Function") => {
+            Some("data")
+        }
+        Some("Insight") => Some("insights"),
+        _ => None,
+    }
+}
+
+async fn put_mixed_files(
+    harness: &Harness,
+) -> (
+    Vec<(String, usize)>,
+    Vec<GeneratedRecord>,
+    Vec<GeneratedRecord>,
+) {
+    let logs = TrailSpec::recent(31);
+    let mut insights = TrailSpec::recent(32);
+    insights.content = Content::Insight;
+    let (log_key, log_size, log_records) = harness.put_trail_file(&logs, 600_000).await;
+    let (insight_key, insight_size, insight_records) =
+        harness.put_trail_file(&insights, 20_000).await;
+    (
+        vec![(log_key, log_size), (insight_key, insight_size)],
+        log_records,
+        insight_records,
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mixed_file_lands_in_three_groups_by_route() {
+    // Given: a log file of every category and an Insights file, and three routes.
+    let harness = Harness::with_config(
+        "routed",
+        "/trailwatch/routed/management",
+        &[("ROUTES", THREE_ROUTES)],
+    )
+    .await;
+    let (objects, log_records, insight_records) = put_mixed_files(&harness).await;
+
+    // When
+    let summary = harness.invoke(&objects).await.unwrap();
+
+    // Then: each group holds exactly its records, once, unaltered; the rest are filtered.
+    assert_balanced(&summary);
+    let all: Vec<&GeneratedRecord> = log_records.iter().chain(&insight_records).collect();
+    let of = |route: &str| -> Vec<GeneratedRecord> {
+        all.iter()
+            .filter(|r| expected_route(r) == Some(route))
+            .map(|r| (*r).clone())
+            .collect()
+    };
+    let (management, data, insights) = (of("management"), of("data"), of("insights"));
+    let filtered = all.len() - management.len() - data.len() - insights.len();
+    assert!(!management.is_empty() && !data.is_empty() && !insights.is_empty() && filtered > 0);
+    assert_eq!(summary.records, all.len() as u64);
+    assert_eq!(summary.filtered, filtered as u64);
+    assert_eq!(
+        summary.forwarded,
+        (management.len() + data.len() + insights.len()) as u64
+    );
+    assert_eq!(summary.objects[1].kind, "insight");
+
+    let stream = "111122223333_CloudTrail_us-east-1";
+    assert_eq!(
+        harness
+            .events_in("/trailwatch/routed/management", stream)
+            .await,
+        expected(&management)
+    );
+    assert_eq!(
+        harness
+            .events_in("/trailwatch/routed/insights", stream)
+            .await,
+        expected(&insights)
+    );
+    let data_group = "/trailwatch/routed/data";
+    let mut landed = harness
+        .events_in(data_group, "111122223333_s3.amazonaws.com")
+        .await;
+    landed.extend(
+        harness
+            .events_in(data_group, "111122223333_lambda.amazonaws.com")
+            .await,
+    );
+    assert_eq!(landed, expected(&data));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dry_run_writes_nothing_and_reports_what_would_be_forwarded() {
+    // Given
+    let harness = Harness::with_config(
+        "dry-run",
+        "/trailwatch/dry-run/none",
+        &[
+            ("ROUTES", &THREE_ROUTES.replace("/routed/", "/dry-run/")),
+            ("DRY_RUN", "true"),
+        ],
+    )
+    .await;
+    let (objects, log_records, insight_records) = put_mixed_files(&harness).await;
+
+    // When
+    let summary = harness.invoke(&objects).await.unwrap();
+
+    // Then: the counts are those of a real run; CloudWatch Logs has no group at all.
+    assert!(summary.dry_run);
+    assert_balanced(&summary);
+    let all: Vec<&GeneratedRecord> = log_records.iter().chain(&insight_records).collect();
+    let routed = all.iter().filter(|r| expected_route(r).is_some()).count() as u64;
+    assert_eq!(summary.forwarded, routed);
+    let tallied: u64 = summary.would_forward.iter().map(|w| w.records).sum();
+    assert_eq!(tallied, routed);
+    let management_bytes: u64 = all
+        .iter()
+        .filter(|r| expected_route(r) == Some("management"))
+        .map(|r| r.text.len() as u64 + 26)
+        .sum();
+    let tallied_bytes: u64 = summary
+        .would_forward
+        .iter()
+        .filter(|w| w.route == "management")
+        .map(|w| w.bytes)
+        .sum();
+    assert_eq!(tallied_bytes, management_bytes);
+    let groups = harness
+        .logs
+        .describe_log_groups()
+        .log_group_name_prefix("/trailwatch/dry-run")
+        .send()
+        .await
+        .unwrap();
+    assert!(groups.log_groups().is_empty());
 }

@@ -15,9 +15,11 @@ use aws_sdk_s3::operation::get_object::GetObjectError;
 use tokio::sync::mpsc;
 use tokio_util::io::SyncIoBridge;
 
-use crate::logs::{CloudTrailStreamNaming, LogPublisher, PublishError};
+use crate::config::ForwarderConfig;
+use crate::logs::{KeyFacts, LogPublisher, PublishError};
+use crate::route::Routes;
 use crate::summary::{ForwardSummary, ObjectSummary, RejectedReasons};
-use crate::trail::{FileKind, TrailKey, classify};
+use crate::trail::{EventCategory, FileKind, TrailKey, classify};
 
 /// Batches waiting between the reading thread and delivery. Bounds memory to a few MiB
 /// whatever the file size, while letting inflate and the network overlap.
@@ -26,19 +28,21 @@ const READY_BATCH_QUEUE: usize = 4;
 pub struct Forwarder {
     s3: aws_sdk_s3::Client,
     publisher: LogPublisher,
-    log_group: Arc<str>,
+    routes: Arc<Routes>,
+    dry_run: bool,
 }
 
 impl Forwarder {
     pub fn new(
         s3: aws_sdk_s3::Client,
         logs: aws_sdk_cloudwatchlogs::Client,
-        log_group: &str,
+        config: &ForwarderConfig,
     ) -> Self {
         Self {
             s3,
             publisher: LogPublisher::new(logs),
-            log_group: Arc::from(log_group),
+            routes: Arc::new(config.routes.clone()),
+            dry_run: config.dry_run,
         }
     }
 
@@ -47,7 +51,10 @@ impl Forwarder {
         &self,
         objects: impl IntoIterator<Item = NotifiedObject>,
     ) -> ForwardSummary {
-        let mut summary = ForwardSummary::default();
+        let mut summary = ForwardSummary {
+            dry_run: self.dry_run,
+            ..ForwardSummary::default()
+        };
         for notified in objects {
             let decoded = notified.decode();
             let kind = decoded
@@ -80,10 +87,13 @@ impl Forwarder {
         let summary = ObjectSummary::new(&object.bucket, &object.key, trail_key.kind.as_str());
         match trail_key.kind {
             FileKind::Log => {}
+            FileKind::Insight if self.routes.may_select(EventCategory::Insight) => {}
+            FileKind::Insight => {
+                return summary.skipped("Insights file: no route selects Insight events");
+            }
             FileKind::Digest | FileKind::BackfillDigest => {
                 return summary.skipped("digest file: validated by the validator, not forwarded");
             }
-            FileKind::Insight => return summary.skipped("Insights file: not forwarded yet"),
             FileKind::Other => return summary.skipped("not a CloudTrail log file"),
         }
         if object.size == Some(0) {
@@ -92,8 +102,9 @@ impl Forwarder {
         let context = PlanContext {
             bucket: object.bucket.clone(),
             key: object.key.clone(),
-            log_group: Arc::clone(&self.log_group),
-            naming: CloudTrailStreamNaming::for_key(&trail_key),
+            key_facts: KeyFacts::for_key(&trail_key),
+            routes: Arc::clone(&self.routes),
+            dry_run: self.dry_run,
         };
         self.forward_log_file(object, context, summary).await
     }
@@ -133,6 +144,10 @@ impl Forwarder {
         let mut delivered = RejectedReasons::default();
         let mut publish_error: Option<PublishError> = None;
         while let Some(ready) = ready_rx.recv().await {
+            if self.dry_run {
+                summary.add_forwarded(&ready.destination, ready.batch.events.len() as u64);
+                continue;
+            }
             match self.publisher.put(&ready.destination, ready.batch).await {
                 Ok(outcome) => {
                     summary.add_forwarded(&ready.destination, outcome.accepted);
@@ -159,6 +174,7 @@ impl Forwarder {
 
         summary.records = plan.records;
         summary.filtered = plan.filtered;
+        summary.would_forward = plan.would_forward;
         summary.add_rejected(&plan.rejected);
         summary.add_rejected(&delivered);
         // Batched but neither accepted nor rejected by CloudWatch Logs: lost to the failure.
@@ -188,6 +204,9 @@ fn describe_get_object(error: &SdkError<GetObjectError>) -> String {
 /// One line per object, with counts only: records hold identities and request parameters.
 fn log_object(object: &ObjectSummary) {
     let reasons = &object.rejected_reasons;
+    for entry in &object.would_forward {
+        tracing::info!(bucket = %object.bucket, key = %object.key, route = %entry.route, log_group = %entry.log_group, category = %entry.category, event_source = %entry.event_source, records = entry.records, bytes = entry.bytes, "dry run: would forward");
+    }
     if let Some(error) = &object.error {
         tracing::error!(bucket = %object.bucket, key = %object.key, kind = %object.kind, records = object.records, forwarded = object.forwarded, rejected = object.rejected, not_delivered = reasons.not_delivered, error = %error, "object failed");
     } else if let Some(reason) = &object.skipped {

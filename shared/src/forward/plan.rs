@@ -2,14 +2,17 @@
 //! fields, name the destination, batch. Pure and synchronous: it runs on a blocking thread
 //! beside the network side, and in tests and benchmarks on its own.
 
+use std::collections::HashMap;
 use std::io::Read;
 use std::sync::Arc;
 
 use serde_json::value::RawValue;
 
-use crate::logs::{Batch, BatchBuilder, CloudTrailStreamNaming, Destination, LogEvent};
-use crate::summary::RejectedReasons;
-use crate::trail::{FileError, RecordError, RecordFields, decompress, read_records};
+use crate::logs::batch::{EVENT_OVERHEAD_BYTES, MAX_MESSAGE_BYTES};
+use crate::logs::{Batch, BatchBuilder, Destination, KeyFacts, LogEvent};
+use crate::route::Routes;
+use crate::summary::{RejectedReasons, WouldForward};
+use crate::trail::{EventCategory, FileError, RecordError, RecordFields, decompress, read_records};
 
 /// Invalid or oversized records logged one by one per file; the rest only in the counts.
 const LOGGED_RECORD_PROBLEMS: u64 = 10;
@@ -37,6 +40,8 @@ pub struct FilePlan {
     pub rejected: RejectedReasons,
     /// Records handed to batches.
     pub batched: u64,
+    /// Dry runs: what the batched records are, by route, category and event source.
+    pub would_forward: Vec<WouldForward>,
     /// Why the file was not read to its end.
     pub error: Option<FileError>,
 }
@@ -45,8 +50,10 @@ pub struct FilePlan {
 pub struct PlanContext {
     pub bucket: String,
     pub key: String,
-    pub log_group: Arc<str>,
-    pub naming: CloudTrailStreamNaming,
+    pub key_facts: KeyFacts,
+    pub routes: Arc<Routes>,
+    /// Tally what would be forwarded by route, category and event source.
+    pub dry_run: bool,
 }
 
 /// Reads `compressed` to its end, handing each closed batch to `emit`. Records read before an
@@ -63,6 +70,7 @@ where
         stream_name: String::new(),
         plan: FilePlan::default(),
         delivery_stopped: false,
+        tally: DryRunTally::default(),
     };
     let read = decompress(compressed)
         .and_then(|records| read_records(records, |index, record| planner.add(index, record)));
@@ -70,18 +78,20 @@ where
         planner.plan.error = Some(error);
     }
     planner.flush_all();
+    planner.plan.would_forward = planner.tally.into_entries(&context.routes);
     planner.plan
 }
 
 struct Planner<'c, F> {
     context: &'c PlanContext,
     emit: F,
-    /// One open batch per destination; a file rarely has more than one.
-    open: Vec<(Destination, BatchBuilder)>,
+    /// One open batch per route and stream; a file rarely has more than a few.
+    open: Vec<(usize, Destination, BatchBuilder)>,
     /// Reused for each record's stream name.
     stream_name: String,
     plan: FilePlan,
     delivery_stopped: bool,
+    tally: DryRunTally,
 }
 
 impl<F> Planner<'_, F>
@@ -90,8 +100,8 @@ where
 {
     fn add(&mut self, index: u64, record: Box<RawValue>) -> Result<(), DeliveryStopped> {
         self.plan.records += 1;
-        let timestamp = match self.read_fields(record.get()) {
-            Ok(timestamp) => timestamp,
+        let routed = match self.route(record.get()) {
+            Ok(routed) => routed,
             Err(error) => {
                 self.plan.rejected.invalid_record += 1;
                 if self.plan.rejected.invalid_record <= LOGGED_RECORD_PROBLEMS {
@@ -100,13 +110,17 @@ where
                 return Ok(());
             }
         };
-        let slot = self.destination_slot();
+        let Some(Routed { route, timestamp }) = routed else {
+            self.plan.filtered += 1;
+            return Ok(());
+        };
+        let slot = self.destination_slot(route);
         let event = LogEvent {
             timestamp,
             message: Box::<str>::from(record).into(),
             record_index: index,
         };
-        let (destination, builder) = &mut self.open[slot];
+        let (_, destination, builder) = &mut self.open[slot];
         match builder.push(event) {
             Ok(closed) => {
                 self.plan.batched += 1;
@@ -129,29 +143,42 @@ where
         Ok(())
     }
 
-    /// Reads the record's fields, writes its stream name, and returns its timestamp.
-    fn read_fields(&mut self, text: &str) -> Result<i64, RecordError> {
+    /// Reads the record's fields and chooses its route; writes its stream name.
+    /// `Ok(None)`: no route selects it.
+    fn route(&mut self, text: &str) -> Result<Option<Routed>, RecordError> {
         let fields = RecordFields::parse(text)?;
         let timestamp = fields.event_time_millis()?;
-        self.context
-            .naming
-            .write_stream_name(&fields, &mut self.stream_name);
-        Ok(timestamp)
+        let Some(route) = self.context.routes.route_for(&fields) else {
+            return Ok(None);
+        };
+        let category = fields.category();
+        self.context.routes.get(route).stream.write(
+            &self.context.key_facts,
+            &fields,
+            category,
+            &mut self.stream_name,
+        );
+        // The message is the record's text; one too large to send is not counted here.
+        if self.context.dry_run && text.len() <= MAX_MESSAGE_BYTES {
+            let source = fields.event_source.as_deref().unwrap_or("unknown");
+            self.tally.add(route, category, source, text.len());
+        }
+        Ok(Some(Routed { route, timestamp }))
     }
 
-    fn destination_slot(&mut self) -> usize {
-        if let Some(slot) = self
+    fn destination_slot(&mut self, route: usize) -> usize {
+        let found = self
             .open
             .iter()
-            .position(|(d, _)| *d.log_stream == *self.stream_name)
-        {
+            .position(|(r, d, _)| *r == route && *d.log_stream == *self.stream_name);
+        if let Some(slot) = found {
             return slot;
         }
         let destination = Destination {
-            log_group: Arc::clone(&self.context.log_group),
+            log_group: Arc::clone(&self.context.routes.get(route).log_group),
             log_stream: Arc::from(self.stream_name.as_str()),
         };
-        self.open.push((destination, BatchBuilder::new()));
+        self.open.push((route, destination, BatchBuilder::new()));
         self.open.len() - 1
     }
 
@@ -159,7 +186,7 @@ where
         if self.delivery_stopped {
             return;
         }
-        for (destination, builder) in &mut self.open {
+        for (_, destination, builder) in &mut self.open {
             if let Some(batch) = builder.finish() {
                 if (self.emit)(ReadyBatch {
                     destination: destination.clone(),
@@ -171,6 +198,58 @@ where
                 }
             }
         }
+    }
+}
+
+struct Routed {
+    route: usize,
+    timestamp: i64,
+}
+
+/// Dry runs: records and bytes by (route, category) and event source. Only the first record
+/// of each event source allocates its key.
+#[derive(Default)]
+struct DryRunTally {
+    counts: HashMap<(usize, EventCategory), HashMap<Box<str>, (u64, u64)>>,
+}
+
+impl DryRunTally {
+    fn add(&mut self, route: usize, category: EventCategory, source: &str, message_bytes: usize) {
+        let sources = self.counts.entry((route, category)).or_default();
+        let bytes = (message_bytes + EVENT_OVERHEAD_BYTES) as u64;
+        match sources.get_mut(source) {
+            Some(count) => {
+                count.0 += 1;
+                count.1 += bytes;
+            }
+            None => {
+                sources.insert(source.into(), (1, bytes));
+            }
+        }
+    }
+
+    fn into_entries(self, routes: &Routes) -> Vec<WouldForward> {
+        let mut entries: Vec<WouldForward> = self
+            .counts
+            .into_iter()
+            .flat_map(|((route, category), sources)| {
+                let route = routes.get(route);
+                sources
+                    .into_iter()
+                    .map(move |(source, (records, bytes))| WouldForward {
+                        route: route.name.clone(),
+                        log_group: route.log_group.to_string(),
+                        category: category.as_str().to_owned(),
+                        event_source: source.into(),
+                        records,
+                        bytes,
+                    })
+            })
+            .collect();
+        entries.sort_by(|a, b| {
+            (&a.route, &a.category, &a.event_source).cmp(&(&b.route, &b.category, &b.event_source))
+        });
+        entries
     }
 }
 
@@ -189,6 +268,7 @@ fn describe(error: &RecordError) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::selector::Selectors;
     use crate::trail::TrailKey;
     use flate2::Compression;
     use flate2::write::GzEncoder;
@@ -197,11 +277,16 @@ mod tests {
     const KEY: &str = "AWSLogs/111122223333/CloudTrail/us-east-1/2024/01/02/111122223333_CloudTrail_us-east-1_20240102T0305Z_0123456789abcdef.json.gz";
 
     fn context() -> PlanContext {
+        context_with(Routes::single("group", Selectors::All), false)
+    }
+
+    fn context_with(routes: Routes, dry_run: bool) -> PlanContext {
         PlanContext {
             bucket: "bucket".into(),
             key: KEY.into(),
-            log_group: Arc::from("group"),
-            naming: CloudTrailStreamNaming::for_key(&TrailKey::parse(KEY).unwrap()),
+            key_facts: KeyFacts::for_key(&TrailKey::parse(KEY).unwrap()),
+            routes: Arc::new(routes),
+            dry_run,
         }
     }
 
@@ -212,8 +297,12 @@ mod tests {
     }
 
     fn plan(compressed: &[u8]) -> (FilePlan, Vec<ReadyBatch>) {
+        plan_in(compressed, &context())
+    }
+
+    fn plan_in(compressed: &[u8], context: &PlanContext) -> (FilePlan, Vec<ReadyBatch>) {
         let mut batches = Vec::new();
-        let plan = plan_file(compressed, &context(), |ready| {
+        let plan = plan_file(compressed, context, |ready| {
             batches.push(ready);
             Ok(())
         });
@@ -297,6 +386,87 @@ mod tests {
         assert!(matches!(plan.error, Some(FileError::NotGzip)));
         assert_eq!(plan.records, 0);
         assert!(batches.is_empty());
+    }
+
+    const MIXED: &str = r#"{"Records":[
+        {"eventTime":"2024-01-02T03:00:00Z","eventCategory":"Management","eventSource":"iam.amazonaws.com"},
+        {"eventTime":"2024-01-02T03:00:01Z","eventCategory":"Data","eventSource":"s3.amazonaws.com","resources":[{"type":"AWS::S3::Object","ARN":"arn:aws:s3:::b/k"}]},
+        {"eventTime":"2024-01-02T03:00:02Z","eventCategory":"Data","eventSource":"dynamodb.amazonaws.com","resources":[{"type":"AWS::DynamoDB::Table","ARN":"arn:aws:dynamodb:us-east-1:1:table/T"}]},
+        {"eventTime":"2024-01-02T03:00:03Z","eventCategory":"Management","eventSource":"iam.amazonaws.com"},
+        {"eventTime":"2024-01-02T03:00:04Z","eventCategory":"Data","eventSource":"lambda.amazonaws.com","resources":[{"type":"AWS::Lambda::Function","ARN":"arn:aws:lambda:us-east-1:111122223333:function:f"}]}
+    ]}"#;
+
+    const ROUTES: &str = r#"[
+        {"name": "management", "logGroupName": "/m", "selectors": [{"FieldSelectors": [{"Field": "eventCategory", "Equals": ["Management"]}]}]},
+        {"name": "data", "logGroupName": "/d", "logStreamName": "{eventSource}",
+         "selectors": [{"FieldSelectors": [{"Field": "eventCategory", "Equals": ["Data"]}, {"Field": "resources.type", "Equals": ["AWS::S3::Object", "AWS::Lambda::Function"]}]}]}
+    ]"#;
+
+    #[test]
+    fn records_are_routed_and_the_unselected_counted_as_filtered() {
+        let context = context_with(Routes::from_json(ROUTES).unwrap(), false);
+        let (plan, batches) = plan_in(&gzip(MIXED), &context);
+        assert_eq!((plan.records, plan.batched, plan.filtered), (5, 4, 1));
+        let landed: Vec<(String, usize)> = batches
+            .iter()
+            .map(|b| (b.destination.to_string(), b.batch.events.len()))
+            .collect();
+        assert_eq!(
+            landed,
+            vec![
+                ("/m:111122223333_CloudTrail_us-east-1".to_owned(), 2),
+                ("/d:s3.amazonaws.com".to_owned(), 1),
+                ("/d:lambda.amazonaws.com".to_owned(), 1),
+            ]
+        );
+        assert!(plan.would_forward.is_empty());
+    }
+
+    #[test]
+    fn dry_runs_tally_records_and_bytes_by_route_category_and_source() {
+        let context = context_with(Routes::from_json(ROUTES).unwrap(), true);
+        let (plan, _) = plan_in(&gzip(MIXED), &context);
+        let tally: Vec<(String, String, String, u64)> = plan
+            .would_forward
+            .iter()
+            .map(|w| {
+                (
+                    w.route.clone(),
+                    w.category.clone(),
+                    w.event_source.clone(),
+                    w.records,
+                )
+            })
+            .collect();
+        assert_eq!(
+            tally,
+            vec![
+                (
+                    "data".to_owned(),
+                    "Data".to_owned(),
+                    "lambda.amazonaws.com".to_owned(),
+                    1
+                ),
+                (
+                    "data".to_owned(),
+                    "Data".to_owned(),
+                    "s3.amazonaws.com".to_owned(),
+                    1
+                ),
+                (
+                    "management".to_owned(),
+                    "Management".to_owned(),
+                    "iam.amazonaws.com".to_owned(),
+                    2
+                ),
+            ]
+        );
+        let iam_bytes: u64 = MIXED
+            .lines()
+            .filter(|line| line.contains("iam.amazonaws.com"))
+            .map(|line| (line.trim().trim_end_matches(',').len() + 26) as u64)
+            .sum();
+        assert_eq!(plan.would_forward[2].bytes, iam_bytes);
     }
 
     #[test]

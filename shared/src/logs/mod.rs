@@ -5,5 +5,5 @@ pub mod destination;
 pub mod publish;
 
 pub use batch::{Batch, BatchBuilder, EventTooLarge, LogEvent};
-pub use destination::{CloudTrailStreamNaming, Destination};
+pub use destination::{DEFAULT_STREAM_TEMPLATE, Destination, KeyFacts, StreamTemplate};
 pub use publish::{LogPublisher, PublishError, PutOutcome};

@@ -1,0 +1,211 @@
+//! Routes: an ordered list of (selectors → log group, stream template). A record goes to the
+//! first route whose selectors select it; a record no route selects is filtered.
+
+use std::sync::Arc;
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::config::validate_log_group_name;
+use crate::logs::StreamTemplate;
+use crate::selector::{SelectorSet, Selectors};
+use crate::trail::{EventCategory, RecordFields};
+
+/// One route, ready to evaluate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Route {
+    pub name: String,
+    pub log_group: Arc<str>,
+    pub stream: StreamTemplate,
+    pub selectors: Selectors,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Routes {
+    routes: Vec<Route>,
+}
+
+/// A route as written in `ROUTES`.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct RouteSpec {
+    name: Option<String>,
+    log_group_name: String,
+    log_stream_name: Option<String>,
+    selectors: Option<Value>,
+}
+
+impl Routes {
+    /// One route: every selected record to `log_group`, streams named like CloudTrail's.
+    pub fn single(log_group: &str, selectors: Selectors) -> Self {
+        Self {
+            routes: vec![Route {
+                name: log_group.to_owned(),
+                log_group: Arc::from(log_group),
+                stream: StreamTemplate::default(),
+                selectors,
+            }],
+        }
+    }
+
+    /// Reads the `ROUTES` JSON: `[{"name", "logGroupName", "logStreamName", "selectors"}, …]`.
+    /// Errors name the route at fault.
+    pub fn from_json(text: &str) -> Result<Self, String> {
+        let specs: Vec<RouteSpec> =
+            serde_json::from_str(text).map_err(|e| format!("is not a JSON list of routes: {e}"))?;
+        if specs.is_empty() {
+            return Err("is an empty list; give at least one route".to_owned());
+        }
+        let routes = specs
+            .into_iter()
+            .enumerate()
+            .map(|(index, spec)| {
+                let name = spec.name.unwrap_or_else(|| spec.log_group_name.clone());
+                let at = |reason: String| format!("route {index} ({name:?}): {reason}");
+                validate_log_group_name(&spec.log_group_name)
+                    .map_err(|reason| at(format!("logGroupName {reason}")))?;
+                let stream = match &spec.log_stream_name {
+                    Some(template) => StreamTemplate::parse(template)
+                        .map_err(|reason| at(format!("logStreamName {reason}")))?,
+                    None => StreamTemplate::default(),
+                };
+                let selectors = match spec.selectors {
+                    None | Some(Value::Null) => Selectors::All,
+                    Some(value) => SelectorSet::from_value(value)
+                        .and_then(|set| Selectors::compile(&set))
+                        .map_err(|e| at(e.to_string()))?,
+                };
+                Ok(Route {
+                    log_group: Arc::from(spec.log_group_name.as_str()),
+                    name: name.clone(),
+                    stream,
+                    selectors,
+                })
+            })
+            .collect::<Result<Vec<_>, String>>()?;
+        Ok(Self { routes })
+    }
+
+    /// The index of the first route that selects the record.
+    pub fn route_for(&self, record: &RecordFields<'_>) -> Option<usize> {
+        self.routes
+            .iter()
+            .position(|route| route.selectors.selects(record))
+    }
+
+    /// Whether any route could take a record of `category`.
+    pub fn may_select(&self, category: EventCategory) -> bool {
+        self.routes
+            .iter()
+            .any(|route| route.selectors.may_select(category))
+    }
+
+    pub fn get(&self, index: usize) -> &Route {
+        &self.routes[index]
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &Route> {
+        self.routes.iter()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Management events to one group, S3 and Lambda data events to another, Insights to a
+    /// third; everything else is filtered.
+    pub(crate) const THREE_ROUTES: &str = r#"[
+        {"name": "management", "logGroupName": "/trail/management",
+         "selectors": [{"Name": "management", "FieldSelectors": [{"Field": "eventCategory", "Equals": ["Management"]}]}]},
+        {"name": "data", "logGroupName": "/trail/data", "logStreamName": "{account}_{eventSource}",
+         "selectors": {"AdvancedEventSelectors": [
+            {"Name": "S3", "FieldSelectors": [{"Field": "eventCategory", "Equals": ["Data"]}, {"Field": "resources.type", "Equals": ["AWS::S3::Object"]}]},
+            {"Name": "Lambda", "FieldSelectors": [{"Field": "eventCategory", "Equals": ["Data"]}, {"Field": "resources.type", "Equals": ["AWS::Lambda::Function"]}]}]}},
+        {"name": "insights", "logGroupName": "/trail/insights",
+         "selectors": [{"FieldSelectors": [{"Field": "eventCategory", "Equals": ["Insight"]}]}]}
+    ]"#;
+
+    fn route_of(routes: &Routes, record: &str) -> Option<String> {
+        routes
+            .route_for(&RecordFields::parse(record).unwrap())
+            .map(|i| routes.get(i).name.clone())
+    }
+
+    #[test]
+    fn a_record_goes_to_the_first_route_that_selects_it() {
+        let routes = Routes::from_json(THREE_ROUTES).unwrap();
+        assert_eq!(
+            route_of(&routes, r#"{"eventCategory":"Management"}"#).as_deref(),
+            Some("management")
+        );
+        let s3 = r#"{"eventCategory":"Data","resources":[{"type":"AWS::S3::Object","ARN":"arn:aws:s3:::b/k"}]}"#;
+        assert_eq!(route_of(&routes, s3).as_deref(), Some("data"));
+        assert_eq!(
+            route_of(&routes, r#"{"eventType":"AwsCloudTrailInsight"}"#).as_deref(),
+            Some("insights")
+        );
+        let dynamodb = r#"{"eventCategory":"Data","resources":[{"type":"AWS::DynamoDB::Table","ARN":"arn:aws:dynamodb:us-east-1:1:table/T"}]}"#;
+        assert_eq!(route_of(&routes, dynamodb), None);
+        assert_eq!(
+            route_of(&routes, r#"{"eventCategory":"NetworkActivity"}"#),
+            None
+        );
+    }
+
+    #[test]
+    fn earlier_routes_win_and_a_route_without_selectors_takes_everything() {
+        let routes = Routes::from_json(r#"[
+            {"logGroupName": "/first", "selectors": [{"FieldSelectors": [{"Field": "eventName", "Equals": ["Decrypt"]}]}]},
+            {"logGroupName": "/rest"}]"#)
+        .unwrap();
+        assert_eq!(
+            route_of(&routes, r#"{"eventName":"Decrypt"}"#).as_deref(),
+            Some("/first")
+        );
+        assert_eq!(
+            route_of(&routes, r#"{"eventName":"Encrypt"}"#).as_deref(),
+            Some("/rest")
+        );
+        assert!(routes.may_select(EventCategory::Insight));
+    }
+
+    #[test]
+    fn may_select_looks_at_every_route() {
+        let routes = Routes::from_json(THREE_ROUTES).unwrap();
+        assert!(routes.may_select(EventCategory::Insight));
+        assert!(!routes.may_select(EventCategory::NetworkActivity));
+        let single = Routes::single(
+            "/g",
+            Selectors::from_json(r#"[{"IncludeManagementEvents": true}]"#).unwrap(),
+        );
+        assert!(!single.may_select(EventCategory::Insight));
+    }
+
+    #[test]
+    fn bad_routes_name_the_route_and_the_problem() {
+        for (text, expected) in [
+            ("[]", "empty list"),
+            ("{}", "not a JSON list"),
+            (
+                r#"[{"logGroupName": "aws/x"}]"#,
+                "route 0 (\"aws/x\"): logGroupName",
+            ),
+            (
+                r#"[{"logGroupName": "/g", "logStreamName": "{nope}"}]"#,
+                "logStreamName",
+            ),
+            (
+                r#"[{"logGroupName": "/g"}, {"name": "two", "logGroupName": "/h", "selectors": [{"FieldSelectors": [{"Field": "readOnly", "StartsWith": ["t"]}]}]}]"#,
+                "route 1 (\"two\"): event selectors",
+            ),
+            (
+                r#"[{"logGroupName": "/g", "logGroup": "/typo"}]"#,
+                "unknown field",
+            ),
+        ] {
+            let error = Routes::from_json(text).unwrap_err();
+            assert!(error.contains(expected), "{text}: {error}");
+        }
+    }
+}
