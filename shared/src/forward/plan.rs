@@ -210,8 +210,11 @@ struct Routed {
 /// of each event source allocates its key.
 #[derive(Default)]
 struct DryRunTally {
-    counts: HashMap<(usize, EventCategory), HashMap<Box<str>, (u64, u64)>>,
+    counts: HashMap<(usize, EventCategory), BySource>,
 }
+
+/// Records and bytes by event source.
+type BySource = HashMap<Box<str>, (u64, u64)>;
 
 impl DryRunTally {
     fn add(&mut self, route: usize, category: EventCategory, source: &str, message_bytes: usize) {
