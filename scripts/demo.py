@@ -1,5 +1,6 @@
 """The demo's steps, run by scripts/demo inside the pinned virtual environment."""
 
+import argparse
 import collections
 import gzip
 import json
@@ -67,7 +68,24 @@ def s3_event(bucket, key, size):
     return event
 
 
+def forwarder_env(endpoint, routes, dry_run):
+    """The forwarder's environment, as an env file for cargo lambda watch."""
+    lines = [f"AWS_ENDPOINT_URL={endpoint}", "AWS_ACCESS_KEY_ID=testing", "AWS_SECRET_ACCESS_KEY=testing", f"AWS_REGION={REGION}", "AWS_LAMBDA_LOG_FORMAT=JSON", "RUST_LOG=info"]
+    if routes:
+        # Single quotes keep the JSON literal in the env file.
+        lines.append(f"ROUTES='{json.dumps(json.loads(routes.read_text()))}'")
+    else:
+        lines.append(f"LOG_GROUP_NAME={LOG_GROUP}")
+    if dry_run:
+        lines.append("DRY_RUN=true")
+    return "\n".join(lines) + "\n"
+
+
 def main():
+    parser = argparse.ArgumentParser(description="trailwatch demo against a local emulator")
+    parser.add_argument("--routes", type=pathlib.Path, help="a ROUTES JSON file, e.g. events/config/routes-three-groups.json (default: everything to /trailwatch/demo)")
+    parser.add_argument("--dry-run", action="store_true", help="set DRY_RUN=true: write nothing, report what would be forwarded")
+    args = parser.parse_args()
     shutil.rmtree(WORK, ignore_errors=True)
     (WORK / "events").mkdir(parents=True)
     moto_port, invoke_port = free_port(), free_port()
@@ -99,7 +117,7 @@ def main():
         events[-1].write_text(json.dumps(s3_event(BUCKET, large, size), indent=2))
 
         env_file = WORK / "forwarder.env"
-        env_file.write_text("\n".join([f"LOG_GROUP_NAME={LOG_GROUP}", f"AWS_ENDPOINT_URL={endpoint}", "AWS_ACCESS_KEY_ID=testing", "AWS_SECRET_ACCESS_KEY=testing", f"AWS_REGION={REGION}", "AWS_LAMBDA_LOG_FORMAT=JSON", "RUST_LOG=info", ""]))
+        env_file.write_text(forwarder_env(endpoint, args.routes, args.dry_run))
         print(f"demo: starting cargo lambda watch on 127.0.0.1:{invoke_port} (the first build takes a while)")
         watch_log = open(WORK / "forwarder.log", "w")
         processes.append(subprocess.Popen(["cargo", "lambda", "watch", "--invoke-address", "127.0.0.1", "--invoke-port", str(invoke_port), "--ignore-changes", "--timeout", "900", "--env-file", env_file], cwd=ROOT, env=env, stdout=watch_log, stderr=subprocess.STDOUT))
@@ -113,11 +131,13 @@ def main():
                 print(result.stdout + result.stderr)
                 sys.exit(f"demo: invoking with {shown} failed (forwarder log: {WORK / 'forwarder.log'})")
             summary = json.loads(result.stdout)
+            for entry in summary.get("wouldForward", []):
+                print(f"  dry run: would forward {entry['records']:>5} records, {entry['bytes']:>9} bytes  route {entry['route']:<11} {entry['category']:<16} {entry['eventSource']}")
             for obj in summary["objects"]:
                 outcome = obj.get("skipped") and f"skipped: {obj['skipped']}" or obj.get("error") or f"{obj['records']} records, {obj['forwarded']} forwarded, {obj['filtered']} filtered, {obj['rejected']} rejected"
                 print(f"  {obj['kind']:<8} s3://{obj['bucket']}/{obj['key']}\n           {outcome}")
 
-        print(f"\ndemo: what landed in CloudWatch Logs ({endpoint})")
+        print(f"\ndemo: what landed in CloudWatch Logs ({endpoint}){' (dry run: nothing)' if args.dry_run else ''}")
         sample_message = None
         for group in logs.describe_log_groups()["logGroups"]:
             name = group["logGroupName"]

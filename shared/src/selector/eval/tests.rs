@@ -569,3 +569,163 @@ fn value_limits_count_across_selectors() {
     );
     assert!(Selectors::from_json(&with_all).is_ok());
 }
+
+// Outputs printed by `aws cloudtrail put-event-selectors` / `get-event-selectors` in the AWS
+// CLI's documented examples (aws/aws-cli, awscli/examples/cloudtrail/*.rst), pasted as is
+// (the documented basic output's stray trailing commas removed: the CLI prints valid JSON).
+
+const CLI_ADVANCED_OUTPUT: &str = r#"{
+    "TrailARN": "arn:aws:cloudtrail:us-east-1:123456789012:trail/myTrail",
+    "AdvancedEventSelectors": [
+        {"Name": "Log all management events",
+         "FieldSelectors": [{"Field": "eventCategory", "Equals": ["Management"]}]},
+        {"Name": "Log PutObject and DeleteObject events for all but one bucket",
+         "FieldSelectors": [
+            {"Field": "eventCategory", "Equals": ["Data"]},
+            {"Field": "resources.type", "Equals": ["AWS::S3::Object"]},
+            {"Field": "eventName", "Equals": ["PutObject", "DeleteObject"]},
+            {"Field": "resources.ARN", "NotStartsWith": ["arn:aws:s3:::sample_bucket_name/"]}]},
+        {"Name": "Log data events for a specific Lambda function",
+         "FieldSelectors": [
+            {"Field": "eventCategory", "Equals": ["Data"]},
+            {"Field": "resources.type", "Equals": ["AWS::Lambda::Function"]},
+            {"Field": "resources.ARN", "Equals": ["arn:aws:lambda:us-east-1:123456789012:function:myFunction"]}]},
+        {"Name": "Log all Publish API calls on a specific SNS topic",
+         "FieldSelectors": [
+            {"Field": "eventCategory", "Equals": ["Data"]},
+            {"Field": "resources.type", "Equals": ["AWS::SNS::Topic"]},
+            {"Field": "eventName", "Equals": ["Publish"]},
+            {"Field": "resources.ARN", "Equals": ["arn:aws:sns:us-east-1:123456789012:myTopic.fifo"]}]}
+    ]
+}"#;
+
+const CLI_BASIC_OUTPUT: &str = r#"{
+    "EventSelectors": [
+        {
+            "IncludeManagementEvents": true,
+            "DataResources": [
+                {"Values": ["arn:aws:s3:::mybucket/prefix", "arn:aws:s3:::mybucket2/prefix2"], "Type": "AWS::S3::Object"},
+                {"Values": ["arn:aws:lambda:us-west-2:123456789012:function:hello-world-python-function"], "Type": "AWS::Lambda::Function"}
+            ],
+            "ReadWriteType": "All"
+        }
+    ],
+    "TrailARN": "arn:aws:cloudtrail:us-east-2:123456789012:trail/TrailName"
+}"#;
+
+const CLI_DEFAULT_OUTPUT: &str = r#"{
+    "EventSelectors": [{"IncludeManagementEvents": true, "DataResources": [], "ReadWriteType": "All"}],
+    "TrailARN": "arn:aws:cloudtrail:us-east-1:123456789012:trail/Trail1"
+}"#;
+
+fn data_event(source: &str, name: &str, resource_type: &str, arn: &str) -> String {
+    format!(
+        r#"{{"eventTime":"2024-01-01T00:00:00Z","eventCategory":"Data","eventSource":"{source}","eventName":"{name}","readOnly":false,"resources":[{{"type":"{resource_type}","ARN":"{arn}"}}]}}"#
+    )
+}
+
+fn selects(selectors: &Selectors, record: &str) -> bool {
+    selectors.selects(&RecordFields::parse(record).unwrap())
+}
+
+#[test]
+fn cli_example_advanced_output_selects_as_documented() {
+    let selectors = Selectors::from_json(CLI_ADVANCED_OUTPUT).unwrap();
+    let s3 = "s3.amazonaws.com";
+    assert!(selects(&selectors, MGMT_READ_KMS));
+    assert!(selects(
+        &selectors,
+        &data_event(s3, "PutObject", "AWS::S3::Object", "arn:aws:s3:::other/k")
+    ));
+    assert!(!selects(
+        &selectors,
+        &data_event(
+            s3,
+            "PutObject",
+            "AWS::S3::Object",
+            "arn:aws:s3:::sample_bucket_name/k"
+        )
+    ));
+    assert!(!selects(
+        &selectors,
+        &data_event(s3, "GetObject", "AWS::S3::Object", "arn:aws:s3:::other/k")
+    ));
+    let lambda = "lambda.amazonaws.com";
+    assert!(selects(
+        &selectors,
+        &data_event(
+            lambda,
+            "Invoke",
+            "AWS::Lambda::Function",
+            "arn:aws:lambda:us-east-1:123456789012:function:myFunction"
+        )
+    ));
+    assert!(!selects(
+        &selectors,
+        &data_event(
+            lambda,
+            "Invoke",
+            "AWS::Lambda::Function",
+            "arn:aws:lambda:us-east-1:123456789012:function:myFunction2"
+        )
+    ));
+    let topic = "arn:aws:sns:us-east-1:123456789012:myTopic.fifo";
+    assert!(selects(
+        &selectors,
+        &data_event("sns.amazonaws.com", "Publish", "AWS::SNS::Topic", topic)
+    ));
+    assert!(!selects(&selectors, NET_DENIED));
+}
+
+#[test]
+fn cli_example_basic_output_selects_as_documented() {
+    let selectors = Selectors::from_json(CLI_BASIC_OUTPUT).unwrap();
+    let s3 = "s3.amazonaws.com";
+    assert!(selects(&selectors, MGMT_WRITE) && selects(&selectors, MGMT_READ_KMS));
+    assert!(selects(
+        &selectors,
+        &data_event(
+            s3,
+            "GetObject",
+            "AWS::S3::Object",
+            "arn:aws:s3:::mybucket/prefix/a"
+        )
+    ));
+    assert!(selects(
+        &selectors,
+        &data_event(
+            s3,
+            "GetObject",
+            "AWS::S3::Object",
+            "arn:aws:s3:::mybucket2/prefix2x"
+        )
+    ));
+    assert!(!selects(
+        &selectors,
+        &data_event(
+            s3,
+            "GetObject",
+            "AWS::S3::Object",
+            "arn:aws:s3:::mybucket/other"
+        )
+    ));
+    let function = "arn:aws:lambda:us-west-2:123456789012:function:hello-world-python-function";
+    assert!(selects(
+        &selectors,
+        &data_event(
+            "lambda.amazonaws.com",
+            "Invoke",
+            "AWS::Lambda::Function",
+            function
+        )
+    ));
+    assert!(!selects(&selectors, INSIGHT) && !selects(&selectors, NET_DENIED));
+}
+
+#[test]
+fn cli_example_default_trail_logs_management_events_only() {
+    assert_eq!(
+        selected(CLI_DEFAULT_OUTPUT),
+        vec!["MGMT_WRITE", "MGMT_READ_KMS", "OLD_MGMT"]
+    );
+}
