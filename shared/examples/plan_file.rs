@@ -53,6 +53,9 @@ fn main() -> ExitCode {
         key_facts: KeyFacts::for_key(&trail_key),
         routes: Arc::new(config.routes),
         dry_run: config.dry_run,
+        start_record: 0,
+        max_decompressed_bytes: config.max_decompressed_bytes,
+        stop: None,
     };
     let started = Instant::now();
     let (mut batches, mut bytes) = (0u64, 0u64);

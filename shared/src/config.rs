@@ -3,6 +3,7 @@
 
 use crate::route::Routes;
 use crate::selector::Selectors;
+use crate::trail::file::DEFAULT_MAX_DECOMPRESSED_BYTES;
 
 /// The destination log group of the one-route shorthand.
 pub const LOG_GROUP_NAME: &str = "LOG_GROUP_NAME";
@@ -12,11 +13,26 @@ pub const EVENT_SELECTORS: &str = "EVENT_SELECTORS";
 pub const ROUTES: &str = "ROUTES";
 /// `true`: write nothing; report what would have been forwarded.
 pub const DRY_RUN: &str = "DRY_RUN";
+/// The SQS queue that continuation messages go to when an invocation nears its deadline.
+pub const CONTINUATION_QUEUE_URL: &str = "CONTINUATION_QUEUE_URL";
+/// Decompressed bytes allowed per object (decompression bombs).
+pub const MAX_DECOMPRESSED_BYTES: &str = "MAX_DECOMPRESSED_BYTES";
+/// How long before the invocation's deadline reading stops, to deliver and hand off the rest.
+pub const HANDOFF_MARGIN_SECONDS: &str = "HANDOFF_MARGIN_SECONDS";
+/// The CloudWatch namespace of the embedded metrics.
+pub const METRICS_NAMESPACE: &str = "METRICS_NAMESPACE";
+
+pub const DEFAULT_HANDOFF_MARGIN_SECONDS: u64 = 20;
+pub const DEFAULT_METRICS_NAMESPACE: &str = "trailwatch";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ForwarderConfig {
     pub routes: Routes,
     pub dry_run: bool,
+    pub continuation_queue_url: Option<String>,
+    pub max_decompressed_bytes: u64,
+    pub handoff_margin: std::time::Duration,
+    pub metrics_namespace: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -67,7 +83,36 @@ impl ForwarderConfig {
                 Routes::single(&log_group, selectors)
             }
         };
-        Ok(Self { routes, dry_run })
+        let number = |variable: &'static str, default: u64| match get(variable) {
+            None => Ok(default),
+            Some(text) => text
+                .trim()
+                .parse::<u64>()
+                .ok()
+                .filter(|n| *n > 0)
+                .ok_or_else(|| error(variable, format!("{text:?} is not a positive whole number"))),
+        };
+        let continuation_queue_url = get(CONTINUATION_QUEUE_URL);
+        if let Some(url) = &continuation_queue_url {
+            if !(url.starts_with("https://") || url.starts_with("http://")) {
+                return Err(error(
+                    CONTINUATION_QUEUE_URL,
+                    format!("{url:?} is not an SQS queue URL"),
+                ));
+            }
+        }
+        Ok(Self {
+            routes,
+            dry_run,
+            continuation_queue_url,
+            max_decompressed_bytes: number(MAX_DECOMPRESSED_BYTES, DEFAULT_MAX_DECOMPRESSED_BYTES)?,
+            handoff_margin: std::time::Duration::from_secs(number(
+                HANDOFF_MARGIN_SECONDS,
+                DEFAULT_HANDOFF_MARGIN_SECONDS,
+            )?),
+            metrics_namespace: get(METRICS_NAMESPACE)
+                .unwrap_or_else(|| DEFAULT_METRICS_NAMESPACE.to_owned()),
+        })
     }
 }
 
@@ -125,6 +170,38 @@ mod tests {
             config.routes.iter().next().unwrap().selectors,
             Selectors::Basic(_)
         ));
+    }
+
+    #[test]
+    fn delivery_settings_have_defaults_and_can_be_set() {
+        let defaults = config(&[(LOG_GROUP_NAME, "/g")]).unwrap();
+        assert_eq!(
+            defaults.max_decompressed_bytes,
+            DEFAULT_MAX_DECOMPRESSED_BYTES
+        );
+        assert_eq!(
+            defaults.handoff_margin.as_secs(),
+            DEFAULT_HANDOFF_MARGIN_SECONDS
+        );
+        assert_eq!(defaults.continuation_queue_url, None);
+        assert_eq!(defaults.metrics_namespace, "trailwatch");
+        let set = config(&[
+            (LOG_GROUP_NAME, "/g"),
+            (MAX_DECOMPRESSED_BYTES, "1000"),
+            (HANDOFF_MARGIN_SECONDS, "5"),
+            (
+                CONTINUATION_QUEUE_URL,
+                "https://sqs.us-east-1.amazonaws.com/111122223333/q",
+            ),
+            (METRICS_NAMESPACE, "Audit/Trail"),
+        ])
+        .unwrap();
+        assert_eq!(
+            (set.max_decompressed_bytes, set.handoff_margin.as_secs()),
+            (1000, 5)
+        );
+        assert!(set.continuation_queue_url.is_some());
+        assert_eq!(set.metrics_namespace, "Audit/Trail");
     }
 
     #[test]

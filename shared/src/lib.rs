@@ -12,10 +12,12 @@ pub mod config;
 pub mod forward;
 pub mod generate;
 pub mod logs;
+pub mod metrics;
 pub mod route;
 pub mod selector;
 pub mod summary;
 pub mod trail;
+pub mod trigger;
 
 pub use config::ForwarderConfig;
 pub use forward::{Forwarder, NotifiedObject, ObjectRef};

@@ -20,6 +20,14 @@ pub struct ForwardSummary {
     pub rejected: u64,
     pub skipped_objects: u64,
     pub failed_objects: u64,
+    /// Compressed bytes read from S3.
+    pub bytes_read: u64,
+    /// SQS messages that named nothing readable (not JSON, unknown shape), by message id.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub message_errors: Vec<MessageError>,
+    /// The oldest eventTime among forwarded records (epoch ms), for the delivery-lag metric.
+    #[serde(skip)]
+    pub oldest_event_millis: Option<i64>,
     /// Dry runs: what would have been forwarded, by route, category and event source.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub would_forward: Vec<WouldForward>,
@@ -34,6 +42,11 @@ impl ForwardSummary {
         self.rejected += object.rejected;
         self.skipped_objects += u64::from(object.skipped.is_some());
         self.failed_objects += u64::from(object.error.is_some());
+        self.bytes_read += object.bytes_read;
+        if let Some(oldest) = object.oldest_event_millis {
+            self.oldest_event_millis =
+                Some(self.oldest_event_millis.map_or(oldest, |o| o.min(oldest)));
+        }
         for entry in &object.would_forward {
             match self.would_forward.iter_mut().find(|e| e.same_group(entry)) {
                 Some(total) => {
@@ -72,6 +85,28 @@ pub struct ObjectSummary {
     pub skipped: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// With `error`: whether trying again could succeed (throttling, 5xx, the deadline).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retryable: Option<bool>,
+    /// This invocation started at this record: an earlier one forwarded those before it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resumed_at: Option<u64>,
+    /// This invocation stopped before its deadline and handed the rest, from this record on,
+    /// to a continuation message.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub handed_off_at: Option<u64>,
+    /// Compressed bytes read from S3.
+    pub bytes_read: u64,
+    #[serde(skip)]
+    pub oldest_event_millis: Option<i64>,
+}
+
+/// An SQS message that named nothing readable.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MessageError {
+    pub message_id: String,
+    pub error: String,
 }
 
 impl ObjectSummary {
@@ -89,8 +124,17 @@ impl ObjectSummary {
         self
     }
 
+    /// Failed for good: retrying cannot help (a malformed file, a missing object).
     pub fn failed(mut self, error: impl Into<String>) -> Self {
         self.error = Some(error.into());
+        self.retryable = Some(false);
+        self
+    }
+
+    /// Failed for now: a later attempt may succeed.
+    pub fn failed_for_now(mut self, error: impl Into<String>) -> Self {
+        self.error = Some(error.into());
+        self.retryable = Some(true);
         self
     }
 
@@ -264,10 +308,10 @@ mod tests {
             json,
             serde_json::json!({
                 "records": 1, "forwarded": 0, "filtered": 0, "rejected": 1,
-                "skippedObjects": 0, "failedObjects": 0,
+                "skippedObjects": 0, "failedObjects": 0, "bytesRead": 0,
                 "objects": [{"bucket": "b", "key": "k", "kind": "log", "records": 1,
                              "forwarded": 0, "filtered": 0, "rejected": 1,
-                             "rejectedReasons": {"tooNew": 1}}]
+                             "rejectedReasons": {"tooNew": 1}, "bytesRead": 0}]
             })
         );
     }

@@ -17,13 +17,9 @@ async fn main() -> Result<(), Error> {
     let sdk = aws_config::load_from_env().await;
     let forwarder = forwarder::build_forwarder(&sdk, &config);
     // The key as stored: not form-encoded like a notification's.
-    let object = ObjectRef {
-        bucket,
-        key,
-        version_id: None,
-        size: None,
-    };
-    let summary = forwarder.forward_object(&object).await;
+    let (summary, _) = forwarder
+        .forward_object(&ObjectRef::new(bucket, key), None, None)
+        .await;
     println!("{}", serde_json::to_string_pretty(&summary)?);
     Ok(())
 }

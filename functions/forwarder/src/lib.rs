@@ -1,10 +1,17 @@
-//! The forwarder Lambda function: S3 event notifications in, a forwarding summary out.
-//! Only translation lives here: event → objects, summary → result, failures → `Diagnostic`.
+//! The forwarder Lambda function: any supported trigger in, a summary (or SQS batch item
+//! failures) out. Only translation lives here: payload → forwarder, report → response and EMF
+//! line, failures → `Diagnostic`.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use aws_config::SdkConfig;
-use aws_lambda_events::event::s3::S3Event;
+use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse};
 use lambda_runtime::{Diagnostic, LambdaEvent};
-use trailwatch::{ForwardSummary, Forwarder, ForwarderConfig, NotifiedObject};
+use serde_json::Value;
+use tokio::time::Instant;
+use trailwatch::forward::InvocationReport;
+use trailwatch::trigger::UnrecognisedPayload;
+use trailwatch::{Forwarder, ForwarderConfig};
 
 /// Builds the forwarder's clients once per cold start. With a custom endpoint (a local
 /// emulator through `AWS_ENDPOINT_URL`), S3 uses path-style addressing.
@@ -15,81 +22,122 @@ pub fn build_forwarder(sdk: &SdkConfig, config: &ForwarderConfig) -> Forwarder {
     Forwarder::new(
         aws_sdk_s3::Client::from_conf(s3_config),
         aws_sdk_cloudwatchlogs::Client::new(sdk),
+        aws_sdk_sqs::Client::new(sdk),
         config,
     )
 }
 
-/// The invocation failed because some objects failed; the others were forwarded.
 #[derive(Debug, thiserror::Error)]
-#[error("{count} of {total} objects failed: {keys}")]
-pub struct ObjectsFailed {
-    pub count: u64,
-    pub total: usize,
-    pub keys: String,
+pub enum HandlerError {
+    #[error(transparent)]
+    Unrecognised(#[from] UnrecognisedPayload),
+    /// Some objects failed; the others were forwarded.
+    #[error("{count} of {total} objects failed: {keys}")]
+    ObjectsFailed {
+        count: u64,
+        total: usize,
+        keys: String,
+    },
 }
 
-impl From<ObjectsFailed> for Diagnostic {
-    fn from(error: ObjectsFailed) -> Self {
+impl From<HandlerError> for Diagnostic {
+    fn from(error: HandlerError) -> Self {
+        let error_type = match &error {
+            HandlerError::Unrecognised(_) => "UnrecognisedPayload",
+            HandlerError::ObjectsFailed { .. } => "ObjectsFailed",
+        };
         Diagnostic {
-            error_type: "ObjectsFailed".into(),
+            error_type: error_type.into(),
             error_message: error.to_string(),
         }
     }
 }
 
-/// Forwards every object the notification names. When any failed, the others are still
-/// forwarded first, the summary is logged, and the invocation fails naming the failed objects
-/// so Lambda's retries and failure destinations see it.
+/// Forwards what the payload names. SQS batches answer with `batchItemFailures` (only the
+/// messages to retry); direct invocations answer with the summary, or fail naming the failed
+/// objects after forwarding the others, so Lambda's retries and failure destinations see it.
 pub async fn handle(
     forwarder: &Forwarder,
-    event: LambdaEvent<S3Event>,
-) -> Result<ForwardSummary, ObjectsFailed> {
-    let summary = forwarder
-        .forward_notified(notified_objects(&event.payload))
-        .await;
+    namespace: &str,
+    event: LambdaEvent<Value>,
+) -> Result<Value, HandlerError> {
+    let deadline = deadline_of(event.context.deadline);
+    let report = forwarder.handle(&event.payload, deadline).await?;
+    let summary = &report.summary;
     tracing::info!(
+        dry_run = summary.dry_run,
         records = summary.records,
         forwarded = summary.forwarded,
         filtered = summary.filtered,
         rejected = summary.rejected,
         skipped_objects = summary.skipped_objects,
         failed_objects = summary.failed_objects,
+        failed_messages = report.failed_message_ids.len(),
+        bytes_read = summary.bytes_read,
         "invocation summary"
     );
-    if summary.failed_objects == 0 {
-        return Ok(summary);
-    }
-    let keys: Vec<String> = summary
-        .failed()
-        .map(|o| {
-            format!(
-                "s3://{}/{} ({})",
-                o.bucket,
-                o.key,
-                o.error.as_deref().unwrap_or_default()
-            )
-        })
-        .collect();
-    Err(ObjectsFailed {
-        count: summary.failed_objects,
-        total: summary.objects.len(),
-        keys: keys.join("; "),
-    })
+    println!(
+        "{}",
+        trailwatch::metrics::emf_line(
+            summary,
+            report.failed_message_ids.len(),
+            namespace,
+            &event.context.env_config.function_name,
+            now_millis()
+        )
+    );
+    respond(report)
 }
 
-/// The objects an S3 notification names, keys still encoded.
-pub fn notified_objects(event: &S3Event) -> Vec<NotifiedObject> {
-    event
-        .records
-        .iter()
-        .map(|record| NotifiedObject {
-            event_name: record.event_name.clone(),
-            bucket: record.s3.bucket.name.clone().unwrap_or_default(),
-            encoded_key: record.s3.object.key.clone().unwrap_or_default(),
-            version_id: record.s3.object.version_id.clone(),
-            size: record.s3.object.size,
-        })
-        .collect()
+fn respond(report: InvocationReport) -> Result<Value, HandlerError> {
+    if report.sqs {
+        let mut response = SqsBatchResponse::default();
+        response.batch_item_failures = report
+            .failed_message_ids
+            .into_iter()
+            .map(|id| {
+                let mut failure = BatchItemFailure::default();
+                failure.item_identifier = id;
+                failure
+            })
+            .collect();
+        return Ok(serde_json::to_value(response).unwrap_or_default());
+    }
+    if report.direct_failure() {
+        let summary = &report.summary;
+        let keys: Vec<String> = summary
+            .failed()
+            .map(|o| {
+                format!(
+                    "s3://{}/{} ({})",
+                    o.bucket,
+                    o.key,
+                    o.error.as_deref().unwrap_or_default()
+                )
+            })
+            .collect();
+        return Err(HandlerError::ObjectsFailed {
+            count: summary.failed_objects,
+            total: summary.objects.len(),
+            keys: keys.join("; "),
+        });
+    }
+    Ok(serde_json::to_value(&report.summary).unwrap_or_default())
+}
+
+/// Lambda's deadline (epoch milliseconds; 0 when unknown) as an instant on this clock.
+fn deadline_of(deadline_millis: u64) -> Option<Instant> {
+    if deadline_millis == 0 {
+        return None;
+    }
+    let left = deadline_millis.saturating_sub(u64::try_from(now_millis()).unwrap_or_default());
+    Some(Instant::now() + Duration::from_millis(left))
+}
+
+fn now_millis() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
 }
 
 #[cfg(test)]
@@ -97,38 +145,48 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_sample_event_names_its_objects() {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../events");
-        let mut checked = 0;
-        for entry in std::fs::read_dir(&dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.extension().is_none_or(|e| e != "json") {
-                continue;
-            }
-            let text = std::fs::read_to_string(&path).unwrap();
-            let event: S3Event =
-                serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-            let objects = notified_objects(&event);
-            assert!(!objects.is_empty(), "{}", path.display());
-            assert!(
-                objects
-                    .iter()
-                    .all(|o| !o.bucket.is_empty() && !o.encoded_key.is_empty())
-            );
-            checked += 1;
-        }
-        assert!(checked >= 1);
+    fn sqs_reports_exactly_the_failed_message_ids() {
+        let report = InvocationReport {
+            sqs: true,
+            failed_message_ids: vec!["m2".into(), "m5".into()],
+            ..InvocationReport::default()
+        };
+        assert_eq!(
+            respond(report).unwrap(),
+            serde_json::json!({"batchItemFailures": [{"itemIdentifier": "m2"}, {"itemIdentifier": "m5"}]})
+        );
+        let clean = InvocationReport {
+            sqs: true,
+            ..InvocationReport::default()
+        };
+        assert_eq!(
+            respond(clean).unwrap(),
+            serde_json::json!({"batchItemFailures": []})
+        );
     }
 
     #[test]
-    fn url_encoded_keys_stay_encoded_until_the_forwarder_decodes_them() {
-        let text = include_str!("../../../events/s3-put-cloudtrail-log.json");
-        let event: S3Event = serde_json::from_str(text).unwrap();
-        let object = notified_objects(&event).remove(0).decode().unwrap();
+    fn a_direct_invocation_with_a_failed_object_is_an_error_naming_it() {
+        let mut report = InvocationReport::default();
+        report
+            .summary
+            .add(trailwatch::ObjectSummary::new("b", "k1", "log"));
+        report
+            .summary
+            .add(trailwatch::ObjectSummary::new("b", "k2", "log").failed("not gzip"));
+        let error = respond(report).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "1 of 2 objects failed: s3://b/k2 (not gzip)"
+        );
+        assert_eq!(Diagnostic::from(error).error_type, "ObjectsFailed");
+    }
+
+    #[test]
+    fn no_deadline_when_lambda_gives_none() {
+        assert!(deadline_of(0).is_none());
         assert!(
-            trailwatch::trail::TrailKey::parse(&object.key).is_some(),
-            "{}",
-            object.key
+            deadline_of(u64::try_from(now_millis()).unwrap() + 60_000).unwrap() > Instant::now()
         );
     }
 }

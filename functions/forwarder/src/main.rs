@@ -6,8 +6,9 @@ async fn main() -> Result<(), Error> {
     let config = trailwatch::ForwarderConfig::from_env()?;
     let sdk = aws_config::load_from_env().await;
     let forwarder = forwarder::build_forwarder(&sdk, &config);
+    let namespace = config.metrics_namespace.as_str();
     run(service_fn(|event: LambdaEvent<_>| {
-        forwarder::handle(&forwarder, event)
+        forwarder::handle(&forwarder, namespace, event)
     }))
     .await
 }

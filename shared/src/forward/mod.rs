@@ -1,203 +1,241 @@
-//! Forwarding objects: which objects to read is the caller's business (a trigger); how to read
-//! one object and deliver its records is here.
+//! Forwarding: which objects to read comes from the trigger (`crate::trigger`); how to read one
+//! object and deliver its records is in `log_file`; this module runs an invocation: messages,
+//! the deadline, handoffs, and what to report for retry.
 
+mod log_file;
 mod object;
 pub mod plan;
 
+pub use log_file::ObjectOutcome;
 pub use object::{NotifiedObject, ObjectRef, UndecodableKey};
 pub use plan::{DeliveryStopped, FilePlan, PlanContext, ReadyBatch, plan_file};
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use aws_sdk_s3::error::DisplayErrorContext;
-use aws_sdk_s3::error::SdkError;
-use aws_sdk_s3::operation::get_object::GetObjectError;
-use tokio::sync::mpsc;
-use tokio_util::io::SyncIoBridge;
+use serde_json::Value;
+use tokio::time::Instant;
 
 use crate::config::ForwarderConfig;
-use crate::logs::{KeyFacts, LogPublisher, PublishError};
+use crate::logs::LogPublisher;
 use crate::route::Routes;
-use crate::summary::{ForwardSummary, ObjectSummary, RejectedReasons};
-use crate::trail::{EventCategory, FileKind, TrailKey, classify};
+use crate::summary::{ForwardSummary, MessageError, ObjectSummary};
+use crate::trail::{FileKind, classify};
+use crate::trigger::{
+    Continuation, ContinuationMessage, Invocation, Message, MessageContent, UnrecognisedPayload,
+    parse_invocation,
+};
 
-/// Batches waiting between the reading thread and delivery. Bounds memory to a few MiB
-/// whatever the file size, while letting inflate and the network overlap.
-const READY_BATCH_QUEUE: usize = 4;
+/// What an invocation did, and what the trigger must be told.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct InvocationReport {
+    pub summary: ForwardSummary,
+    /// An SQS invocation: report these message ids as `batchItemFailures`.
+    pub sqs: bool,
+    pub failed_message_ids: Vec<String>,
+}
+
+impl InvocationReport {
+    /// A direct invocation fails as a whole when any object failed.
+    pub fn direct_failure(&self) -> bool {
+        !self.sqs && self.summary.failed_objects > 0
+    }
+}
 
 pub struct Forwarder {
     s3: aws_sdk_s3::Client,
     publisher: LogPublisher,
+    sqs: Option<aws_sdk_sqs::Client>,
     routes: Arc<Routes>,
     dry_run: bool,
+    continuation_queue_url: Option<String>,
+    max_decompressed_bytes: u64,
+    handoff_margin: Duration,
 }
 
 impl Forwarder {
     pub fn new(
         s3: aws_sdk_s3::Client,
         logs: aws_sdk_cloudwatchlogs::Client,
+        sqs: aws_sdk_sqs::Client,
         config: &ForwarderConfig,
     ) -> Self {
         Self {
             s3,
             publisher: LogPublisher::new(logs),
+            sqs: config.continuation_queue_url.as_ref().map(|_| sqs),
             routes: Arc::new(config.routes.clone()),
             dry_run: config.dry_run,
+            continuation_queue_url: config.continuation_queue_url.clone(),
+            max_decompressed_bytes: config.max_decompressed_bytes,
+            handoff_margin: config.handoff_margin,
         }
     }
 
-    /// Forwards each notified object in turn; one object's failure never stops the others.
-    pub async fn forward_notified(
+    /// Runs one invocation. `deadline`: when Lambda will stop the function.
+    pub async fn handle(
         &self,
-        objects: impl IntoIterator<Item = NotifiedObject>,
-    ) -> ForwardSummary {
-        let mut summary = ForwardSummary {
-            dry_run: self.dry_run,
-            ..ForwardSummary::default()
+        payload: &Value,
+        deadline: Option<Instant>,
+    ) -> Result<InvocationReport, UnrecognisedPayload> {
+        let invocation = parse_invocation(payload)?;
+        let stop = Arc::new(AtomicBool::new(false));
+        let timer = deadline.map(|deadline| {
+            let stop = Arc::clone(&stop);
+            let at = deadline
+                .checked_sub(self.handoff_margin)
+                .unwrap_or(deadline);
+            tokio::spawn(async move {
+                tokio::time::sleep_until(at).await;
+                stop.store(true, Ordering::Relaxed);
+            })
+        });
+        let mut report = InvocationReport {
+            summary: ForwardSummary {
+                dry_run: self.dry_run,
+                ..ForwardSummary::default()
+            },
+            ..InvocationReport::default()
         };
+        match invocation {
+            Invocation::Direct(message) => {
+                self.run_message(&message, &stop, deadline, &mut report.summary)
+                    .await;
+            }
+            Invocation::Sqs(messages) => {
+                report.sqs = true;
+                for message in &messages {
+                    if self
+                        .run_message(message, &stop, deadline, &mut report.summary)
+                        .await
+                    {
+                        report.failed_message_ids.extend(message.id.clone());
+                    }
+                }
+            }
+        }
+        if let Some(timer) = timer {
+            timer.abort();
+        }
+        Ok(report)
+    }
+
+    /// Runs one message; returns whether it must be retried.
+    async fn run_message(
+        &self,
+        message: &Message,
+        stop: &Arc<AtomicBool>,
+        deadline: Option<Instant>,
+        summary: &mut ForwardSummary,
+    ) -> bool {
+        let objects = match &message.content {
+            Ok(MessageContent::Objects(objects)) => objects,
+            Ok(MessageContent::TestEvent) => {
+                tracing::info!(
+                    message_id = message.id.as_deref().unwrap_or_default(),
+                    "s3:TestEvent acknowledged"
+                );
+                return false;
+            }
+            Err(error) => {
+                tracing::error!(message_id = message.id.as_deref().unwrap_or_default(), error = %error, "message names nothing readable");
+                summary.message_errors.push(MessageError {
+                    message_id: message.id.clone().unwrap_or_default(),
+                    error: error.clone(),
+                });
+                // Nothing was delivered, so a retry duplicates nothing; SQS's redrive policy
+                // takes the message to the dead-letter queue.
+                return true;
+            }
+        };
+        let mut retry = false;
         for notified in objects {
-            let decoded = notified.decode();
-            let kind = decoded
-                .as_ref()
-                .map_or(FileKind::Other, |o| classify(&o.key))
-                .as_str();
-            let object = match (notified.skip_reason(), decoded) {
-                (Some(reason), _) => {
-                    ObjectSummary::new(&notified.bucket, &notified.encoded_key, kind)
-                        .skipped(reason)
-                }
-                (None, Ok(object)) => self.forward_object(&object).await,
-                (None, Err(error)) => {
-                    ObjectSummary::new(&notified.bucket, &notified.encoded_key, kind)
-                        .failed(error.to_string())
-                }
-            };
+            let object = self.run_object(notified, stop, deadline).await;
+            retry |= object.retryable == Some(true);
             log_object(&object);
             summary.add(object);
         }
-        summary
+        retry
     }
 
-    /// Reads one object and delivers its records.
-    pub async fn forward_object(&self, object: &ObjectRef) -> ObjectSummary {
-        let Some(trail_key) = TrailKey::parse(&object.key) else {
-            return ObjectSummary::new(&object.bucket, &object.key, FileKind::Other.as_str())
-                .skipped("not a CloudTrail file (the key does not follow CloudTrail's layout)");
-        };
-        let summary = ObjectSummary::new(&object.bucket, &object.key, trail_key.kind.as_str());
-        match trail_key.kind {
-            FileKind::Log => {}
-            FileKind::Insight if self.routes.may_select(EventCategory::Insight) => {}
-            FileKind::Insight => {
-                return summary.skipped("Insights file: no route selects Insight events");
-            }
-            FileKind::Digest | FileKind::BackfillDigest => {
-                return summary.skipped("digest file: validated by the validator, not forwarded");
-            }
-            FileKind::Other => return summary.skipped("not a CloudTrail log file"),
-        }
-        if object.size == Some(0) {
-            return summary.skipped("zero-byte object");
-        }
-        let context = PlanContext {
-            bucket: object.bucket.clone(),
-            key: object.key.clone(),
-            key_facts: KeyFacts::for_key(&trail_key),
-            routes: Arc::clone(&self.routes),
-            dry_run: self.dry_run,
-        };
-        self.forward_log_file(object, context, summary).await
-    }
-
-    async fn forward_log_file(
+    async fn run_object(
         &self,
-        object: &ObjectRef,
-        context: PlanContext,
-        mut summary: ObjectSummary,
+        notified: &NotifiedObject,
+        stop: &Arc<AtomicBool>,
+        deadline: Option<Instant>,
     ) -> ObjectSummary {
-        let response = match self
-            .s3
-            .get_object()
-            .bucket(&object.bucket)
-            .key(&object.key)
-            .set_version_id(object.version_id.clone())
+        let decoded = notified.decode();
+        let kind = decoded
+            .as_ref()
+            .map_or(FileKind::Other, |o| classify(&o.key))
+            .as_str();
+        let summary = ObjectSummary::new(&notified.bucket, &notified.encoded_key, kind);
+        if let Some(reason) = notified.skip_reason() {
+            return summary.skipped(reason);
+        }
+        let object = match decoded {
+            Ok(object) => object,
+            Err(error) => return summary.failed(error.to_string()),
+        };
+        if stop.load(Ordering::Relaxed) {
+            // Not started before the deadline: hand it off whole, or let it be retried.
+            let continuation = Continuation {
+                bucket: object.bucket.clone(),
+                key: object.key.clone(),
+                version_id: object.version_id.clone(),
+                e_tag: object.e_tag.clone(),
+                next_record: object.start_record,
+            };
+            let summary = ObjectSummary::new(&object.bucket, &object.key, kind);
+            return self.hand_off(summary, continuation).await;
+        }
+        let (summary, outcome) = self
+            .forward_object(&object, Some(Arc::clone(stop)), deadline)
+            .await;
+        match outcome {
+            ObjectOutcome::Done => summary,
+            ObjectOutcome::HandOff(continuation) => self.hand_off(summary, continuation).await,
+        }
+    }
+
+    /// Sends the continuation message, or fails the object for a retry when there is no queue.
+    async fn hand_off(
+        &self,
+        mut summary: ObjectSummary,
+        continuation: Continuation,
+    ) -> ObjectSummary {
+        let next = continuation.next_record;
+        let (Some(sqs), Some(url)) = (&self.sqs, &self.continuation_queue_url) else {
+            let delivered = summary.forwarded;
+            return summary.failed_for_now(format!(
+                "the invocation's deadline came at record {next}; without CONTINUATION_QUEUE_URL the object is retried whole, and the {delivered} records already forwarded will be forwarded again"
+            ));
+        };
+        let body = match serde_json::to_string(&ContinuationMessage {
+            trailwatch_continuation: continuation,
+        }) {
+            Ok(body) => body,
+            Err(error) => return summary.failed_for_now(format!("continuation message: {error}")),
+        };
+        match sqs
+            .send_message()
+            .queue_url(url)
+            .message_body(body)
             .send()
             .await
         {
-            Ok(response) => response,
-            Err(error) => return summary.failed(describe_get_object(&error)),
-        };
-        if response.content_length() == Some(0) {
-            return summary.skipped("zero-byte object");
-        }
-
-        // Inflating and splitting run on a blocking thread reading the S3 body as it arrives;
-        // batches cross to this task, which puts them, through a short bounded queue.
-        let body = SyncIoBridge::new(Box::pin(response.body.into_async_read()));
-        let (ready_tx, mut ready_rx) = mpsc::channel::<ReadyBatch>(READY_BATCH_QUEUE);
-        let reading = tokio::task::spawn_blocking(move || {
-            plan_file(body, &context, |ready| {
-                ready_tx.blocking_send(ready).map_err(|_| DeliveryStopped)
-            })
-        });
-
-        let mut delivered = RejectedReasons::default();
-        let mut publish_error: Option<PublishError> = None;
-        while let Some(ready) = ready_rx.recv().await {
-            if self.dry_run {
-                summary.add_forwarded(&ready.destination, ready.batch.events.len() as u64);
-                continue;
+            Ok(_) => {
+                tracing::info!(bucket = %summary.bucket, key = %summary.key, next_record = next, "handed off the rest of the object");
+                summary.handed_off_at = Some(next);
+                summary
             }
-            match self.publisher.put(&ready.destination, ready.batch).await {
-                Ok(outcome) => {
-                    summary.add_forwarded(&ready.destination, outcome.accepted);
-                    delivered.add(&outcome.rejected);
-                    if !outcome.rejected.is_empty() {
-                        tracing::warn!(bucket = %object.bucket, key = %object.key, destination = %ready.destination, too_old = outcome.rejected.too_old, too_new = outcome.rejected.too_new, expired = outcome.rejected.expired, "CloudWatch Logs rejected events");
-                    }
-                }
-                Err(error) => {
-                    publish_error = Some(error);
-                    break;
-                }
-            }
+            Err(error) => summary.failed_for_now(format!(
+                "sending the continuation message failed: {}",
+                DisplayErrorContext(&error)
+            )),
         }
-        drop(ready_rx);
-        let plan = match reading.await {
-            Ok(plan) => plan,
-            Err(join_error) => {
-                return summary.failed(format!(
-                    "reading the object stopped unexpectedly: {join_error}"
-                ));
-            }
-        };
-
-        summary.records = plan.records;
-        summary.filtered = plan.filtered;
-        summary.would_forward = plan.would_forward;
-        summary.add_rejected(&plan.rejected);
-        summary.add_rejected(&delivered);
-        // Batched but neither accepted nor rejected by CloudWatch Logs: lost to the failure.
-        let not_delivered = plan.batched - summary.forwarded - delivered.total();
-        summary.add_rejected(&RejectedReasons {
-            not_delivered,
-            ..RejectedReasons::default()
-        });
-
-        match (publish_error, plan.error) {
-            (Some(error), _) => summary.failed(error.to_string()),
-            (None, Some(error)) => summary.failed(error.to_string()),
-            (None, None) => summary,
-        }
-    }
-}
-
-fn describe_get_object(error: &SdkError<GetObjectError>) -> String {
-    match error {
-        SdkError::ServiceError(e) if e.err().is_no_such_key() => {
-            "GetObject: the object does not exist (deleted before it was read?)".to_owned()
-        }
-        other => format!("GetObject failed: {}", DisplayErrorContext(other)),
     }
 }
 
@@ -208,10 +246,10 @@ fn log_object(object: &ObjectSummary) {
         tracing::info!(bucket = %object.bucket, key = %object.key, route = %entry.route, log_group = %entry.log_group, category = %entry.category, event_source = %entry.event_source, records = entry.records, bytes = entry.bytes, "dry run: would forward");
     }
     if let Some(error) = &object.error {
-        tracing::error!(bucket = %object.bucket, key = %object.key, kind = %object.kind, records = object.records, forwarded = object.forwarded, rejected = object.rejected, not_delivered = reasons.not_delivered, error = %error, "object failed");
+        tracing::error!(bucket = %object.bucket, key = %object.key, kind = %object.kind, records = object.records, forwarded = object.forwarded, rejected = object.rejected, not_delivered = reasons.not_delivered, retryable = object.retryable.unwrap_or(false), error = %error, "object failed");
     } else if let Some(reason) = &object.skipped {
         tracing::info!(bucket = %object.bucket, key = %object.key, kind = %object.kind, reason = %reason, "object skipped");
     } else {
-        tracing::info!(bucket = %object.bucket, key = %object.key, kind = %object.kind, records = object.records, forwarded = object.forwarded, filtered = object.filtered, rejected = object.rejected, too_old = reasons.too_old, too_new = reasons.too_new, expired = reasons.expired, too_large = reasons.too_large, invalid_record = reasons.invalid_record, "object forwarded");
+        tracing::info!(bucket = %object.bucket, key = %object.key, kind = %object.kind, records = object.records, forwarded = object.forwarded, filtered = object.filtered, rejected = object.rejected, too_old = reasons.too_old, too_new = reasons.too_new, expired = reasons.expired, too_large = reasons.too_large, invalid_record = reasons.invalid_record, resumed_at = object.resumed_at, handed_off_at = object.handed_off_at, bytes_read = object.bytes_read, "object forwarded");
     }
 }

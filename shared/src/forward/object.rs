@@ -1,27 +1,47 @@
 //! The object to read, as a trigger names it.
 
 use crate::trail::decode_notification_key;
+use crate::trigger::{Continuation, KeyEncoding};
 
-/// An S3 object, with its key decoded.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// An S3 object to forward, with its key as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ObjectRef {
     pub bucket: String,
     pub key: String,
+    /// Another key to try when `key` is not found (EventBridge keys of unknown encoding).
+    pub fallback_key: Option<String>,
     /// Read this version when the notification names one, so a later overwrite is not read.
     pub version_id: Option<String>,
+    /// When resuming without a version: read only if the object still has this ETag.
+    pub e_tag: Option<String>,
     /// Size from the notification, when known.
     pub size: Option<i64>,
+    /// Records before this index were forwarded by an earlier invocation.
+    pub start_record: u64,
 }
 
-/// An object as an S3 event notification names it: the key still form-URL-encoded.
-#[derive(Debug, Clone, PartialEq, Eq)]
+impl ObjectRef {
+    pub fn new(bucket: impl Into<String>, key: impl Into<String>) -> Self {
+        Self {
+            bucket: bucket.into(),
+            key: key.into(),
+            ..Self::default()
+        }
+    }
+}
+
+/// An object as a trigger names it, the key still as the trigger wrote it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct NotifiedObject {
     /// The notification's event name, e.g. `ObjectCreated:Put`, when it has one.
     pub event_name: Option<String>,
     pub bucket: String,
     pub encoded_key: String,
+    pub key_encoding: KeyEncoding,
     pub version_id: Option<String>,
+    pub e_tag: Option<String>,
     pub size: Option<i64>,
+    pub start_record: u64,
 }
 
 /// A notification whose key does not decode.
@@ -30,6 +50,29 @@ pub struct NotifiedObject {
 pub struct UndecodableKey;
 
 impl NotifiedObject {
+    /// An object named by its stored key (CloudTrail's SNS notification).
+    pub fn plain(bucket: &str, key: &str) -> Self {
+        Self {
+            bucket: bucket.to_owned(),
+            encoded_key: key.to_owned(),
+            key_encoding: KeyEncoding::Plain,
+            ..Self::default()
+        }
+    }
+
+    pub fn from_continuation(continuation: Continuation) -> Self {
+        Self {
+            event_name: None,
+            bucket: continuation.bucket,
+            encoded_key: continuation.key,
+            key_encoding: KeyEncoding::Plain,
+            version_id: continuation.version_id,
+            e_tag: continuation.e_tag,
+            size: None,
+            start_record: continuation.next_record,
+        }
+    }
+
     /// Why this notification names nothing to read: only created objects are forwarded.
     pub fn skip_reason(&self) -> Option<String> {
         let name = self.event_name.as_deref()?;
@@ -38,17 +81,33 @@ impl NotifiedObject {
             .then(|| format!("not an ObjectCreated notification ({name})"))
     }
 
-    /// Decodes the key.
+    /// The object to read, with its key decoded as the trigger encoded it.
     pub fn decode(&self) -> Result<ObjectRef, UndecodableKey> {
-        match decode_notification_key(&self.encoded_key) {
-            Some(key) => Ok(ObjectRef {
-                key: key.into_owned(),
-                bucket: self.bucket.clone(),
-                version_id: self.version_id.clone().filter(|v| !v.is_empty()),
-                size: self.size,
-            }),
-            None => Err(UndecodableKey),
-        }
+        let (key, fallback_key) = match self.key_encoding {
+            KeyEncoding::Form => (
+                decode_notification_key(&self.encoded_key)
+                    .ok_or(UndecodableKey)?
+                    .into_owned(),
+                None,
+            ),
+            KeyEncoding::Plain => (self.encoded_key.clone(), None),
+            KeyEncoding::PlainThenForm => {
+                let decoded = decode_notification_key(&self.encoded_key).map(|k| k.into_owned());
+                (
+                    self.encoded_key.clone(),
+                    decoded.filter(|d| *d != self.encoded_key),
+                )
+            }
+        };
+        Ok(ObjectRef {
+            bucket: self.bucket.clone(),
+            key,
+            fallback_key,
+            version_id: self.version_id.clone().filter(|v| !v.is_empty()),
+            e_tag: self.e_tag.clone().filter(|e| !e.is_empty()),
+            size: self.size,
+            start_record: self.start_record,
+        })
     }
 }
 
@@ -63,6 +122,7 @@ mod tests {
             encoded_key: key.into(),
             version_id: version.map(str::to_owned),
             size: Some(3),
+            ..NotifiedObject::default()
         }
     }
 
@@ -79,6 +139,26 @@ mod tests {
                 .as_deref(),
             Some("v1")
         );
+    }
+
+    #[test]
+    fn plain_keys_are_taken_as_they_are() {
+        let object = NotifiedObject::plain("b", "a+b%2Bc").decode().unwrap();
+        assert_eq!(object.key, "a+b%2Bc");
+        assert_eq!(object.fallback_key, None);
+    }
+
+    #[test]
+    fn eventbridge_keys_fall_back_to_their_decoded_form() {
+        let mut object = notified("a+b", None);
+        object.key_encoding = KeyEncoding::PlainThenForm;
+        let decoded = object.decode().unwrap();
+        assert_eq!(
+            (decoded.key.as_str(), decoded.fallback_key.as_deref()),
+            ("a+b", Some("a b"))
+        );
+        object.encoded_key = "plain".into();
+        assert_eq!(object.decode().unwrap().fallback_key, None);
     }
 
     #[test]
@@ -99,5 +179,20 @@ mod tests {
     #[test]
     fn an_undecodable_key_is_an_error() {
         assert_eq!(notified("bad%FF", None).decode(), Err(UndecodableKey));
+    }
+
+    #[test]
+    fn continuations_resume_at_their_record() {
+        let object = NotifiedObject::from_continuation(Continuation {
+            bucket: "b".into(),
+            key: "a+b".into(),
+            version_id: None,
+            e_tag: Some("\"abc\"".into()),
+            next_record: 812,
+        })
+        .decode()
+        .unwrap();
+        assert_eq!((object.key.as_str(), object.start_record), ("a+b", 812));
+        assert_eq!(object.e_tag.as_deref(), Some("\"abc\""));
     }
 }

@@ -3,8 +3,9 @@
 //! beside the network side, and in tests and benchmarks on its own.
 
 use std::collections::HashMap;
-use std::io::Read;
+use std::io::{self, Read};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde_json::value::RawValue;
 
@@ -12,7 +13,8 @@ use crate::logs::batch::{EVENT_OVERHEAD_BYTES, MAX_MESSAGE_BYTES};
 use crate::logs::{Batch, BatchBuilder, Destination, KeyFacts, LogEvent};
 use crate::route::Routes;
 use crate::summary::{RejectedReasons, WouldForward};
-use crate::trail::{EventCategory, FileError, RecordError, RecordFields, decompress, read_records};
+use crate::trail::file::{decompress_at_most, read_records_within};
+use crate::trail::{EventCategory, FileError, RecordError, RecordFields};
 
 /// Invalid or oversized records logged one by one per file; the rest only in the counts.
 const LOGGED_RECORD_PROBLEMS: u64 = 10;
@@ -42,6 +44,13 @@ pub struct FilePlan {
     pub batched: u64,
     /// Dry runs: what the batched records are, by route, category and event source.
     pub would_forward: Vec<WouldForward>,
+    /// Reading stopped early on request: every record before this index was batched and
+    /// emitted, none from it on. A later invocation resumes here.
+    pub handoff_at: Option<u64>,
+    /// Compressed bytes read from the source.
+    pub bytes_read: u64,
+    /// The oldest eventTime among batched records, in epoch milliseconds.
+    pub oldest_event_millis: Option<i64>,
     /// Why the file was not read to its end.
     pub error: Option<FileError>,
 }
@@ -54,6 +63,12 @@ pub struct PlanContext {
     pub routes: Arc<Routes>,
     /// Tally what would be forwarded by route, category and event source.
     pub dry_run: bool,
+    /// Records before this index were forwarded by an earlier invocation: skip them.
+    pub start_record: u64,
+    /// Decompressed bytes allowed before the object counts as a decompression bomb.
+    pub max_decompressed_bytes: u64,
+    /// Set when the invocation nears its deadline: stop at the next batch boundary.
+    pub stop: Option<Arc<AtomicBool>>,
 }
 
 /// Reads `compressed` to its end, handing each closed batch to `emit`. Records read before an
@@ -70,16 +85,55 @@ where
         stream_name: String::new(),
         plan: FilePlan::default(),
         delivery_stopped: false,
+        emitted: 0,
         tally: DryRunTally::default(),
     };
-    let read = decompress(compressed)
-        .and_then(|records| read_records(records, |index, record| planner.add(index, record)));
-    if let Err(error) = read {
-        planner.plan.error = Some(error);
+    let mut source = CountingReader {
+        inner: compressed,
+        bytes: 0,
+    };
+    let limit = context.max_decompressed_bytes;
+    let read = decompress_at_most(&mut source, limit).and_then(|records| {
+        read_records_within(records, limit, |index, record| planner.add(index, record))
+    });
+    match read {
+        // Stopping for a handoff is not a failure.
+        Err(FileError::Stopped(_)) if planner.plan.handoff_at.is_some() => {}
+        Err(error) => planner.plan.error = Some(error),
+        Ok(_) => {}
     }
     planner.flush_all();
+    planner.plan.bytes_read = source.bytes;
     planner.plan.would_forward = planner.tally.into_entries(&context.routes);
     planner.plan
+}
+
+struct CountingReader<R> {
+    inner: R,
+    bytes: u64,
+}
+
+impl<R: Read> Read for CountingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.bytes += n as u64;
+        Ok(n)
+    }
+}
+
+/// Reading stopped: the receiver went away, or a handoff was requested.
+#[derive(Debug, thiserror::Error)]
+enum Halt {
+    #[error("delivery stopped")]
+    Delivery,
+    #[error("stopping for a handoff")]
+    Handoff,
+}
+
+impl From<DeliveryStopped> for Halt {
+    fn from(_: DeliveryStopped) -> Self {
+        Halt::Delivery
+    }
 }
 
 struct Planner<'c, F> {
@@ -91,6 +145,8 @@ struct Planner<'c, F> {
     stream_name: String,
     plan: FilePlan,
     delivery_stopped: bool,
+    /// Batches emitted so far: a handoff waits for the first, so every invocation progresses.
+    emitted: u64,
     tally: DryRunTally,
 }
 
@@ -98,8 +154,25 @@ impl<F> Planner<'_, F>
 where
     F: FnMut(ReadyBatch) -> Result<(), DeliveryStopped>,
 {
-    fn add(&mut self, index: u64, record: Box<RawValue>) -> Result<(), DeliveryStopped> {
+    fn add(&mut self, index: u64, record: Box<RawValue>) -> Result<(), Halt> {
+        if index < self.context.start_record {
+            return Ok(());
+        }
         self.plan.records += 1;
+        self.add_record(index, record)?;
+        let stop_requested = self
+            .context
+            .stop
+            .as_ref()
+            .is_some_and(|stop| stop.load(Ordering::Relaxed));
+        if stop_requested && self.emitted > 0 {
+            self.plan.handoff_at = Some(index + 1);
+            return Err(Halt::Handoff);
+        }
+        Ok(())
+    }
+
+    fn add_record(&mut self, index: u64, record: Box<RawValue>) -> Result<(), DeliveryStopped> {
         let routed = match self.route(record.get()) {
             Ok(routed) => routed,
             Err(error) => {
@@ -124,7 +197,10 @@ where
         match builder.push(event) {
             Ok(closed) => {
                 self.plan.batched += 1;
+                let oldest = self.plan.oldest_event_millis.get_or_insert(timestamp);
+                *oldest = (*oldest).min(timestamp);
                 if let Some(batch) = closed {
+                    self.emitted += 1;
                     let sent = (self.emit)(ReadyBatch {
                         destination: destination.clone(),
                         batch,
@@ -290,6 +366,9 @@ mod tests {
             key_facts: KeyFacts::for_key(&TrailKey::parse(KEY).unwrap()),
             routes: Arc::new(routes),
             dry_run,
+            start_record: 0,
+            max_decompressed_bytes: crate::trail::file::DEFAULT_MAX_DECOMPRESSED_BYTES,
+            stop: None,
         }
     }
 
@@ -470,6 +549,71 @@ mod tests {
             .map(|line| (line.trim().trim_end_matches(',').len() + 26) as u64)
             .sum();
         assert_eq!(plan.would_forward[2].bytes, iam_bytes);
+    }
+
+    /// `count` records one second apart, about 300 bytes each.
+    fn many_records(count: usize) -> String {
+        let records: Vec<String> = (0..count)
+            .map(|i| {
+                format!(
+                    r#"{{"eventTime":"2024-01-02T03:{:02}:{:02}Z","pad":"{}"}}"#,
+                    i / 60 % 60,
+                    i % 60,
+                    "p".repeat(280)
+                )
+            })
+            .collect();
+        format!(r#"{{"Records":[{}]}}"#, records.join(","))
+    }
+
+    fn indexes(batches: &[ReadyBatch]) -> Vec<u64> {
+        let mut all: Vec<u64> = batches
+            .iter()
+            .flat_map(|b| b.batch.events.iter().map(|e| e.record_index))
+            .collect();
+        all.sort_unstable();
+        all
+    }
+
+    #[test]
+    fn a_requested_stop_hands_off_at_a_batch_boundary_with_every_earlier_record_emitted() {
+        // Given: a stop already requested, and a file of several batches.
+        let mut context = context();
+        context.stop = Some(Arc::new(AtomicBool::new(true)));
+        let compressed = gzip(&many_records(9_000));
+        // When
+        let (plan, batches) = plan_in(&compressed, &context);
+        // Then: it stopped after the first full batch, and emitted exactly the records before N.
+        let handoff = plan.handoff_at.expect("a handoff");
+        assert!(plan.error.is_none());
+        assert!(handoff > 1 && handoff < 9_000, "{handoff}");
+        assert_eq!(indexes(&batches), (0..handoff).collect::<Vec<u64>>());
+        assert_eq!((plan.records, plan.batched), (handoff, handoff));
+
+        // And a continuation from N emits exactly the rest.
+        context.stop = None;
+        context.start_record = handoff;
+        let (rest, batches) = plan_in(&compressed, &context);
+        assert_eq!(rest.handoff_at, None);
+        assert_eq!(indexes(&batches), (handoff..9_000).collect::<Vec<u64>>());
+        assert_eq!(rest.records, 9_000 - handoff);
+    }
+
+    #[test]
+    fn a_stop_waits_for_the_first_batch_so_every_invocation_progresses() {
+        let mut context = context();
+        context.stop = Some(Arc::new(AtomicBool::new(true)));
+        let (plan, batches) = plan_in(&gzip(&many_records(50)), &context);
+        assert_eq!(plan.handoff_at, None);
+        assert_eq!(indexes(&batches).len(), 50);
+    }
+
+    #[test]
+    fn bytes_read_and_the_oldest_event_are_reported() {
+        let compressed = gzip(&many_records(100));
+        let (plan, _) = plan(&compressed);
+        assert_eq!(plan.bytes_read, compressed.len() as u64);
+        assert_eq!(plan.oldest_event_millis, Some(1_704_164_400_000));
     }
 
     #[test]

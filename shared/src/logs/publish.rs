@@ -8,12 +8,17 @@
 use std::collections::HashSet;
 use std::sync::Mutex;
 
+use std::time::Duration;
+
 use aws_sdk_cloudwatchlogs::Client;
-use aws_sdk_cloudwatchlogs::error::{DisplayErrorContext, SdkError};
+use aws_sdk_cloudwatchlogs::config::http::HttpResponse;
+use aws_sdk_cloudwatchlogs::config::timeout::TimeoutConfig;
+use aws_sdk_cloudwatchlogs::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_cloudwatchlogs::operation::create_log_group::CreateLogGroupError;
 use aws_sdk_cloudwatchlogs::operation::create_log_stream::CreateLogStreamError;
 use aws_sdk_cloudwatchlogs::operation::put_log_events::{PutLogEventsError, PutLogEventsOutput};
 use aws_sdk_cloudwatchlogs::types::{InputLogEvent, RejectedLogEventsInfo};
+use tokio::time::Instant;
 
 use super::{Batch, Destination};
 use crate::summary::RejectedReasons;
@@ -44,6 +49,42 @@ pub enum PublishError {
     InvalidEvent(String),
 }
 
+impl PublishError {
+    /// Throttling, 5xx, timeouts and connection failures may pass on a later attempt;
+    /// invalid parameters and access denied will not.
+    pub fn is_retryable(&self) -> bool {
+        fn transient<E: ProvideErrorMetadata>(error: &SdkError<E, HttpResponse>) -> bool {
+            match error {
+                SdkError::TimeoutError(_)
+                | SdkError::DispatchFailure(_)
+                | SdkError::ResponseError(_) => true,
+                SdkError::ServiceError(e) => {
+                    let status = e.raw().status().as_u16();
+                    status >= 500
+                        || status == 429
+                        || matches!(
+                            e.err().code(),
+                            Some("ThrottlingException" | "ServiceUnavailableException")
+                        )
+                }
+                _ => false,
+            }
+        }
+        match self {
+            PublishError::Put { source, .. } => transient(source),
+            PublishError::CreateGroup { source, .. } => transient(source),
+            PublishError::CreateStream { source, .. } => transient(source),
+            PublishError::StreamVanished { .. } => true,
+            PublishError::InvalidEvent(_) => false,
+        }
+    }
+}
+
+/// Kept free before the deadline so the invocation can still report its outcome.
+const DEADLINE_RESERVE: Duration = Duration::from_secs(2);
+/// No call gets less than this, even past the deadline.
+const MIN_CALL_TIME: Duration = Duration::from_secs(1);
+
 /// What CloudWatch Logs did with one batch.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct PutOutcome {
@@ -65,11 +106,13 @@ impl LogPublisher {
         }
     }
 
-    /// Puts one batch and reports which events CloudWatch Logs accepted.
+    /// Puts one batch and reports which events CloudWatch Logs accepted. With a deadline, the
+    /// call and its retries end before it, so the invocation can still report.
     pub async fn put(
         &self,
         destination: &Destination,
         batch: Batch,
+        deadline: Option<Instant>,
     ) -> Result<PutOutcome, PublishError> {
         let total = batch.events.len();
         let events = batch
@@ -85,7 +128,7 @@ impl LogPublisher {
             .collect::<Result<Vec<_>, _>>()?;
 
         let output = if self.is_known(destination) {
-            match self.send(destination, events).await {
+            match self.send(destination, events, deadline).await {
                 Err(PublishError::Put { source, .. }) if is_not_found(&source) => {
                     self.forget(destination);
                     return Err(PublishError::StreamVanished {
@@ -95,10 +138,10 @@ impl LogPublisher {
                 other => other?,
             }
         } else {
-            match self.send(destination, events.clone()).await {
+            match self.send(destination, events.clone(), deadline).await {
                 Err(PublishError::Put { source, .. }) if is_not_found(&source) => {
                     self.create_stream(destination).await?;
-                    self.send(destination, events).await?
+                    self.send(destination, events, deadline).await?
                 }
                 other => other?,
             }
@@ -111,18 +154,36 @@ impl LogPublisher {
         &self,
         destination: &Destination,
         events: Vec<InputLogEvent>,
+        deadline: Option<Instant>,
     ) -> Result<PutLogEventsOutput, PublishError> {
-        self.client
+        let request = self
+            .client
             .put_log_events()
             .log_group_name(&*destination.log_group)
             .log_stream_name(&*destination.log_stream)
-            .set_log_events(Some(events))
-            .send()
-            .await
-            .map_err(|source| PublishError::Put {
-                destination: destination.clone(),
-                source: Box::new(source),
-            })
+            .set_log_events(Some(events));
+        let sent = match deadline {
+            // The SDK's retries with backoff, all within what is left of the invocation.
+            Some(deadline) => {
+                let left = deadline
+                    .saturating_duration_since(Instant::now())
+                    .saturating_sub(DEADLINE_RESERVE)
+                    .max(MIN_CALL_TIME);
+                let timeouts = TimeoutConfig::builder().operation_timeout(left).build();
+                request
+                    .customize()
+                    .config_override(
+                        aws_sdk_cloudwatchlogs::config::Builder::default().timeout_config(timeouts),
+                    )
+                    .send()
+                    .await
+            }
+            None => request.send().await,
+        };
+        sent.map_err(|source| PublishError::Put {
+            destination: destination.clone(),
+            source: Box::new(source),
+        })
     }
 
     /// Creates the stream, and the group first when the stream's group is missing.

@@ -34,8 +34,19 @@ pub enum FileError {
     NoRecordsArray,
     #[error("the file has more than one \"Records\" array")]
     DuplicateRecordsArray,
+    #[error(
+        "the object inflates beyond {limit} bytes (MAX_DECOMPRESSED_BYTES): a decompression bomb, or far larger than CloudTrail writes"
+    )]
+    TooLarge { limit: u64 },
     #[error("reading stopped: {0}")]
     Stopped(String),
+}
+
+impl FileError {
+    /// Whether reading the object again could succeed: only when its source failed.
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, FileError::Source(_))
+    }
 }
 
 /// Marks an I/O error as coming from the object's source (S3), not from inflating it.
@@ -65,7 +76,46 @@ impl<R: Read> Read for TaggedSource<R> {
     }
 }
 
+/// Marks the decompressed size going over the ceiling.
+#[derive(Debug)]
+struct CeilingReached;
+
+impl fmt::Display for CeilingReached {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("decompressed size ceiling reached")
+    }
+}
+
+impl std::error::Error for CeilingReached {}
+
+/// Stops inflating once more than `remaining` bytes came out.
+struct Ceiling<R> {
+    inner: R,
+    remaining: u64,
+}
+
+impl<R: Read> Read for Ceiling<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if n as u64 > self.remaining {
+            return Err(io::Error::other(CeilingReached));
+        }
+        self.remaining -= n as u64;
+        Ok(n)
+    }
+}
+
 fn classify_io(error: io::Error) -> FileError {
+    classify_io_within(error, 0)
+}
+
+fn classify_io_within(error: io::Error, limit: u64) -> FileError {
+    if error
+        .get_ref()
+        .is_some_and(|inner| inner.is::<CeilingReached>())
+    {
+        return FileError::TooLarge { limit };
+    }
     if error
         .get_ref()
         .is_some_and(|inner| inner.is::<SourceFailure>())
@@ -81,9 +131,18 @@ fn classify_io(error: io::Error) -> FileError {
     FileError::Decompress(error)
 }
 
+/// Decompressed bytes allowed per object by default: far above any real CloudTrail file, low
+/// enough that a decompression bomb cannot run a function to its timeout.
+pub const DEFAULT_MAX_DECOMPRESSED_BYTES: u64 = 4 << 30;
+
 /// Opens compressed bytes as the decompressed text of a log file. Concatenated gzip members
 /// are read as one stream, as `gzip -d` does.
 pub fn decompress<R: Read>(compressed: R) -> Result<impl Read, FileError> {
+    decompress_at_most(compressed, u64::MAX)
+}
+
+/// As [`decompress`], failing with [`FileError::TooLarge`] past `limit` decompressed bytes.
+pub fn decompress_at_most<R: Read>(compressed: R, limit: u64) -> Result<impl Read, FileError> {
     let mut source = BufReader::new(TaggedSource(compressed));
     let mut magic = [0u8; 2];
     let mut filled = 0;
@@ -95,7 +154,10 @@ pub fn decompress<R: Read>(compressed: R) -> Result<impl Read, FileError> {
     }
     match filled {
         0 => Err(FileError::Empty),
-        2 if magic == GZIP_MAGIC => Ok(MultiGzDecoder::new(io::Cursor::new(magic).chain(source))),
+        2 if magic == GZIP_MAGIC => Ok(Ceiling {
+            inner: MultiGzDecoder::new(io::Cursor::new(magic).chain(source)),
+            remaining: limit,
+        }),
         _ => Err(FileError::NotGzip),
     }
 }
@@ -103,7 +165,21 @@ pub fn decompress<R: Read>(compressed: R) -> Result<impl Read, FileError> {
 /// Reads every record of a decompressed log file, calling `visit(index, record)` for each in
 /// file order. `visit` returning `Err` stops reading with `FileError::Stopped`.
 /// Returns the number of records read.
-pub fn read_records<R, F, E>(decompressed: R, mut visit: F) -> Result<u64, FileError>
+pub fn read_records<R, F, E>(decompressed: R, visit: F) -> Result<u64, FileError>
+where
+    R: Read,
+    F: FnMut(u64, Box<RawValue>) -> Result<(), E>,
+    E: fmt::Display,
+{
+    read_records_within(decompressed, 0, visit)
+}
+
+/// As [`read_records`]; `limit` is the ceiling `decompressed` was opened with, for the error.
+pub fn read_records_within<R, F, E>(
+    decompressed: R,
+    limit: u64,
+    mut visit: F,
+) -> Result<u64, FileError>
 where
     R: Read,
     F: FnMut(u64, Box<RawValue>) -> Result<(), E>,
@@ -127,7 +203,7 @@ where
     match outcome {
         Ok(()) if progress.records_done => Ok(state.count),
         Ok(()) => Err(FileError::NoRecordsArray),
-        Err(error) if error.is_io() => Err(classify_io(error.into())),
+        Err(error) if error.is_io() => Err(classify_io_within(error.into(), limit)),
         Err(_) if progress.duplicate_records => Err(FileError::DuplicateRecordsArray),
         Err(_) if progress.records_value_started && !progress.records_array_opened => {
             Err(FileError::NoRecordsArray)
@@ -356,6 +432,52 @@ mod tests {
             if i == 1 { Err("enough") } else { Ok(()) }
         });
         assert!(matches!(result, Err(FileError::Stopped(reason)) if reason == "enough"));
+    }
+
+    #[test]
+    fn a_decompression_bomb_stops_at_the_ceiling() {
+        let zeros = vec![b' '; 1 << 20];
+        let text = [
+            br#"{"Records":[{"a":1},"#.as_slice(),
+            &zeros,
+            b"{\"b\":2}]}",
+        ]
+        .concat();
+        let compressed = gzip(&text);
+        assert!(compressed.len() < 5_000);
+        let mut seen = 0;
+        let reader = decompress_at_most(&compressed[..], 100_000).unwrap();
+        let result = read_records_within(reader, 100_000, |_, _| {
+            seen += 1;
+            Ok::<_, Infallible>(())
+        });
+        assert!(
+            matches!(result, Err(FileError::TooLarge { limit: 100_000 })),
+            "{result:?}"
+        );
+        assert_eq!(seen, 1);
+        let reader = decompress_at_most(&compressed[..], 2 << 20).unwrap();
+        assert_eq!(
+            read_records(reader, |_, _| Ok::<_, Infallible>(())).unwrap(),
+            2
+        );
+    }
+
+    #[test]
+    fn bytes_after_the_end_of_the_gzip_stream_are_an_error() {
+        let mut compressed = gzip(br#"{"Records":[{"a":1}]}"#);
+        compressed.extend_from_slice(b"trailing garbage");
+        assert!(matches!(
+            read_all(&compressed),
+            Err(FileError::Decompress(_))
+        ));
+    }
+
+    #[test]
+    fn only_source_errors_are_retryable() {
+        assert!(FileError::Source(io::Error::other("reset")).is_retryable());
+        assert!(!FileError::NotGzip.is_retryable());
+        assert!(!FileError::TooLarge { limit: 1 }.is_retryable());
     }
 
     #[test]

@@ -1,0 +1,311 @@
+//! Which objects an invocation names, whatever the trigger: an S3 notification (direct, or in
+//! SNS, or in SQS, raw or wrapped), CloudTrail's own SNS notification, an EventBridge "Object
+//! Created" event, or our own continuation message. Recognised by shape; only the fields we read
+//! are modelled, all optional, so a missing `userIdentity` or `eventTime` fails nothing.
+//! Shapes: `../shared/reference/` section 7.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::forward::NotifiedObject;
+
+/// How the key in a message is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum KeyEncoding {
+    /// S3 event notifications: form-URL-encoded (`+` is a space).
+    #[default]
+    Form,
+    /// CloudTrail's SNS notification and our continuation messages: the key as stored.
+    Plain,
+    /// EventBridge: documented without encoding; read as is, and form-decoded if not found.
+    PlainThenForm,
+}
+
+/// What one message (an SQS message, or the whole payload of a direct invocation) asks for.
+#[derive(Debug, Clone, PartialEq)]
+pub enum MessageContent {
+    Objects(Vec<NotifiedObject>),
+    /// S3's `s3:TestEvent`, sent when a notification is configured: acknowledged, ignored.
+    TestEvent,
+}
+
+/// One unit of work and the id to report it by, when the trigger reports per message (SQS).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Message {
+    pub id: Option<String>,
+    pub content: Result<MessageContent, String>,
+}
+
+/// An invocation's payload, by how its outcome must be reported.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Invocation {
+    /// S3, SNS or EventBridge invoking the function directly: one outcome for all.
+    Direct(Message),
+    /// An SQS batch: each message succeeds or fails on its own (`batchItemFailures`).
+    Sqs(Vec<Message>),
+}
+
+/// Resumes an object where an earlier invocation stopped, sent to `CONTINUATION_QUEUE_URL`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Continuation {
+    pub bucket: String,
+    /// The key as stored (not encoded).
+    pub key: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub e_tag: Option<String>,
+    /// The first record not yet forwarded.
+    pub next_record: u64,
+}
+
+/// The body of a continuation message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ContinuationMessage {
+    pub trailwatch_continuation: Continuation,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unrecognised payload: {0}")]
+pub struct UnrecognisedPayload(String);
+
+/// Recognises the payload of an invocation.
+pub fn parse_invocation(payload: &Value) -> Result<Invocation, UnrecognisedPayload> {
+    if let Some(records) = payload.get("Records").and_then(Value::as_array) {
+        let source = records
+            .first()
+            .and_then(|r| r.get("eventSource").or_else(|| r.get("EventSource")));
+        if source.and_then(Value::as_str) == Some("aws:sqs") {
+            return Ok(Invocation::Sqs(records.iter().map(sqs_message).collect()));
+        }
+    }
+    match parse_content(payload, 0) {
+        Some(content) => Ok(Invocation::Direct(Message { id: None, content })),
+        None => Err(UnrecognisedPayload(describe_shape(payload))),
+    }
+}
+
+fn sqs_message(record: &Value) -> Message {
+    let id = record
+        .get("messageId")
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    let content = match record.get("body").and_then(Value::as_str) {
+        None => Err("the SQS message has no body".to_owned()),
+        Some(body) => match serde_json::from_str::<Value>(body) {
+            Err(e) => Err(format!("the SQS message body is not JSON: {e}")),
+            Ok(inner) => parse_content(&inner, 1).unwrap_or_else(|| {
+                Err(format!(
+                    "the SQS message body is not a known notification ({})",
+                    describe_shape(&inner)
+                ))
+            }),
+        },
+    };
+    Message { id, content }
+}
+
+/// Nested envelopes are unwrapped a few levels deep at most (SQS → SNS → S3).
+const MAX_DEPTH: usize = 4;
+
+/// `None` when the shape is not recognised at all.
+fn parse_content(value: &Value, depth: usize) -> Option<Result<MessageContent, String>> {
+    if depth > MAX_DEPTH {
+        return None;
+    }
+    if value.get("Event").and_then(Value::as_str) == Some("s3:TestEvent") {
+        return Some(Ok(MessageContent::TestEvent));
+    }
+    if let Some(continuation) = value.get("trailwatchContinuation") {
+        return Some(
+            serde_json::from_value::<Continuation>(continuation.clone())
+                .map(|c| MessageContent::Objects(vec![NotifiedObject::from_continuation(c)]))
+                .map_err(|e| format!("invalid continuation message: {e}")),
+        );
+    }
+    if let Some(records) = value.get("Records").and_then(Value::as_array) {
+        return parse_records(records, depth);
+    }
+    // An SNS envelope delivered to SQS (not raw): {"Type": "Notification", "Message": "..."}.
+    if let Some(message) = value.get("Message").and_then(Value::as_str) {
+        return Some(parse_sns_message(message, depth));
+    }
+    if value.get("s3Bucket").is_some() && value.get("s3ObjectKey").is_some() {
+        return Some(cloudtrail_notification(value));
+    }
+    if value.get("source").and_then(Value::as_str) == Some("aws.s3")
+        && value.get("detail").is_some()
+    {
+        return Some(eventbridge_event(value));
+    }
+    None
+}
+
+fn parse_records(records: &[Value], depth: usize) -> Option<Result<MessageContent, String>> {
+    let first = records.first()?;
+    if first.get("s3").is_some() {
+        return Some(Ok(MessageContent::Objects(
+            records.iter().map(s3_record).collect(),
+        )));
+    }
+    if first.get("Sns").is_some() {
+        // Each SNS record carries one message; combine their objects.
+        let mut objects = Vec::new();
+        for record in records {
+            let message = record
+                .get("Sns")
+                .and_then(|s| s.get("Message"))
+                .and_then(Value::as_str);
+            let Some(message) = message else {
+                return Some(Err("an SNS record has no Sns.Message".to_owned()));
+            };
+            match parse_sns_message(message, depth) {
+                Ok(MessageContent::Objects(more)) => objects.extend(more),
+                Ok(MessageContent::TestEvent) => {}
+                Err(error) => return Some(Err(error)),
+            }
+        }
+        return Some(Ok(MessageContent::Objects(objects)));
+    }
+    None
+}
+
+fn parse_sns_message(message: &str, depth: usize) -> Result<MessageContent, String> {
+    let inner: Value =
+        serde_json::from_str(message).map_err(|e| format!("the SNS message is not JSON: {e}"))?;
+    parse_content(&inner, depth + 1).unwrap_or_else(|| {
+        Err(format!(
+            "the SNS message is not a known notification ({})",
+            describe_shape(&inner)
+        ))
+    })
+}
+
+/// One record of an S3 event notification.
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+struct S3Record {
+    event_name: Option<String>,
+    s3: S3Entity,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct S3Entity {
+    bucket: Named,
+    object: S3Object,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct Named {
+    name: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+struct S3Object {
+    key: Option<String>,
+    size: Option<i64>,
+    version_id: Option<String>,
+    e_tag: Option<String>,
+}
+
+fn s3_record(record: &Value) -> NotifiedObject {
+    let parsed: S3Record = serde_json::from_value(record.clone()).unwrap_or_default();
+    NotifiedObject {
+        event_name: parsed.event_name,
+        bucket: parsed.s3.bucket.name.unwrap_or_default(),
+        encoded_key: parsed.s3.object.key.unwrap_or_default(),
+        key_encoding: KeyEncoding::Form,
+        version_id: parsed.s3.object.version_id,
+        e_tag: parsed.s3.object.e_tag,
+        size: parsed.s3.object.size,
+        start_record: 0,
+    }
+}
+
+/// CloudTrail's notification per delivered file: `{"s3Bucket": "b", "s3ObjectKey": ["k", …]}`.
+fn cloudtrail_notification(value: &Value) -> Result<MessageContent, String> {
+    let bucket = value
+        .get("s3Bucket")
+        .and_then(Value::as_str)
+        .ok_or("s3Bucket is not a string")?;
+    let keys = match value.get("s3ObjectKey") {
+        Some(Value::Array(keys)) => keys.iter().filter_map(Value::as_str).collect::<Vec<_>>(),
+        Some(Value::String(key)) => vec![key.as_str()],
+        _ => return Err("s3ObjectKey is neither a list nor a string".to_owned()),
+    };
+    Ok(MessageContent::Objects(
+        keys.into_iter()
+            .map(|key| NotifiedObject::plain(bucket, key))
+            .collect(),
+    ))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct EventBridgeDetail {
+    bucket: Named,
+    object: EventBridgeObject,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct EventBridgeObject {
+    key: Option<String>,
+    size: Option<i64>,
+    etag: Option<String>,
+    #[serde(rename = "version-id")]
+    version_id: Option<String>,
+}
+
+fn eventbridge_event(value: &Value) -> Result<MessageContent, String> {
+    let detail_type = value
+        .get("detail-type")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let detail: EventBridgeDetail =
+        serde_json::from_value(value["detail"].clone()).unwrap_or_default();
+    let (Some(bucket), Some(key)) = (detail.bucket.name, detail.object.key) else {
+        return Err(
+            "the EventBridge event has no detail.bucket.name or detail.object.key".to_owned(),
+        );
+    };
+    Ok(MessageContent::Objects(vec![NotifiedObject {
+        // "Object Created" maps onto the S3 notification vocabulary for the skip rule.
+        event_name: Some(if detail_type == "Object Created" {
+            "ObjectCreated:EventBridge".to_owned()
+        } else {
+            detail_type.to_owned()
+        }),
+        bucket,
+        encoded_key: key,
+        key_encoding: KeyEncoding::PlainThenForm,
+        version_id: detail.object.version_id,
+        e_tag: detail.object.etag,
+        size: detail.object.size,
+        start_record: 0,
+    }]))
+}
+
+/// The top-level keys of a JSON value, to say what an unknown payload looked like without
+/// quoting its values.
+fn describe_shape(value: &Value) -> String {
+    match value {
+        Value::Object(map) => {
+            let keys: Vec<&str> = map.keys().map(String::as_str).take(8).collect();
+            format!("an object with keys {}", keys.join(", "))
+        }
+        Value::Array(items) => format!("an array of {} items", items.len()),
+        Value::String(_) => "a string".to_owned(),
+        Value::Number(_) => "a number".to_owned(),
+        Value::Bool(_) => "a boolean".to_owned(),
+        Value::Null => "null".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests;
