@@ -30,9 +30,11 @@ def free_port():
         return s.getsockname()[1]
 
 
-def wait_for_port(port, what, seconds=120):
+def wait_for_port(port, what, process, seconds=120):
     deadline = time.time() + seconds
     while time.time() < deadline:
+        if process.poll() is not None:
+            sys.exit(f"demo: {what} exited before it listened on port {port} (see {WORK})")
         with socket.socket() as s:
             if s.connect_ex(("127.0.0.1", port)) == 0:
                 return
@@ -45,6 +47,13 @@ def trailgen(*args):
     binary = ROOT / "target" / "debug" / "trailgen"
     out = subprocess.run([binary, "--out", WORK / "bucket", *args], check=True, capture_output=True, text=True)
     return out.stdout.split()
+
+
+def trailgen_list(event):
+    """The keys of the objects an event names, decoded as the forwarder decodes them."""
+    binary = ROOT / "target" / "debug" / "trailgen"
+    out = subprocess.run([binary, "--list-objects", event], check=True, capture_output=True, text=True)
+    return out.stdout.split("\n")[:-1]
 
 
 def deliver(s3, key, seed, min_bytes=300_000):
@@ -97,7 +106,7 @@ def main():
         print(f"demo: starting moto server on {endpoint}")
         moto_log = open(WORK / "moto.log", "w")
         processes.append(subprocess.Popen([ROOT / ".venv" / "bin" / "moto_server", "-H", "127.0.0.1", "-p", str(moto_port)], stdout=moto_log, stderr=subprocess.STDOUT))
-        wait_for_port(moto_port, "moto server")
+        wait_for_port(moto_port, "moto server", processes[-1])
 
         session = boto3.session.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name=REGION)
         s3 = session.client("s3", endpoint_url=endpoint)
@@ -108,8 +117,8 @@ def main():
         events = sorted((ROOT / "events").glob("*.json"))
         seeds = iter(range(100, 1000))
         for path in events:
-            for record in json.loads(path.read_text())["Records"]:
-                deliver(s3, urllib.parse.unquote_plus(record["s3"]["object"]["key"]), next(seeds))
+            for key in trailgen_list(path):
+                deliver(s3, key, next(seeds))
         # One more, larger file, to show several PutLogEvents batches for one object.
         large = trailgen("--seed", "21", "--bytes", "1")[0]
         size = deliver(s3, large, 21, min_bytes=3_000_000)
@@ -121,7 +130,7 @@ def main():
         print(f"demo: starting cargo lambda watch on 127.0.0.1:{invoke_port} (the first build takes a while)")
         watch_log = open(WORK / "forwarder.log", "w")
         processes.append(subprocess.Popen(["cargo", "lambda", "watch", "--invoke-address", "127.0.0.1", "--invoke-port", str(invoke_port), "--ignore-changes", "--timeout", "900", "--env-file", env_file], cwd=ROOT, env=env, stdout=watch_log, stderr=subprocess.STDOUT))
-        wait_for_port(invoke_port, "cargo lambda watch")
+        wait_for_port(invoke_port, "cargo lambda watch", processes[-1])
 
         for path in events:
             shown = path.relative_to(ROOT)
@@ -131,8 +140,14 @@ def main():
                 print(result.stdout + result.stderr)
                 sys.exit(f"demo: invoking with {shown} failed (forwarder log: {WORK / 'forwarder.log'})")
             summary = json.loads(result.stdout)
+            if "batchItemFailures" in summary:
+                failures = [f["itemIdentifier"] for f in summary["batchItemFailures"]]
+                print(f"  SQS batch: {len(failures)} messages to retry {failures}; per-object lines are in {WORK / 'forwarder.log'}")
+                continue
             for entry in summary.get("wouldForward", []):
                 print(f"  dry run: would forward {entry['records']:>5} records, {entry['bytes']:>9} bytes  route {entry['route']:<11} {entry['category']:<16} {entry['eventSource']}")
+            if not summary["objects"]:
+                print("  acknowledged (nothing to read: an s3:TestEvent)")
             for obj in summary["objects"]:
                 outcome = obj.get("skipped") and f"skipped: {obj['skipped']}" or obj.get("error") or f"{obj['records']} records, {obj['forwarded']} forwarded, {obj['filtered']} filtered, {obj['rejected']} rejected"
                 print(f"  {obj['kind']:<8} s3://{obj['bucket']}/{obj['key']}\n           {outcome}")

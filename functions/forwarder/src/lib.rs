@@ -125,13 +125,12 @@ fn respond(report: InvocationReport) -> Result<Value, HandlerError> {
     Ok(serde_json::to_value(&report.summary).unwrap_or_default())
 }
 
-/// Lambda's deadline (epoch milliseconds; 0 when unknown) as an instant on this clock.
+/// Lambda's deadline (epoch milliseconds) as an instant on this clock. A deadline already
+/// past at the start is unknown, not expired: Lambda never sends one, but local runtimes do
+/// (cargo-lambda's sends a fixed 600000, in 1970).
 fn deadline_of(deadline_millis: u64) -> Option<Instant> {
-    if deadline_millis == 0 {
-        return None;
-    }
-    let left = deadline_millis.saturating_sub(u64::try_from(now_millis()).unwrap_or_default());
-    Some(Instant::now() + Duration::from_millis(left))
+    let now = u64::try_from(now_millis()).unwrap_or_default();
+    (deadline_millis > now).then(|| Instant::now() + Duration::from_millis(deadline_millis - now))
 }
 
 fn now_millis() -> i64 {
@@ -183,8 +182,9 @@ mod tests {
     }
 
     #[test]
-    fn no_deadline_when_lambda_gives_none() {
+    fn no_deadline_when_lambda_gives_none_or_one_already_past() {
         assert!(deadline_of(0).is_none());
+        assert!(deadline_of(600_000).is_none());
         assert!(
             deadline_of(u64::try_from(now_millis()).unwrap() + 60_000).unwrap() > Instant::now()
         );

@@ -7,6 +7,9 @@
 //!
 //! `--key` writes one file under exactly that (decoded) key, with account, region,
 //! organization, prefix and content taken from it.
+//!
+//! trailgen --list-objects EVENT.json prints the decoded key of every object a Lambda event
+//! names (any trigger the forwarder accepts), one per line, and writes nothing.
 
 use std::fs::{self, File};
 use std::io::BufWriter;
@@ -15,6 +18,7 @@ use std::process::ExitCode;
 
 use trailwatch::generate::{Content, TrailSpec, now_millis, write_log_file};
 use trailwatch::trail::{FileKind, TrailKey};
+use trailwatch::trigger::{Invocation, MessageContent, parse_invocation};
 
 struct Args {
     out: PathBuf,
@@ -91,7 +95,39 @@ fn apply_key(spec: &mut TrailSpec, key: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// Prints the objects an event names, as the forwarder would read them.
+fn list_objects(path: &str) -> Result<(), String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))?;
+    let payload: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| format!("{path}: {e}"))?;
+    let messages = match parse_invocation(&payload).map_err(|e| format!("{path}: {e}"))? {
+        Invocation::Direct(message) => vec![message],
+        Invocation::Sqs(messages) => messages,
+    };
+    for message in messages {
+        if let Ok(MessageContent::Objects(objects)) = message.content {
+            for object in objects {
+                let decoded = object.decode().map_err(|e| format!("{path}: {e}"))?;
+                println!("{}", decoded.key);
+            }
+        }
+    }
+    Ok(())
+}
+
 fn main() -> ExitCode {
+    let mut raw = std::env::args().skip(1);
+    if let (Some(flag), Some(path)) = (raw.next(), raw.next()) {
+        if flag == "--list-objects" {
+            return match list_objects(&path) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(message) => {
+                    eprintln!("trailgen: {message}");
+                    ExitCode::FAILURE
+                }
+            };
+        }
+    }
     let args = match parse_args() {
         Ok(args) => args,
         Err(message) => {

@@ -2,7 +2,7 @@
 //! batches, and account for every record.
 
 use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use aws_sdk_s3::error::{DisplayErrorContext, SdkError};
 use aws_sdk_s3::operation::get_object::{GetObjectError, GetObjectOutput};
@@ -63,6 +63,20 @@ impl Forwarder {
         }
         if object.start_record > 0 {
             summary.resumed_at = Some(object.start_record);
+        }
+        if stop
+            .as_ref()
+            .is_some_and(|stop| stop.load(Ordering::Relaxed))
+        {
+            // Not started before the deadline: hand it off whole.
+            let continuation = Continuation {
+                bucket: object.bucket.clone(),
+                key: object.key.clone(),
+                version_id: object.version_id.clone(),
+                e_tag: object.e_tag.clone(),
+                next_record: object.start_record,
+            };
+            return (summary, ObjectOutcome::HandOff(continuation));
         }
         let (key, response) = match self.get_object(object).await {
             Ok(found) => found,

@@ -81,12 +81,14 @@ impl Forwarder {
         deadline: Option<Instant>,
     ) -> Result<InvocationReport, UnrecognisedPayload> {
         let invocation = parse_invocation(payload)?;
+        if let Some(deadline) = deadline {
+            let left = deadline.saturating_duration_since(Instant::now());
+            tracing::debug!(left_ms = left.as_millis() as u64, "invocation deadline");
+        }
         let stop = Arc::new(AtomicBool::new(false));
         let timer = deadline.map(|deadline| {
             let stop = Arc::clone(&stop);
-            let at = deadline
-                .checked_sub(self.handoff_margin)
-                .unwrap_or(deadline);
+            let at = deadline - self.margin_before(deadline);
             tokio::spawn(async move {
                 tokio::time::sleep_until(at).await;
                 stop.store(true, Ordering::Relaxed);
@@ -120,6 +122,13 @@ impl Forwarder {
             timer.abort();
         }
         Ok(report)
+    }
+
+    /// How long before the deadline to stop reading: the configured margin, but never more
+    /// than a quarter of the time the invocation has, so short timeouts still make progress.
+    fn margin_before(&self, deadline: Instant) -> Duration {
+        let left = deadline.saturating_duration_since(Instant::now());
+        self.handoff_margin.min(left / 4)
     }
 
     /// Runs one message; returns whether it must be retried.
@@ -179,18 +188,6 @@ impl Forwarder {
             Ok(object) => object,
             Err(error) => return summary.failed(error.to_string()),
         };
-        if stop.load(Ordering::Relaxed) {
-            // Not started before the deadline: hand it off whole, or let it be retried.
-            let continuation = Continuation {
-                bucket: object.bucket.clone(),
-                key: object.key.clone(),
-                version_id: object.version_id.clone(),
-                e_tag: object.e_tag.clone(),
-                next_record: object.start_record,
-            };
-            let summary = ObjectSummary::new(&object.bucket, &object.key, kind);
-            return self.hand_off(summary, continuation).await;
-        }
         let (summary, outcome) = self
             .forward_object(&object, Some(Arc::clone(stop)), deadline)
             .await;
