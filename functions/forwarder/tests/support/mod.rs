@@ -1,8 +1,12 @@
-// Test support: a failed setup step should panic the test with its message.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
 //! A real moto server on a free loopback port, started once per test process and stopped
 //! when the process exits, plus SDK clients pointed at it.
+
+// Test support: a failed setup step should panic the test with its message. Each test binary
+// uses part of it.
+#![allow(clippy::unwrap_used, clippy::expect_used, dead_code)]
+
+pub mod harness;
+pub mod proxy;
 
 use std::net::{Ipv4Addr, TcpListener, TcpStream};
 use std::path::PathBuf;
@@ -10,6 +14,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
+use aws_config::retry::RetryConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_s3::config::Credentials;
 
@@ -68,9 +73,15 @@ pub fn moto() -> &'static Moto {
     })
 }
 
-pub async fn sdk_config() -> SdkConfig {
+/// SDK configuration for `endpoint`, with fast retries so injected faults cost milliseconds.
+pub async fn sdk_config_for(endpoint: &str) -> SdkConfig {
     aws_config::defaults(BehaviorVersion::latest())
-        .endpoint_url(&moto().endpoint)
+        .endpoint_url(endpoint)
+        .retry_config(
+            RetryConfig::standard()
+                .with_max_attempts(6)
+                .with_initial_backoff(Duration::from_millis(5)),
+        )
         .region(Region::new("us-east-1"))
         .credentials_provider(Credentials::new("testing", "testing", None, None, "moto"))
         .load()

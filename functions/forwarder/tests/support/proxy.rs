@@ -1,0 +1,159 @@
+//! A small fault-injecting HTTP proxy on 127.0.0.1 in front of moto: each request is either
+//! answered with a fault (throttling, a 5xx, access denied) or forwarded, possibly late.
+
+use std::convert::Infallible;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Request, Response, StatusCode};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use tokio::net::TcpListener;
+
+/// What to do with one request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// CloudWatch Logs' ThrottlingException (HTTP 400, JSON protocol).
+    Throttle,
+    /// An HTTP 500 internal failure.
+    ServerError,
+    /// S3's 503 SlowDown.
+    SlowDown,
+    /// S3's 403 AccessDenied.
+    AccessDenied,
+    /// Forwarded after a delay.
+    Delay(Duration),
+}
+
+/// What the rule sees of a request.
+pub struct Seen<'a> {
+    pub method: &'a str,
+    pub path: &'a str,
+    /// `X-Amz-Target` (JSON protocols: the operation, e.g. `Logs_20140328.PutLogEvents`).
+    pub target: &'a str,
+}
+
+pub type Rule = Arc<dyn Fn(&Seen<'_>) -> Option<Fault> + Send + Sync>;
+
+/// Starts the proxy in front of `upstream`; returns its endpoint.
+pub async fn start(upstream: &str, rule: Rule) -> String {
+    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await.unwrap();
+    let address: SocketAddr = listener.local_addr().unwrap();
+    let upstream: Arc<str> = Arc::from(upstream);
+    let client: Client<HttpConnector, Full<Bytes>> =
+        Client::builder(TokioExecutor::new()).build_http();
+    tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                return;
+            };
+            let (rule, upstream, client) =
+                (Arc::clone(&rule), Arc::clone(&upstream), client.clone());
+            tokio::spawn(async move {
+                let service = service_fn(move |request| {
+                    let (rule, upstream, client) =
+                        (Arc::clone(&rule), Arc::clone(&upstream), client.clone());
+                    async move { Ok::<_, Infallible>(handle(request, &rule, &upstream, &client).await) }
+                });
+                let _ = http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await;
+            });
+        }
+    });
+    format!("http://{address}")
+}
+
+async fn handle(
+    request: Request<Incoming>,
+    rule: &Rule,
+    upstream: &str,
+    client: &Client<HttpConnector, Full<Bytes>>,
+) -> Response<Full<Bytes>> {
+    let (parts, body) = request.into_parts();
+    let body = body
+        .collect()
+        .await
+        .map(|b| b.to_bytes())
+        .unwrap_or_default();
+    let target = parts
+        .headers
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
+    let fault = rule(&Seen {
+        method: parts.method.as_str(),
+        path,
+        target,
+    });
+    match fault {
+        Some(Fault::Throttle) => {
+            return reply(
+                StatusCode::BAD_REQUEST,
+                "application/x-amz-json-1.1",
+                r#"{"__type":"ThrottlingException","message":"Rate exceeded"}"#,
+            );
+        }
+        Some(Fault::ServerError) => {
+            return reply(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "application/x-amz-json-1.1",
+                r#"{"__type":"InternalFailure","message":"injected"}"#,
+            );
+        }
+        Some(Fault::SlowDown) => {
+            return reply(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "application/xml",
+                "<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>",
+            );
+        }
+        Some(Fault::AccessDenied) => {
+            return reply(
+                StatusCode::FORBIDDEN,
+                "application/xml",
+                "<Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>",
+            );
+        }
+        Some(Fault::Delay(delay)) => tokio::time::sleep(delay).await,
+        None => {}
+    }
+    let mut forwarded = Request::builder()
+        .method(parts.method.clone())
+        .uri(format!("{upstream}{path}"));
+    for (name, value) in &parts.headers {
+        forwarded = forwarded.header(name, value);
+    }
+    let Ok(forwarded) = forwarded.body(Full::new(body)) else {
+        return reply(StatusCode::BAD_GATEWAY, "text/plain", "bad request");
+    };
+    match client.request(forwarded).await {
+        Ok(response) => {
+            let (parts, body) = response.into_parts();
+            let body = body
+                .collect()
+                .await
+                .map(|b| b.to_bytes())
+                .unwrap_or_default();
+            Response::from_parts(parts, Full::new(body))
+        }
+        Err(error) => reply(StatusCode::BAD_GATEWAY, "text/plain", &error.to_string()),
+    }
+}
+
+fn reply(status: StatusCode, content_type: &str, body: &str) -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(Bytes::from(body.to_owned())));
+    *response.status_mut() = status;
+    if let Ok(value) = content_type.parse() {
+        response.headers_mut().insert("content-type", value);
+    }
+    response
+}
