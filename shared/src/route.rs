@@ -113,18 +113,8 @@ impl Routes {
 mod tests {
     use super::*;
 
-    /// Management events to one group, S3 and Lambda data events to another, Insights to a
-    /// third; everything else is filtered.
-    pub(crate) const THREE_ROUTES: &str = r#"[
-        {"name": "management", "logGroupName": "/trail/management",
-         "selectors": [{"Name": "management", "FieldSelectors": [{"Field": "eventCategory", "Equals": ["Management"]}]}]},
-        {"name": "data", "logGroupName": "/trail/data", "logStreamName": "{account}_{eventSource}",
-         "selectors": {"AdvancedEventSelectors": [
-            {"Name": "S3", "FieldSelectors": [{"Field": "eventCategory", "Equals": ["Data"]}, {"Field": "resources.type", "Equals": ["AWS::S3::Object"]}]},
-            {"Name": "Lambda", "FieldSelectors": [{"Field": "eventCategory", "Equals": ["Data"]}, {"Field": "resources.type", "Equals": ["AWS::Lambda::Function"]}]}]}},
-        {"name": "insights", "logGroupName": "/trail/insights",
-         "selectors": [{"FieldSelectors": [{"Field": "eventCategory", "Equals": ["Insight"]}]}]}
-    ]"#;
+    /// The shipped sample: management, S3/Lambda data and Insights events to three groups.
+    const THREE_ROUTES: &str = include_str!("../../events/config/routes-three-groups.json");
 
     fn route_of(routes: &Routes, record: &str) -> Option<String> {
         routes

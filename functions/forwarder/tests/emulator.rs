@@ -156,18 +156,13 @@ async fn bad_objects_fail_clearly_while_the_others_are_delivered() {
     );
 }
 
-/// Management events to one group, S3 and Lambda data events to another (one stream per
-/// source), Insights events to a third; everything else filtered.
-const THREE_ROUTES: &str = r#"[
-    {"name": "management", "logGroupName": "/trailwatch/routed/management",
-     "selectors": [{"Name": "management", "FieldSelectors": [{"Field": "eventCategory", "Equals": ["Management"]}]}]},
-    {"name": "data", "logGroupName": "/trailwatch/routed/data", "logStreamName": "{account}_{eventSource}",
-     "selectors": {"AdvancedEventSelectors": [
-        {"Name": "S3", "FieldSelectors": [{"Field": "eventCategory", "Equals": ["Data"]}, {"Field": "resources.type", "Equals": ["AWS::S3::Object"]}]},
-        {"Name": "Lambda", "FieldSelectors": [{"Field": "eventCategory", "Equals": ["Data"]}, {"Field": "resources.type", "Equals": ["AWS::Lambda::Function"]}]}]}},
-    {"name": "insights", "logGroupName": "/trailwatch/routed/insights",
-     "selectors": [{"FieldSelectors": [{"Field": "eventCategory", "Equals": ["Insight"]}]}]}
-]"#;
+/// The shipped sample: management events to one group, S3 and Lambda data events to another
+/// (one stream per account and source), Insights events to a third; everything else filtered.
+/// Group names get a prefix per test so tests do not share groups.
+fn three_routes(prefix: &str) -> String {
+    include_str!("../../../events/config/routes-three-groups.json")
+        .replace("/trailwatch/", &format!("/trailwatch/{prefix}/"))
+}
 
 /// The route a record should take, decided from its JSON independently of the selector code.
 fn expected_route(record: &GeneratedRecord) -> Option<&'static str> {
@@ -213,7 +208,7 @@ async fn a_mixed_file_lands_in_three_groups_by_route() {
     let harness = Harness::with_config(
         "routed",
         "/trailwatch/routed/management",
-        &[("ROUTES", THREE_ROUTES)],
+        &[("ROUTES", &three_routes("routed"))],
     )
     .await;
     let (objects, log_records, insight_records) = put_mixed_files(&harness).await;
@@ -272,10 +267,7 @@ async fn a_dry_run_writes_nothing_and_reports_what_would_be_forwarded() {
     let harness = Harness::with_config(
         "dry-run",
         "/trailwatch/dry-run/none",
-        &[
-            ("ROUTES", &THREE_ROUTES.replace("/routed/", "/dry-run/")),
-            ("DRY_RUN", "true"),
-        ],
+        &[("ROUTES", &three_routes("dry-run")), ("DRY_RUN", "true")],
     )
     .await;
     let (objects, log_records, insight_records) = put_mixed_files(&harness).await;
