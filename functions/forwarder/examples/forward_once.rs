@@ -18,7 +18,7 @@ async fn main() -> Result<(), Error> {
     let forwarder = forwarder::build_forwarder(&sdk, &config);
     // The key as stored: not form-encoded like a notification's.
     let (summary, _) = forwarder
-        .forward_object(&ObjectRef::new(bucket, key), None, None)
+        .forward_object(&ObjectRef::new(bucket, key), None, None, false)
         .await;
     println!("{}", serde_json::to_string_pretty(&summary)?);
     Ok(())

@@ -158,7 +158,7 @@ async fn throttling_5xx_and_slow_responses_still_deliver_every_record_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_deadline_hands_off_and_the_continuation_resumes_exactly_where_it_stopped() {
-    // Given: a continuation queue, and a file of several batches.
+    // Given: a continuation queue, a file of several batches and a second, small file.
     let harness = Harness::new("handoff").await;
     let queue = harness
         .sqs
@@ -181,48 +181,80 @@ async fn a_deadline_hands_off_and_the_continuation_resumes_exactly_where_it_stop
     let (key, size, records) = harness
         .put_trail_file(&spec(61, "111122223333"), 3_000_000)
         .await;
+    let (small_key, small_size, small_records) = harness
+        .put_trail_file(&spec(62, "222233334444"), 20_000)
+        .await;
+    let both = s3_event(&harness.bucket, &[(key, size), (small_key, small_size)]).to_string();
 
     // When: the invocation is already at its deadline.
     let first = harness
-        .run(
-            &sqs_event(&[("m1", s3_body(&harness.bucket, &key, size))]),
-            Some(Instant::now()),
-        )
+        .run(&sqs_event(&[("m1", both)]), Some(Instant::now()))
         .await;
 
-    // Then: the first batch was delivered, the rest handed off, the message reported done.
+    // Then: the first object delivered its first batch and handed off the rest; the second,
+    // not started, was handed off whole; the message is reported done.
     assert!(first.failed_message_ids.is_empty());
-    let object = &first.summary.objects[0];
+    let (object, small) = (&first.summary.objects[0], &first.summary.objects[1]);
     let next = object.handed_off_at.expect("a handoff");
     assert!(next > 0 && next < records.len() as u64, "{next}");
     assert_eq!(object.records, next);
+    assert_eq!((small.handed_off_at, small.records), (Some(0), 0));
     assert_eq!(
         harness.events(STREAM).await,
         expected(&records[..next as usize])
     );
+    let streams = support::stream_names(&harness.logs, group).await;
+    assert!(!streams.contains(&stream_of("222233334444")), "{streams:?}");
 
-    // When: the continuation message is delivered back, with time to spare.
+    // When: the continuation messages come back, with time to spare.
     let received = harness
         .sqs
         .receive_message()
         .queue_url(&queue_url)
+        .max_number_of_messages(10)
         .send()
         .await
         .unwrap();
-    let body = received.messages()[0].body().unwrap().to_owned();
-    let message: ContinuationMessage = serde_json::from_str(&body).unwrap();
-    assert_eq!(message.trailwatch_continuation.next_record, next);
-    assert!(message.trailwatch_continuation.e_tag.is_some());
-    let second = harness.run(&sqs_event(&[("m2", body)]), None).await;
+    let bodies: Vec<String> = received
+        .messages()
+        .iter()
+        .map(|m| m.body().unwrap().to_owned())
+        .collect();
+    assert_eq!(bodies.len(), 2);
+    let nexts: Vec<u64> = bodies
+        .iter()
+        .map(|b| {
+            serde_json::from_str::<ContinuationMessage>(b)
+                .unwrap()
+                .trailwatch_continuation
+                .next_record
+        })
+        .collect();
+    assert!(nexts.contains(&next) && nexts.contains(&0), "{nexts:?}");
+    let second = harness
+        .run(
+            &sqs_event(&[("m2", bodies[0].clone()), ("m3", bodies[1].clone())]),
+            None,
+        )
+        .await;
 
-    // Then: it resumed exactly there; every record arrived once.
-    let object = &second.summary.objects[0];
+    // Then: each resumed exactly where it stopped; every record arrived once.
+    assert!(second.failed_message_ids.is_empty());
+    let resumed = second
+        .summary
+        .objects
+        .iter()
+        .find(|o| o.resumed_at == Some(next))
+        .unwrap();
     assert_eq!(
-        (object.resumed_at, object.handed_off_at),
-        (Some(next), None)
+        (resumed.records, resumed.handed_off_at),
+        (records.len() as u64 - next, None)
     );
-    assert_eq!(object.records, records.len() as u64 - next);
     assert_eq!(harness.events(STREAM).await, expected(&records));
+    assert_eq!(
+        harness.events(&stream_of("222233334444")).await,
+        expected(&small_records)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -30,12 +30,14 @@ pub enum ObjectOutcome {
 }
 
 impl Forwarder {
-    /// Reads one object and delivers its records.
+    /// Reads one object and delivers its records. `stop`: set near the deadline; `may_defer`:
+    /// when it is already set, hand the object off whole instead of starting it.
     pub async fn forward_object(
         &self,
         object: &ObjectRef,
         stop: Option<Arc<AtomicBool>>,
         deadline: Option<Instant>,
+        may_defer: bool,
     ) -> (ObjectSummary, ObjectOutcome) {
         let done = |summary| (summary, ObjectOutcome::Done);
         let Some(trail_key) = TrailKey::parse(&object.key) else {
@@ -64,9 +66,10 @@ impl Forwarder {
         if object.start_record > 0 {
             summary.resumed_at = Some(object.start_record);
         }
-        if stop
-            .as_ref()
-            .is_some_and(|stop| stop.load(Ordering::Relaxed))
+        if may_defer
+            && stop
+                .as_ref()
+                .is_some_and(|stop| stop.load(Ordering::Relaxed))
         {
             // Not started before the deadline: hand it off whole.
             let continuation = Continuation {

@@ -161,7 +161,9 @@ impl Forwarder {
         };
         let mut retry = false;
         for notified in objects {
-            let object = self.run_object(notified, stop, deadline).await;
+            // The first object of an invocation always starts, so every invocation progresses.
+            let may_defer = !summary.objects.is_empty();
+            let object = self.run_object(notified, stop, deadline, may_defer).await;
             retry |= object.retryable == Some(true);
             log_object(&object);
             summary.add(object);
@@ -169,11 +171,13 @@ impl Forwarder {
         retry
     }
 
+    /// `may_defer`: an object not started when the stop comes may be handed off whole.
     async fn run_object(
         &self,
         notified: &NotifiedObject,
         stop: &Arc<AtomicBool>,
         deadline: Option<Instant>,
+        may_defer: bool,
     ) -> ObjectSummary {
         let decoded = notified.decode();
         let kind = decoded
@@ -189,7 +193,7 @@ impl Forwarder {
             Err(error) => return summary.failed(error.to_string()),
         };
         let (summary, outcome) = self
-            .forward_object(&object, Some(Arc::clone(stop)), deadline)
+            .forward_object(&object, Some(Arc::clone(stop)), deadline, may_defer)
             .await;
         match outcome {
             ObjectOutcome::Done => summary,
