@@ -9,6 +9,7 @@
 //! - [`generate`]: realistic trail files for the demo, tests and benchmarks.
 
 pub mod config;
+pub mod digest;
 pub mod forward;
 pub mod generate;
 pub mod logs;

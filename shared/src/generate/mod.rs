@@ -6,6 +6,7 @@
 //! then a very large record. Records are not in time order, as in real files.
 
 mod records;
+pub mod signed;
 
 use std::io::{self, Write};
 

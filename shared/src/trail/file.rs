@@ -66,7 +66,14 @@ impl std::error::Error for SourceFailure {
 }
 
 /// Wraps the compressed source so its errors can be told apart from decompression errors.
-struct TaggedSource<R>(R);
+pub(crate) struct TaggedSource<R>(pub(crate) R);
+
+/// Whether an error came from a [`TaggedSource`] (reading the object), not from inflating it.
+pub(crate) fn is_source_error(error: &io::Error) -> bool {
+    error
+        .get_ref()
+        .is_some_and(|inner| inner.is::<SourceFailure>())
+}
 
 impl<R: Read> Read for TaggedSource<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {

@@ -1,0 +1,270 @@
+//! Validating digests and walking their chain as `aws cloudtrail validate-logs` does
+//! (`DigestTraverser` in aws-cli's validation.py; `../shared/reference/` section 4.4): from the
+//! newest digest in range back through `previousDigestS3Object`; a missing or invalid digest is
+//! reported and the walk goes on with the next older listed digest; a digest with no previous
+//! link ends a chain, and when older digests exist, the hours between are a gap (reported, not
+//! invalid).
+
+use std::collections::HashMap;
+
+use aws_smithy_types::DateTime;
+use aws_smithy_types::date_time::Format;
+use rsa::PublicKey as RsaPublicKey;
+
+use super::model::Digest;
+use super::signature::verify;
+use super::verdict::{Status, Subject, Verdict};
+use crate::trail::{FileKind, TrailKey};
+
+/// A digest as stored: decompressed bytes and the signature metadata.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredDigest {
+    pub inflated: Vec<u8>,
+    pub signature: Option<String>,
+    pub signature_algorithm: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FetchError {
+    NotFound,
+    /// Not gzip, or not a whole gzip stream.
+    Corrupt,
+    /// Reading failed (network, permissions): the walk cannot go on.
+    Failed(String),
+}
+
+/// Where digests live; S3 in production, memory in tests.
+#[allow(async_fn_in_trait)]
+pub trait DigestStore {
+    /// Keys under `list_prefix` (ascending), starting after `start_after`.
+    async fn list_keys(
+        &self,
+        bucket: &str,
+        list_prefix: &str,
+        start_after: &str,
+    ) -> Result<Vec<String>, String>;
+    async fn fetch_digest(&self, bucket: &str, key: &str) -> Result<StoredDigest, FetchError>;
+}
+
+/// Which trail's digests, from which region.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrailDigests {
+    pub prefix: Option<String>,
+    pub organization_id: Option<String>,
+    pub account_id: String,
+    /// The region whose digests are validated.
+    pub source_region: String,
+    pub home_region: String,
+    pub trail_name: String,
+}
+
+impl TrailDigests {
+    /// `[prefix/]AWSLogs/[o-id/]<account>/CloudTrail-Digest/<region>/`
+    pub fn list_prefix(&self) -> String {
+        let mut prefix = self
+            .prefix
+            .as_ref()
+            .map(|p| format!("{p}/"))
+            .unwrap_or_default();
+        prefix.push_str("AWSLogs/");
+        if let Some(org) = &self.organization_id {
+            prefix.push_str(org);
+            prefix.push('/');
+        }
+        prefix.push_str(&format!(
+            "{}/CloudTrail-Digest/{}/",
+            self.account_id, self.source_region
+        ));
+        prefix
+    }
+
+    /// Whether a key is a (non-backfill) digest of this trail and region.
+    pub fn owns(&self, key: &str) -> bool {
+        TrailKey::parse(key).is_some_and(|k| {
+            k.kind == FileKind::Digest
+                && k.account_id == self.account_id
+                && k.region == self.source_region
+                && k.organization_id == self.organization_id.as_deref()
+                && k.prefix == self.prefix.as_deref()
+                && k.trail_name == Some(self.trail_name.as_str())
+                && k.home_region == Some(self.home_region.as_str())
+        })
+    }
+}
+
+/// Public keys by fingerprint, for one region.
+#[derive(Debug, Clone, Default)]
+pub struct PublicKeys {
+    pub region: String,
+    pub by_fingerprint: HashMap<String, RsaPublicKey>,
+}
+
+/// What the walk found, newest first.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ChainEvent {
+    /// A digest's verdict; valid digests carry their content (their log files come next).
+    Digest(Verdict, Option<Box<Digest>>),
+    /// No log files were delivered between `from` and `to` (epoch seconds).
+    Gap { from: i64, to: i64 },
+}
+
+/// Validates one digest: format, location, key, signature.
+pub async fn validate_digest<S: DigestStore>(
+    store: &S,
+    keys: &PublicKeys,
+    bucket: &str,
+    key: &str,
+) -> Result<Digest, Status> {
+    let stored = match store.fetch_digest(bucket, key).await {
+        Ok(stored) => stored,
+        Err(FetchError::NotFound) => return Err(Status::NotFound),
+        Err(FetchError::Corrupt) => return Err(Status::InvalidFormat),
+        Err(FetchError::Failed(message)) => return Err(Status::Other(message)),
+    };
+    let digest = Digest::parse(&stored.inflated).ok_or(Status::InvalidFormat)?;
+    let (Some(signature), Some(_)) = (&stored.signature, &stored.signature_algorithm) else {
+        return Err(Status::SignatureFailed);
+    };
+    if digest.bucket != bucket || digest.object != key {
+        return Err(Status::Moved);
+    }
+    let Some(public_key) = keys.by_fingerprint.get(&digest.fingerprint) else {
+        return Err(Status::PublicKeyNotFound {
+            region: keys.region.clone(),
+            fingerprint: digest.fingerprint.clone(),
+        });
+    };
+    if !verify(
+        public_key,
+        &digest.string_to_sign(&stored.inflated),
+        signature,
+    ) {
+        return Err(Status::SignatureFailed);
+    }
+    Ok(digest)
+}
+
+/// Walks the chain for digests whose key time is in `[start, end + 1 h]` (epoch seconds).
+pub async fn walk<S: DigestStore>(
+    store: &S,
+    keys: &PublicKeys,
+    trail: &TrailDigests,
+    bucket: &str,
+    start: i64,
+    end: i64,
+) -> Result<Vec<ChainEvent>, String> {
+    let mut events = Vec::new();
+    let mut bucket = bucket.to_owned();
+    let mut listed = list_in_range(store, trail, &bucket, start, end).await?;
+    let mut current = listed.pop();
+    let mut last_start = current.as_deref().and_then(key_time).unwrap_or(i64::MIN);
+    while let Some(key) = current.take() {
+        if last_start < start {
+            break;
+        }
+        match validate_digest(store, keys, &bucket, &key).await {
+            Ok(digest) => {
+                last_start = iso_seconds(&digest.start_time).unwrap_or(i64::MIN);
+                let previous = (
+                    digest.file.previous_digest_s3_bucket.clone(),
+                    digest.file.previous_digest_s3_object.clone(),
+                );
+                events.push(ChainEvent::Digest(
+                    verdict(&bucket, &key, Status::Valid),
+                    Some(Box::new(digest)),
+                ));
+                match previous {
+                    (Some(previous_bucket), Some(previous_key)) => {
+                        if previous_bucket != bucket {
+                            bucket = previous_bucket;
+                            listed = list_in_range(store, trail, &bucket, start, end).await?;
+                        }
+                        current = Some(previous_key);
+                    }
+                    _ => {
+                        // A starting digest: the chain ends; older digests begin another.
+                        current = pop_older(&mut listed, &key);
+                        if let Some(older) = current.as_deref().and_then(key_time) {
+                            events.push(ChainEvent::Gap {
+                                from: older,
+                                to: last_start,
+                            });
+                        }
+                    }
+                }
+            }
+            Err(status) => {
+                events.push(ChainEvent::Digest(verdict(&bucket, &key, status), None));
+                current = pop_older(&mut listed, &key);
+            }
+        }
+    }
+    Ok(events)
+}
+
+fn verdict(bucket: &str, key: &str, status: Status) -> Verdict {
+    Verdict {
+        subject: Subject::Digest,
+        bucket: bucket.to_owned(),
+        key: key.to_owned(),
+        status,
+    }
+}
+
+/// This trail's digest keys with key time in `[start, end + 1 h]`, ascending.
+async fn list_in_range<S: DigestStore>(
+    store: &S,
+    trail: &TrailDigests,
+    bucket: &str,
+    start: i64,
+    end: i64,
+) -> Result<Vec<String>, String> {
+    let list_prefix = trail.list_prefix();
+    // Keys sort by date folder, so listing can start at the start date's folder.
+    let start_after = format!("{list_prefix}{}", date_folder(start - 60));
+    let keys = store.list_keys(bucket, &list_prefix, &start_after).await?;
+    Ok(keys
+        .into_iter()
+        .filter(|key| trail.owns(key))
+        .filter(|key| key_time(key).is_some_and(|t| t >= start && t <= end + 3600))
+        .collect())
+}
+
+/// Pops listed keys until one older than `key`.
+fn pop_older(listed: &mut Vec<String>, key: &str) -> Option<String> {
+    let before = key_time(key)?;
+    while let Some(candidate) = listed.pop() {
+        if key_time(&candidate).is_some_and(|t| t < before) {
+            return Some(candidate);
+        }
+    }
+    None
+}
+
+/// The time in a digest key's name (`YYYYMMDDTHHmmssZ`), in epoch seconds.
+pub fn key_time(key: &str) -> Option<i64> {
+    let stamp = TrailKey::parse(key)?.file_timestamp;
+    let iso = format!(
+        "{}-{}-{}T{}:{}:{}Z",
+        &stamp[0..4],
+        &stamp[4..6],
+        &stamp[6..8],
+        &stamp[9..11],
+        &stamp[11..13],
+        stamp.get(13..15).unwrap_or("00")
+    );
+    iso_seconds(&iso)
+}
+
+pub fn iso_seconds(text: &str) -> Option<i64> {
+    DateTime::from_str(text, Format::DateTime)
+        .ok()
+        .map(|t| t.secs())
+}
+
+fn date_folder(seconds: i64) -> String {
+    let text = DateTime::from_secs(seconds)
+        .fmt(Format::DateTime)
+        .unwrap_or_default();
+    format!("{}/{}/{}/", &text[0..4], &text[5..7], &text[8..10])
+}

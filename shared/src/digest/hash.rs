@@ -1,0 +1,102 @@
+//! The hash CloudTrail records for a log file: SHA-256 of its decompressed bytes, streamed.
+//! As the AWS CLI, exactly one gzip member is read, and bytes after it make the file invalid
+//! (`INVALID: unexpected data after end of compressed stream`).
+
+use std::io::{self, BufRead, BufReader, Read};
+
+use flate2::bufread::GzDecoder;
+use sha2::{Digest as _, Sha256};
+
+use crate::trail::file::{TaggedSource, is_source_error};
+
+const CHUNK: usize = 64 * 1024;
+
+#[derive(Debug, thiserror::Error)]
+pub enum LogHashError {
+    #[error("unexpected data after end of compressed stream")]
+    TrailingData,
+    #[error("invalid format: {0}")]
+    Corrupt(#[source] io::Error),
+    /// Reading the object failed (network): says nothing about the file.
+    #[error("reading the object failed: {0}")]
+    Source(#[source] io::Error),
+}
+
+/// Lower-case hex SHA-256 of the decompressed bytes of one gzip member.
+pub fn hash_log_file<R: Read>(compressed: R) -> Result<String, LogHashError> {
+    let mut decoder = GzDecoder::new(BufReader::with_capacity(CHUNK, TaggedSource(compressed)));
+    let mut hasher = Sha256::new();
+    let mut buffer = vec![0u8; CHUNK];
+    loop {
+        match decoder.read(&mut buffer) {
+            Ok(0) => break,
+            Ok(n) => hasher.update(&buffer[..n]),
+            Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
+            Err(error) if is_source_error(&error) => return Err(LogHashError::Source(error)),
+            Err(error) => return Err(LogHashError::Corrupt(error)),
+        }
+    }
+    let mut rest = decoder.into_inner();
+    match rest.fill_buf() {
+        Ok([]) => Ok(hex::encode(hasher.finalize())),
+        Ok(_) => Err(LogHashError::TrailingData),
+        Err(error) => Err(LogHashError::Source(error)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use flate2::Compression;
+    use flate2::write::GzEncoder;
+    use std::io::Write;
+
+    fn gzip(bytes: &[u8]) -> Vec<u8> {
+        let mut encoder = GzEncoder::new(Vec::new(), Compression::default());
+        encoder.write_all(bytes).unwrap();
+        encoder.finish().unwrap()
+    }
+
+    #[test]
+    fn the_hash_is_of_the_decompressed_bytes() {
+        let hash = hash_log_file(&gzip(b"abc")[..]).unwrap();
+        assert_eq!(
+            hash,
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        let big: Vec<u8> = (0..1_000_000u32).flat_map(|i| i.to_le_bytes()).collect();
+        assert_eq!(
+            hash_log_file(&gzip(&big)[..]).unwrap(),
+            hex::encode(Sha256::digest(&big))
+        );
+    }
+
+    #[test]
+    fn trailing_bytes_and_a_second_member_are_invalid() {
+        let mut appended = gzip(b"abc");
+        appended.extend_from_slice(b"x");
+        assert!(matches!(
+            hash_log_file(&appended[..]),
+            Err(LogHashError::TrailingData)
+        ));
+        let mut two_members = gzip(b"abc");
+        two_members.extend(gzip(b"def"));
+        assert!(matches!(
+            hash_log_file(&two_members[..]),
+            Err(LogHashError::TrailingData)
+        ));
+    }
+
+    #[test]
+    fn damaged_files_are_invalid_format() {
+        let whole = gzip(b"abcdefghijklmnopqrstuvwxyz");
+        assert!(matches!(
+            hash_log_file(&whole[..whole.len() - 5]),
+            Err(LogHashError::Corrupt(_))
+        ));
+        assert!(matches!(
+            hash_log_file(&b"not gzip"[..]),
+            Err(LogHashError::Corrupt(_))
+        ));
+    }
+}

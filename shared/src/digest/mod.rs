@@ -1,0 +1,11 @@
+//! Log file integrity validation: digest files, their signatures and chain, and the hashes of
+//! the log files they list, with the verdicts of `aws cloudtrail validate-logs`.
+
+pub mod chain;
+pub mod hash;
+pub mod model;
+pub mod signature;
+pub mod verdict;
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,277 @@
+//! The chain walk against an in-memory store, one test per tamper scenario.
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::sync::OnceLock;
+
+use flate2::read::GzDecoder;
+
+use super::chain::{
+    ChainEvent, DigestStore, FetchError, PublicKeys, StoredDigest, TrailDigests, walk,
+};
+use super::signature::parse_public_key;
+use super::verdict::Status;
+use crate::generate::signed::{SignedObject, SignedTrail};
+
+const BUCKET: &str = "trail-bucket";
+/// 2026-11-25T00:00:00Z
+const T0: i64 = 1_795_478_400;
+const HOUR: i64 = 3600;
+
+/// An object's gzip body and its S3 user metadata.
+type Stored = (Vec<u8>, Vec<(String, String)>);
+
+#[derive(Default, Clone)]
+struct MemoryStore {
+    objects: BTreeMap<String, Stored>,
+}
+
+impl MemoryStore {
+    fn put(&mut self, object: &SignedObject) {
+        self.objects.insert(
+            object.key.clone(),
+            (object.body.clone(), object.metadata.clone()),
+        );
+    }
+}
+
+impl DigestStore for MemoryStore {
+    async fn list_keys(
+        &self,
+        _bucket: &str,
+        list_prefix: &str,
+        start_after: &str,
+    ) -> Result<Vec<String>, String> {
+        Ok(self
+            .objects
+            .keys()
+            .filter(|k| k.starts_with(list_prefix) && k.as_str() > start_after)
+            .cloned()
+            .collect())
+    }
+
+    async fn fetch_digest(&self, _bucket: &str, key: &str) -> Result<StoredDigest, FetchError> {
+        let (body, metadata) = self.objects.get(key).ok_or(FetchError::NotFound)?;
+        let mut inflated = Vec::new();
+        GzDecoder::new(&body[..])
+            .read_to_end(&mut inflated)
+            .map_err(|_| FetchError::Corrupt)?;
+        let meta = |name: &str| {
+            metadata
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.clone())
+        };
+        Ok(StoredDigest {
+            inflated,
+            signature: meta("signature"),
+            signature_algorithm: meta("signature-algorithm"),
+        })
+    }
+}
+
+fn trail() -> &'static SignedTrail {
+    static TRAIL: OnceLock<SignedTrail> = OnceLock::new();
+    TRAIL.get_or_init(|| SignedTrail::new(BUCKET, "111122223333", "us-east-1", "audit", 7))
+}
+
+fn keys() -> PublicKeys {
+    let mut keys = PublicKeys {
+        region: "us-east-1".into(),
+        ..PublicKeys::default()
+    };
+    keys.by_fingerprint.insert(
+        trail().fingerprint.clone(),
+        parse_public_key(&trail().public_key_der()).unwrap(),
+    );
+    keys
+}
+
+fn trail_digests() -> TrailDigests {
+    TrailDigests {
+        prefix: None,
+        organization_id: None,
+        account_id: "111122223333".into(),
+        source_region: "us-east-1".into(),
+        home_region: "us-east-1".into(),
+        trail_name: "audit".into(),
+    }
+}
+
+/// A chain of `hours` hourly digests from T0, the first a starting digest; returns the store
+/// and the digest keys, oldest first.
+fn chain(hours: i64, starting_at: &[i64]) -> (MemoryStore, Vec<String>) {
+    let trail = trail();
+    let mut store = MemoryStore::default();
+    let mut keys = Vec::new();
+    let mut previous = None;
+    for hour in 0..hours {
+        let (start, end) = (T0 + hour * HOUR, T0 + (hour + 1) * HOUR);
+        if starting_at.contains(&hour) {
+            previous = None;
+        }
+        let digest = trail.digest(start, end, &[], previous.as_ref());
+        let mut inflated = Vec::new();
+        GzDecoder::new(&digest.body[..])
+            .read_to_end(&mut inflated)
+            .unwrap();
+        previous = Some(trail.link(&digest, &inflated));
+        store.put(&digest);
+        keys.push(digest.key);
+    }
+    (store, keys)
+}
+
+async fn statuses(store: &MemoryStore) -> Vec<(String, Status)> {
+    let events = walk(store, &keys(), &trail_digests(), BUCKET, T0, T0 + 10 * HOUR)
+        .await
+        .unwrap();
+    events
+        .into_iter()
+        .filter_map(|event| match event {
+            ChainEvent::Digest(verdict, _) => Some((verdict.key, verdict.status)),
+            ChainEvent::Gap { .. } => None,
+        })
+        .collect()
+}
+
+fn run<F: std::future::Future>(future: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap()
+        .block_on(future)
+}
+
+#[test]
+fn an_untouched_chain_is_valid_newest_first() {
+    let (store, keys) = chain(3, &[0]);
+    let found = run(statuses(&store));
+    let expected: Vec<(String, Status)> = keys
+        .iter()
+        .rev()
+        .map(|k| (k.clone(), Status::Valid))
+        .collect();
+    assert_eq!(found, expected);
+}
+
+#[test]
+fn a_modified_digest_fails_its_signature() {
+    let (mut store, keys) = chain(3, &[0]);
+    let (body, metadata) = store.objects.get(&keys[1]).unwrap().clone();
+    let mut inflated = Vec::new();
+    GzDecoder::new(&body[..])
+        .read_to_end(&mut inflated)
+        .unwrap();
+    let tampered = String::from_utf8(inflated)
+        .unwrap()
+        .replace("\"logFiles\":[]", "\"logFiles\":[] ");
+    store.objects.insert(
+        keys[1].clone(),
+        (crate::generate::signed::gzip(tampered.as_bytes()), metadata),
+    );
+    let found = run(statuses(&store));
+    assert_eq!(found[1], (keys[1].clone(), Status::SignatureFailed));
+    assert_eq!(found[0].1, Status::Valid);
+    assert_eq!(
+        found[2].1,
+        Status::Valid,
+        "the walk goes on with the next older digest"
+    );
+}
+
+#[test]
+fn a_replaced_signature_fails() {
+    let (mut store, keys) = chain(2, &[0]);
+    let entry = store.objects.get_mut(&keys[1]).unwrap();
+    entry.1[0].1 = "00".repeat(256);
+    assert_eq!(
+        run(statuses(&store))[0],
+        (keys[1].clone(), Status::SignatureFailed)
+    );
+}
+
+#[test]
+fn a_missing_signature_fails_too() {
+    let (mut store, keys) = chain(1, &[0]);
+    store.objects.get_mut(&keys[0]).unwrap().1.clear();
+    assert_eq!(run(statuses(&store))[0].1, Status::SignatureFailed);
+}
+
+#[test]
+fn a_digest_deleted_mid_chain_is_not_found_and_the_walk_goes_on() {
+    let (mut store, keys) = chain(3, &[0]);
+    store.objects.remove(&keys[1]);
+    let found = run(statuses(&store));
+    assert_eq!(
+        found,
+        vec![
+            (keys[2].clone(), Status::Valid),
+            (keys[1].clone(), Status::NotFound),
+            (keys[0].clone(), Status::Valid)
+        ]
+    );
+}
+
+#[test]
+fn a_digest_copied_elsewhere_has_been_moved() {
+    let (mut store, keys) = chain(1, &[0]);
+    let copy_key = keys[0].replace("T010000Z", "T013000Z");
+    let original = store.objects.remove(&keys[0]).unwrap();
+    store.objects.insert(copy_key.clone(), original);
+    assert_eq!(run(statuses(&store)), vec![(copy_key, Status::Moved)]);
+}
+
+#[test]
+fn an_unknown_fingerprint_is_reported_with_its_region() {
+    let (store, _) = chain(1, &[0]);
+    let events = run(walk(
+        &store,
+        &PublicKeys {
+            region: "us-east-1".into(),
+            ..PublicKeys::default()
+        },
+        &trail_digests(),
+        BUCKET,
+        T0,
+        T0 + HOUR,
+    ));
+    let ChainEvent::Digest(verdict, _) = &events.unwrap()[0] else {
+        panic!()
+    };
+    assert_eq!(
+        verdict.status,
+        Status::PublicKeyNotFound {
+            region: "us-east-1".into(),
+            fingerprint: trail().fingerprint.clone()
+        }
+    );
+}
+
+#[test]
+fn a_restarted_chain_is_a_gap_not_an_error() {
+    let (store, _) = chain(4, &[0, 2]);
+    let events = run(walk(
+        &store,
+        &keys(),
+        &trail_digests(),
+        BUCKET,
+        T0,
+        T0 + 10 * HOUR,
+    ))
+    .unwrap();
+    let gaps: Vec<&ChainEvent> = events
+        .iter()
+        .filter(|e| matches!(e, ChainEvent::Gap { .. }))
+        .collect();
+    assert_eq!(
+        gaps,
+        vec![&ChainEvent::Gap {
+            from: T0 + 2 * HOUR,
+            to: T0 + 2 * HOUR
+        }]
+    );
+    assert!(events.iter().all(|e| match e {
+        ChainEvent::Digest(v, _) => v.status == Status::Valid,
+        ChainEvent::Gap { .. } => true,
+    }));
+}

@@ -1,0 +1,162 @@
+//! Verdicts, worded as `aws cloudtrail validate-logs` prints them:
+//! `Digest file\ts3://bucket/key\tvalid` or `… INVALID: <reason>`.
+
+use std::fmt;
+
+use serde::Serialize;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Subject {
+    #[serde(rename = "digest")]
+    Digest,
+    #[serde(rename = "log")]
+    Log,
+}
+
+/// Why a file is invalid, or that it is valid.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Status {
+    Valid,
+    NotFound,
+    HashMismatch,
+    SignatureFailed,
+    InvalidFormat,
+    Moved,
+    PublicKeyNotFound {
+        region: String,
+        fingerprint: String,
+    },
+    TrailingData,
+    /// Beyond the AWS CLI: a log file in a validated hour that no digest lists.
+    Unreferenced,
+    Other(String),
+}
+
+impl Status {
+    pub fn is_valid(&self) -> bool {
+        *self == Status::Valid
+    }
+
+    /// A short name for metrics and JSON.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Status::Valid => "valid",
+            Status::NotFound => "notFound",
+            Status::HashMismatch => "hashMismatch",
+            Status::SignatureFailed => "signatureFailed",
+            Status::InvalidFormat => "invalidFormat",
+            Status::Moved => "moved",
+            Status::PublicKeyNotFound { .. } => "publicKeyNotFound",
+            Status::TrailingData => "trailingData",
+            Status::Unreferenced => "unreferenced",
+            Status::Other(_) => "other",
+        }
+    }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Status::Valid => f.write_str("valid"),
+            Status::NotFound => f.write_str("INVALID: not found"),
+            Status::HashMismatch => f.write_str("INVALID: hash value doesn't match"),
+            Status::SignatureFailed => f.write_str("INVALID: signature verification failed"),
+            Status::InvalidFormat => f.write_str("INVALID: invalid format"),
+            Status::Moved => f.write_str("INVALID: has been moved from its original location"),
+            Status::PublicKeyNotFound {
+                region,
+                fingerprint,
+            } => {
+                write!(
+                    f,
+                    "INVALID: public key not found in region {region} for fingerprint {fingerprint}"
+                )
+            }
+            Status::TrailingData => {
+                f.write_str("INVALID: unexpected data after end of compressed stream")
+            }
+            Status::Unreferenced => f.write_str("INVALID: not listed in any digest"),
+            Status::Other(message) => write!(f, "INVALID: {message}"),
+        }
+    }
+}
+
+/// One verdict on one file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verdict {
+    pub subject: Subject,
+    pub bucket: String,
+    pub key: String,
+    pub status: Status,
+}
+
+impl fmt::Display for Verdict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let subject = match self.subject {
+            Subject::Digest => "Digest file",
+            Subject::Log => "Log file",
+        };
+        write!(
+            f,
+            "{subject}\ts3://{}/{}\t{}",
+            self.bucket, self.key, self.status
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line(subject: Subject, status: Status) -> String {
+        Verdict {
+            subject,
+            bucket: "b".into(),
+            key: "k".into(),
+            status,
+        }
+        .to_string()
+    }
+
+    #[test]
+    fn lines_read_exactly_as_the_aws_cli_prints_them() {
+        assert_eq!(
+            line(Subject::Digest, Status::Valid),
+            "Digest file\ts3://b/k\tvalid"
+        );
+        assert_eq!(
+            line(Subject::Digest, Status::NotFound),
+            "Digest file\ts3://b/k\tINVALID: not found"
+        );
+        assert_eq!(
+            line(Subject::Log, Status::HashMismatch),
+            "Log file\ts3://b/k\tINVALID: hash value doesn't match"
+        );
+        assert_eq!(
+            line(Subject::Digest, Status::SignatureFailed),
+            "Digest file\ts3://b/k\tINVALID: signature verification failed"
+        );
+        assert_eq!(
+            line(Subject::Log, Status::InvalidFormat),
+            "Log file\ts3://b/k\tINVALID: invalid format"
+        );
+        assert_eq!(
+            line(Subject::Digest, Status::Moved),
+            "Digest file\ts3://b/k\tINVALID: has been moved from its original location"
+        );
+        assert_eq!(
+            line(
+                Subject::Digest,
+                Status::PublicKeyNotFound {
+                    region: "us-east-1".into(),
+                    fingerprint: "ab12".into()
+                }
+            ),
+            "Digest file\ts3://b/k\tINVALID: public key not found in region us-east-1 for fingerprint ab12"
+        );
+        assert_eq!(
+            line(Subject::Log, Status::TrailingData),
+            "Log file\ts3://b/k\tINVALID: unexpected data after end of compressed stream"
+        );
+    }
+}
