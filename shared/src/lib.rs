@@ -17,6 +17,8 @@ pub mod metrics;
 pub mod route;
 pub mod selector;
 pub mod summary;
+#[cfg(feature = "test-support")]
+pub mod testing;
 pub mod trail;
 pub mod trigger;
 

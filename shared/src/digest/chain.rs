@@ -262,7 +262,7 @@ pub fn iso_seconds(text: &str) -> Option<i64> {
         .map(|t| t.secs())
 }
 
-fn date_folder(seconds: i64) -> String {
+pub(crate) fn date_folder(seconds: i64) -> String {
     let text = DateTime::from_secs(seconds)
         .fmt(Format::DateTime)
         .unwrap_or_default();

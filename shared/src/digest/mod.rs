@@ -3,8 +3,12 @@
 
 pub mod chain;
 pub mod hash;
+pub mod keys;
 pub mod model;
+pub mod request;
+pub mod s3;
 pub mod signature;
+pub mod validate;
 pub mod verdict;
 
 #[cfg(test)]

@@ -1,0 +1,23 @@
+use lambda_runtime::{Error, LambdaEvent, run, service_fn, tracing};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let sdk = aws_config::load_from_env().await;
+    if !args.is_empty() {
+        // Command mode: `validator validate-logs …`, as the AWS CLI.
+        let region = sdk.region().map(|r| r.to_string()).unwrap_or_default();
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64);
+        std::process::exit(
+            validator::cli::run(&args, &validator::clients(&sdk), &region, now).await,
+        );
+    }
+    tracing::init_default_subscriber();
+    let validator = validator::Validator::from_env(&sdk)?;
+    run(service_fn(|event: LambdaEvent<_>| {
+        validator::handle(&validator, event)
+    }))
+    .await
+}

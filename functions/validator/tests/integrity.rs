@@ -1,0 +1,369 @@
+//! Integrity validation against moto: a signed trail (log files, an hourly digest chain with
+//! signatures in S3 metadata, a starting digest, an empty hour) and each tamper scenario.
+
+// Test helpers outside #[test] functions: failures should panic the test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::Read;
+use std::sync::{Arc, OnceLock};
+
+use flate2::read::GzDecoder;
+use trailwatch::digest::chain::{PublicKeys, TrailDigests};
+use trailwatch::digest::keys::from_cli_json;
+use trailwatch::digest::request::Clients;
+use trailwatch::digest::s3::S3DigestStore;
+use trailwatch::digest::validate::{Report, validate_range};
+use trailwatch::digest::verdict::{Status, Subject};
+use trailwatch::generate::signed::{SignedObject, SignedTrail, gzip};
+use trailwatch::generate::{TrailSpec, write_log_file};
+use trailwatch::testing::{moto, sdk_config_for};
+
+const ACCOUNT: &str = "111122223333";
+const REGION: &str = "us-east-1";
+/// 2026-11-20T00:00:00Z
+const T0: i64 = 1_795_132_800;
+const HOUR: i64 = 3600;
+const HOURS: i64 = 3;
+
+fn signer(bucket: &str) -> SignedTrail {
+    SignedTrail::new(bucket, ACCOUNT, REGION, "audit", 5)
+}
+
+fn keys() -> &'static PublicKeys {
+    static KEYS: OnceLock<PublicKeys> = OnceLock::new();
+    KEYS.get_or_init(|| from_cli_json(&signer("any").public_keys_json(), REGION).unwrap())
+}
+
+struct Bucket {
+    name: String,
+    s3: aws_sdk_s3::Client,
+    /// Log file keys by hour, and digest keys, oldest first.
+    logs: Vec<Vec<String>>,
+    digests: Vec<String>,
+}
+
+impl Bucket {
+    /// A bucket with `HOURS` hours of log files (two per hour, none in the second hour) and a
+    /// signed digest per hour, the first a starting digest.
+    async fn signed(name: &str) -> Self {
+        let sdk = sdk_config_for(&moto().endpoint).await;
+        let s3 = aws_sdk_s3::Client::from_conf(
+            aws_sdk_s3::config::Builder::from(&sdk)
+                .force_path_style(true)
+                .build(),
+        );
+        s3.create_bucket().bucket(name).send().await.unwrap();
+        let signer = signer(name);
+        let mut bucket = Self {
+            name: name.into(),
+            s3,
+            logs: Vec::new(),
+            digests: Vec::new(),
+        };
+        let mut previous = None;
+        for hour in 0..HOURS {
+            let start = T0 + hour * HOUR;
+            let count = if hour == 1 { 0 } else { 2 };
+            let mut listed = Vec::new();
+            let mut keys = Vec::new();
+            for n in 0..count {
+                let mut spec = TrailSpec::recent(100 + (hour * 10 + n) as u64);
+                spec.delivery_millis = (start + 600 + n * 60) * 1000;
+                spec.newest_event_millis = spec.delivery_millis - 60_000;
+                let mut body = Vec::new();
+                write_log_file(&spec, 20_000, &mut body).unwrap();
+                let mut inflated = Vec::new();
+                GzDecoder::new(&body[..])
+                    .read_to_end(&mut inflated)
+                    .unwrap();
+                bucket.put_plain(&spec.key(), body).await;
+                listed.push((spec.key(), inflated));
+                keys.push(spec.key());
+            }
+            let digest = signer.digest(start, start + HOUR, &listed, previous.as_ref());
+            let mut inflated = Vec::new();
+            GzDecoder::new(&digest.body[..])
+                .read_to_end(&mut inflated)
+                .unwrap();
+            previous = Some(signer.link(&digest, &inflated));
+            bucket.put_signed(&digest).await;
+            bucket.digests.push(digest.key.clone());
+            bucket.logs.push(keys);
+        }
+        bucket
+    }
+
+    async fn put_plain(&self, key: &str, body: Vec<u8>) {
+        self.s3
+            .put_object()
+            .bucket(&self.name)
+            .key(key)
+            .body(body.into())
+            .send()
+            .await
+            .unwrap();
+    }
+
+    async fn put_signed(&self, object: &SignedObject) {
+        let mut request = self
+            .s3
+            .put_object()
+            .bucket(&self.name)
+            .key(&object.key)
+            .body(object.body.clone().into());
+        for (name, value) in &object.metadata {
+            request = request.metadata(name, value);
+        }
+        request.send().await.unwrap();
+    }
+
+    async fn get(&self, key: &str) -> (Vec<u8>, std::collections::HashMap<String, String>) {
+        let response = self
+            .s3
+            .get_object()
+            .bucket(&self.name)
+            .key(key)
+            .send()
+            .await
+            .unwrap();
+        let metadata = response.metadata().cloned().unwrap_or_default();
+        (
+            response.body.collect().await.unwrap().into_bytes().to_vec(),
+            metadata,
+        )
+    }
+
+    async fn delete(&self, key: &str) {
+        self.s3
+            .delete_object()
+            .bucket(&self.name)
+            .key(key)
+            .send()
+            .await
+            .unwrap();
+    }
+
+    async fn validate(&self) -> Report {
+        let trail = TrailDigests {
+            prefix: None,
+            organization_id: None,
+            account_id: ACCOUNT.into(),
+            source_region: REGION.into(),
+            home_region: REGION.into(),
+            trail_name: "audit".into(),
+        };
+        let store = Arc::new(S3DigestStore {
+            client: self.s3.clone(),
+        });
+        validate_range(store, keys(), &trail, &self.name, T0, T0 + HOURS * HOUR)
+            .await
+            .unwrap()
+    }
+}
+
+/// The verdicts that are not valid, as (key, status).
+fn invalid(report: &Report) -> Vec<(String, Status)> {
+    report
+        .verdicts
+        .iter()
+        .filter(|v| !v.status.is_valid())
+        .map(|v| (v.key.clone(), v.status.clone()))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_untouched_chain_validates_clean() {
+    let bucket = Bucket::signed("integrity-clean").await;
+    let report = bucket.validate().await;
+    assert_eq!(invalid(&report), vec![]);
+    let counts = report.counts();
+    assert_eq!((counts.digests_valid, counts.log_files_valid), (3, 4));
+    assert_eq!(report.exit_code(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_modified_log_file_fails_its_hash() {
+    let bucket = Bucket::signed("integrity-modified-log").await;
+    let key = bucket.logs[0][1].clone();
+    let (body, _) = bucket.get(&key).await;
+    let mut text = String::new();
+    GzDecoder::new(&body[..]).read_to_string(&mut text).unwrap();
+    bucket
+        .put_plain(
+            &key,
+            gzip(
+                text.replacen("\"eventName\":\"", "\"eventName\":\"X", 1)
+                    .as_bytes(),
+            ),
+        )
+        .await;
+    assert_eq!(
+        invalid(&bucket.validate().await),
+        vec![(key, Status::HashMismatch)]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deleted_log_file_is_not_found() {
+    let bucket = Bucket::signed("integrity-deleted-log").await;
+    let key = bucket.logs[2][0].clone();
+    bucket.delete(&key).await;
+    let report = bucket.validate().await;
+    assert_eq!(invalid(&report), vec![(key, Status::NotFound)]);
+    assert_eq!(report.counts().log_files_missing, 1);
+    assert_eq!(report.exit_code(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn trailing_bytes_on_a_log_file_are_invalid() {
+    let bucket = Bucket::signed("integrity-trailing").await;
+    let key = bucket.logs[0][0].clone();
+    let (mut body, _) = bucket.get(&key).await;
+    body.extend_from_slice(b"appended");
+    bucket.put_plain(&key, body).await;
+    assert_eq!(
+        invalid(&bucket.validate().await),
+        vec![(key, Status::TrailingData)]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_digest_deleted_mid_chain_is_not_found() {
+    let bucket = Bucket::signed("integrity-deleted-digest").await;
+    let key = bucket.digests[1].clone();
+    bucket.delete(&key).await;
+    let report = bucket.validate().await;
+    assert_eq!(invalid(&report), vec![(key, Status::NotFound)]);
+    assert_eq!(report.counts().digests_valid, 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_modified_digest_and_a_replaced_signature_fail_verification() {
+    let bucket = Bucket::signed("integrity-digest-tamper").await;
+    let (body, metadata) = bucket.get(&bucket.digests[2]).await;
+    let mut text = String::new();
+    GzDecoder::new(&body[..]).read_to_string(&mut text).unwrap();
+    let tampered = SignedObject {
+        key: bucket.digests[2].clone(),
+        body: gzip(text.replace("SHA-256", "SHA-256 ").as_bytes()),
+        metadata: metadata.clone().into_iter().collect(),
+        signature: None,
+    };
+    bucket.put_signed(&tampered).await;
+    let (other_body, _) = bucket.get(&bucket.digests[0]).await;
+    let forged = SignedObject {
+        key: bucket.digests[0].clone(),
+        body: other_body,
+        metadata: vec![
+            ("signature".into(), "ab".repeat(256)),
+            ("signature-algorithm".into(), "SHA256withRSA".into()),
+        ],
+        signature: None,
+    };
+    bucket.put_signed(&forged).await;
+    let report = bucket.validate().await;
+    assert_eq!(
+        invalid(&report),
+        vec![
+            (bucket.digests[2].clone(), Status::SignatureFailed),
+            (bucket.digests[0].clone(), Status::SignatureFailed)
+        ]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_digest_copied_to_another_key_has_been_moved() {
+    let bucket = Bucket::signed("integrity-moved").await;
+    let (body, metadata) = bucket.get(&bucket.digests[2]).await;
+    let later = bucket.digests[2].replace("T030000Z", "T033000Z");
+    bucket
+        .put_signed(&SignedObject {
+            key: later.clone(),
+            body,
+            metadata: metadata.into_iter().collect(),
+            signature: None,
+        })
+        .await;
+    let report = bucket.validate().await;
+    assert_eq!(invalid(&report), vec![(later, Status::Moved)]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_from_an_unknown_fingerprint_is_reported() {
+    let bucket = Bucket::signed("integrity-unknown-key").await;
+    let stranger = SignedTrail::new(&bucket.name, ACCOUNT, REGION, "audit", 99);
+    let forged = stranger.digest(T0 + 2 * HOUR, T0 + 3 * HOUR, &[], None);
+    bucket.put_signed(&forged).await;
+    let report = bucket.validate().await;
+    assert_eq!(
+        invalid(&report),
+        vec![(
+            forged.key,
+            Status::PublicKeyNotFound {
+                region: REGION.into(),
+                fingerprint: stranger.fingerprint.clone()
+            }
+        )]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_planted_log_file_no_digest_lists_is_unreferenced() {
+    let bucket = Bucket::signed("integrity-planted").await;
+    let mut spec = TrailSpec::recent(777);
+    spec.delivery_millis = (T0 + HOUR + 1200) * 1000;
+    let mut body = Vec::new();
+    write_log_file(&spec, 5_000, &mut body).unwrap();
+    bucket.put_plain(&spec.key(), body).await;
+    let report = bucket.validate().await;
+    assert_eq!(invalid(&report), vec![(spec.key(), Status::Unreferenced)]);
+    assert_eq!(report.counts().log_files_unreferenced, 1);
+    assert!(
+        report
+            .verdicts
+            .iter()
+            .any(|v| v.subject == Subject::Log && v.status == Status::Unreferenced)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_command_prints_the_aws_cli_lines_and_exits_1_on_tampering() {
+    let bucket = Bucket::signed("integrity-cli").await;
+    let dir = std::env::temp_dir().join("trailwatch-integrity-cli");
+    std::fs::create_dir_all(&dir).unwrap();
+    let keys_file = dir.join("keys.json");
+    std::fs::write(&keys_file, signer("any").public_keys_json()).unwrap();
+    let sdk = sdk_config_for(&moto().endpoint).await;
+    let clients = Clients {
+        s3: bucket.s3.clone(),
+        cloudtrail: aws_sdk_cloudtrail::Client::new(&sdk),
+    };
+    let args: Vec<String> = [
+        "validate-logs",
+        "--trail-arn",
+        &format!("arn:aws:cloudtrail:{REGION}:{ACCOUNT}:trail/audit"),
+        "--start-time",
+        "2026-11-20T00:00:00Z",
+        "--end-time",
+        "2026-11-20T03:00:00Z",
+        "--s3-bucket",
+        &bucket.name,
+        "--public-keys-file",
+        keys_file.to_str().unwrap(),
+    ]
+    .iter()
+    .map(|a| a.to_string())
+    .collect();
+    assert_eq!(
+        validator::cli::run(&args, &clients, REGION, T0 + 5 * HOUR).await,
+        0
+    );
+    bucket.delete(&bucket.logs[0][0]).await;
+    assert_eq!(
+        validator::cli::run(&args, &clients, REGION, T0 + 5 * HOUR).await,
+        1
+    );
+    let mut bad = args.clone();
+    bad[2] = "not-an-arn".into();
+    assert_eq!(validator::cli::run(&bad, &clients, REGION, T0).await, 255);
+}

@@ -1,0 +1,270 @@
+//! Validating a time range: walk the digest chain, hash every log file the valid digests list
+//! (a few at a time, each streamed), and, beyond the AWS CLI, report log files in the validated
+//! hours that no digest lists.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use serde::Serialize;
+use tokio::task::JoinSet;
+
+use super::chain::{ChainEvent, DigestStore, PublicKeys, TrailDigests, iso_seconds, walk};
+use super::s3::S3DigestStore;
+use super::verdict::{Status, Subject, Verdict};
+use crate::trail::{FileKind, TrailKey};
+
+/// Log files hashed at once: each streams through a 64 KiB buffer.
+pub const LOG_FILES_AT_ONCE: usize = 8;
+
+/// What a validation found.
+#[derive(Debug, Clone, Default)]
+pub struct Report {
+    /// Newest first, each digest followed by its log files.
+    pub verdicts: Vec<Verdict>,
+    /// Hours with no digest chain, as (older digest's end, newer chain's start), epoch seconds.
+    pub gaps: Vec<(i64, i64)>,
+    /// The span the valid digests cover, epoch seconds.
+    pub found: Option<(i64, i64)>,
+}
+
+/// Counts for summaries and metrics.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Counts {
+    pub digests_valid: u64,
+    pub digests_invalid: u64,
+    pub log_files_valid: u64,
+    pub log_files_invalid: u64,
+    pub log_files_missing: u64,
+    pub log_files_unreferenced: u64,
+}
+
+impl Report {
+    pub fn counts(&self) -> Counts {
+        let mut counts = Counts::default();
+        for verdict in &self.verdicts {
+            let valid = verdict.status.is_valid();
+            match (verdict.subject, valid) {
+                (Subject::Digest, true) => counts.digests_valid += 1,
+                (Subject::Digest, false) => counts.digests_invalid += 1,
+                (Subject::Log, true) => counts.log_files_valid += 1,
+                (Subject::Log, false) => {
+                    counts.log_files_invalid += 1;
+                    counts.log_files_missing += u64::from(verdict.status == Status::NotFound);
+                    counts.log_files_unreferenced +=
+                        u64::from(verdict.status == Status::Unreferenced);
+                }
+            }
+        }
+        counts
+    }
+
+    /// The AWS CLI's exit status: 1 when any digest or log file is invalid or missing.
+    pub fn exit_code(&self) -> i32 {
+        i32::from(self.verdicts.iter().any(|v| !v.status.is_valid()))
+    }
+}
+
+/// Validates the digests in `[start, end]` (epoch seconds) and the log files they list.
+pub async fn validate_range(
+    store: Arc<S3DigestStore>,
+    keys: &PublicKeys,
+    trail: &TrailDigests,
+    bucket: &str,
+    start: i64,
+    end: i64,
+) -> Result<Report, String> {
+    let events = walk(&*store, keys, trail, bucket, start, end).await?;
+    let mut report = Report::default();
+    let mut listed = HashSet::new();
+    // (position in verdicts, bucket, key, expected hash)
+    let mut pending = Vec::new();
+    for event in events {
+        match event {
+            ChainEvent::Gap { from, to } => report.gaps.push((from, to)),
+            ChainEvent::Digest(verdict, digest) => {
+                report.verdicts.push(verdict);
+                let Some(digest) = digest else { continue };
+                if let (Some(s), Some(e)) = (
+                    iso_seconds(&digest.start_time),
+                    iso_seconds(&digest.end_time),
+                ) {
+                    let (low, high) = report.found.unwrap_or((s, e));
+                    report.found = Some((low.min(s), high.max(e)));
+                }
+                for log in &digest.file.log_files {
+                    listed.insert(log.s3_object.clone());
+                    pending.push((
+                        report.verdicts.len(),
+                        log.s3_bucket.clone(),
+                        log.s3_object.clone(),
+                        log.hash_value.clone(),
+                    ));
+                    report.verdicts.push(Verdict {
+                        subject: Subject::Log,
+                        bucket: log.s3_bucket.clone(),
+                        key: log.s3_object.clone(),
+                        status: Status::Valid,
+                    });
+                }
+            }
+        }
+    }
+    check_log_files(&store, &mut report, pending).await;
+    if let Some((from, to)) = report.found {
+        for key in unreferenced_log_files(&*store, trail, bucket, from, to, &listed).await? {
+            report.verdicts.push(Verdict {
+                subject: Subject::Log,
+                bucket: bucket.to_owned(),
+                key,
+                status: Status::Unreferenced,
+            });
+        }
+    }
+    Ok(report)
+}
+
+/// Hashes log files a few at a time and writes each verdict in its place.
+async fn check_log_files(
+    store: &Arc<S3DigestStore>,
+    report: &mut Report,
+    pending: Vec<(usize, String, String, String)>,
+) {
+    let mut running: JoinSet<(usize, Status)> = JoinSet::new();
+    for (slot, bucket, key, hash) in pending {
+        if running.len() >= LOG_FILES_AT_ONCE {
+            if let Some(Ok((slot, status))) = running.join_next().await {
+                report.verdicts[slot].status = status;
+            }
+        }
+        let store = Arc::clone(store);
+        running.spawn(async move { (slot, store.check_log_file(&bucket, &key, &hash).await) });
+    }
+    while let Some(done) = running.join_next().await {
+        if let Ok((slot, status)) = done {
+            report.verdicts[slot].status = status;
+        }
+    }
+}
+
+/// Log files of this trail and region delivered in `[from, to - 1 h)` that no digest lists.
+/// The last hour is left out: a file delivered then may be listed by the next digest.
+async fn unreferenced_log_files<S: DigestStore>(
+    store: &S,
+    trail: &TrailDigests,
+    bucket: &str,
+    from: i64,
+    to: i64,
+    listed: &HashSet<String>,
+) -> Result<Vec<String>, String> {
+    let mut found = Vec::new();
+    let base = trail
+        .list_prefix()
+        .replace("/CloudTrail-Digest/", "/CloudTrail/");
+    let mut day = from - from.rem_euclid(86_400);
+    while day < to {
+        let folder = super::chain::date_folder(day);
+        let keys = store
+            .list_keys(bucket, &format!("{base}{folder}"), "")
+            .await?;
+        for key in keys {
+            let Some(parsed) = TrailKey::parse(&key) else {
+                continue;
+            };
+            if parsed.kind != FileKind::Log || listed.contains(&key) {
+                continue;
+            }
+            let delivered = super::chain::key_time(&key).unwrap_or(i64::MIN);
+            if delivered >= from && delivered < to - 3600 {
+                found.push(key);
+            }
+        }
+        day += 86_400;
+    }
+    Ok(found)
+}
+
+/// The AWS CLI's output for a report: status lines, then the summary. Valid lines only when
+/// verbose; invalid lines and gaps go to standard error. Returns (stdout, stderr).
+pub fn render_cli(
+    report: &Report,
+    trail: &str,
+    start: i64,
+    end: i64,
+    verbose: bool,
+) -> (String, String) {
+    let mut out = format!(
+        "Validating log files for trail {trail} between {} and {}\n\n",
+        display(start),
+        display(end)
+    );
+    let mut err = String::new();
+    for verdict in &report.verdicts {
+        if verdict.status.is_valid() {
+            if verbose {
+                out.push_str(&format!("{verdict}\n"));
+            }
+        } else {
+            err.push_str(&format!("{verdict}\n\n"));
+        }
+    }
+    for (from, to) in &report.gaps {
+        err.push_str(&format!(
+            "No log files were delivered by CloudTrail between {} and {}\n\n",
+            display(*from),
+            display(*to)
+        ));
+    }
+    if verbose && !report.verdicts.is_empty() {
+        out.push('\n');
+    }
+    out.push_str(&format!(
+        "Results requested for {} to {}\n",
+        display(start),
+        display(end)
+    ));
+    let counts = report.counts();
+    if counts.digests_valid + counts.digests_invalid == 0 {
+        out.push_str("No digests found\n");
+        return (out, err);
+    }
+    match report.found {
+        Some((from, to)) => out.push_str(&format!(
+            "Results found for {} to {}:\n",
+            display(from.max(start)),
+            display(to.min(end))
+        )),
+        None => out.push_str("No valid digests found in range\n"),
+    }
+    ratio(
+        &mut out,
+        counts.digests_valid,
+        counts.digests_invalid,
+        "digest",
+    );
+    ratio(
+        &mut out,
+        counts.log_files_valid,
+        counts.log_files_invalid,
+        "log",
+    );
+    out.push('\n');
+    (out, err)
+}
+
+fn ratio(out: &mut String, valid: u64, invalid: u64, name: &str) {
+    let total = valid + invalid;
+    if total > 0 {
+        out.push_str(&format!("\n{valid}/{total} {name} files valid"));
+        if invalid > 0 {
+            out.push_str(&format!(", {invalid}/{total} {name} files INVALID"));
+        }
+    }
+}
+
+/// `YYYY-MM-DDTHH:MM:SSZ`
+pub fn display(seconds: i64) -> String {
+    aws_smithy_types::DateTime::from_secs(seconds)
+        .fmt(aws_smithy_types::date_time::Format::DateTime)
+        .unwrap_or_default()
+}

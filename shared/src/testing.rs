@@ -1,0 +1,134 @@
+//! Test support, for the functions' integration tests only (feature `test-support`): a real
+//! moto server on a free loopback port, started once per test process and stopped when the
+//! process exits, and SDK configuration pointed at it.
+// Setup failures should panic the test with their message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::net::{Ipv4Addr, TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use aws_config::retry::RetryConfig;
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_sdk_s3::config::Credentials;
+
+pub struct Moto {
+    pub endpoint: String,
+    /// Kept open for the life of the process: when it closes, the wrapper stops moto.
+    _guard: Mutex<Child>,
+}
+
+static MOTO: OnceLock<Moto> = OnceLock::new();
+
+/// The moto server binary: `MOTO_SERVER`, or the project's pinned one in `.venv`.
+fn moto_binary() -> PathBuf {
+    if let Some(path) = std::env::var_os("MOTO_SERVER") {
+        return PathBuf::from(path);
+    }
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.venv/bin/moto_server");
+    assert!(
+        path.exists(),
+        "moto_server not found at {}: run `scripts/setup` (or `scripts/test`, which runs it) to install the pinned tools",
+        path.display()
+    );
+    path
+}
+
+pub fn moto() -> &'static Moto {
+    MOTO.get_or_init(|| {
+        let port = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        // The shell waits on its stdin, our pipe; when this process exits, the pipe closes,
+        // `read` returns and moto is stopped, even if the tests panicked.
+        let script =
+            r#""$0" -H 127.0.0.1 -p "$1" >/dev/null 2>&1 & moto=$!; read -r _; kill "$moto""#;
+        let child = Command::new("sh")
+            .args(["-c", script])
+            .arg(moto_binary())
+            .arg(port.to_string())
+            .stdin(Stdio::piped())
+            .spawn()
+            .expect("start moto_server");
+        let started = Instant::now();
+        while TcpStream::connect((Ipv4Addr::LOCALHOST, port)).is_err() {
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "moto_server did not start on port {port}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Moto {
+            endpoint: format!("http://127.0.0.1:{port}"),
+            _guard: Mutex::new(child),
+        }
+    })
+}
+
+/// SDK configuration for `endpoint`, with fast retries so injected faults cost milliseconds.
+pub async fn sdk_config_for(endpoint: &str) -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .retry_config(
+            RetryConfig::standard()
+                .with_max_attempts(6)
+                .with_initial_backoff(Duration::from_millis(5)),
+        )
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new("testing", "testing", None, None, "moto"))
+        .load()
+        .await
+}
+
+/// Every event of a stream, oldest first, as (timestamp, message).
+pub async fn stream_events(
+    logs: &aws_sdk_cloudwatchlogs::Client,
+    group: &str,
+    stream: &str,
+) -> Vec<(i64, String)> {
+    let mut events = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let page = logs
+            .get_log_events()
+            .log_group_name(group)
+            .log_stream_name(stream)
+            .start_from_head(true)
+            .set_next_token(token.clone())
+            .send()
+            .await
+            .unwrap();
+        let fresh = page.events();
+        events.extend(
+            fresh
+                .iter()
+                .map(|e| (e.timestamp().unwrap(), e.message().unwrap().to_owned())),
+        );
+        let next = page.next_forward_token().map(str::to_owned);
+        if fresh.is_empty() || next == token {
+            return events;
+        }
+        token = next;
+    }
+}
+
+/// Names of the streams in a group.
+pub async fn stream_names(logs: &aws_sdk_cloudwatchlogs::Client, group: &str) -> Vec<String> {
+    let page = logs
+        .describe_log_streams()
+        .log_group_name(group)
+        .send()
+        .await
+        .unwrap();
+    let mut names: Vec<String> = page
+        .log_streams()
+        .iter()
+        .filter_map(|s| s.log_stream_name().map(str::to_owned))
+        .collect();
+    names.sort();
+    names
+}
