@@ -367,3 +367,62 @@ async fn the_command_prints_the_aws_cli_lines_and_exits_1_on_tampering() {
     bad[2] = "not-an-arn".into();
     assert_eq!(validator::cli::run(&bad, &clients, REGION, T0).await, 255);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_delivered_digest_is_validated_with_its_link_and_each_verdict_logged() {
+    // Given: a validator configured like the function, and a tampered log file.
+    let bucket = Bucket::signed("integrity-handler").await;
+    bucket.delete(&bucket.logs[2][1]).await;
+    let sdk = sdk_config_for(&moto().endpoint).await;
+    let keys_file = std::env::temp_dir().join("trailwatch-integrity-handler-keys.json");
+    std::fs::write(&keys_file, signer("any").public_keys_json()).unwrap();
+    let group = "/trailwatch/test/integrity";
+    let logs = aws_sdk_cloudwatchlogs::Client::new(&sdk);
+    logs.create_log_group()
+        .log_group_name(group)
+        .send()
+        .await
+        .unwrap();
+    let validator = validator::Validator {
+        clients: Clients {
+            s3: bucket.s3.clone(),
+            cloudtrail: aws_sdk_cloudtrail::Client::new(&sdk),
+        },
+        publisher: trailwatch::logs::LogPublisher::new(logs.clone()),
+        log_group: Arc::from(group),
+        keys: trailwatch::digest::request::KeySource::File(
+            keys_file.to_string_lossy().into_owned(),
+        ),
+        region: REGION.into(),
+        namespace: "test".into(),
+    };
+    let body =
+        serde_json::json!({"Records": [{"eventSource": "aws:s3", "eventName": "ObjectCreated:Put",
+        "s3": {"bucket": {"name": bucket.name}, "object": {"key": bucket.digests[2]}}}]})
+        .to_string();
+    let event = serde_json::json!({"Records": [{"messageId": "m1", "body": body, "eventSource": "aws:sqs"}]});
+
+    // When: the newest digest is delivered.
+    let context = lambda_runtime::Context::default();
+    let result = validator::handle(&validator, lambda_runtime::LambdaEvent::new(event, context))
+        .await
+        .unwrap();
+
+    // Then: that digest, its log files and the previous digest were checked; the missing log
+    // file is the one invalid verdict, in the summary and in CloudWatch Logs.
+    assert_eq!(result["counts"]["digestsValid"], 2);
+    assert_eq!(result["counts"]["logFilesMissing"], 1);
+    let missing = format!(
+        "Log file\ts3://{}/{}\tINVALID: not found",
+        bucket.name, bucket.logs[2][1]
+    );
+    assert_eq!(result["invalid"], serde_json::json!([missing]));
+    let stream = format!("{ACCOUNT}_CloudTrail-Digest_{REGION}_audit");
+    let events = trailwatch::testing::stream_events(&logs, group, &stream).await;
+    assert_eq!(events.len(), 4, "two digests and two log files");
+    assert!(
+        events
+            .iter()
+            .any(|(_, message)| message.contains("\"status\":\"notFound\""))
+    );
+}
