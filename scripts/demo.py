@@ -90,6 +90,40 @@ def forwarder_env(endpoint, routes, dry_run):
     return "\n".join(lines) + "\n"
 
 
+INTEGRITY_BUCKET = "trailwatch-demo-integrity"
+
+
+def integrity_demo(session, endpoint, env):
+    """Validates a signed trail, tampers with one log file, and validates again."""
+    print("\ndemo: log file integrity validation (the validator as a command, like aws cloudtrail validate-logs)")
+    s3 = session.client("s3", endpoint_url=endpoint)
+    s3.create_bucket(Bucket=INTEGRITY_BUCKET)
+    signed = WORK / "signed"
+    out = subprocess.run([ROOT / "target" / "debug" / "trailgen", "--signed-trail", signed, INTEGRITY_BUCKET, "3"], check=True, capture_output=True, text=True)
+    arn, start, end = out.stdout.split()
+    manifest = json.loads((signed / "manifest.json").read_text())
+    for entry in manifest:
+        s3.put_object(Bucket=INTEGRITY_BUCKET, Key=entry["key"], Body=(signed / entry["key"]).read_bytes(), Metadata=entry["metadata"])
+    print(f"  delivered {len(manifest)} signed files (3 hours of log files and digests) to s3://{INTEGRITY_BUCKET}")
+    command = [ROOT / "target" / "debug" / "validator", "validate-logs", "--trail-arn", arn, "--start-time", start, "--end-time", end,
+               "--s3-bucket", INTEGRITY_BUCKET, "--public-keys-file", signed / "public-keys.json"]
+
+    def validate(label, extra):
+        shown = " ".join(str(c) for c in command[1:]).replace(str(ROOT) + "/", "")
+        print(f"\n$ validator {shown}{' ' + ' '.join(extra) if extra else ''}   # {label}")
+        result = subprocess.run(command + extra, env=dict(env, AWS_ENDPOINT_URL=endpoint), capture_output=True, text=True)
+        for line in (result.stdout + result.stderr).splitlines():
+            print(f"  {line}")
+        print(f"  (exit status {result.returncode})")
+
+    validate("untouched", ["--verbose"])
+    victim = next(e["key"] for e in manifest if "/CloudTrail/" in e["key"])
+    text = gzip.decompress(s3.get_object(Bucket=INTEGRITY_BUCKET, Key=victim)["Body"].read()).decode()
+    s3.put_object(Bucket=INTEGRITY_BUCKET, Key=victim, Body=gzip.compress(text.replace('"eventName":"', '"eventName":"Tampered', 1).encode()))
+    print(f"\ndemo: tampered with s3://{INTEGRITY_BUCKET}/{victim} (one eventName changed)")
+    validate("after tampering", [])
+
+
 def main():
     parser = argparse.ArgumentParser(description="trailwatch demo against a local emulator")
     parser.add_argument("--routes", type=pathlib.Path, help="a ROUTES JSON file, e.g. events/config/routes-three-groups.json (default: everything to /trailwatch/demo)")
@@ -172,6 +206,7 @@ def main():
                 sample_message = sample_message or (events_seen[0]["message"] if events_seen else None)
         if sample_message:
             print(f"\none message, exactly as in the trail file:\n{sample_message[:600]}{' …' if len(sample_message) > 600 else ''}")
+        integrity_demo(session, endpoint, env)
     finally:
         for process in reversed(processes):
             process.terminate()

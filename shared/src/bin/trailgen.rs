@@ -8,6 +8,12 @@
 //! `--key` writes one file under exactly that (decoded) key, with account, region,
 //! organization, prefix and content taken from it.
 //!
+//! trailgen --signed-trail DIR BUCKET HOURS writes a signed trail ending at the last full hour:
+//! per hour two log files and a signed digest (the first a starting digest), `manifest.json`
+//! (each key with the S3 metadata to put it with) and `public-keys.json` (as
+//! `aws cloudtrail list-public-keys` prints it). The key pair is generated from a fixed seed:
+//! for the demo and tests only.
+//!
 //! trailgen --list-objects EVENT.json prints the decoded key of every object a Lambda event
 //! names (any trigger the forwarder accepts), one per line, and writes nothing.
 
@@ -115,7 +121,80 @@ fn list_objects(path: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// Writes a signed trail for the demo; returns the trail ARN.
+fn signed_trail(dir: &str, bucket: &str, hours: &str) -> Result<(), String> {
+    use trailwatch::generate::signed::SignedTrail;
+    let hours: i64 = hours
+        .parse()
+        .map_err(|_| format!("HOURS {hours:?} is not a number"))?;
+    let (account, region) = ("111122223333", "us-east-1");
+    let signer = SignedTrail::new(bucket, account, region, "demo-trail", 20);
+    let end = now_millis() / 1000 / 3600 * 3600;
+    let mut manifest = Vec::new();
+    let mut previous = None;
+    let write = |key: &str, body: &[u8]| -> Result<(), String> {
+        let path = std::path::Path::new(dir).join(key);
+        path.parent()
+            .map_or(Ok(()), fs::create_dir_all)
+            .map_err(|e| e.to_string())?;
+        fs::write(&path, body).map_err(|e| format!("{}: {e}", path.display()))
+    };
+    for hour in 0..hours {
+        let start = end - (hours - hour) * 3600;
+        let mut listed = Vec::new();
+        for n in 0..2 {
+            let mut spec = TrailSpec::recent(500 + (hour * 2 + n) as u64);
+            spec.delivery_millis = (start + 300 + n * 900) * 1000;
+            spec.newest_event_millis = spec.delivery_millis - 60_000;
+            let mut body = Vec::new();
+            write_log_file(&spec, 50_000, &mut body).map_err(|e| e.to_string())?;
+            let mut inflated = Vec::new();
+            std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&body[..]), &mut inflated)
+                .map_err(|e| e.to_string())?;
+            write(&spec.key(), &body)?;
+            manifest.push(serde_json::json!({"key": spec.key(), "metadata": {}}));
+            listed.push((spec.key(), inflated));
+        }
+        let digest = signer.digest(start, start + 3600, &listed, previous.as_ref());
+        let mut inflated = Vec::new();
+        std::io::Read::read_to_end(
+            &mut flate2::read::GzDecoder::new(&digest.body[..]),
+            &mut inflated,
+        )
+        .map_err(|e| e.to_string())?;
+        previous = Some(signer.link(&digest, &inflated));
+        write(&digest.key, &digest.body)?;
+        let metadata: serde_json::Map<String, serde_json::Value> = digest
+            .metadata
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone().into()))
+            .collect();
+        manifest.push(serde_json::json!({"key": digest.key, "metadata": metadata}));
+    }
+    write(
+        "manifest.json",
+        serde_json::Value::Array(manifest).to_string().as_bytes(),
+    )?;
+    write("public-keys.json", signer.public_keys_json().as_bytes())?;
+    println!(
+        "arn:aws:cloudtrail:{region}:{account}:trail/demo-trail {} {}",
+        trailwatch::digest::validate::display(end - hours * 3600),
+        trailwatch::digest::validate::display(end)
+    );
+    Ok(())
+}
+
 fn main() -> ExitCode {
+    let all: Vec<String> = std::env::args().skip(1).collect();
+    if all.len() == 4 && all[0] == "--signed-trail" {
+        return match signed_trail(&all[1], &all[2], &all[3]) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(message) => {
+                eprintln!("trailgen: {message}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let mut raw = std::env::args().skip(1);
     if let (Some(flag), Some(path)) = (raw.next(), raw.next()) {
         if flag == "--list-objects" {
