@@ -198,7 +198,7 @@ async fn validate_requested_range(
         .and_then(|t| iso_seconds(&t))
         .unwrap_or_else(now_seconds);
     let (bucket, prefix) = match text("s3Bucket") {
-        Some(bucket) => (bucket, text("s3Prefix")),
+        Some(bucket) => (bucket, text("s3Prefix").filter(|p| !p.is_empty())),
         None => trailwatch::digest::request::describe_trail(&validator.clients, &arn_text).await?,
     };
     let trail = TrailDigests {

@@ -426,3 +426,42 @@ async fn a_delivered_digest_is_validated_with_its_link_and_each_verdict_logged()
             .any(|(_, message)| message.contains("\"status\":\"notFound\""))
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_scheduled_range_validates_the_whole_chain() {
+    let bucket = Bucket::signed("integrity-range").await;
+    let sdk = sdk_config_for(&moto().endpoint).await;
+    let keys_file = std::env::temp_dir().join("trailwatch-integrity-range-keys.json");
+    std::fs::write(&keys_file, signer("any").public_keys_json()).unwrap();
+    let group = "/trailwatch/test/integrity-range";
+    let logs = aws_sdk_cloudwatchlogs::Client::new(&sdk);
+    logs.create_log_group()
+        .log_group_name(group)
+        .send()
+        .await
+        .unwrap();
+    let validator = validator::Validator {
+        clients: Clients {
+            s3: bucket.s3.clone(),
+            cloudtrail: aws_sdk_cloudtrail::Client::new(&sdk),
+        },
+        publisher: trailwatch::logs::LogPublisher::new(logs),
+        log_group: Arc::from(group),
+        keys: trailwatch::digest::request::KeySource::File(
+            keys_file.to_string_lossy().into_owned(),
+        ),
+        region: REGION.into(),
+        namespace: "test".into(),
+    };
+    let event = serde_json::json!({"validateRange": {"trailArn": format!("arn:aws:cloudtrail:{REGION}:{ACCOUNT}:trail/audit"),
+        "startTime": "2026-11-20T00:00:00Z", "endTime": "2026-11-20T03:00:00Z", "s3Bucket": bucket.name, "s3Prefix": ""}});
+    let result = validator::handle(
+        &validator,
+        lambda_runtime::LambdaEvent::new(event, lambda_runtime::Context::default()),
+    )
+    .await
+    .unwrap();
+    assert_eq!(result["counts"]["digestsValid"], 3);
+    assert_eq!(result["counts"]["logFilesValid"], 4);
+    assert_eq!(result["invalid"], serde_json::json!([]));
+}
