@@ -465,3 +465,54 @@ async fn a_scheduled_range_validates_the_whole_chain() {
     assert_eq!(result["counts"]["logFilesValid"], 4);
     assert_eq!(result["invalid"], serde_json::json!([]));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backfill_digest_vouches_for_a_late_log_file() {
+    // Given: a log file of the first hour that its hourly digest missed, and a backfill digest
+    // listing it; plus a backfill digest without its generation timestamp.
+    let bucket = Bucket::signed("integrity-backfill").await;
+    let mut spec = TrailSpec::recent(888);
+    spec.delivery_millis = (T0 + 1800) * 1000;
+    let mut body = Vec::new();
+    write_log_file(&spec, 5_000, &mut body).unwrap();
+    let mut inflated = Vec::new();
+    GzDecoder::new(&body[..])
+        .read_to_end(&mut inflated)
+        .unwrap();
+    bucket.put_plain(&spec.key(), body).await;
+    let signer = signer(&bucket.name);
+    let backfill = signer.backfill_digest(T0, T0 + HOUR, &[(spec.key(), inflated)], T0 + 2 * HOUR);
+    bucket.put_signed(&backfill).await;
+
+    // When / Then: the late file is valid and referenced; the backfill digest is valid.
+    let report = bucket.validate().await;
+    assert_eq!(invalid(&report), vec![]);
+    assert_eq!(report.counts().backfill_digests_valid, 1);
+    assert!(
+        report
+            .verdicts
+            .iter()
+            .any(|v| v.key == spec.key() && v.status == Status::Valid)
+    );
+    assert!(
+        report
+            .verdicts
+            .iter()
+            .any(|v| v.to_string().starts_with("(backfill) Digest file\t"))
+    );
+
+    // And without the generation timestamp it is of invalid format, its file unreferenced.
+    let mut stripped = backfill.clone();
+    stripped
+        .metadata
+        .retain(|(name, _)| name != "backfill-generation-timestamp");
+    bucket.put_signed(&stripped).await;
+    let report = bucket.validate().await;
+    assert_eq!(
+        invalid(&report),
+        vec![
+            (backfill.key.clone(), Status::InvalidFormat),
+            (spec.key(), Status::Unreferenced)
+        ]
+    );
+}

@@ -9,7 +9,8 @@
 //! organization, prefix and content taken from it.
 //!
 //! trailgen --signed-trail DIR BUCKET HOURS writes a signed trail ending at the last full hour:
-//! per hour two log files and a signed digest (the first a starting digest), `manifest.json`
+//! per hour two log files (none in the second hour) and a signed digest (the first a starting
+//! digest), a late log file with a backfill digest for the first hour, `manifest.json`
 //! (each key with the S3 metadata to put it with) and `public-keys.json` (as
 //! `aws cloudtrail list-public-keys` prints it). The key pair is generated from a fixed seed:
 //! for the demo and tests only.
@@ -142,7 +143,9 @@ fn signed_trail(dir: &str, bucket: &str, hours: &str) -> Result<(), String> {
     for hour in 0..hours {
         let start = end - (hours - hour) * 3600;
         let mut listed = Vec::new();
-        for n in 0..2 {
+        // The second hour is empty: its digest lists no files.
+        let files = if hour == 1 { 0 } else { 2 };
+        for n in 0..files {
             let mut spec = TrailSpec::recent(500 + (hour * 2 + n) as u64);
             spec.delivery_millis = (start + 300 + n * 900) * 1000;
             spec.newest_event_millis = spec.delivery_millis - 60_000;
@@ -171,6 +174,26 @@ fn signed_trail(dir: &str, bucket: &str, hours: &str) -> Result<(), String> {
             .collect();
         manifest.push(serde_json::json!({"key": digest.key, "metadata": metadata}));
     }
+    // A log file of the first hour that its digest missed, vouched for by a backfill digest.
+    let first = end - hours * 3600;
+    let mut late = TrailSpec::recent(599);
+    late.delivery_millis = (first + 2400) * 1000;
+    late.newest_event_millis = late.delivery_millis - 60_000;
+    let mut body = Vec::new();
+    write_log_file(&late, 20_000, &mut body).map_err(|e| e.to_string())?;
+    let mut inflated = Vec::new();
+    std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&body[..]), &mut inflated)
+        .map_err(|e| e.to_string())?;
+    write(&late.key(), &body)?;
+    manifest.push(serde_json::json!({"key": late.key(), "metadata": {}}));
+    let backfill = signer.backfill_digest(first, first + 3600, &[(late.key(), inflated)], end);
+    write(&backfill.key, &backfill.body)?;
+    let metadata: serde_json::Map<String, serde_json::Value> = backfill
+        .metadata
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone().into()))
+        .collect();
+    manifest.push(serde_json::json!({"key": backfill.key, "metadata": metadata}));
     write(
         "manifest.json",
         serde_json::Value::Array(manifest).to_string().as_bytes(),

@@ -22,6 +22,8 @@ pub struct StoredDigest {
     pub inflated: Vec<u8>,
     pub signature: Option<String>,
     pub signature_algorithm: Option<String>,
+    /// Backfill digests carry it; without it a backfill digest is of invalid format.
+    pub backfill_generation_timestamp: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -80,8 +82,12 @@ impl TrailDigests {
 
     /// Whether a key is a (non-backfill) digest of this trail and region.
     pub fn owns(&self, key: &str) -> bool {
+        self.owns_kind(key, FileKind::Digest)
+    }
+
+    fn owns_kind(&self, key: &str, kind: FileKind) -> bool {
         TrailKey::parse(key).is_some_and(|k| {
-            k.kind == FileKind::Digest
+            k.kind == kind
                 && k.account_id == self.account_id
                 && k.region == self.source_region
                 && k.organization_id == self.organization_id.as_deref()
@@ -115,12 +121,26 @@ pub async fn validate_digest<S: DigestStore>(
     bucket: &str,
     key: &str,
 ) -> Result<Digest, Status> {
-    let stored = match store.fetch_digest(bucket, key).await {
-        Ok(stored) => stored,
-        Err(FetchError::NotFound) => return Err(Status::NotFound),
-        Err(FetchError::Corrupt) => return Err(Status::InvalidFormat),
-        Err(FetchError::Failed(message)) => return Err(Status::Other(message)),
-    };
+    let stored = fetch(store, bucket, key).await?;
+    check_digest(stored, keys, bucket, key)
+}
+
+async fn fetch<S: DigestStore>(store: &S, bucket: &str, key: &str) -> Result<StoredDigest, Status> {
+    match store.fetch_digest(bucket, key).await {
+        Ok(stored) => Ok(stored),
+        Err(FetchError::NotFound) => Err(Status::NotFound),
+        Err(FetchError::Corrupt) => Err(Status::InvalidFormat),
+        Err(FetchError::Failed(message)) => Err(Status::Other(message)),
+    }
+}
+
+/// Format, location, key and signature of a fetched digest.
+fn check_digest(
+    stored: StoredDigest,
+    keys: &PublicKeys,
+    bucket: &str,
+    key: &str,
+) -> Result<Digest, Status> {
     let digest = Digest::parse(&stored.inflated).ok_or(Status::InvalidFormat)?;
     let (Some(signature), Some(_)) = (&stored.signature, &stored.signature_algorithm) else {
         return Err(Status::SignatureFailed);
@@ -198,6 +218,49 @@ pub async fn walk<S: DigestStore>(
                 current = pop_older(&mut listed, &key);
             }
         }
+    }
+    Ok(events)
+}
+
+/// Backfill digests in range, newest first, each validated on its own (they list log files
+/// the hourly digests missed); they must carry `backfill-generation-timestamp`.
+pub async fn walk_backfill<S: DigestStore>(
+    store: &S,
+    keys: &PublicKeys,
+    trail: &TrailDigests,
+    bucket: &str,
+    start: i64,
+    end: i64,
+) -> Result<Vec<ChainEvent>, String> {
+    let list_prefix = trail.list_prefix();
+    let start_after = format!("{list_prefix}{}", date_folder(start - 60));
+    let mut listed: Vec<String> = store
+        .list_keys(bucket, &list_prefix, &start_after)
+        .await?
+        .into_iter()
+        .filter(|key| trail.owns_kind(key, FileKind::BackfillDigest))
+        .filter(|key| key_time(key).is_some_and(|t| t >= start && t <= end + 3600))
+        .collect();
+    listed.sort_by_key(|key| std::cmp::Reverse(key_time(key)));
+    let mut events = Vec::new();
+    for key in listed {
+        let checked = match fetch(store, bucket, &key).await {
+            Ok(stored) if stored.backfill_generation_timestamp.is_none() => {
+                Err(Status::InvalidFormat)
+            }
+            Ok(stored) => check_digest(stored, keys, bucket, &key),
+            Err(status) => Err(status),
+        };
+        let make = |status| Verdict {
+            subject: Subject::BackfillDigest,
+            bucket: bucket.to_owned(),
+            key: key.clone(),
+            status,
+        };
+        events.push(match checked {
+            Ok(digest) => ChainEvent::Digest(make(Status::Valid), Some(Box::new(digest))),
+            Err(status) => ChainEvent::Digest(make(status), None),
+        });
     }
     Ok(events)
 }

@@ -87,6 +87,7 @@ impl DigestStore for S3DigestStore {
             inflated,
             signature: metadata.get("signature").cloned(),
             signature_algorithm: metadata.get("signature-algorithm").cloned(),
+            backfill_generation_timestamp: metadata.get("backfill-generation-timestamp").cloned(),
         })
     }
 }

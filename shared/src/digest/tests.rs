@@ -14,7 +14,7 @@ use super::verdict::Status;
 use crate::generate::signed::{SignedObject, SignedTrail};
 
 const BUCKET: &str = "trail-bucket";
-/// 2026-11-25T00:00:00Z
+/// 2026-11-24T00:00:00Z
 const T0: i64 = 1_795_478_400;
 const HOUR: i64 = 3600;
 
@@ -66,6 +66,7 @@ impl DigestStore for MemoryStore {
             inflated,
             signature: meta("signature"),
             signature_algorithm: meta("signature-algorithm"),
+            backfill_generation_timestamp: meta("backfill-generation-timestamp"),
         })
     }
 }
@@ -274,4 +275,48 @@ fn a_restarted_chain_is_a_gap_not_an_error() {
         ChainEvent::Digest(v, _) => v.status == Status::Valid,
         ChainEvent::Gap { .. } => true,
     }));
+}
+
+#[test]
+fn the_summary_reads_as_the_aws_cli_prints_it() {
+    use super::validate::{Report, render_cli};
+    use super::verdict::{Subject, Verdict};
+    let verdict = |subject, key: &str, status| Verdict {
+        subject,
+        bucket: "b".into(),
+        key: key.into(),
+        status,
+    };
+    let report = Report {
+        verdicts: vec![
+            verdict(Subject::Digest, "d1", Status::Valid),
+            verdict(Subject::Log, "l1", Status::HashMismatch),
+            verdict(Subject::Log, "l2", Status::Valid),
+            verdict(Subject::BackfillDigest, "d2", Status::Valid),
+        ],
+        gaps: vec![(T0, T0 + HOUR)],
+        found: Some((T0, T0 + HOUR)),
+    };
+    let (out, err) = render_cli(
+        &report,
+        "arn:aws:cloudtrail:us-east-1:111122223333:trail/t",
+        T0,
+        T0 + 2 * HOUR,
+        false,
+    );
+    assert_eq!(
+        out,
+        "Validating log files for trail arn:aws:cloudtrail:us-east-1:111122223333:trail/t between 2026-11-24T00:00:00Z and 2026-11-24T02:00:00Z\n\n\
+         Results requested for 2026-11-24T00:00:00Z to 2026-11-24T02:00:00Z\n\
+         Results found for 2026-11-24T00:00:00Z to 2026-11-24T01:00:00Z:\n\n\
+         1/1 digest files valid\n\
+         1/1 backfill digest files valid\n\
+         1/2 log files valid, 1/2 log files INVALID\n"
+    );
+    assert_eq!(
+        err,
+        "Log file\ts3://b/l1\tINVALID: hash value doesn't match\n\n\
+         No log files were delivered by CloudTrail between 2026-11-24T00:00:00Z and 2026-11-24T01:00:00Z\n\n"
+    );
+    assert_eq!(report.exit_code(), 1);
 }

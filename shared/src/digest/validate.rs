@@ -8,7 +8,9 @@ use std::sync::Arc;
 use serde::Serialize;
 use tokio::task::JoinSet;
 
-use super::chain::{ChainEvent, DigestStore, PublicKeys, TrailDigests, iso_seconds, walk};
+use super::chain::{
+    ChainEvent, DigestStore, PublicKeys, TrailDigests, iso_seconds, walk, walk_backfill,
+};
 use super::s3::S3DigestStore;
 use super::verdict::{Status, Subject, Verdict};
 use crate::trail::{FileKind, TrailKey};
@@ -33,6 +35,8 @@ pub struct Report {
 pub struct Counts {
     pub digests_valid: u64,
     pub digests_invalid: u64,
+    pub backfill_digests_valid: u64,
+    pub backfill_digests_invalid: u64,
     pub log_files_valid: u64,
     pub log_files_invalid: u64,
     pub log_files_missing: u64,
@@ -47,6 +51,8 @@ impl Report {
             match (verdict.subject, valid) {
                 (Subject::Digest, true) => counts.digests_valid += 1,
                 (Subject::Digest, false) => counts.digests_invalid += 1,
+                (Subject::BackfillDigest, true) => counts.backfill_digests_valid += 1,
+                (Subject::BackfillDigest, false) => counts.backfill_digests_invalid += 1,
                 (Subject::Log, true) => counts.log_files_valid += 1,
                 (Subject::Log, false) => {
                     counts.log_files_invalid += 1;
@@ -74,7 +80,8 @@ pub async fn validate_range(
     start: i64,
     end: i64,
 ) -> Result<Report, String> {
-    let events = walk(&*store, keys, trail, bucket, start, end).await?;
+    let mut events = walk(&*store, keys, trail, bucket, start, end).await?;
+    events.extend(walk_backfill(&*store, keys, trail, bucket, start, end).await?);
     let mut report = Report::default();
     let mut listed = HashSet::new();
     // (position in verdicts, bucket, key, expected hash)
@@ -224,7 +231,12 @@ pub fn render_cli(
         display(end)
     ));
     let counts = report.counts();
-    if counts.digests_valid + counts.digests_invalid == 0 {
+    if counts.digests_valid
+        + counts.digests_invalid
+        + counts.backfill_digests_valid
+        + counts.backfill_digests_invalid
+        == 0
+    {
         out.push_str("No digests found\n");
         return (out, err);
     }
@@ -241,6 +253,12 @@ pub fn render_cli(
         counts.digests_valid,
         counts.digests_invalid,
         "digest",
+    );
+    ratio(
+        &mut out,
+        counts.backfill_digests_valid,
+        counts.backfill_digests_invalid,
+        "backfill digest",
     );
     ratio(
         &mut out,

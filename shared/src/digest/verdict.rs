@@ -11,6 +11,9 @@ pub enum Subject {
     Digest,
     #[serde(rename = "log")]
     Log,
+    /// A backfill digest: printed, as the AWS CLI does, with a `(backfill) ` prefix.
+    #[serde(rename = "backfillDigest")]
+    BackfillDigest,
 }
 
 /// Why a file is invalid, or that it is valid.
@@ -95,6 +98,7 @@ impl fmt::Display for Verdict {
         let subject = match self.subject {
             Subject::Digest => "Digest file",
             Subject::Log => "Log file",
+            Subject::BackfillDigest => "(backfill) Digest file",
         };
         write!(
             f,

@@ -169,6 +169,44 @@ impl SignedTrail {
         }
     }
 
+    /// A backfill digest for `[start, end]`, listing log files the hourly digest missed; it
+    /// carries `backfill-generation-timestamp` (when it was made) in its metadata. It is signed
+    /// like any digest (assumed: AWS documents the key and metadata, not a different signature).
+    pub fn backfill_digest(
+        &self,
+        start: i64,
+        end: i64,
+        logs: &[(String, Vec<u8>)],
+        generated_at: i64,
+    ) -> SignedObject {
+        let mut digest = self.digest(start, end, logs, None);
+        let hourly_key = digest.key.clone();
+        let backfill_key = hourly_key.replace(".json.gz", "_backfill.json.gz");
+        // Re-sign for the backfill key: the key is part of the signed string.
+        let mut inflated = Vec::new();
+        let _ = std::io::Read::read_to_end(
+            &mut flate2::read::GzDecoder::new(&digest.body[..]),
+            &mut inflated,
+        );
+        let text = String::from_utf8_lossy(&inflated).replace(&hourly_key, &backfill_key);
+        let parsed =
+            Digest::parse(text.as_bytes()).unwrap_or_else(|| panic!("generated digest must parse"));
+        let signature = hex::encode(
+            self.signing
+                .sign(parsed.string_to_sign(text.as_bytes()).as_bytes())
+                .to_vec(),
+        );
+        digest.key = backfill_key;
+        digest.body = gzip(text.as_bytes());
+        digest.metadata = vec![
+            ("signature".into(), signature.clone()),
+            ("signature-algorithm".into(), "SHA256withRSA".into()),
+            ("backfill-generation-timestamp".into(), stamp(generated_at)),
+        ];
+        digest.signature = Some(signature);
+        digest
+    }
+
     /// The link the next digest makes to this one.
     pub fn link(&self, digest: &SignedObject, inflated: &[u8]) -> PreviousDigest {
         PreviousDigest {
