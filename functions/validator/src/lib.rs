@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use trailwatch::config::validate_log_group_name;
 use trailwatch::digest::chain::{TrailDigests, iso_seconds};
 use trailwatch::digest::request::{
-    Clients, KeySource, TrailArn, trail_of_digest, validate_delivered_digest,
+    Clients, KeyCache, KeySource, TrailArn, trail_of_digest, validate_delivered_digest,
 };
 use trailwatch::digest::s3::S3DigestStore;
 use trailwatch::digest::validate::{Counts, Report, validate_range};
@@ -28,6 +28,8 @@ pub struct Validator {
     pub publisher: LogPublisher,
     pub log_group: Arc<str>,
     pub keys: KeySource,
+    /// Keys fetched so far, for the life of the process.
+    pub key_cache: KeyCache,
     pub region: String,
     pub namespace: String,
 }
@@ -45,6 +47,7 @@ impl Validator {
                 Ok(path) if !path.is_empty() => KeySource::File(path),
                 _ => KeySource::CloudTrail,
             },
+            key_cache: KeyCache::default(),
             region: sdk.region().map(|r| r.to_string()).unwrap_or_default(),
             namespace: std::env::var("METRICS_NAMESPACE").unwrap_or_else(|_| "trailwatch".into()),
         })
@@ -170,8 +173,14 @@ async fn validate_digest_object(
     };
     let time = trailwatch::digest::chain::key_time(key).unwrap_or_default();
     let keys = validator
-        .keys
-        .load(&validator.clients, &trail.source_region, time - 3600, time)
+        .key_cache
+        .get(
+            &validator.keys,
+            &validator.clients,
+            &trail.source_region,
+            time - 3600,
+            time,
+        )
         .await?;
     let store = Arc::new(S3DigestStore {
         client: validator.clients.s3.clone(),
@@ -210,8 +219,14 @@ async fn validate_requested_range(
         trail_name: arn.name,
     };
     let keys = validator
-        .keys
-        .load(&validator.clients, &trail.source_region, start, end)
+        .key_cache
+        .get(
+            &validator.keys,
+            &validator.clients,
+            &trail.source_region,
+            start,
+            end,
+        )
         .await?;
     let store = Arc::new(S3DigestStore {
         client: validator.clients.s3.clone(),

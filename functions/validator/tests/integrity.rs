@@ -393,6 +393,7 @@ async fn a_delivered_digest_is_validated_with_its_link_and_each_verdict_logged()
         keys: trailwatch::digest::request::KeySource::File(
             keys_file.to_string_lossy().into_owned(),
         ),
+        key_cache: trailwatch::digest::request::KeyCache::default(),
         region: REGION.into(),
         namespace: "test".into(),
     };
@@ -450,6 +451,7 @@ async fn a_scheduled_range_validates_the_whole_chain() {
         keys: trailwatch::digest::request::KeySource::File(
             keys_file.to_string_lossy().into_owned(),
         ),
+        key_cache: trailwatch::digest::request::KeyCache::default(),
         region: REGION.into(),
         namespace: "test".into(),
     };

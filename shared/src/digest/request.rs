@@ -77,6 +77,44 @@ impl KeySource {
     }
 }
 
+/// Public keys kept for the life of the process, by region and fingerprint: a key, once
+/// fetched, is never fetched again; a range not covered yet is fetched and merged.
+#[derive(Default)]
+pub struct KeyCache {
+    by_region: tokio::sync::Mutex<std::collections::HashMap<String, (i64, i64, PublicKeys)>>,
+}
+
+impl KeyCache {
+    pub async fn get(
+        &self,
+        source: &KeySource,
+        clients: &Clients,
+        region: &str,
+        start: i64,
+        end: i64,
+    ) -> Result<PublicKeys, String> {
+        let mut cache = self.by_region.lock().await;
+        if let Some((from, to, keys)) = cache.get(region) {
+            if *from <= start && end <= *to {
+                return Ok(keys.clone());
+            }
+        }
+        let fresh = source.load(clients, region, start, end).await?;
+        let entry = cache.entry(region.to_owned()).or_insert((
+            start,
+            end,
+            PublicKeys {
+                region: region.to_owned(),
+                ..PublicKeys::default()
+            },
+        ));
+        entry.0 = entry.0.min(start);
+        entry.1 = entry.1.max(end);
+        entry.2.by_fingerprint.extend(fresh.by_fingerprint);
+        Ok(entry.2.clone())
+    }
+}
+
 /// Finds a trail's bucket and prefix with DescribeTrails.
 pub async fn describe_trail(
     clients: &Clients,
@@ -181,5 +219,63 @@ mod tests {
         );
         assert_eq!(trail.prefix.as_deref(), Some("p"));
         assert!(trail_of_digest("AWSLogs/111122223333/CloudTrail/us-east-1/2026/11/25/111122223333_CloudTrail_us-east-1_20261125T1205Z_abc.json.gz").is_none());
+    }
+}
+
+#[cfg(test)]
+mod cache_tests {
+    use super::*;
+    use crate::generate::signed::SignedTrail;
+
+    #[tokio::test]
+    async fn keys_are_loaded_once_per_covered_range() {
+        let dir = std::env::temp_dir().join("trailwatch-key-cache-test");
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("keys.json");
+        std::fs::write(
+            &path,
+            SignedTrail::new("b", "111122223333", "us-east-1", "t", 3).public_keys_json(),
+        )
+        .unwrap();
+        let config = aws_sdk_s3::Config::builder()
+            .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
+            .build();
+        let clients = Clients {
+            s3: aws_sdk_s3::Client::from_conf(config),
+            cloudtrail: aws_sdk_cloudtrail::Client::from_conf(
+                aws_sdk_cloudtrail::Config::builder()
+                    .behavior_version(aws_sdk_cloudtrail::config::BehaviorVersion::latest())
+                    .build(),
+            ),
+        };
+        let cache = KeyCache::default();
+        let source = KeySource::File(path.to_string_lossy().into_owned());
+        assert_eq!(
+            cache
+                .get(&source, &clients, "us-east-1", 100, 200)
+                .await
+                .unwrap()
+                .by_fingerprint
+                .len(),
+            1
+        );
+        // Covered now: served from the cache even with the file gone.
+        std::fs::remove_file(&path).unwrap();
+        assert_eq!(
+            cache
+                .get(&source, &clients, "us-east-1", 120, 180)
+                .await
+                .unwrap()
+                .by_fingerprint
+                .len(),
+            1
+        );
+        // Not covered: loaded again (and the file is gone).
+        assert!(
+            cache
+                .get(&source, &clients, "us-east-1", 100, 900)
+                .await
+                .is_err()
+        );
     }
 }
