@@ -8,8 +8,8 @@ use trailwatch::digest::request::{Clients, KeySource, TrailArn, describe_trail};
 use trailwatch::digest::s3::S3DigestStore;
 use trailwatch::digest::validate::{render_cli, validate_range};
 
-pub const USAGE: &str = "usage: validator validate-logs --trail-arn ARN --start-time TIME [--end-time TIME] [--s3-bucket BUCKET] [--s3-prefix PREFIX] [--account-id ID] [--organization-id O-ID] [--public-keys-file FILE] [--verbose]
-TIME is UTC ISO-8601, e.g. 2026-11-25T00:00:00Z. The region validated is AWS_REGION (the AWS CLI's --region).
+pub const USAGE: &str = "usage: validator validate-logs --trail-arn ARN --start-time TIME [--end-time TIME] [--s3-bucket BUCKET] [--s3-prefix PREFIX] [--account-id ID] [--organization-id O-ID] [--public-keys-file FILE] [--region REGION] [--verbose]
+TIME is UTC ISO-8601, e.g. 2026-11-25T00:00:00Z. The region validated is --region, else AWS_REGION.
 Public keys come from ListPublicKeys, or from --public-keys-file / TRAIL_PUBLIC_KEYS_FILE (the output of aws cloudtrail list-public-keys).";
 
 /// Parsed arguments.
@@ -23,6 +23,8 @@ pub struct Args {
     pub account_id: Option<String>,
     pub organization_id: Option<String>,
     pub public_keys_file: Option<String>,
+    /// The region whose digests are validated (the AWS CLI's global `--region`).
+    pub region: Option<String>,
     pub verbose: bool,
 }
 
@@ -47,6 +49,7 @@ pub fn parse(args: &[String]) -> Result<Args, String> {
             "--account-id" => parsed.account_id = Some(value),
             "--organization-id" => parsed.organization_id = Some(value),
             "--public-keys-file" => parsed.public_keys_file = Some(value),
+            "--region" => parsed.region = Some(value),
             other => return Err(format!("unknown argument {other}")),
         }
     }
