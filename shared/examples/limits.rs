@@ -17,7 +17,12 @@ fn main() -> ExitCode {
         eprintln!("usage: limits FILE.json.gz");
         return ExitCode::from(2);
     };
-    let open = || BufReader::with_capacity(64 * 1024, File::open(&path).unwrap_or_else(|e| panic!("{path}: {e}")));
+    let open = || {
+        BufReader::with_capacity(
+            64 * 1024,
+            File::open(&path).unwrap_or_else(|e| panic!("{path}: {e}")),
+        )
+    };
     let mut buffer = vec![0u8; 64 * 1024];
 
     let started = Instant::now();
@@ -33,11 +38,17 @@ fn main() -> ExitCode {
         hasher.update(&buffer[..n]);
     }
     let _ = hasher.finalize();
-    println!("inflate+sha256 {:.3} {bytes}", started.elapsed().as_secs_f64());
+    println!(
+        "inflate+sha256 {:.3} {bytes}",
+        started.elapsed().as_secs_f64()
+    );
 
     let started = Instant::now();
     match trailwatch::digest::hash::hash_log_file(open()) {
-        Ok(_) => println!("validator-hash {:.3} {bytes}", started.elapsed().as_secs_f64()),
+        Ok(_) => println!(
+            "validator-hash {:.3} {bytes}",
+            started.elapsed().as_secs_f64()
+        ),
         Err(error) => {
             eprintln!("limits: {error}");
             return ExitCode::FAILURE;

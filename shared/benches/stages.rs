@@ -1,0 +1,75 @@
+//! The forwarder's stages on generated records: splitting a decompressed file into records,
+//! reading a record's fields, selecting with a realistic selector set, packing batches.
+
+use std::convert::Infallible;
+use std::hint::black_box;
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use trailwatch::generate::TrailSpec;
+use trailwatch::logs::{BatchBuilder, LogEvent};
+use trailwatch::route::Routes;
+use trailwatch::trail::{RecordFields, read_records};
+
+const ROUTES: &str = include_str!("../../events/config/routes-three-groups.json");
+
+fn records(count: usize) -> Vec<String> {
+    TrailSpec::recent(3)
+        .records()
+        .take(count)
+        .map(|r| r.text)
+        .collect()
+}
+
+fn stages(c: &mut Criterion) {
+    let texts = records(5_000);
+    let bytes: usize = texts.iter().map(String::len).sum();
+    let plain = format!("{{\"Records\":[{}]}}", texts.join(","));
+
+    let mut group = c.benchmark_group("stages");
+    group.throughput(Throughput::Bytes(bytes as u64));
+    group.bench_function("split records", |b| {
+        b.iter(|| {
+            read_records(plain.as_bytes(), |_, raw| {
+                black_box(raw);
+                Ok::<_, Infallible>(())
+            })
+        })
+    });
+    group.bench_function("read fields", |b| {
+        b.iter(|| {
+            for text in &texts {
+                let _ = black_box(RecordFields::parse(text).map(|f| f.event_time_millis()));
+            }
+        })
+    });
+    let routes = Routes::from_json(ROUTES).unwrap_or_else(|e| panic!("{e}"));
+    let fields: Vec<RecordFields<'_>> = texts
+        .iter()
+        .filter_map(|t| RecordFields::parse(t).ok())
+        .collect();
+    group.bench_function("select (three routes)", |b| {
+        b.iter(|| {
+            for record in &fields {
+                black_box(routes.route_for(record));
+            }
+        })
+    });
+    group.bench_function("pack batches", |b| {
+        b.iter(|| {
+            let mut builder = BatchBuilder::new();
+            for (index, text) in texts.iter().enumerate() {
+                let event = LogEvent {
+                    timestamp: (index as i64 * 7919) % 300_000,
+                    message: text.clone(),
+                    record_index: index as u64,
+                };
+                let _ = black_box(builder.push(event));
+            }
+            black_box(builder.finish());
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, stages);
+criterion_main!(benches);
