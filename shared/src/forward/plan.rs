@@ -7,13 +7,12 @@ use std::io::{self, Read};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use serde_json::value::RawValue;
-
 use crate::logs::batch::{EVENT_OVERHEAD_BYTES, MAX_MESSAGE_BYTES};
 use crate::logs::{Batch, BatchBuilder, Destination, KeyFacts, LogEvent};
 use crate::route::Routes;
 use crate::summary::{RejectedReasons, WouldForward};
-use crate::trail::file::{decompress_at_most, read_records_within};
+use crate::trail::file::decompress_at_most;
+use crate::trail::split::{Element, split_records};
 use crate::trail::{EventCategory, FileError, RecordError, RecordFields};
 
 /// Invalid or oversized records logged one by one per file; the rest only in the counts.
@@ -94,7 +93,9 @@ where
     };
     let limit = context.max_decompressed_bytes;
     let read = decompress_at_most(&mut source, limit).and_then(|records| {
-        read_records_within(records, limit, |index, record| planner.add(index, record))
+        split_records(records, MAX_MESSAGE_BYTES, |index, element| {
+            planner.add(index, element)
+        })
     });
     match read {
         // Stopping for a handoff is not a failure.
@@ -154,12 +155,23 @@ impl<F> Planner<'_, F>
 where
     F: FnMut(ReadyBatch) -> Result<(), DeliveryStopped>,
 {
-    fn add(&mut self, index: u64, record: Box<RawValue>) -> Result<(), Halt> {
+    fn add(&mut self, index: u64, element: Element<'_>) -> Result<(), Halt> {
         if index < self.context.start_record {
             return Ok(());
         }
         self.plan.records += 1;
-        self.add_record(index, record)?;
+        match element {
+            Element::Text(bytes) => match std::str::from_utf8(bytes) {
+                Ok(text) => self.add_record(index, text)?,
+                Err(_) => self.invalid(index, "the record is not UTF-8 text"),
+            },
+            Element::TooLarge(bytes) => {
+                self.plan.rejected.too_large += 1;
+                if self.plan.rejected.too_large <= LOGGED_RECORD_PROBLEMS {
+                    tracing::warn!(bucket = %self.context.bucket, key = %self.context.key, record_index = index, bytes, "record too large for CloudWatch Logs");
+                }
+            }
+        }
         let stop_requested = self
             .context
             .stop
@@ -172,14 +184,18 @@ where
         Ok(())
     }
 
-    fn add_record(&mut self, index: u64, record: Box<RawValue>) -> Result<(), DeliveryStopped> {
-        let routed = match self.route(record.get()) {
+    fn invalid(&mut self, index: u64, reason: &str) {
+        self.plan.rejected.invalid_record += 1;
+        if self.plan.rejected.invalid_record <= LOGGED_RECORD_PROBLEMS {
+            tracing::warn!(bucket = %self.context.bucket, key = %self.context.key, record_index = index, reason = %reason, "invalid record");
+        }
+    }
+
+    fn add_record(&mut self, index: u64, text: &str) -> Result<(), DeliveryStopped> {
+        let routed = match self.route(text) {
             Ok(routed) => routed,
             Err(error) => {
-                self.plan.rejected.invalid_record += 1;
-                if self.plan.rejected.invalid_record <= LOGGED_RECORD_PROBLEMS {
-                    tracing::warn!(bucket = %self.context.bucket, key = %self.context.key, record_index = index, reason = %describe(&error), "invalid record");
-                }
+                self.invalid(index, &describe(&error));
                 return Ok(());
             }
         };
@@ -190,7 +206,7 @@ where
         let slot = self.destination_slot(route);
         let event = LogEvent {
             timestamp,
-            message: Box::<str>::from(record).into(),
+            message: text.to_owned(),
             record_index: index,
         };
         let (_, destination, builder) = &mut self.open[slot];

@@ -30,6 +30,8 @@ pub enum FileError {
     Decompress(#[source] io::Error),
     #[error("the file is not CloudTrail JSON ({{\"Records\": [...]}}): {0}")]
     Json(#[source] serde_json::Error),
+    #[error("the file is not CloudTrail JSON ({{\"Records\": [...]}}): {0}")]
+    Syntax(String),
     #[error("the file has no \"Records\" array")]
     NoRecordsArray,
     #[error("the file has more than one \"Records\" array")]
@@ -83,9 +85,9 @@ impl<R: Read> Read for TaggedSource<R> {
     }
 }
 
-/// Marks the decompressed size going over the ceiling.
+/// Marks the decompressed size going over the ceiling, with the ceiling.
 #[derive(Debug)]
-struct CeilingReached;
+struct CeilingReached(u64);
 
 impl fmt::Display for CeilingReached {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -98,6 +100,7 @@ impl std::error::Error for CeilingReached {}
 /// Stops inflating once more than `remaining` bytes came out.
 struct Ceiling<R> {
     inner: R,
+    limit: u64,
     remaining: u64,
 }
 
@@ -105,7 +108,7 @@ impl<R: Read> Read for Ceiling<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
         if n as u64 > self.remaining {
-            return Err(io::Error::other(CeilingReached));
+            return Err(io::Error::other(CeilingReached(self.limit)));
         }
         self.remaining -= n as u64;
         Ok(n)
@@ -116,12 +119,20 @@ fn classify_io(error: io::Error) -> FileError {
     classify_io_within(error, 0)
 }
 
+/// What a failed read of the decompressed stream means: the source failed, the ceiling was
+/// reached, or the compressed data is damaged.
+pub(crate) fn classify_read_error(error: io::Error) -> FileError {
+    classify_io_within(error, 0)
+}
+
 fn classify_io_within(error: io::Error, limit: u64) -> FileError {
-    if error
+    if let Some(ceiling) = error
         .get_ref()
-        .is_some_and(|inner| inner.is::<CeilingReached>())
+        .and_then(|inner| inner.downcast_ref::<CeilingReached>())
     {
-        return FileError::TooLarge { limit };
+        return FileError::TooLarge {
+            limit: ceiling.0.max(limit),
+        };
     }
     if error
         .get_ref()
@@ -163,6 +174,7 @@ pub fn decompress_at_most<R: Read>(compressed: R, limit: u64) -> Result<impl Rea
         0 => Err(FileError::Empty),
         2 if magic == GZIP_MAGIC => Ok(Ceiling {
             inner: MultiGzDecoder::new(io::Cursor::new(magic).chain(source)),
+            limit,
             remaining: limit,
         }),
         _ => Err(FileError::NotGzip),

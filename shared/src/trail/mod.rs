@@ -3,6 +3,7 @@
 pub mod file;
 pub mod key;
 pub mod record;
+pub mod split;
 
 pub use file::{FileError, decompress, read_records};
 pub use key::{FileKind, TrailKey, classify, decode_notification_key};
