@@ -8,6 +8,7 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use trailwatch::generate::TrailSpec;
 use trailwatch::logs::{BatchBuilder, LogEvent};
 use trailwatch::route::Routes;
+use trailwatch::trail::split::split_records;
 use trailwatch::trail::{RecordFields, read_records};
 
 const ROUTES: &str = include_str!("../../events/config/routes-three-groups.json");
@@ -28,6 +29,14 @@ fn stages(c: &mut Criterion) {
     let mut group = c.benchmark_group("stages");
     group.throughput(Throughput::Bytes(bytes as u64));
     group.bench_function("split records", |b| {
+        b.iter(|| {
+            split_records(plain.as_bytes(), usize::MAX, |_, element| {
+                black_box(element);
+                Ok::<_, Infallible>(())
+            })
+        })
+    });
+    group.bench_function("split records (serde reader, the reference)", |b| {
         b.iter(|| {
             read_records(plain.as_bytes(), |_, raw| {
                 black_box(raw);
