@@ -124,13 +124,7 @@ pub async fn handle(
         write_verdicts(validator, validated)
             .await
             .map_err(ValidationFailed)?;
-        let c = validated.report.counts();
-        counts.digests_valid += c.digests_valid;
-        counts.digests_invalid += c.digests_invalid;
-        counts.log_files_valid += c.log_files_valid;
-        counts.log_files_invalid += c.log_files_invalid;
-        counts.log_files_missing += c.log_files_missing;
-        counts.log_files_unreferenced += c.log_files_unreferenced;
+        counts.add(&validated.report.counts());
         invalid.extend(
             validated
                 .report
@@ -172,25 +166,32 @@ async fn validate_digest_object(
         return Ok(None);
     };
     let time = trailwatch::digest::chain::key_time(key).unwrap_or_default();
-    let keys = validator
-        .key_cache
-        .get(
-            &validator.keys,
-            &validator.clients,
-            &trail.source_region,
-            time - 3600,
-            time,
-        )
-        .await?;
-    let store = Arc::new(S3DigestStore {
-        client: validator.clients.s3.clone(),
-    });
+    let (keys, store) = keys_and_store(validator, &trail.source_region, time - 3600, time).await?;
     let report = validate_delivered_digest(store, &keys, bucket, key).await?;
     Ok(Some(Validated {
         trail,
         what: format!("s3://{bucket}/{key}"),
         report,
     }))
+}
+
+/// The public keys for a region and range (cached), and the S3 store.
+async fn keys_and_store(
+    validator: &Validator,
+    region: &str,
+    start: i64,
+    end: i64,
+) -> Result<(trailwatch::digest::chain::PublicKeys, Arc<S3DigestStore>), String> {
+    let keys = validator
+        .key_cache
+        .get(&validator.keys, &validator.clients, region, start, end)
+        .await?;
+    Ok((
+        keys,
+        Arc::new(S3DigestStore {
+            client: validator.clients.s3.clone(),
+        }),
+    ))
 }
 
 async fn validate_requested_range(
@@ -200,12 +201,21 @@ async fn validate_requested_range(
     let text = |name: &str| range.get(name).and_then(Value::as_str).map(str::to_owned);
     let arn_text = text("trailArn").ok_or("validateRange needs trailArn")?;
     let arn = TrailArn::parse(&arn_text)?;
-    let start = text("startTime")
-        .and_then(|t| iso_seconds(&t))
-        .ok_or("validateRange needs startTime (ISO-8601 UTC)")?;
     let end = text("endTime")
         .and_then(|t| iso_seconds(&t))
         .unwrap_or_else(now_seconds);
+    let start = match (
+        text("startTime"),
+        range.get("hoursBack").and_then(Value::as_i64),
+    ) {
+        (Some(start), _) => {
+            iso_seconds(&start).ok_or("validateRange startTime is not ISO-8601 UTC")?
+        }
+        (None, Some(hours)) => end - hours * 3600,
+        (None, None) => {
+            return Err("validateRange needs startTime (ISO-8601 UTC) or hoursBack".to_owned());
+        }
+    };
     let (bucket, prefix) = match text("s3Bucket") {
         Some(bucket) => (bucket, text("s3Prefix").filter(|p| !p.is_empty())),
         None => trailwatch::digest::request::describe_trail(&validator.clients, &arn_text).await?,
@@ -218,19 +228,7 @@ async fn validate_requested_range(
         home_region: arn.home_region,
         trail_name: arn.name,
     };
-    let keys = validator
-        .key_cache
-        .get(
-            &validator.keys,
-            &validator.clients,
-            &trail.source_region,
-            start,
-            end,
-        )
-        .await?;
-    let store = Arc::new(S3DigestStore {
-        client: validator.clients.s3.clone(),
-    });
+    let (keys, store) = keys_and_store(validator, &trail.source_region, start, end).await?;
     let report = validate_range(store, &keys, &trail, &bucket, start, end).await?;
     Ok(Validated {
         trail,

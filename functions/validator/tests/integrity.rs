@@ -373,30 +373,8 @@ async fn a_delivered_digest_is_validated_with_its_link_and_each_verdict_logged()
     // Given: a validator configured like the function, and a tampered log file.
     let bucket = Bucket::signed("integrity-handler").await;
     bucket.delete(&bucket.logs[2][1]).await;
-    let sdk = sdk_config_for(&moto().endpoint).await;
-    let keys_file = std::env::temp_dir().join("trailwatch-integrity-handler-keys.json");
-    std::fs::write(&keys_file, signer("any").public_keys_json()).unwrap();
+    let (validator, logs) = validator_for(&bucket, "/trailwatch/test/integrity").await;
     let group = "/trailwatch/test/integrity";
-    let logs = aws_sdk_cloudwatchlogs::Client::new(&sdk);
-    logs.create_log_group()
-        .log_group_name(group)
-        .send()
-        .await
-        .unwrap();
-    let validator = validator::Validator {
-        clients: Clients {
-            s3: bucket.s3.clone(),
-            cloudtrail: aws_sdk_cloudtrail::Client::new(&sdk),
-        },
-        publisher: trailwatch::logs::LogPublisher::new(logs.clone()),
-        log_group: Arc::from(group),
-        keys: trailwatch::digest::request::KeySource::File(
-            keys_file.to_string_lossy().into_owned(),
-        ),
-        key_cache: trailwatch::digest::request::KeyCache::default(),
-        region: REGION.into(),
-        namespace: "test".into(),
-    };
     let body =
         serde_json::json!({"Records": [{"eventSource": "aws:s3", "eventName": "ObjectCreated:Put",
         "s3": {"bucket": {"name": bucket.name}, "object": {"key": bucket.digests[2]}}}]})
@@ -431,30 +409,7 @@ async fn a_delivered_digest_is_validated_with_its_link_and_each_verdict_logged()
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_scheduled_range_validates_the_whole_chain() {
     let bucket = Bucket::signed("integrity-range").await;
-    let sdk = sdk_config_for(&moto().endpoint).await;
-    let keys_file = std::env::temp_dir().join("trailwatch-integrity-range-keys.json");
-    std::fs::write(&keys_file, signer("any").public_keys_json()).unwrap();
-    let group = "/trailwatch/test/integrity-range";
-    let logs = aws_sdk_cloudwatchlogs::Client::new(&sdk);
-    logs.create_log_group()
-        .log_group_name(group)
-        .send()
-        .await
-        .unwrap();
-    let validator = validator::Validator {
-        clients: Clients {
-            s3: bucket.s3.clone(),
-            cloudtrail: aws_sdk_cloudtrail::Client::new(&sdk),
-        },
-        publisher: trailwatch::logs::LogPublisher::new(logs),
-        log_group: Arc::from(group),
-        keys: trailwatch::digest::request::KeySource::File(
-            keys_file.to_string_lossy().into_owned(),
-        ),
-        key_cache: trailwatch::digest::request::KeyCache::default(),
-        region: REGION.into(),
-        namespace: "test".into(),
-    };
+    let (validator, _) = validator_for(&bucket, "/trailwatch/test/integrity-range").await;
     let event = serde_json::json!({"validateRange": {"trailArn": format!("arn:aws:cloudtrail:{REGION}:{ACCOUNT}:trail/audit"),
         "startTime": "2026-11-20T00:00:00Z", "endTime": "2026-11-20T03:00:00Z", "s3Bucket": bucket.name, "s3Prefix": ""}});
     let result = validator::handle(
@@ -466,6 +421,61 @@ async fn a_scheduled_range_validates_the_whole_chain() {
     assert_eq!(result["counts"]["digestsValid"], 3);
     assert_eq!(result["counts"]["logFilesValid"], 4);
     assert_eq!(result["invalid"], serde_json::json!([]));
+
+    // The schedule's form: the last hours up to now (nothing delivered then in this bucket).
+    let event = serde_json::json!({"validateRange": {"trailArn": format!("arn:aws:cloudtrail:{REGION}:{ACCOUNT}:trail/audit"),
+        "hoursBack": 25, "s3Bucket": bucket.name, "s3Prefix": ""}});
+    let result = validator::handle(
+        &validator,
+        lambda_runtime::LambdaEvent::new(event, lambda_runtime::Context::default()),
+    )
+    .await
+    .unwrap();
+    assert_eq!(result["counts"]["digestsValid"], 0);
+    let event = serde_json::json!({"validateRange": {"trailArn": format!("arn:aws:cloudtrail:{REGION}:{ACCOUNT}:trail/audit"), "s3Bucket": bucket.name}});
+    let error = validator::handle(
+        &validator,
+        lambda_runtime::LambdaEvent::new(event, lambda_runtime::Context::default()),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .contains("startTime (ISO-8601 UTC) or hoursBack"),
+        "{error}"
+    );
+}
+
+/// A validator configured as the function is, writing to `group`, with the test key pair.
+async fn validator_for(
+    bucket: &Bucket,
+    group: &str,
+) -> (validator::Validator, aws_sdk_cloudwatchlogs::Client) {
+    let sdk = sdk_config_for(&moto().endpoint).await;
+    let keys_file = std::env::temp_dir().join(format!("trailwatch-{}-keys.json", bucket.name));
+    std::fs::write(&keys_file, signer("any").public_keys_json()).unwrap();
+    let logs = aws_sdk_cloudwatchlogs::Client::new(&sdk);
+    logs.create_log_group()
+        .log_group_name(group)
+        .send()
+        .await
+        .unwrap();
+    let validator = validator::Validator {
+        clients: Clients {
+            s3: bucket.s3.clone(),
+            cloudtrail: aws_sdk_cloudtrail::Client::new(&sdk),
+        },
+        publisher: trailwatch::logs::LogPublisher::new(logs.clone()),
+        log_group: Arc::from(group),
+        keys: trailwatch::digest::request::KeySource::File(
+            keys_file.to_string_lossy().into_owned(),
+        ),
+        key_cache: trailwatch::digest::request::KeyCache::default(),
+        region: REGION.into(),
+        namespace: "test".into(),
+    };
+    (validator, logs)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

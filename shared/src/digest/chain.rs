@@ -175,7 +175,7 @@ pub async fn walk<S: DigestStore>(
 ) -> Result<Vec<ChainEvent>, String> {
     let mut events = Vec::new();
     let mut bucket = bucket.to_owned();
-    let mut listed = list_in_range(store, trail, &bucket, start, end).await?;
+    let mut listed = list_in_range(store, trail, &bucket, start, end, FileKind::Digest).await?;
     let mut current = listed.pop();
     let mut last_start = current.as_deref().and_then(key_time).unwrap_or(i64::MIN);
     while let Some(key) = current.take() {
@@ -197,7 +197,9 @@ pub async fn walk<S: DigestStore>(
                     (Some(previous_bucket), Some(previous_key)) => {
                         if previous_bucket != bucket {
                             bucket = previous_bucket;
-                            listed = list_in_range(store, trail, &bucket, start, end).await?;
+                            listed =
+                                list_in_range(store, trail, &bucket, start, end, FileKind::Digest)
+                                    .await?;
                         }
                         current = Some(previous_key);
                     }
@@ -232,15 +234,8 @@ pub async fn walk_backfill<S: DigestStore>(
     start: i64,
     end: i64,
 ) -> Result<Vec<ChainEvent>, String> {
-    let list_prefix = trail.list_prefix();
-    let start_after = format!("{list_prefix}{}", date_folder(start - 60));
-    let mut listed: Vec<String> = store
-        .list_keys(bucket, &list_prefix, &start_after)
-        .await?
-        .into_iter()
-        .filter(|key| trail.owns_kind(key, FileKind::BackfillDigest))
-        .filter(|key| key_time(key).is_some_and(|t| t >= start && t <= end + 3600))
-        .collect();
+    let mut listed =
+        list_in_range(store, trail, bucket, start, end, FileKind::BackfillDigest).await?;
     listed.sort_by_key(|key| std::cmp::Reverse(key_time(key)));
     let mut events = Vec::new();
     for key in listed {
@@ -274,13 +269,14 @@ fn verdict(bucket: &str, key: &str, status: Status) -> Verdict {
     }
 }
 
-/// This trail's digest keys with key time in `[start, end + 1 h]`, ascending.
+/// This trail's digest keys of `kind` with key time in `[start, end + 1 h]`, ascending.
 async fn list_in_range<S: DigestStore>(
     store: &S,
     trail: &TrailDigests,
     bucket: &str,
     start: i64,
     end: i64,
+    kind: FileKind,
 ) -> Result<Vec<String>, String> {
     let list_prefix = trail.list_prefix();
     // Keys sort by date folder, so listing can start at the start date's folder.
@@ -288,7 +284,7 @@ async fn list_in_range<S: DigestStore>(
     let keys = store.list_keys(bucket, &list_prefix, &start_after).await?;
     Ok(keys
         .into_iter()
-        .filter(|key| trail.owns(key))
+        .filter(|key| trail.owns_kind(key, kind))
         .filter(|key| key_time(key).is_some_and(|t| t >= start && t <= end + 3600))
         .collect())
 }

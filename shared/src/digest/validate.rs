@@ -43,6 +43,19 @@ pub struct Counts {
     pub log_files_unreferenced: u64,
 }
 
+impl Counts {
+    pub fn add(&mut self, other: &Counts) {
+        self.digests_valid += other.digests_valid;
+        self.digests_invalid += other.digests_invalid;
+        self.backfill_digests_valid += other.backfill_digests_valid;
+        self.backfill_digests_invalid += other.backfill_digests_invalid;
+        self.log_files_valid += other.log_files_valid;
+        self.log_files_invalid += other.log_files_invalid;
+        self.log_files_missing += other.log_files_missing;
+        self.log_files_unreferenced += other.log_files_unreferenced;
+    }
+}
+
 impl Report {
     pub fn counts(&self) -> Counts {
         let mut counts = Counts::default();
