@@ -146,54 +146,25 @@ fn signed_trail(dir: &str, bucket: &str, hours: &str) -> Result<(), String> {
         // The second hour is empty: its digest lists no files.
         let files = if hour == 1 { 0 } else { 2 };
         for n in 0..files {
-            let mut spec = TrailSpec::recent(500 + (hour * 2 + n) as u64);
-            spec.delivery_millis = (start + 300 + n * 900) * 1000;
-            spec.newest_event_millis = spec.delivery_millis - 60_000;
-            let mut body = Vec::new();
-            write_log_file(&spec, 50_000, &mut body).map_err(|e| e.to_string())?;
-            let mut inflated = Vec::new();
-            std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&body[..]), &mut inflated)
-                .map_err(|e| e.to_string())?;
-            write(&spec.key(), &body)?;
-            manifest.push(serde_json::json!({"key": spec.key(), "metadata": {}}));
-            listed.push((spec.key(), inflated));
+            let (key, body, inflated) =
+                delivered_log(500 + (hour * 2 + n) as u64, start + 300 + n * 900, 50_000)?;
+            write(&key, &body)?;
+            manifest.push(manifest_entry(&key, &[]));
+            listed.push((key, inflated));
         }
         let digest = signer.digest(start, start + 3600, &listed, previous.as_ref());
-        let mut inflated = Vec::new();
-        std::io::Read::read_to_end(
-            &mut flate2::read::GzDecoder::new(&digest.body[..]),
-            &mut inflated,
-        )
-        .map_err(|e| e.to_string())?;
-        previous = Some(signer.link(&digest, &inflated));
+        previous = Some(signer.link(&digest, &gunzip(&digest.body)?));
         write(&digest.key, &digest.body)?;
-        let metadata: serde_json::Map<String, serde_json::Value> = digest
-            .metadata
-            .iter()
-            .map(|(k, v)| (k.clone(), v.clone().into()))
-            .collect();
-        manifest.push(serde_json::json!({"key": digest.key, "metadata": metadata}));
+        manifest.push(manifest_entry(&digest.key, &digest.metadata));
     }
     // A log file of the first hour that its digest missed, vouched for by a backfill digest.
     let first = end - hours * 3600;
-    let mut late = TrailSpec::recent(599);
-    late.delivery_millis = (first + 2400) * 1000;
-    late.newest_event_millis = late.delivery_millis - 60_000;
-    let mut body = Vec::new();
-    write_log_file(&late, 20_000, &mut body).map_err(|e| e.to_string())?;
-    let mut inflated = Vec::new();
-    std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&body[..]), &mut inflated)
-        .map_err(|e| e.to_string())?;
-    write(&late.key(), &body)?;
-    manifest.push(serde_json::json!({"key": late.key(), "metadata": {}}));
-    let backfill = signer.backfill_digest(first, first + 3600, &[(late.key(), inflated)], end);
+    let (late_key, body, inflated) = delivered_log(599, first + 2400, 20_000)?;
+    write(&late_key, &body)?;
+    manifest.push(manifest_entry(&late_key, &[]));
+    let backfill = signer.backfill_digest(first, first + 3600, &[(late_key, inflated)], end);
     write(&backfill.key, &backfill.body)?;
-    let metadata: serde_json::Map<String, serde_json::Value> = backfill
-        .metadata
-        .iter()
-        .map(|(k, v)| (k.clone(), v.clone().into()))
-        .collect();
-    manifest.push(serde_json::json!({"key": backfill.key, "metadata": metadata}));
+    manifest.push(manifest_entry(&backfill.key, &backfill.metadata));
     write(
         "manifest.json",
         serde_json::Value::Array(manifest).to_string().as_bytes(),
@@ -205,6 +176,38 @@ fn signed_trail(dir: &str, bucket: &str, hours: &str) -> Result<(), String> {
         trailwatch::digest::validate::display(end)
     );
     Ok(())
+}
+
+/// A generated log file delivered at `delivered` (epoch seconds): key, gzip body, and its
+/// decompressed bytes (what a digest hashes).
+fn delivered_log(
+    seed: u64,
+    delivered: i64,
+    min_bytes: u64,
+) -> Result<(String, Vec<u8>, Vec<u8>), String> {
+    let mut spec = TrailSpec::recent(seed);
+    spec.delivery_millis = delivered * 1000;
+    spec.newest_event_millis = spec.delivery_millis - 60_000;
+    let mut body = Vec::new();
+    write_log_file(&spec, min_bytes, &mut body).map_err(|e| e.to_string())?;
+    let inflated = gunzip(&body)?;
+    Ok((spec.key(), body, inflated))
+}
+
+fn gunzip(body: &[u8]) -> Result<Vec<u8>, String> {
+    let mut inflated = Vec::new();
+    std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(body), &mut inflated)
+        .map_err(|e| e.to_string())?;
+    Ok(inflated)
+}
+
+/// One manifest line: the key and the S3 user metadata to put it with.
+fn manifest_entry(key: &str, metadata: &[(String, String)]) -> serde_json::Value {
+    let metadata: serde_json::Map<String, serde_json::Value> = metadata
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone().into()))
+        .collect();
+    serde_json::json!({"key": key, "metadata": metadata})
 }
 
 fn main() -> ExitCode {
