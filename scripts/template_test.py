@@ -1,0 +1,260 @@
+"""Checks on template.yaml that cfn-lint cannot make: least privilege, every environment variable a
+function reads set by the template and documented, every binary present in the workspace, the
+delivery wiring, and (with SAM_BUILD_DIR) that `sam build` produced arm64 bootstraps.
+
+Run by scripts/test with the pinned cfn-lint's template decoder:
+    .venv/bin/python -m unittest scripts/template_test.py
+"""
+
+import json
+import os
+import re
+import unittest
+from pathlib import Path
+
+from cfnlint.decode import decode_str
+
+ROOT = Path(__file__).resolve().parent.parent
+FUNCTIONS = {"ForwarderFunction": "forwarder", "ValidatorFunction": "validator"}
+
+# Read by the code, deliberately not set by the template.
+NOT_FOR_LAMBDA = {
+    # The validator command's offline key file; in Lambda the keys come from ListPublicKeys.
+    "TRAIL_PUBLIC_KEYS_FILE",
+}
+
+# Actions that support no resource-level permissions (Service Authorization Reference).
+RESOURCE_STAR_ALLOWED = {"cloudtrail:ListPublicKeys", "cloudtrail:DescribeTrails"}
+
+
+def load_template():
+    template, problems = decode_str((ROOT / "template.yaml").read_text())
+    assert not problems, problems
+    return template
+
+
+def text(value):
+    """An intrinsic-laden value as one string, for containment checks."""
+    return value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+
+
+def statements(function):
+    """Every Allow statement of a function's inline policies, with both branches of an !If."""
+    found = []
+
+    def walk(node):
+        if isinstance(node, dict) and set(node) == {"Fn::If"}:
+            _, yes, no = node["Fn::If"]
+            walk(yes)
+            walk(no)
+        elif isinstance(node, dict) and node.get("Effect") == "Allow":
+            found.append(node)
+        elif isinstance(node, dict) and node.get("Ref") == "AWS::NoValue":
+            pass
+        else:
+            raise AssertionError(f"unexpected policy statement {node!r}")
+
+    for policy in function["Properties"]["Policies"]:
+        assert isinstance(policy, dict) and "Statement" in policy, (
+            f"only inline policies are reviewed here, not {policy!r}"
+        )
+        for statement in policy["Statement"]:
+            walk(statement)
+    return found
+
+
+def actions(statement):
+    value = statement["Action"]
+    return [value] if isinstance(value, str) else list(value)
+
+
+def env_vars_read(paths):
+    """Names a crate reads with std::env::var, directly or through a `const NAME: &str`."""
+    names = set()
+    for path in paths:
+        source = path.read_text()
+        consts = dict(re.findall(r'const ([A-Z_]+): &str = "([A-Z_]+)";', source))
+        names.update(re.findall(r'env::var\("([A-Z_]+)"\)', source))
+        names.update(consts[c] for c in re.findall(r"env::var\(([A-Z_]+)\)", source) if c in consts)
+        # The forwarder's configuration is read through a lookup of these constants.
+        if path.name == "config.rs":
+            names.update(v for k, v in consts.items() if k == v)
+    return names
+
+
+class Template(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.template = load_template()
+        cls.resources = cls.template["Resources"]
+        cls.readme = (ROOT / "README.md").read_text()
+
+    def function(self, logical_id):
+        return self.resources[logical_id]
+
+    def test_every_function_is_an_arm64_cargo_lambda_build_of_a_workspace_binary(self):
+        workspace = (ROOT / "Cargo.toml").read_text()
+        globals_ = self.template["Globals"]["Function"]
+        self.assertEqual(globals_["Architectures"], ["arm64"])
+        self.assertEqual(globals_["Runtime"], "provided.al2023")
+        for logical_id, binary in FUNCTIONS.items():
+            function = self.function(logical_id)
+            self.assertEqual(function["Metadata"]["BuildMethod"], "rust-cargolambda")
+            self.assertEqual(function["Metadata"]["BuildProperties"]["Binary"], binary)
+            self.assertEqual(function["Properties"]["CodeUri"], "./")
+            manifest = ROOT / "functions" / binary / "Cargo.toml"
+            self.assertTrue(manifest.is_file(), f"no crate for binary {binary}")
+            self.assertRegex(manifest.read_text(), rf'(?m)^name = "{binary}"$')
+            self.assertTrue((ROOT / "functions" / binary / "src" / "main.rs").is_file())
+            self.assertTrue('"functions/*"' in workspace or f'"functions/{binary}"' in workspace)
+        built = {r["Metadata"]["BuildProperties"]["Binary"] for r in self.resources.values()
+                 if r["Type"] == "AWS::Serverless::Function"}
+        self.assertEqual(built, set(FUNCTIONS.values()))
+
+    def test_every_environment_variable_read_is_set_by_the_template_and_documented(self):
+        read_by = {
+            "ForwarderFunction": env_vars_read([ROOT / "shared/src/config.rs"])
+            | env_vars_read((ROOT / "functions/forwarder/src").glob("*.rs")),
+            "ValidatorFunction": env_vars_read((ROOT / "functions/validator/src").glob("*.rs")),
+        }
+        self.assertIn("LOG_GROUP_NAME", read_by["ForwarderFunction"])
+        self.assertIn("INTEGRITY_LOG_GROUP_NAME", read_by["ValidatorFunction"])
+        for logical_id, names in read_by.items():
+            set_vars = set(self.function(logical_id)["Properties"]["Environment"]["Variables"])
+            for name in names - NOT_FOR_LAMBDA:
+                self.assertIn(name, set_vars, f"{logical_id} reads {name}; the template does not set it")
+            self.assertLessEqual(set_vars, names, f"{logical_id} sets variables nothing reads")
+            for name in names:
+                self.assertIn(f"| `{name}` |", self.readme, f"{name} is not in README's Configuration")
+
+    def test_forwarder_reads_only_trail_log_files_and_writes_only_its_destinations(self):
+        for statement in statements(self.function("ForwarderFunction")):
+            resource = text(statement["Resource"])
+            for action in actions(statement):
+                service = action.split(":")[0]
+                if service == "s3":
+                    self.assertIn(action, {"s3:GetObject", "s3:GetObjectVersion"})
+                    self.assertRegex(resource, r"TrailBucketName\}/\$\{Prefix\}AWSLogs/\*")
+                elif service == "kms":
+                    self.assertEqual(action, "kms:Decrypt")
+                    self.assertIn("TrailKey", resource)
+                    self.assertIn("ExistingKmsKeyArn", resource)
+                elif service == "logs":
+                    self.assertIn(action, {"logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"})
+                    self.assertNotIn("IntegrityLogGroup", resource)
+                    self.assertIn("DestinationLogGroup", resource)
+                    self.assertIn("RouteLogGroupNames", resource)
+                elif service == "sqs":
+                    self.assertEqual(action, "sqs:SendMessage")
+                    self.assertEqual(statement["Resource"], {"Fn::GetAtt": ["DeliveryQueue", "Arn"]})
+                else:
+                    self.fail(f"forwarder has an unexpected action {action}")
+            self.assertNotEqual(statement["Resource"], "*")
+
+    def test_forwarder_decrypts_only_when_the_trail_has_a_key(self):
+        policy = self.function("ForwarderFunction")["Properties"]["Policies"][0]["Statement"]
+        for statement in policy:
+            if "kms:Decrypt" in text(statement):
+                self.assertEqual(statement["Fn::If"][0], "TrailKey")
+                self.assertEqual(statement["Fn::If"][2], {"Ref": "AWS::NoValue"})
+
+    def test_validator_reads_and_lists_trail_files_and_writes_only_verdicts(self):
+        seen = set()
+        for statement in statements(self.function("ValidatorFunction")):
+            resource = text(statement["Resource"])
+            for action in actions(statement):
+                seen.add(action)
+                if statement["Resource"] == "*":
+                    self.assertIn(action, RESOURCE_STAR_ALLOWED)
+                elif action == "s3:GetObject":
+                    self.assertRegex(resource, r"TrailBucketName\}/\$\{Prefix\}AWSLogs/\*")
+                elif action == "s3:ListBucket":
+                    self.assertIn("AWSLogs/*", text(statement["Condition"]["StringLike"]["s3:prefix"]))
+                elif action == "kms:Decrypt":
+                    self.assertIn("TrailKey", resource)
+                elif action.startswith("logs:"):
+                    self.assertIn(action, {"logs:CreateLogStream", "logs:PutLogEvents"})
+                    self.assertIn("IntegrityLogGroup", resource)
+                    self.assertNotIn("DestinationLogGroup", resource)
+                else:
+                    self.fail(f"validator has an unexpected action {action}")
+        self.assertIn("cloudtrail:ListPublicKeys", seen)
+
+    def test_no_wildcard_action_is_allowed_to_a_function(self):
+        for logical_id in FUNCTIONS:
+            for statement in statements(self.function(logical_id)):
+                for action in actions(statement):
+                    self.assertNotIn("*", action, f"{logical_id}: {action}")
+
+    def test_new_bucket_is_private_versioned_tls_only_and_notifies_the_delivery_queue(self):
+        bucket = self.resources["TrailBucket"]["Properties"]
+        self.assertTrue(all(bucket["PublicAccessBlockConfiguration"].values()))
+        self.assertEqual(bucket["VersioningConfiguration"]["Status"], "Enabled")
+        (queue,) = bucket["NotificationConfiguration"]["QueueConfigurations"]
+        self.assertEqual(queue["Queue"], {"Fn::GetAtt": ["DeliveryQueue", "Arn"]})
+        self.assertTrue(bucket["NotificationConfiguration"]["EventBridgeConfiguration"]["EventBridgeEnabled"])
+        policy = self.resources["TrailBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+        deny = next(s for s in policy if isinstance(s, dict) and s.get("Sid") == "DenyInsecureTransport")
+        self.assertEqual(deny["Condition"], {"Bool": {"aws:SecureTransport": "false"}})
+        # Every CloudTrail grant is tied to this trail or to the listed accounts.
+        for statement in json.loads(json.dumps(policy)):
+            if "Fn::If" in statement:
+                statement = statement["Fn::If"][1]
+            if statement.get("Principal") == {"Service": "cloudtrail.amazonaws.com"}:
+                keys = set(statement["Condition"]["StringEquals"])
+                self.assertTrue(keys & {"aws:SourceArn", "aws:SourceAccount"}, statement["Sid"])
+
+    def test_deliveries_reach_the_right_function_and_failures_the_dead_letter_queue(self):
+        events = self.function("ForwarderFunction")["Properties"]["Events"]
+        self.assertEqual(events["Deliveries"]["Properties"]["Queue"], {"Fn::GetAtt": ["DeliveryQueue", "Arn"]})
+        self.assertEqual(events["Deliveries"]["Properties"]["FunctionResponseTypes"], ["ReportBatchItemFailures"])
+        validator = self.function("ValidatorFunction")["Properties"]["Events"]
+        self.assertEqual(validator["DigestDeliveries"]["Properties"]["Queue"], {"Fn::GetAtt": ["DigestQueue", "Arn"]})
+        digest_keys = text(self.resources["DigestDeliveries"]["Properties"]["EventPattern"])
+        self.assertIn("CloudTrail-Digest/", digest_keys)
+        log_keys = text(self.resources["LogFileDeliveries"]["Properties"]["EventPattern"])
+        self.assertNotIn("Digest", log_keys)
+        for queue in ("DeliveryQueue", "DigestQueue"):
+            redrive = self.resources[queue]["Properties"]["RedrivePolicy"]
+            self.assertEqual(redrive["deadLetterTargetArn"], {"Fn::GetAtt": ["DeadLetterQueue", "Arn"]})
+
+    def test_every_log_group_has_retention_and_each_function_logs_to_its_own(self):
+        groups = {k for k, r in self.resources.items() if r["Type"] == "AWS::Logs::LogGroup"}
+        self.assertEqual(len(groups), 4)
+        for group in groups:
+            self.assertEqual(self.resources[group]["Properties"]["RetentionInDays"], {"Ref": "RetentionInDays"})
+        for logical_id in FUNCTIONS:
+            group = self.function(logical_id)["Properties"]["LoggingConfig"]["LogGroup"]["Ref"]
+            self.assertIn(group, groups)
+
+    def test_alarms_watch_dead_letters_errors_rejections_and_integrity_and_notify_the_topic(self):
+        alarms = {k: r["Properties"] for k, r in self.resources.items() if r["Type"] == "AWS::CloudWatch::Alarm"}
+        watched = {m for a in alarms.values() for m in re.findall(r'"MetricName": "(\w+)"', text(a))}
+        watched |= {a["MetricName"] for a in alarms.values() if "MetricName" in a}
+        self.assertLessEqual(
+            {"ApproximateNumberOfMessagesVisible", "Errors", "Rejected", "ObjectsFailed",
+             "DigestsInvalid", "LogFilesInvalid", "LogFilesMissing"},
+            watched,
+        )
+        for alarm in alarms.values():
+            self.assertEqual(alarm["AlarmActions"], [{"Ref": "AlarmTopic"}])
+
+    def test_emitted_metric_names_are_the_ones_the_alarms_watch(self):
+        emitted = (ROOT / "shared/src/metrics.rs").read_text() + (ROOT / "functions/validator/src/lib.rs").read_text()
+        for name in ("Rejected", "ObjectsFailed", "DigestsInvalid", "LogFilesInvalid", "LogFilesMissing"):
+            self.assertIn(f'"{name}"', emitted)
+
+    @unittest.skipUnless(os.environ.get("SAM_BUILD_DIR"), "scripts/test sets SAM_BUILD_DIR after sam build")
+    def test_sam_build_produced_an_arm64_bootstrap_per_function(self):
+        build = Path(os.environ["SAM_BUILD_DIR"])
+        for logical_id in FUNCTIONS:
+            bootstrap = build / logical_id / "bootstrap"
+            header = bootstrap.read_bytes()[:20]
+            self.assertEqual(header[:4], b"\x7fELF", bootstrap)
+            # e_machine 183 is EM_AARCH64.
+            self.assertEqual(int.from_bytes(header[18:20], "little"), 183, bootstrap)
+            self.assertTrue(os.access(bootstrap, os.X_OK))
+
+
+if __name__ == "__main__":
+    unittest.main()
