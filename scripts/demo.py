@@ -77,9 +77,11 @@ def s3_event(bucket, key, size):
     return event
 
 
-def forwarder_env(endpoint, routes, dry_run):
-    """The forwarder's environment, as an env file for cargo lambda watch."""
-    lines = [f"AWS_ENDPOINT_URL={endpoint}", "AWS_ACCESS_KEY_ID=testing", "AWS_SECRET_ACCESS_KEY=testing", f"AWS_REGION={REGION}", "AWS_LAMBDA_LOG_FORMAT=JSON", "RUST_LOG=info"]
+def functions_env(endpoint, routes, dry_run):
+    """The functions' environment, as an env file for cargo lambda watch (it serves both)."""
+    lines = [f"AWS_ENDPOINT_URL={endpoint}", "AWS_ACCESS_KEY_ID=testing", "AWS_SECRET_ACCESS_KEY=testing", f"AWS_REGION={REGION}", "AWS_LAMBDA_LOG_FORMAT=JSON", "RUST_LOG=info",
+             # The validator: moto has no ListPublicKeys, so the signed trail's keys come from a file.
+             f"INTEGRITY_LOG_GROUP_NAME={INTEGRITY_GROUP}", f"TRAIL_PUBLIC_KEYS_FILE={WORK / 'signed' / 'public-keys.json'}"]
     if routes:
         # Single quotes keep the JSON literal in the env file.
         lines.append(f"ROUTES='{json.dumps(json.loads(routes.read_text()))}'")
@@ -91,20 +93,44 @@ def forwarder_env(endpoint, routes, dry_run):
 
 
 INTEGRITY_BUCKET = "trailwatch-demo-integrity"
+INTEGRITY_GROUP = "/trailwatch/integrity"
+# The signed trail ends where the samples in events/validator/ expect it.
+SIGNED_TRAIL_END = "2026-11-25T13:00:00Z"
 
 
-def integrity_demo(session, endpoint, env):
-    """Validates a signed trail, tampers with one log file, and validates again."""
-    print("\ndemo: log file integrity validation (the validator as a command, like aws cloudtrail validate-logs)")
+def invoke(function, path, port, env):
+    """`cargo lambda invoke` with a sample event; returns the function's JSON answer."""
+    shown = path.relative_to(ROOT)
+    print(f"\n$ cargo lambda invoke {function} --data-file {shown}")
+    result = subprocess.run(["cargo", "lambda", "invoke", function, "--invoke-address", "127.0.0.1", "--invoke-port", str(port), "--data-file", path, "--output-format", "json"], cwd=ROOT, env=env, capture_output=True, text=True)
+    if result.returncode != 0:
+        print(result.stdout + result.stderr)
+        sys.exit(f"demo: invoking {function} with {shown} failed (its log: {WORK / 'functions.log'})")
+    return json.loads(result.stdout)
+
+
+def integrity_demo(session, endpoint, env, invoke_port):
+    """Validates a signed trail with the validator function and command, tampers with one log
+    file, and validates again."""
+    print("\ndemo: log file integrity validation")
     s3 = session.client("s3", endpoint_url=endpoint)
     s3.create_bucket(Bucket=INTEGRITY_BUCKET)
     signed = WORK / "signed"
-    out = subprocess.run([ROOT / "target" / "debug" / "trailgen", "--signed-trail", signed, INTEGRITY_BUCKET, "3"], check=True, capture_output=True, text=True)
+    out = subprocess.run([ROOT / "target" / "debug" / "trailgen", "--signed-trail", signed, INTEGRITY_BUCKET, "3", SIGNED_TRAIL_END], check=True, capture_output=True, text=True)
     arn, start, end = out.stdout.split()
     manifest = json.loads((signed / "manifest.json").read_text())
     for entry in manifest:
         s3.put_object(Bucket=INTEGRITY_BUCKET, Key=entry["key"], Body=(signed / entry["key"]).read_bytes(), Metadata=entry["metadata"])
     print(f"  delivered {len(manifest)} signed files (3 hours of log files and digests) to s3://{INTEGRITY_BUCKET}")
+    for path in sorted((ROOT / "events" / "validator").glob("*.json")):
+        answer = invoke("validator", path, invoke_port, env)
+        print(f"  validated {', '.join(answer['validated'])}\n  counts {json.dumps(answer['counts'])}; invalid: {answer['invalid'] or 'none'}")
+    logs = session.client("logs", endpoint_url=endpoint)
+    for stream in logs.describe_log_streams(logGroupName=INTEGRITY_GROUP)["logStreams"]:
+        verdicts = logs.get_log_events(logGroupName=INTEGRITY_GROUP, logStreamName=stream["logStreamName"], startFromHead=True)["events"]
+        statuses = collections.Counter(json.loads(e["message"])["status"] for e in verdicts)
+        print(f"log group {INTEGRITY_GROUP}\n  stream {stream['logStreamName']}: {len(verdicts)} verdicts ({', '.join(f'{s} {n}' for s, n in sorted(statuses.items()))})")
+    print("\ndemo: the validator as a command, like aws cloudtrail validate-logs")
     command = [ROOT / "target" / "debug" / "validator", "validate-logs", "--trail-arn", arn, "--start-time", start, "--end-time", end,
                "--s3-bucket", INTEGRITY_BUCKET, "--public-keys-file", signed / "public-keys.json"]
 
@@ -159,24 +185,18 @@ def main():
         events.append(WORK / "events" / "s3-put-large-log.json")
         events[-1].write_text(json.dumps(s3_event(BUCKET, large, size), indent=2))
 
-        env_file = WORK / "forwarder.env"
-        env_file.write_text(forwarder_env(endpoint, args.routes, args.dry_run))
+        env_file = WORK / "functions.env"
+        env_file.write_text(functions_env(endpoint, args.routes, args.dry_run))
         print(f"demo: starting cargo lambda watch on 127.0.0.1:{invoke_port} (the first build takes a while)")
-        watch_log = open(WORK / "forwarder.log", "w")
+        watch_log = open(WORK / "functions.log", "w")
         processes.append(subprocess.Popen(["cargo", "lambda", "watch", "--invoke-address", "127.0.0.1", "--invoke-port", str(invoke_port), "--ignore-changes", "--timeout", "900", "--env-file", env_file], cwd=ROOT, env=env, stdout=watch_log, stderr=subprocess.STDOUT))
         wait_for_port(invoke_port, "cargo lambda watch", processes[-1])
 
         for path in events:
-            shown = path.relative_to(ROOT)
-            print(f"\n$ cargo lambda invoke forwarder --data-file {shown}")
-            result = subprocess.run(["cargo", "lambda", "invoke", "forwarder", "--invoke-address", "127.0.0.1", "--invoke-port", str(invoke_port), "--data-file", path, "--output-format", "json"], cwd=ROOT, env=env, capture_output=True, text=True)
-            if result.returncode != 0:
-                print(result.stdout + result.stderr)
-                sys.exit(f"demo: invoking with {shown} failed (forwarder log: {WORK / 'forwarder.log'})")
-            summary = json.loads(result.stdout)
+            summary = invoke("forwarder", path, invoke_port, env)
             if "batchItemFailures" in summary:
                 failures = [f["itemIdentifier"] for f in summary["batchItemFailures"]]
-                print(f"  SQS batch: {len(failures)} messages to retry {failures}; per-object lines are in {WORK / 'forwarder.log'}")
+                print(f"  SQS batch: {len(failures)} messages to retry {failures}; per-object lines are in {WORK / 'functions.log'}")
                 continue
             for entry in summary.get("wouldForward", []):
                 print(f"  dry run: would forward {entry['records']:>5} records, {entry['bytes']:>9} bytes  route {entry['route']:<11} {entry['category']:<16} {entry['eventSource']}")
@@ -206,7 +226,7 @@ def main():
                 sample_message = sample_message or (events_seen[0]["message"] if events_seen else None)
         if sample_message:
             print(f"\none message, exactly as in the trail file:\n{sample_message[:600]}{' …' if len(sample_message) > 600 else ''}")
-        integrity_demo(session, endpoint, env)
+        integrity_demo(session, endpoint, env, invoke_port)
     finally:
         for process in reversed(processes):
             process.terminate()

@@ -98,23 +98,11 @@ pub async fn handle(
             Err(error) => errors.push(error),
         }
     } else {
-        let invocation = parse_invocation(&payload).map_err(|e| ValidationFailed(e.to_string()))?;
-        let messages = match invocation {
-            Invocation::Direct(message) => vec![message],
-            Invocation::Sqs(messages) => messages,
-        };
-        for message in messages {
-            let Ok(MessageContent::Objects(objects)) = message.content else {
-                continue;
-            };
-            for object in objects.iter().filter_map(|o| o.decode().ok()) {
-                match validate_digest_object(validator, &object.bucket, &object.key).await {
-                    Ok(Some(validated)) => done.push(validated),
-                    Ok(None) => {
-                        tracing::info!(bucket = %object.bucket, key = %object.key, "not a digest file: skipped")
-                    }
-                    Err(error) => errors.push(error),
-                }
+        for (bucket, key) in delivered_objects(&payload).map_err(ValidationFailed)? {
+            match validate_digest_object(validator, &bucket, &key).await {
+                Ok(Some(validated)) => done.push(validated),
+                Ok(None) => tracing::info!(%bucket, %key, "not a digest file: skipped"),
+                Err(error) => errors.push(error),
             }
         }
     }
@@ -155,6 +143,76 @@ pub async fn handle(
     Ok(
         json!({"validated": done.iter().map(|d| d.what.clone()).collect::<Vec<_>>(), "counts": counts, "invalid": invalid}),
     )
+}
+
+/// The objects a delivery names (any trigger the forwarder accepts), as bucket and decoded key.
+pub fn delivered_objects(payload: &Value) -> Result<Vec<(String, String)>, String> {
+    let messages = match parse_invocation(payload).map_err(|e| e.to_string())? {
+        Invocation::Direct(message) => vec![message],
+        Invocation::Sqs(messages) => messages,
+    };
+    Ok(messages
+        .into_iter()
+        .filter_map(|message| match message.content {
+            Ok(MessageContent::Objects(objects)) => Some(objects),
+            _ => None,
+        })
+        .flatten()
+        .filter_map(|object| object.decode().ok())
+        .map(|object| (object.bucket, object.key))
+        .collect())
+}
+
+/// A `validateRange` request: what `aws cloudtrail validate-logs` takes as arguments.
+#[derive(Debug, PartialEq)]
+pub struct RangeRequest {
+    pub trail_arn: String,
+    pub start: i64,
+    pub end: i64,
+    pub s3_bucket: Option<String>,
+    pub s3_prefix: Option<String>,
+    pub organization_id: Option<String>,
+    pub account_id: Option<String>,
+}
+
+impl RangeRequest {
+    /// Reads a request; `now` ends a range without `endTime`.
+    pub fn parse(range: &Value, now: i64) -> Result<Self, String> {
+        let text = |name: &str| {
+            range
+                .get(name)
+                .and_then(Value::as_str)
+                .filter(|t| !t.is_empty())
+                .map(str::to_owned)
+        };
+        let trail_arn = text("trailArn").ok_or("validateRange needs trailArn")?;
+        TrailArn::parse(&trail_arn)?;
+        let end = match text("endTime") {
+            Some(end) => iso_seconds(&end).ok_or("validateRange endTime is not ISO-8601 UTC")?,
+            None => now,
+        };
+        let start = match (
+            text("startTime"),
+            range.get("hoursBack").and_then(Value::as_i64),
+        ) {
+            (Some(start), _) => {
+                iso_seconds(&start).ok_or("validateRange startTime is not ISO-8601 UTC")?
+            }
+            (None, Some(hours)) => end - hours * 3600,
+            (None, None) => {
+                return Err("validateRange needs startTime (ISO-8601 UTC) or hoursBack".to_owned());
+            }
+        };
+        Ok(Self {
+            trail_arn,
+            start,
+            end,
+            s3_bucket: text("s3Bucket"),
+            s3_prefix: text("s3Prefix"),
+            organization_id: text("organizationId"),
+            account_id: text("accountId"),
+        })
+    }
 }
 
 async fn validate_digest_object(
@@ -198,41 +256,34 @@ async fn validate_requested_range(
     validator: &Validator,
     range: &Value,
 ) -> Result<Validated, String> {
-    let text = |name: &str| range.get(name).and_then(Value::as_str).map(str::to_owned);
-    let arn_text = text("trailArn").ok_or("validateRange needs trailArn")?;
-    let arn = TrailArn::parse(&arn_text)?;
-    let end = text("endTime")
-        .and_then(|t| iso_seconds(&t))
-        .unwrap_or_else(now_seconds);
-    let start = match (
-        text("startTime"),
-        range.get("hoursBack").and_then(Value::as_i64),
-    ) {
-        (Some(start), _) => {
-            iso_seconds(&start).ok_or("validateRange startTime is not ISO-8601 UTC")?
+    let request = RangeRequest::parse(range, now_seconds())?;
+    let arn = TrailArn::parse(&request.trail_arn)?;
+    let (bucket, prefix) = match request.s3_bucket {
+        Some(bucket) => (bucket, request.s3_prefix),
+        None => {
+            trailwatch::digest::request::describe_trail(&validator.clients, &request.trail_arn)
+                .await?
         }
-        (None, Some(hours)) => end - hours * 3600,
-        (None, None) => {
-            return Err("validateRange needs startTime (ISO-8601 UTC) or hoursBack".to_owned());
-        }
-    };
-    let (bucket, prefix) = match text("s3Bucket") {
-        Some(bucket) => (bucket, text("s3Prefix").filter(|p| !p.is_empty())),
-        None => trailwatch::digest::request::describe_trail(&validator.clients, &arn_text).await?,
     };
     let trail = TrailDigests {
         prefix,
-        organization_id: text("organizationId"),
-        account_id: text("accountId").unwrap_or(arn.account_id),
+        organization_id: request.organization_id,
+        account_id: request.account_id.unwrap_or(arn.account_id),
         source_region: validator.region.clone(),
         home_region: arn.home_region,
         trail_name: arn.name,
     };
+    let (start, end) = (request.start, request.end);
     let (keys, store) = keys_and_store(validator, &trail.source_region, start, end).await?;
     let report = validate_range(store, &keys, &trail, &bucket, start, end).await?;
     Ok(Validated {
         trail,
-        what: format!("{arn_text} {start}..{end}"),
+        what: format!(
+            "{} {}..{}",
+            request.trail_arn,
+            trailwatch::digest::validate::display(start),
+            trailwatch::digest::validate::display(end)
+        ),
         report,
     })
 }
@@ -296,4 +347,83 @@ fn now_seconds() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample(name: &str) -> Value {
+        let path = format!(
+            "{}/../../events/validator/{name}",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn every_validator_sample_is_a_digest_delivery_or_a_range_of_the_demo_trail() {
+        let dir = format!("{}/../../events/validator", env!("CARGO_MANIFEST_DIR"));
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        names.sort();
+        assert_eq!(
+            names,
+            ["sqs-eventbridge-digest.json", "validate-range.json"]
+        );
+        for name in names {
+            let payload = sample(&name);
+            match payload.get("validateRange") {
+                Some(range) => {
+                    let request = RangeRequest::parse(range, 0).unwrap();
+                    assert_eq!(
+                        request.s3_bucket.as_deref(),
+                        Some("trailwatch-demo-integrity")
+                    );
+                    assert_eq!(request.end - request.start, 3 * 3600, "{name}");
+                }
+                None => {
+                    let objects = delivered_objects(&payload).unwrap();
+                    assert_eq!(objects.len(), 1, "{name}");
+                    let (bucket, key) = &objects[0];
+                    assert_eq!(bucket, "trailwatch-demo-integrity");
+                    let trail = trail_of_digest(key).expect("a digest key");
+                    assert_eq!(trail.trail_name, "demo-trail");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_range_takes_hours_back_from_now_as_the_schedule_sends_it() {
+        let range = json!({"trailArn": "arn:aws:cloudtrail:us-east-1:111122223333:trail/t", "hoursBack": 25, "s3Bucket": "b", "s3Prefix": ""});
+        let request = RangeRequest::parse(&range, 100_000).unwrap();
+        assert_eq!((request.start, request.end), (100_000 - 25 * 3600, 100_000));
+        assert_eq!(
+            request.s3_prefix, None,
+            "the template sends an empty prefix"
+        );
+    }
+
+    #[test]
+    fn a_range_names_what_is_wrong_with_it() {
+        let arn = "arn:aws:cloudtrail:us-east-1:111122223333:trail/t";
+        for (range, wanted) in [
+            (json!({"hoursBack": 1}), "needs trailArn"),
+            (json!({"trailArn": arn}), "needs startTime"),
+            (
+                json!({"trailArn": arn, "startTime": "yesterday"}),
+                "startTime is not ISO-8601",
+            ),
+            (
+                json!({"trailArn": arn, "hoursBack": 1, "endTime": "soon"}),
+                "endTime is not ISO-8601",
+            ),
+        ] {
+            let error = RangeRequest::parse(&range, 0).unwrap_err();
+            assert!(error.contains(wanted), "{error}");
+        }
+    }
 }

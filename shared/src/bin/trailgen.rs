@@ -8,7 +8,8 @@
 //! `--key` writes one file under exactly that (decoded) key, with account, region,
 //! organization, prefix and content taken from it.
 //!
-//! trailgen --signed-trail DIR BUCKET HOURS writes a signed trail ending at the last full hour:
+//! trailgen --signed-trail DIR BUCKET HOURS [END] writes a signed trail ending at END (an
+//! ISO-8601 UTC hour, as in the sample events of events/validator/) or the last full hour:
 //! per hour two log files (none in the second hour) and a signed digest (the first a starting
 //! digest), a late log file with a backfill digest for the first hour, `manifest.json`
 //! (each key with the S3 metadata to put it with) and `public-keys.json` (as
@@ -123,14 +124,21 @@ fn list_objects(path: &str) -> Result<(), String> {
 }
 
 /// Writes a signed trail for the demo; returns the trail ARN.
-fn signed_trail(dir: &str, bucket: &str, hours: &str) -> Result<(), String> {
+fn signed_trail(dir: &str, bucket: &str, hours: &str, end: Option<&str>) -> Result<(), String> {
     use trailwatch::generate::signed::SignedTrail;
     let hours: i64 = hours
         .parse()
         .map_err(|_| format!("HOURS {hours:?} is not a number"))?;
     let (account, region) = ("111122223333", "us-east-1");
     let signer = SignedTrail::new(bucket, account, region, "demo-trail", 20);
-    let end = now_millis() / 1000 / 3600 * 3600;
+    let end = match end {
+        Some(text) => trailwatch::digest::chain::iso_seconds(text)
+            .filter(|seconds| seconds % 3600 == 0)
+            .ok_or_else(|| {
+                format!("END {text:?} is not a whole UTC hour like 2026-11-25T13:00:00Z")
+            })?,
+        None => now_millis() / 1000 / 3600 * 3600,
+    };
     let mut manifest = Vec::new();
     let mut previous = None;
     let write = |key: &str, body: &[u8]| -> Result<(), String> {
@@ -212,8 +220,8 @@ fn manifest_entry(key: &str, metadata: &[(String, String)]) -> serde_json::Value
 
 fn main() -> ExitCode {
     let all: Vec<String> = std::env::args().skip(1).collect();
-    if all.len() == 4 && all[0] == "--signed-trail" {
-        return match signed_trail(&all[1], &all[2], &all[3]) {
+    if (4..=5).contains(&all.len()) && all[0] == "--signed-trail" {
+        return match signed_trail(&all[1], &all[2], &all[3], all.get(4).map(String::as_str)) {
             Ok(()) => ExitCode::SUCCESS,
             Err(message) => {
                 eprintln!("trailgen: {message}");
