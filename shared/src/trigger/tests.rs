@@ -209,5 +209,5 @@ fn every_sample_event_is_recognised() {
         }
         checked += 1;
     }
-    assert!(checked >= 9, "{checked}");
+    assert!(checked >= 10, "{checked}");
 }
