@@ -12,6 +12,7 @@ pub mod config;
 pub mod digest;
 pub mod forward;
 pub mod generate;
+pub mod http;
 pub mod logs;
 pub mod metrics;
 pub mod route;

@@ -72,6 +72,7 @@ pub fn moto() -> &'static Moto {
 /// SDK configuration for `endpoint`, with fast retries so injected faults cost milliseconds.
 pub async fn sdk_config_for(endpoint: &str) -> SdkConfig {
     aws_config::defaults(BehaviorVersion::latest())
+        .http_client(crate::http::https_client())
         .endpoint_url(endpoint)
         .retry_config(
             RetryConfig::standard()

@@ -14,7 +14,10 @@ async fn main() -> Result<(), Error> {
         return Err("usage: forward_once BUCKET KEY (the key as stored, not URL-encoded)".into());
     };
     let config = ForwarderConfig::from_env()?;
-    let sdk = aws_config::load_from_env().await;
+    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .http_client(trailwatch::http::https_client())
+        .load()
+        .await;
     let forwarder = forwarder::build_forwarder(&sdk, &config);
     // The key as stored: not form-encoded like a notification's.
     let (summary, _) = forwarder

@@ -4,7 +4,10 @@ use lambda_runtime::{Error, LambdaEvent, run, service_fn, tracing};
 async fn main() -> Result<(), Error> {
     tracing::init_default_subscriber();
     let config = trailwatch::ForwarderConfig::from_env()?;
-    let sdk = aws_config::load_from_env().await;
+    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .http_client(trailwatch::http::https_client())
+        .load()
+        .await;
     let forwarder = forwarder::build_forwarder(&sdk, &config);
     let namespace = config.metrics_namespace.as_str();
     run(service_fn(|event: LambdaEvent<_>| {

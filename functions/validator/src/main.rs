@@ -3,7 +3,10 @@ use lambda_runtime::{Error, LambdaEvent, run, service_fn, tracing};
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let sdk = aws_config::load_from_env().await;
+    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .http_client(trailwatch::http::https_client())
+        .load()
+        .await;
     if !args.is_empty() {
         // Command mode: `validator validate-logs …`, as the AWS CLI.
         let region = sdk.region().map(|r| r.to_string()).unwrap_or_default();
