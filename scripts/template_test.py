@@ -218,6 +218,17 @@ class Template(unittest.TestCase):
             redrive = self.resources[queue]["Properties"]["RedrivePolicy"]
             self.assertEqual(redrive["deadLetterTargetArn"], {"Fn::GetAtt": ["DeadLetterQueue", "Arn"]})
 
+    def test_each_queue_hides_a_message_for_six_times_its_function_timeout(self):
+        # Lambda's guidance for SQS event sources, so a slow batch is not delivered twice.
+        default = self.template["Globals"]["Function"]["Timeout"]
+        for logical_id, queue in (("ForwarderFunction", "DeliveryQueue"), ("ValidatorFunction", "DigestQueue")):
+            timeout = self.function(logical_id)["Properties"].get("Timeout", default)
+            self.assertGreaterEqual(self.resources[queue]["Properties"]["VisibilityTimeout"], 6 * timeout, queue)
+
+    def test_alarm_topic_is_not_under_the_aws_managed_sns_key(self):
+        # CloudWatch alarms cannot publish to a topic encrypted with alias/aws/sns.
+        self.assertNotIn("alias/aws/sns", text(self.resources["AlarmTopic"]["Properties"]))
+
     def test_every_log_group_has_retention_and_each_function_logs_to_its_own(self):
         groups = {k for k, r in self.resources.items() if r["Type"] == "AWS::Logs::LogGroup"}
         self.assertEqual(len(groups), 4)
