@@ -5,6 +5,7 @@ use std::io::Read;
 
 use aws_sdk_s3::Client;
 use aws_sdk_s3::error::{DisplayErrorContext, SdkError};
+use aws_sdk_s3::operation::get_object::GetObjectOutput;
 use flate2::read::GzDecoder;
 use tokio_util::io::SyncIoBridge;
 
@@ -52,23 +53,11 @@ impl DigestStore for S3DigestStore {
     }
 
     async fn fetch_digest(&self, bucket: &str, key: &str) -> Result<StoredDigest, FetchError> {
-        let response = match self
-            .client
-            .get_object()
-            .bucket(bucket)
-            .key(key)
-            .send()
-            .await
-        {
+        let response = match self.get(bucket, key).await {
             Ok(response) => response,
-            Err(SdkError::ServiceError(e)) if e.err().is_no_such_key() => {
-                return Err(FetchError::NotFound);
-            }
-            Err(error) => {
-                return Err(FetchError::Failed(format!(
-                    "GetObject: {}",
-                    DisplayErrorContext(&error)
-                )));
+            Err(Missing::NotFound) => return Err(FetchError::NotFound),
+            Err(Missing::Failed(error)) => {
+                return Err(FetchError::Failed(format!("GetObject: {error}")));
             }
         };
         let metadata = response.metadata().cloned().unwrap_or_default();
@@ -92,10 +81,15 @@ impl DigestStore for S3DigestStore {
     }
 }
 
+/// Why GetObject gave no object: a missing key is a verdict, anything else a failure.
+enum Missing {
+    NotFound,
+    Failed(String),
+}
+
 impl S3DigestStore {
-    /// The verdict on one log file against the hash its digest records.
-    pub async fn check_log_file(&self, bucket: &str, key: &str, expected_hash: &str) -> Status {
-        let response = match self
+    async fn get(&self, bucket: &str, key: &str) -> Result<GetObjectOutput, Missing> {
+        match self
             .client
             .get_object()
             .bucket(bucket)
@@ -103,10 +97,19 @@ impl S3DigestStore {
             .send()
             .await
         {
+            Ok(response) => Ok(response),
+            Err(SdkError::ServiceError(e)) if e.err().is_no_such_key() => Err(Missing::NotFound),
+            Err(error) => Err(Missing::Failed(DisplayErrorContext(&error).to_string())),
+        }
+    }
+
+    /// The verdict on one log file against the hash its digest records.
+    pub async fn check_log_file(&self, bucket: &str, key: &str, expected_hash: &str) -> Status {
+        let response = match self.get(bucket, key).await {
             Ok(response) => response,
-            Err(SdkError::ServiceError(e)) if e.err().is_no_such_key() => return Status::NotFound,
-            Err(error) => {
-                return Status::Other(format!("GetObject failed: {}", DisplayErrorContext(&error)));
+            Err(Missing::NotFound) => return Status::NotFound,
+            Err(Missing::Failed(error)) => {
+                return Status::Other(format!("GetObject failed: {error}"));
             }
         };
         let body = SyncIoBridge::new(Box::pin(response.body.into_async_read()));
