@@ -1,7 +1,6 @@
 //! The forwarder's stages on generated records: splitting a decompressed file into records,
 //! reading a record's fields, selecting with a realistic selector set, packing batches.
 
-use std::convert::Infallible;
 use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
@@ -32,7 +31,7 @@ fn stages(c: &mut Criterion) {
         b.iter(|| {
             split_records(plain.as_bytes(), usize::MAX, |_, element| {
                 black_box(element);
-                Ok::<_, Infallible>(())
+                Ok(())
             })
         })
     });
@@ -40,7 +39,7 @@ fn stages(c: &mut Criterion) {
         b.iter(|| {
             read_records(plain.as_bytes(), |_, raw| {
                 black_box(raw);
-                Ok::<_, Infallible>(())
+                Ok(())
             })
         })
     });

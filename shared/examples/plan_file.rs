@@ -12,8 +12,8 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use trailwatch::ForwarderConfig;
-use trailwatch::forward::{PlanContext, plan_file};
 use trailwatch::logs::KeyFacts;
+use trailwatch::pipeline::{PlanContext, StopSignal, plan_file};
 use trailwatch::trail::TrailKey;
 
 fn main() -> ExitCode {
@@ -55,7 +55,7 @@ fn main() -> ExitCode {
         dry_run: config.dry_run,
         start_record: 0,
         max_decompressed_bytes: config.max_decompressed_bytes,
-        stop: None,
+        stop: StopSignal::never(),
     };
     let started = Instant::now();
     let (mut batches, mut bytes) = (0u64, 0u64);

@@ -1,6 +1,7 @@
 //! Forwarder configuration, read once at cold start. Names here are the interface users'
 //! stacks set: keep them exactly.
 
+use crate::logs::validate_log_group_name;
 use crate::route::Routes;
 use crate::selector::Selectors;
 use crate::trail::file::DEFAULT_MAX_DECOMPRESSED_BYTES;
@@ -114,30 +115,6 @@ impl ForwarderConfig {
                 .unwrap_or_else(|| DEFAULT_METRICS_NAMESPACE.to_owned()),
         })
     }
-}
-
-/// CreateLogGroup's rules: 1 to 512 characters of `[.-_/#A-Za-z0-9]`, not starting with `aws/`.
-pub fn validate_log_group_name(name: &str) -> Result<(), String> {
-    if name.is_empty() {
-        return Err("is required (the destination CloudWatch Logs log group)".into());
-    }
-    if name.len() > 512 {
-        return Err(format!("{name:?} is longer than 512 characters"));
-    }
-    if let Some(bad) = name
-        .chars()
-        .find(|c| !(c.is_ascii_alphanumeric() || ".-_/#".contains(*c)))
-    {
-        return Err(format!(
-            "{name:?} contains {bad:?}; allowed are A-Z a-z 0-9 . - _ / #"
-        ));
-    }
-    if name.starts_with("aws/") {
-        return Err(format!(
-            "{name:?} starts with \"aws/\", which is reserved for AWS"
-        ));
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -1,28 +1,35 @@
-//! trailwatch: forward CloudTrail log files from S3 into CloudWatch Logs.
+//! trailwatch: forward CloudTrail log files from S3 into CloudWatch Logs, and validate their
+//! integrity.
 //!
-//! The Lambda functions are thin: the logic is here, pure where it can be.
-//! - [`trail`]: CloudTrail's artefacts: S3 keys, the streaming file reader, record views.
-//! - [`logs`]: CloudWatch Logs batch rules, destinations, and delivery.
-//! - [`forward`]: reading one object and delivering its records.
+//! The core is pure: it speaks to the outside only through the traits in [`ports`] and
+//! [`digest::store`]. The AWS adapters both functions use are in [`aws`] (feature `aws`).
+//! - [`object`]: the objects every layer names (a leaf).
+//! - [`trail`]: CloudTrail's artefacts: S3 keys, the streaming record splitter, record views.
 //! - [`selector`]: CloudTrail event selectors; [`route`]: which log group a record goes to.
-//! - [`summary`]: what an invocation did.
+//! - [`logs`]: CloudWatch Logs batch rules, destinations, what a put did.
+//! - [`trigger`]: which objects an invocation names.
+//! - [`pipeline`]: one object's path: classify → read → route → batch → deliver → settle.
+//! - [`digest`]: digests, signatures, the chain walk and verdicts.
+//! - [`summary`], [`metrics`]: what an invocation did.
 //! - [`generate`]: realistic trail files for the demo, tests and benchmarks.
 
+#[cfg(feature = "aws")]
+pub mod aws;
 pub mod config;
 pub mod digest;
-pub mod forward;
 pub mod generate;
-pub mod http;
 pub mod logs;
 pub mod metrics;
+pub mod object;
+pub mod pipeline;
+pub mod ports;
 pub mod route;
 pub mod selector;
 pub mod summary;
-#[cfg(feature = "test-support")]
-pub mod testing;
 pub mod trail;
 pub mod trigger;
 
 pub use config::ForwarderConfig;
-pub use forward::{Forwarder, NotifiedObject, ObjectRef};
+pub use object::{NotifiedObject, ObjectRef};
+pub use pipeline::Forwarder;
 pub use summary::{ForwardSummary, ObjectSummary};

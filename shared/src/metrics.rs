@@ -1,32 +1,68 @@
 //! CloudWatch embedded metric format (EMF): one JSON log line per invocation that CloudWatch
-//! turns into metrics, so users can alarm on failed objects, rejected records and delivery lag.
+//! turns into metrics, so users can alarm on failed objects, rejected records, delivery lag and
+//! integrity failures. One builder for both functions.
 //! Format: https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format_Specification.html
 
 use serde_json::{Map, Value, json};
 
+use crate::digest::validate::Counts;
+use crate::logs::RejectedReasons;
 use crate::summary::ForwardSummary;
 
-/// The EMF line for one invocation. `failed_messages`: SQS messages reported for retry.
+/// One metric of a line: name, unit, value.
+pub type Metric = (&'static str, &'static str, Value);
+
+/// The EMF line: the metrics under `namespace` with the `FunctionName` dimension, and
+/// `properties` as plain fields beside them.
 pub fn emf_line(
-    summary: &ForwardSummary,
-    failed_messages: usize,
     namespace: &str,
     function_name: &str,
     now_millis: i64,
+    metrics: Vec<Metric>,
+    properties: &[(&str, Value)],
 ) -> String {
-    let reasons = summary.objects.iter().fold(
-        crate::summary::RejectedReasons::default(),
-        |mut all, object| {
+    let mut line = Map::new();
+    line.insert(
+        "_aws".into(),
+        json!({
+            "Timestamp": now_millis,
+            "CloudWatchMetrics": [{
+                "Namespace": namespace,
+                "Dimensions": [["FunctionName"]],
+                "Metrics": metrics.iter().map(|(name, unit, _)| json!({"Name": name, "Unit": unit})).collect::<Vec<_>>(),
+            }],
+        }),
+    );
+    line.insert("FunctionName".into(), json!(function_name));
+    for (name, value) in properties {
+        line.insert((*name).into(), value.clone());
+    }
+    for (name, _, value) in metrics {
+        line.insert(name.into(), value);
+    }
+    Value::Object(line).to_string()
+}
+
+/// The forwarder's metrics for one invocation. `failed_messages`: SQS messages reported for
+/// retry.
+pub fn forwarder_metrics(
+    summary: &ForwardSummary,
+    failed_messages: usize,
+    now_millis: i64,
+) -> Vec<Metric> {
+    let reasons = summary
+        .objects
+        .iter()
+        .fold(RejectedReasons::default(), |mut all, object| {
             all.add(&object.rejected_reasons);
             all
-        },
-    );
+        });
     let handed_off = summary
         .objects
         .iter()
         .filter(|o| o.handed_off_at.is_some())
         .count();
-    let mut metrics: Vec<(&str, &str, Value)> = vec![
+    let mut metrics: Vec<Metric> = vec![
         ("RecordsIn", "Count", json!(summary.records)),
         ("Forwarded", "Count", json!(summary.forwarded)),
         ("Filtered", "Count", json!(summary.filtered)),
@@ -58,35 +94,60 @@ pub fn emf_line(
             json!((now_millis - oldest).max(0) as f64 / 1000.0),
         ));
     }
-    let mut line = Map::new();
-    line.insert(
-        "_aws".into(),
-        json!({
-            "Timestamp": now_millis,
-            "CloudWatchMetrics": [{
-                "Namespace": namespace,
-                "Dimensions": [["FunctionName"]],
-                "Metrics": metrics.iter().map(|(name, unit, _)| json!({"Name": name, "Unit": unit})).collect::<Vec<_>>(),
-            }],
-        }),
-    );
-    line.insert("FunctionName".into(), json!(function_name));
-    if summary.dry_run {
-        line.insert("DryRun".into(), json!(true));
-    }
-    for (name, _, value) in metrics {
-        line.insert(name.into(), value);
-    }
-    Value::Object(line).to_string()
+    metrics
+}
+
+/// The forwarder's EMF line for one invocation.
+pub fn forwarder_emf_line(
+    summary: &ForwardSummary,
+    failed_messages: usize,
+    namespace: &str,
+    function_name: &str,
+    now_millis: i64,
+) -> String {
+    let dry_run = [("DryRun", json!(true))];
+    let properties: &[(&str, Value)] = if summary.dry_run { &dry_run } else { &[] };
+    emf_line(
+        namespace,
+        function_name,
+        now_millis,
+        forwarder_metrics(summary, failed_messages, now_millis),
+        properties,
+    )
+}
+
+/// The validator's metrics for one invocation.
+pub fn validator_metrics(counts: &Counts) -> Vec<Metric> {
+    vec![
+        ("DigestsValid", "Count", json!(counts.digests_valid)),
+        ("DigestsInvalid", "Count", json!(counts.digests_invalid)),
+        ("LogFilesValid", "Count", json!(counts.log_files_valid)),
+        ("LogFilesInvalid", "Count", json!(counts.log_files_invalid)),
+        ("LogFilesMissing", "Count", json!(counts.log_files_missing)),
+        (
+            "LogFilesUnreferenced",
+            "Count",
+            json!(counts.log_files_unreferenced),
+        ),
+    ]
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::summary::{ObjectSummary, RejectedReasons};
+    use crate::summary::ObjectSummary;
+
+    fn declared(line: &Value) -> Vec<&str> {
+        line["_aws"]["CloudWatchMetrics"][0]["Metrics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["Name"].as_str().unwrap())
+            .collect()
+    }
 
     #[test]
-    fn the_line_declares_and_carries_every_metric() {
+    fn the_forwarder_line_declares_and_carries_every_metric() {
         let mut object = ObjectSummary::new("b", "k", "log");
         object.records = 10;
         object.forwarded = 7;
@@ -101,18 +162,37 @@ mod tests {
         summary.add(object);
         summary.add(ObjectSummary::new("b", "k2", "log").failed("boom"));
 
-        let line: Value =
-            serde_json::from_str(&emf_line(&summary, 1, "trailwatch", "fwd", 1_061_000)).unwrap();
+        let line: Value = serde_json::from_str(&forwarder_emf_line(
+            &summary,
+            1,
+            "trailwatch",
+            "fwd",
+            1_061_000,
+        ))
+        .unwrap();
 
-        let declared: Vec<&str> = line["_aws"]["CloudWatchMetrics"][0]["Metrics"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|m| m["Name"].as_str().unwrap())
-            .collect();
-        for name in &declared {
-            assert!(line.get(*name).is_some(), "{name} declared but missing");
-        }
+        // The names users' alarms and the template's alarms use.
+        assert_eq!(
+            declared(&line),
+            [
+                "RecordsIn",
+                "Forwarded",
+                "Filtered",
+                "Rejected",
+                "RejectedTooOld",
+                "RejectedTooNew",
+                "RejectedExpired",
+                "RejectedTooLarge",
+                "RejectedInvalidRecord",
+                "RejectedNotDelivered",
+                "ObjectsFailed",
+                "ObjectsSkipped",
+                "ObjectsHandedOff",
+                "MessagesFailed",
+                "BytesRead",
+                "DeliveryLag",
+            ]
+        );
         assert_eq!(
             line["_aws"]["CloudWatchMetrics"][0]["Namespace"],
             "trailwatch"
@@ -139,12 +219,48 @@ mod tests {
         );
         assert_eq!(line["BytesRead"], 4096);
         assert_eq!(line["DeliveryLag"], 61.0);
+        assert!(line.get("DryRun").is_none());
     }
 
     #[test]
     fn no_delivery_lag_without_forwarded_records() {
-        let line: Value =
-            serde_json::from_str(&emf_line(&ForwardSummary::default(), 0, "n", "f", 5)).unwrap();
+        let line: Value = serde_json::from_str(&forwarder_emf_line(
+            &ForwardSummary::default(),
+            0,
+            "n",
+            "f",
+            5,
+        ))
+        .unwrap();
         assert!(line.get("DeliveryLag").is_none());
+    }
+
+    #[test]
+    fn the_validator_line_carries_its_counts() {
+        let counts = Counts {
+            digests_valid: 3,
+            log_files_missing: 1,
+            ..Counts::default()
+        };
+        let line: Value =
+            serde_json::from_str(&emf_line("n", "v", 5, validator_metrics(&counts), &[])).unwrap();
+        assert_eq!(
+            declared(&line),
+            [
+                "DigestsValid",
+                "DigestsInvalid",
+                "LogFilesValid",
+                "LogFilesInvalid",
+                "LogFilesMissing",
+                "LogFilesUnreferenced",
+            ]
+        );
+        assert_eq!(
+            (
+                line["DigestsValid"].as_u64(),
+                line["LogFilesMissing"].as_u64()
+            ),
+            (Some(3), Some(1))
+        );
     }
 }

@@ -6,8 +6,8 @@ use std::sync::Arc;
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::config::validate_log_group_name;
 use crate::logs::StreamTemplate;
+use crate::logs::validate_log_group_name;
 use crate::selector::{SelectorSet, Selectors};
 use crate::trail::{EventCategory, RecordFields};
 
@@ -50,6 +50,7 @@ impl Routes {
 
     /// Reads the `ROUTES` JSON: `[{"name", "logGroupName", "logStreamName", "selectors"}, …]`.
     /// Errors name the route at fault.
+    // The reason becomes the ConfigError of ROUTES, which names the variable.
     pub fn from_json(text: &str) -> Result<Self, String> {
         let specs: Vec<RouteSpec> =
             serde_json::from_str(text).map_err(|e| format!("is not a JSON list of routes: {e}"))?;

@@ -4,11 +4,12 @@
 //! For every object: `records = forwarded + filtered + rejected`; each record not forwarded is
 //! counted under one reason in `rejectedReasons`.
 
-use serde::Serialize;
+use serde::ser::{Serialize, SerializeMap, Serializer};
 
 use crate::logs::Destination;
+pub use crate::logs::RejectedReasons;
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ForwardSummary {
     /// A dry run wrote nothing: `forwarded` counts what would have been forwarded.
@@ -24,7 +25,7 @@ pub struct ForwardSummary {
     pub bytes_read: u64,
     /// SQS messages that named nothing readable (not JSON, unknown shape), by message id.
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub message_errors: Vec<MessageError>,
+    pub message_errors: Vec<FailedMessage>,
     /// The oldest eventTime among forwarded records (epoch ms), for the delivery-lag metric.
     #[serde(skip)]
     pub oldest_event_millis: Option<i64>,
@@ -40,8 +41,8 @@ impl ForwardSummary {
         self.forwarded += object.forwarded;
         self.filtered += object.filtered;
         self.rejected += object.rejected;
-        self.skipped_objects += u64::from(object.skipped.is_some());
-        self.failed_objects += u64::from(object.error.is_some());
+        self.skipped_objects += u64::from(object.skip_reason().is_some());
+        self.failed_objects += u64::from(object.error().is_some());
         self.bytes_read += object.bytes_read;
         if let Some(oldest) = object.oldest_event_millis {
             self.oldest_event_millis =
@@ -61,11 +62,13 @@ impl ForwardSummary {
 
     /// The objects that failed, for the invocation's error.
     pub fn failed(&self) -> impl Iterator<Item = &ObjectSummary> {
-        self.objects.iter().filter(|object| object.error.is_some())
+        self.objects
+            .iter()
+            .filter(|object| object.error().is_some())
     }
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ObjectSummary {
     pub bucket: String,
@@ -81,13 +84,9 @@ pub struct ObjectSummary {
     pub destinations: Vec<DestinationCount>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub would_forward: Vec<WouldForward>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub skipped: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
-    /// With `error`: whether trying again could succeed (throttling, 5xx, the deadline).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub retryable: Option<bool>,
+    /// In the JSON: `skipped` (the reason), or `error` with `retryable`.
+    #[serde(flatten)]
+    pub status: ObjectStatus,
     /// This invocation started at this record: an earlier one forwarded those before it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub resumed_at: Option<u64>,
@@ -101,10 +100,38 @@ pub struct ObjectSummary {
     pub oldest_event_millis: Option<i64>,
 }
 
+/// How an object ended.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum ObjectStatus {
+    /// Read to its end (or handed off): the counts say what became of each record.
+    #[default]
+    Forwarded,
+    /// Not read, for this reason (a digest, a deleted object, a key outside CloudTrail's layout).
+    Skipped(String),
+    /// Not read to its end; `retryable`: whether trying again could succeed.
+    Failed { error: String, retryable: bool },
+}
+
+/// The documented JSON fields: `skipped`, or `error` and `retryable`; nothing when forwarded.
+impl Serialize for ObjectStatus {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(None)?;
+        match self {
+            ObjectStatus::Forwarded => {}
+            ObjectStatus::Skipped(reason) => map.serialize_entry("skipped", reason)?,
+            ObjectStatus::Failed { error, retryable } => {
+                map.serialize_entry("error", error)?;
+                map.serialize_entry("retryable", retryable)?;
+            }
+        }
+        map.end()
+    }
+}
+
 /// An SQS message that named nothing readable.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct MessageError {
+pub struct FailedMessage {
     pub message_id: String,
     pub error: String,
 }
@@ -120,22 +147,60 @@ impl ObjectSummary {
     }
 
     pub fn skipped(mut self, reason: impl Into<String>) -> Self {
-        self.skipped = Some(reason.into());
+        self.status = ObjectStatus::Skipped(reason.into());
         self
     }
 
     /// Failed for good: retrying cannot help (a malformed file, a missing object).
-    pub fn failed(mut self, error: impl Into<String>) -> Self {
-        self.error = Some(error.into());
-        self.retryable = Some(false);
+    pub fn failed(mut self, error: impl ToString) -> Self {
+        self.status = ObjectStatus::Failed {
+            error: error.to_string(),
+            retryable: false,
+        };
         self
     }
 
     /// Failed for now: a later attempt may succeed.
-    pub fn failed_for_now(mut self, error: impl Into<String>) -> Self {
-        self.error = Some(error.into());
-        self.retryable = Some(true);
+    pub fn failed_for_now(mut self, error: impl ToString) -> Self {
+        self.status = ObjectStatus::Failed {
+            error: error.to_string(),
+            retryable: true,
+        };
         self
+    }
+
+    /// Failed, and whether a retry could succeed.
+    pub fn failed_with(self, error: impl ToString, retryable: bool) -> Self {
+        if retryable {
+            self.failed_for_now(error)
+        } else {
+            self.failed(error)
+        }
+    }
+
+    pub fn skip_reason(&self) -> Option<&str> {
+        match &self.status {
+            ObjectStatus::Skipped(reason) => Some(reason),
+            _ => None,
+        }
+    }
+
+    pub fn error(&self) -> Option<&str> {
+        match &self.status {
+            ObjectStatus::Failed { error, .. } => Some(error),
+            _ => None,
+        }
+    }
+
+    /// Whether the object must be tried again: it failed, and a retry could succeed.
+    pub fn is_retryable(&self) -> bool {
+        matches!(
+            self.status,
+            ObjectStatus::Failed {
+                retryable: true,
+                ..
+            }
+        )
     }
 
     /// Counts one more forwarded event for its destination.
@@ -167,7 +232,7 @@ impl ObjectSummary {
     }
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DestinationCount {
     pub log_group: String,
@@ -183,7 +248,7 @@ impl DestinationCount {
 
 /// In a dry run: records and bytes that would have been forwarded, for one route, event
 /// category and event source. `bytes` counts as CloudWatch Logs does: message bytes + 26.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct WouldForward {
     pub route: String,
@@ -199,58 +264,6 @@ impl WouldForward {
         self.route == other.route
             && self.category == other.category
             && self.event_source == other.event_source
-    }
-}
-
-/// Why records were not forwarded. Zero counts are left out of the JSON.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct RejectedReasons {
-    /// CloudWatch Logs: older than 14 days.
-    #[serde(skip_serializing_if = "is_zero")]
-    pub too_old: u64,
-    /// CloudWatch Logs: more than 2 hours in the future.
-    #[serde(skip_serializing_if = "is_zero")]
-    pub too_new: u64,
-    /// CloudWatch Logs: older than the log group's retention.
-    #[serde(skip_serializing_if = "is_zero")]
-    pub expired: u64,
-    /// Larger than the largest event CloudWatch Logs takes.
-    #[serde(skip_serializing_if = "is_zero")]
-    pub too_large: u64,
-    /// Not a JSON object with a valid `eventTime`.
-    #[serde(skip_serializing_if = "is_zero")]
-    pub invalid_record: u64,
-    /// Read, but not delivered because the object failed first.
-    #[serde(skip_serializing_if = "is_zero")]
-    pub not_delivered: u64,
-}
-
-fn is_zero(value: &u64) -> bool {
-    *value == 0
-}
-
-impl RejectedReasons {
-    pub fn total(&self) -> u64 {
-        self.too_old
-            + self.too_new
-            + self.expired
-            + self.too_large
-            + self.invalid_record
-            + self.not_delivered
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.total() == 0
-    }
-
-    pub fn add(&mut self, other: &RejectedReasons) {
-        self.too_old += other.too_old;
-        self.too_new += other.too_new;
-        self.expired += other.expired;
-        self.too_large += other.too_large;
-        self.invalid_record += other.invalid_record;
-        self.not_delivered += other.not_delivered;
     }
 }
 

@@ -5,7 +5,8 @@
 //! cargo run --release -p forwarder --example forward_once -- BUCKET KEY
 
 use lambda_runtime::Error;
-use trailwatch::{ForwarderConfig, ObjectRef};
+use trailwatch::pipeline::Deadline;
+use trailwatch::{ForwarderConfig, NotifiedObject};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -15,13 +16,17 @@ async fn main() -> Result<(), Error> {
     };
     let config = ForwarderConfig::from_env()?;
     let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .http_client(trailwatch::http::https_client())
+        .http_client(trailwatch::aws::http::https_client())
         .load()
         .await;
     let forwarder = forwarder::build_forwarder(&sdk, &config);
     // The key as stored: not form-encoded like a notification's.
-    let (summary, _) = forwarder
-        .forward_object(&ObjectRef::new(bucket, key), None, None, false)
+    let summary = forwarder
+        .forward(
+            &NotifiedObject::plain(&bucket, &key),
+            &Deadline::none(),
+            true,
+        )
         .await;
     println!("{}", serde_json::to_string_pretty(&summary)?);
     Ok(())

@@ -1,30 +1,55 @@
 //! The forwarder Lambda function: any supported trigger in, a summary (or SQS batch item
 //! failures) out. Only translation lives here: payload → forwarder, report → response and EMF
-//! line, failures → `Diagnostic`.
+//! line, failures → `Diagnostic`. The AWS adapters are in [`aws`].
+
+pub mod aws;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use aws_config::SdkConfig;
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse};
 use lambda_runtime::{Diagnostic, LambdaEvent};
+use serde::Serialize;
 use serde_json::Value;
 use tokio::time::Instant;
-use trailwatch::forward::InvocationReport;
+use trailwatch::aws::logs::CloudWatchLogsSink;
+use trailwatch::pipeline::InvocationReport;
+use trailwatch::summary::ForwardSummary;
 use trailwatch::trigger::UnrecognisedPayload;
 use trailwatch::{Forwarder, ForwarderConfig};
 
+use crate::aws::s3::S3Objects;
+use crate::aws::sqs::SqsContinuations;
+
+/// The forwarder wired to AWS.
+pub type AwsForwarder = Forwarder<S3Objects, CloudWatchLogsSink, SqsContinuations>;
+
 /// Builds the forwarder's clients once per cold start. With a custom endpoint (a local
 /// emulator through `AWS_ENDPOINT_URL`), S3 uses path-style addressing.
-pub fn build_forwarder(sdk: &SdkConfig, config: &ForwarderConfig) -> Forwarder {
-    let s3_config = aws_sdk_s3::config::Builder::from(sdk)
-        .force_path_style(sdk.endpoint_url().is_some())
-        .build();
+pub fn build_forwarder(sdk: &SdkConfig, config: &ForwarderConfig) -> AwsForwarder {
+    let continuations = config
+        .continuation_queue_url
+        .clone()
+        .map(|queue_url| SqsContinuations {
+            client: aws_sdk_sqs::Client::new(sdk),
+            queue_url,
+        });
     Forwarder::new(
-        aws_sdk_s3::Client::from_conf(s3_config),
-        aws_sdk_cloudwatchlogs::Client::new(sdk),
-        aws_sdk_sqs::Client::new(sdk),
+        S3Objects {
+            client: trailwatch::aws::s3::client(sdk),
+        },
+        CloudWatchLogsSink::new(aws_sdk_cloudwatchlogs::Client::new(sdk)),
+        continuations,
         config,
     )
+}
+
+/// What the handler answers: SQS batches with the messages to retry, the rest with the summary.
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub enum Response {
+    Sqs(SqsBatchResponse),
+    Summary(Box<ForwardSummary>),
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -57,10 +82,10 @@ impl From<HandlerError> for Diagnostic {
 /// messages to retry); direct invocations answer with the summary, or fail naming the failed
 /// objects after forwarding the others, so Lambda's retries and failure destinations see it.
 pub async fn handle(
-    forwarder: &Forwarder,
+    forwarder: &AwsForwarder,
     namespace: &str,
     event: LambdaEvent<Value>,
-) -> Result<Value, HandlerError> {
+) -> Result<Response, HandlerError> {
     let deadline = deadline_of(event.context.deadline);
     let report = forwarder.handle(&event.payload, deadline).await?;
     let summary = &report.summary;
@@ -78,7 +103,7 @@ pub async fn handle(
     );
     println!(
         "{}",
-        trailwatch::metrics::emf_line(
+        trailwatch::metrics::forwarder_emf_line(
             summary,
             report.failed_message_ids.len(),
             namespace,
@@ -89,7 +114,7 @@ pub async fn handle(
     respond(report)
 }
 
-fn respond(report: InvocationReport) -> Result<Value, HandlerError> {
+fn respond(report: InvocationReport) -> Result<Response, HandlerError> {
     if report.sqs {
         let mut response = SqsBatchResponse::default();
         response.batch_item_failures = report
@@ -101,7 +126,7 @@ fn respond(report: InvocationReport) -> Result<Value, HandlerError> {
                 failure
             })
             .collect();
-        return Ok(serde_json::to_value(response).unwrap_or_default());
+        return Ok(Response::Sqs(response));
     }
     if report.direct_failure() {
         let summary = &report.summary;
@@ -112,7 +137,7 @@ fn respond(report: InvocationReport) -> Result<Value, HandlerError> {
                     "s3://{}/{} ({})",
                     o.bucket,
                     o.key,
-                    o.error.as_deref().unwrap_or_default()
+                    o.error().unwrap_or_default()
                 )
             })
             .collect();
@@ -122,7 +147,7 @@ fn respond(report: InvocationReport) -> Result<Value, HandlerError> {
             keys: keys.join("; "),
         });
     }
-    Ok(serde_json::to_value(&report.summary).unwrap_or_default())
+    Ok(Response::Summary(Box::new(report.summary)))
 }
 
 /// Lambda's deadline (epoch milliseconds) as an instant on this clock. A deadline already
@@ -151,7 +176,7 @@ mod tests {
             ..InvocationReport::default()
         };
         assert_eq!(
-            respond(report).unwrap(),
+            serde_json::to_value(respond(report).unwrap()).unwrap(),
             serde_json::json!({"batchItemFailures": [{"itemIdentifier": "m2"}, {"itemIdentifier": "m5"}]})
         );
         let clean = InvocationReport {
@@ -159,7 +184,7 @@ mod tests {
             ..InvocationReport::default()
         };
         assert_eq!(
-            respond(clean).unwrap(),
+            serde_json::to_value(respond(clean).unwrap()).unwrap(),
             serde_json::json!({"batchItemFailures": []})
         );
     }

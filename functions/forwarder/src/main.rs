@@ -4,8 +4,13 @@ use lambda_runtime::{Error, LambdaEvent, run, service_fn, tracing};
 async fn main() -> Result<(), Error> {
     tracing::init_default_subscriber();
     let config = trailwatch::ForwarderConfig::from_env()?;
+    if config.continuation_queue_url.is_none() {
+        tracing::info!(
+            "CONTINUATION_QUEUE_URL is not set: an object stopped by the deadline is retried whole"
+        );
+    }
     let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .http_client(trailwatch::http::https_client())
+        .http_client(trailwatch::aws::http::https_client())
         .load()
         .await;
     let forwarder = forwarder::build_forwarder(&sdk, &config);

@@ -10,21 +10,16 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use flate2::Compression;
-use flate2::write::GzEncoder;
-use std::io::Write;
 use support::harness::*;
 use support::proxy::{self, Fault};
 use tokio::time::Instant;
 use trailwatch::generate::{GeneratedRecord, TrailSpec};
-use trailwatch::trigger::{Continuation, ContinuationMessage};
+use trailwatch::object::{Continuation, ContinuationMessage};
 
 const STREAM: &str = "111122223333_CloudTrail_us-east-1";
 
 fn gzip(text: &str) -> Vec<u8> {
-    let mut encoder = GzEncoder::new(Vec::new(), Compression::default());
-    encoder.write_all(text.as_bytes()).unwrap();
-    encoder.finish().unwrap()
+    trailwatch::generate::gzip(text.as_bytes())
 }
 
 fn spec(seed: u64, account: &str) -> TrailSpec {
@@ -88,14 +83,14 @@ async fn an_sqs_batch_reports_only_the_messages_to_retry() {
     let summary = &report.summary;
     assert_balanced(summary);
     let throttled = summary.objects.iter().find(|o| o.key == slow_key).unwrap();
-    assert_eq!(throttled.retryable, Some(true));
+    assert!(throttled.is_retryable());
     assert!(
-        throttled.error.as_deref().unwrap().contains("SlowDown"),
+        throttled.error().unwrap().contains("SlowDown"),
         "{throttled:?}"
     );
     let gone = summary.objects.iter().find(|o| o.key == missing).unwrap();
-    assert_eq!(gone.retryable, Some(false));
-    assert!(gone.error.as_deref().unwrap().contains("does not exist"));
+    assert!(!gone.is_retryable());
+    assert!(gone.error().unwrap().contains("does not exist"));
     assert_eq!(summary.message_errors[0].message_id, "garbage");
     assert_eq!(harness.events(STREAM).await, expected(&good_records));
     // And the handler answers SQS with exactly those ids.
@@ -146,7 +141,12 @@ async fn throttling_5xx_and_slow_responses_still_deliver_every_record_once() {
 
     // Then: several batches went through the faults, each delivered exactly once.
     assert_balanced(&summary);
-    assert_eq!(summary.failed_objects, 0, "{:?}", summary.objects[0].error);
+    assert_eq!(
+        summary.failed_objects,
+        0,
+        "{:?}",
+        summary.objects[0].error()
+    );
     assert_eq!(summary.forwarded, records.len() as u64);
     assert!(
         puts.load(Ordering::SeqCst) >= 6,
@@ -271,11 +271,10 @@ async fn without_a_queue_a_deadline_fails_the_object_for_a_retry() {
         .await;
     assert_eq!(report.failed_message_ids, vec!["m1"]);
     let object = &report.summary.objects[0];
-    assert_eq!(object.retryable, Some(true));
+    assert!(object.is_retryable());
     assert!(
         object
-            .error
-            .as_deref()
+            .error()
             .unwrap()
             .contains("without CONTINUATION_QUEUE_URL"),
         "{object:?}"
@@ -302,10 +301,10 @@ async fn a_continuation_of_a_changed_object_is_refused() {
     let report = harness.run(&sqs_event(&[("m1", body)]), None).await;
     let object = &report.summary.objects[0];
     assert!(
-        object.error.as_deref().unwrap().contains("changed since"),
+        object.error().unwrap().contains("changed since"),
         "{object:?}"
     );
-    assert_eq!(object.retryable, Some(false));
+    assert!(!object.is_retryable());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -416,11 +415,11 @@ async fn bad_input_fails_alone_with_a_clear_reason_and_the_rest_is_delivered() {
     let expect_error = |name: &str, key: &str, part: &str| {
         let object = outcome(key);
         let error = object
-            .error
-            .clone()
+            .error()
+            .map(str::to_owned)
             .unwrap_or_else(|| panic!("{name}: no error: {object:?}"));
         assert!(error.contains(part), "{name}: {error}");
-        assert_eq!(object.retryable, Some(false), "{name}");
+        assert!(!object.is_retryable(), "{name}");
         object
     };
     let bomb = expect_error("bomb", &cases[0].1, "MAX_DECOMPRESSED_BYTES");
@@ -432,12 +431,9 @@ async fn bad_input_fails_alone_with_a_clear_reason_and_the_rest_is_delivered() {
     expect_error("trailing", &cases[1].1, "truncated or corrupt");
     expect_error("not-records", &cases[2].1, "no \"Records\" array");
     assert_eq!(outcome(&cases[3].1).records, 0);
-    assert!(outcome(&cases[3].1).error.is_none());
+    assert!(outcome(&cases[3].1).error().is_none());
     expect_error("empty-file", &cases[4].1, "not CloudTrail JSON");
-    assert_eq!(
-        outcome(&cases[5].1).skipped.as_deref(),
-        Some("zero-byte object")
-    );
+    assert_eq!(outcome(&cases[5].1).skip_reason(), Some("zero-byte object"));
     expect_error("denied", &cases[6].1, "access denied");
     let invalid = outcome(&cases[7].1);
     assert_eq!(

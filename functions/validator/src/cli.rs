@@ -3,10 +3,15 @@
 
 use std::sync::Arc;
 
-use trailwatch::digest::chain::{TrailDigests, iso_seconds};
-use trailwatch::digest::request::{Clients, KeySource, TrailArn, describe_trail};
-use trailwatch::digest::s3::S3DigestStore;
-use trailwatch::digest::validate::{render_cli, validate_range};
+use trailwatch::digest::request::{
+    KeyCache, RangeRequest, RequestError, ValidationError, validate_requested_range,
+};
+
+use crate::aws::Clients;
+use crate::aws::cloudtrail::CloudTrailDirectory;
+use crate::aws::s3::S3DigestStore;
+use crate::render::render_cli;
+use crate::{Keys, TRAIL_PUBLIC_KEYS_FILE};
 
 pub const USAGE: &str = "usage: validator validate-logs --trail-arn ARN --start-time TIME [--end-time TIME] [--s3-bucket BUCKET] [--s3-prefix PREFIX] [--account-id ID] [--organization-id O-ID] [--public-keys-file FILE] [--region REGION] [--verbose]
 TIME is UTC ISO-8601, e.g. 2026-11-25T00:00:00Z. The region validated is --region, else AWS_REGION.
@@ -28,6 +33,7 @@ pub struct Args {
     pub verbose: bool,
 }
 
+// The message is printed above the usage, as the AWS CLI's argument parser does.
 pub fn parse(args: &[String]) -> Result<Args, String> {
     let mut parsed = Args::default();
     let mut rest = args.iter().skip_while(|a| *a == "validate-logs");
@@ -59,6 +65,17 @@ pub fn parse(args: &[String]) -> Result<Args, String> {
     Ok(parsed)
 }
 
+/// Why the command could not validate: printed with the usage, exit code 255.
+#[derive(Debug, thiserror::Error)]
+pub enum CommandError {
+    #[error("{0}")]
+    Arguments(String),
+    #[error("Unable to parse date value: {0}")]
+    Date(String),
+    #[error(transparent)]
+    Validation(#[from] ValidationError),
+}
+
 /// Runs the command; returns its exit code.
 pub async fn run(args: &[String], clients: &Clients, region: &str, now: i64) -> i32 {
     match validate(args, clients, region, now).await {
@@ -70,60 +87,57 @@ pub async fn run(args: &[String], clients: &Clients, region: &str, now: i64) -> 
     }
 }
 
+impl Args {
+    /// The same request the function takes as `validateRange`.
+    pub fn request(&self) -> RangeRequest {
+        RangeRequest {
+            trail_arn: Some(self.trail_arn.clone()),
+            start_time: Some(self.start_time.clone()),
+            end_time: self.end_time.clone(),
+            hours_back: None,
+            s3_bucket: self.s3_bucket.clone(),
+            s3_prefix: self.s3_prefix.clone(),
+            organization_id: self.organization_id.clone(),
+            account_id: self.account_id.clone(),
+        }
+    }
+}
+
 async fn validate(
     args: &[String],
     clients: &Clients,
     region: &str,
     now: i64,
-) -> Result<i32, String> {
-    let args = parse(args)?;
-    let arn = TrailArn::parse(&args.trail_arn)?;
-    let time =
-        |text: &str| iso_seconds(text).ok_or_else(|| format!("Unable to parse date value: {text}"));
-    let start = time(&args.start_time)?;
-    let end = args
-        .end_time
-        .as_deref()
-        .map(time)
-        .transpose()?
-        .unwrap_or(now);
-    if start > end {
-        return Err(
-            "Invalid time range specified: start-time must occur before end-time".to_owned(),
-        );
-    }
-    let (bucket, prefix) = match &args.s3_bucket {
-        Some(bucket) => (
-            bucket.clone(),
-            args.s3_prefix.clone().filter(|p| !p.is_empty()),
-        ),
-        None => describe_trail(clients, &args.trail_arn).await?,
-    };
-    let trail = TrailDigests {
-        prefix,
-        organization_id: args.organization_id.clone(),
-        account_id: args.account_id.clone().unwrap_or(arn.account_id),
-        source_region: region.to_owned(),
-        home_region: arn.home_region,
-        trail_name: arn.name,
-    };
-    let source = match args
-        .public_keys_file
-        .clone()
-        .or_else(|| std::env::var("TRAIL_PUBLIC_KEYS_FILE").ok())
-    {
-        Some(path) => KeySource::File(path),
-        None => KeySource::CloudTrail,
-    };
-    let keys = source.load(clients, region, start, end).await?;
+) -> Result<i32, CommandError> {
+    let args = parse(args).map_err(CommandError::Arguments)?;
+    let range = args.request().resolve(now).map_err(|error| match error {
+        RequestError::BadTime { value, .. } => CommandError::Date(value),
+        other => CommandError::Validation(other.into()),
+    })?;
+    let keys = Keys::new(
+        clients,
+        args.public_keys_file
+            .clone()
+            .or_else(|| std::env::var(TRAIL_PUBLIC_KEYS_FILE).ok()),
+    );
     let store = Arc::new(S3DigestStore {
         client: clients.s3.clone(),
     });
-    let report = validate_range(store, &keys, &trail, &bucket, start, end).await?;
-    let (out, err) = render_cli(&report, &args.trail_arn, start, end, args.verbose);
+    let directory = CloudTrailDirectory {
+        client: clients.cloudtrail.clone(),
+    };
+    let validated =
+        validate_requested_range(store, &KeyCache::new(keys), &directory, &range, region).await?;
+    let (out, err) = render_cli(
+        &validated.report,
+        &args.trail_arn,
+        validated.start,
+        validated.end,
+        args.verbose,
+    );
     print!("{out}");
     eprint!("{err}");
-    Ok(report.exit_code())
+    Ok(validated.report.exit_code())
 }
 
 #[cfg(test)]

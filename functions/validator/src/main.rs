@@ -4,7 +4,7 @@ use lambda_runtime::{Error, LambdaEvent, run, service_fn, tracing};
 async fn main() -> Result<(), Error> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .http_client(trailwatch::http::https_client())
+        .http_client(trailwatch::aws::http::https_client())
         .load()
         .await;
     if !args.is_empty() {
@@ -14,7 +14,7 @@ async fn main() -> Result<(), Error> {
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs() as i64);
         std::process::exit(
-            validator::cli::run(&args, &validator::clients(&sdk), &region, now).await,
+            validator::cli::run(&args, &validator::aws::Clients::new(&sdk), &region, now).await,
         );
     }
     tracing::init_default_subscriber();

@@ -10,13 +10,13 @@ use std::sync::{Arc, OnceLock};
 use flate2::read::GzDecoder;
 use trailwatch::digest::chain::{PublicKeys, TrailDigests};
 use trailwatch::digest::keys::from_cli_json;
-use trailwatch::digest::request::Clients;
-use trailwatch::digest::s3::S3DigestStore;
 use trailwatch::digest::validate::{Report, validate_range};
 use trailwatch::digest::verdict::{Status, Subject};
 use trailwatch::generate::signed::{SignedObject, SignedTrail, gzip};
 use trailwatch::generate::{TrailSpec, write_log_file};
-use trailwatch::testing::{moto, sdk_config_for};
+use trailwatch_test_support::{moto, path_style_s3, sdk_config_for, stream_events};
+use validator::aws::Clients;
+use validator::aws::s3::S3DigestStore;
 
 const ACCOUNT: &str = "111122223333";
 const REGION: &str = "us-east-1";
@@ -47,11 +47,7 @@ impl Bucket {
     /// signed digest per hour, the first a starting digest.
     async fn signed(name: &str) -> Self {
         let sdk = sdk_config_for(&moto().endpoint).await;
-        let s3 = aws_sdk_s3::Client::from_conf(
-            aws_sdk_s3::config::Builder::from(&sdk)
-                .force_path_style(true)
-                .build(),
-        );
+        let s3 = path_style_s3(&sdk);
         s3.create_bucket().bucket(name).send().await.unwrap();
         let signer = signer(name);
         let mut bucket = Self {
@@ -397,7 +393,7 @@ async fn a_delivered_digest_is_validated_with_its_link_and_each_verdict_logged()
     );
     assert_eq!(result["invalid"], serde_json::json!([missing]));
     let stream = format!("{ACCOUNT}_CloudTrail-Digest_{REGION}_audit");
-    let events = trailwatch::testing::stream_events(&logs, group, &stream).await;
+    let events = stream_events(&logs, group, &stream).await;
     assert_eq!(events.len(), 4, "two digests and two log files");
     assert!(
         events
@@ -461,20 +457,12 @@ async fn validator_for(
         .send()
         .await
         .unwrap();
-    let validator = validator::Validator {
-        clients: Clients {
-            s3: bucket.s3.clone(),
-            cloudtrail: aws_sdk_cloudtrail::Client::new(&sdk),
-        },
-        publisher: trailwatch::logs::LogPublisher::new(logs.clone()),
-        log_group: Arc::from(group),
-        keys: trailwatch::digest::request::KeySource::File(
-            keys_file.to_string_lossy().into_owned(),
-        ),
-        key_cache: trailwatch::digest::request::KeyCache::default(),
-        region: REGION.into(),
-        namespace: "test".into(),
+    let clients = Clients {
+        s3: bucket.s3.clone(),
+        cloudtrail: aws_sdk_cloudtrail::Client::new(&sdk),
     };
+    let keys = validator::Keys::new(&clients, Some(keys_file.to_string_lossy().into_owned()));
+    let validator = validator::Validator::new(&clients, logs.clone(), group, keys, REGION, "test");
     (validator, logs)
 }
 

@@ -28,6 +28,9 @@ use trailwatch::generate::{Content, TrailSpec, now_millis, write_log_file};
 use trailwatch::trail::{FileKind, TrailKey};
 use trailwatch::trigger::{Invocation, MessageContent, parse_invocation};
 
+/// What went wrong, said to the person running the generator.
+type Failure = Box<dyn std::error::Error>;
+
 struct Args {
     out: PathBuf,
     files: u64,
@@ -37,7 +40,7 @@ struct Args {
     key: Option<String>,
 }
 
-fn parse_args() -> Result<Args, String> {
+fn parse_args() -> Result<Args, Failure> {
     let mut args = Args {
         out: PathBuf::new(),
         files: 1,
@@ -70,7 +73,7 @@ fn parse_args() -> Result<Args, String> {
             "--age-days" => args.age_days = number(&value)?,
             "--spread-minutes" => spread_minutes = number(&value)?,
             "--key" => args.key = Some(value),
-            other => return Err(format!("unknown flag {other}")),
+            other => return Err(format!("unknown flag {other}").into()),
         }
     }
     if args.out.as_os_str().is_empty() {
@@ -88,13 +91,13 @@ fn parse_args() -> Result<Args, String> {
 }
 
 /// Takes where the file belongs from a CloudTrail key.
-fn apply_key(spec: &mut TrailSpec, key: &str) -> Result<(), String> {
+fn apply_key(spec: &mut TrailSpec, key: &str) -> Result<(), Failure> {
     let parsed = TrailKey::parse(key)
         .ok_or_else(|| format!("--key {key:?} is not a CloudTrail file key"))?;
     spec.content = match parsed.kind {
         FileKind::Log => Content::Log,
         FileKind::Insight => Content::Insight,
-        other => return Err(format!("--key {key:?}: cannot generate a {other} file")),
+        other => return Err(format!("--key {key:?}: cannot generate a {other} file").into()),
     };
     spec.account_id = parsed.account_id.to_owned();
     spec.region = parsed.region.to_owned();
@@ -104,7 +107,7 @@ fn apply_key(spec: &mut TrailSpec, key: &str) -> Result<(), String> {
 }
 
 /// Prints the objects an event names, as the forwarder would read them.
-fn list_objects(path: &str) -> Result<(), String> {
+fn list_objects(path: &str) -> Result<(), Failure> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))?;
     let payload: serde_json::Value =
         serde_json::from_str(&text).map_err(|e| format!("{path}: {e}"))?;
@@ -114,7 +117,7 @@ fn list_objects(path: &str) -> Result<(), String> {
     };
     for message in messages {
         if let Ok(MessageContent::Objects(objects)) = message.content {
-            for object in objects {
+            for object in objects.into_iter().flatten() {
                 let decoded = object.decode().map_err(|e| format!("{path}: {e}"))?;
                 println!("{}", decoded.key);
             }
@@ -124,7 +127,7 @@ fn list_objects(path: &str) -> Result<(), String> {
 }
 
 /// Writes a signed trail for the demo; returns the trail ARN.
-fn signed_trail(dir: &str, bucket: &str, hours: &str, end: Option<&str>) -> Result<(), String> {
+fn signed_trail(dir: &str, bucket: &str, hours: &str, end: Option<&str>) -> Result<(), Failure> {
     use trailwatch::generate::signed::SignedTrail;
     let hours: i64 = hours
         .parse()
@@ -141,12 +144,12 @@ fn signed_trail(dir: &str, bucket: &str, hours: &str, end: Option<&str>) -> Resu
     };
     let mut manifest = Vec::new();
     let mut previous = None;
-    let write = |key: &str, body: &[u8]| -> Result<(), String> {
+    let write = |key: &str, body: &[u8]| -> Result<(), Failure> {
         let path = std::path::Path::new(dir).join(key);
         path.parent()
             .map_or(Ok(()), fs::create_dir_all)
             .map_err(|e| e.to_string())?;
-        fs::write(&path, body).map_err(|e| format!("{}: {e}", path.display()))
+        fs::write(&path, body).map_err(|e| format!("{}: {e}", path.display()).into())
     };
     for hour in 0..hours {
         let start = end - (hours - hour) * 3600;
@@ -192,7 +195,7 @@ fn delivered_log(
     seed: u64,
     delivered: i64,
     min_bytes: u64,
-) -> Result<(String, Vec<u8>, Vec<u8>), String> {
+) -> Result<(String, Vec<u8>, Vec<u8>), Failure> {
     let mut spec = TrailSpec::recent(seed);
     spec.delivery_millis = delivered * 1000;
     spec.newest_event_millis = spec.delivery_millis - 60_000;
@@ -202,7 +205,7 @@ fn delivered_log(
     Ok((spec.key(), body, inflated))
 }
 
-fn gunzip(body: &[u8]) -> Result<Vec<u8>, String> {
+fn gunzip(body: &[u8]) -> Result<Vec<u8>, Failure> {
     let mut inflated = Vec::new();
     std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(body), &mut inflated)
         .map_err(|e| e.to_string())?;

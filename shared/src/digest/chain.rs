@@ -1,52 +1,19 @@
 //! Validating digests and walking their chain as `aws cloudtrail validate-logs` does
-//! (`DigestTraverser` in aws-cli's validation.py; `../shared/reference/` section 4.4): from the
+//! (`DigestTraverser` in aws-cli's awscli/customizations/cloudtrail/validation.py): from the
 //! newest digest in range back through `previousDigestS3Object`; a missing or invalid digest is
 //! reported and the walk goes on with the next older listed digest; a digest with no previous
 //! link ends a chain, and when older digests exist, the hours between are a gap (reported, not
 //! invalid).
 
-use std::collections::HashMap;
-
 use aws_smithy_types::DateTime;
 use aws_smithy_types::date_time::Format;
-use rsa::PublicKey as RsaPublicKey;
 
 use super::model::Digest;
 use super::signature::verify;
+pub use super::store::PublicKeys;
+use super::store::{CallError, DigestStore, FetchError, StoredDigest};
 use super::verdict::{Status, Subject, Verdict};
 use crate::trail::{FileKind, TrailKey};
-
-/// A digest as stored: decompressed bytes and the signature metadata.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StoredDigest {
-    pub inflated: Vec<u8>,
-    pub signature: Option<String>,
-    pub signature_algorithm: Option<String>,
-    /// Backfill digests carry it; without it a backfill digest is of invalid format.
-    pub backfill_generation_timestamp: Option<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum FetchError {
-    NotFound,
-    /// Not gzip, or not a whole gzip stream.
-    Corrupt,
-    /// Reading failed (network, permissions): the walk cannot go on.
-    Failed(String),
-}
-
-/// Where digests live; S3 in production, memory in tests.
-#[allow(async_fn_in_trait)]
-pub trait DigestStore {
-    /// Keys under `list_prefix` (ascending), starting after `start_after`.
-    async fn list_keys(
-        &self,
-        bucket: &str,
-        list_prefix: &str,
-        start_after: &str,
-    ) -> Result<Vec<String>, String>;
-    async fn fetch_digest(&self, bucket: &str, key: &str) -> Result<StoredDigest, FetchError>;
-}
 
 /// Which trail's digests, from which region.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -98,13 +65,6 @@ impl TrailDigests {
     }
 }
 
-/// Public keys by fingerprint, for one region.
-#[derive(Debug, Clone, Default)]
-pub struct PublicKeys {
-    pub region: String,
-    pub by_fingerprint: HashMap<String, RsaPublicKey>,
-}
-
 /// What the walk found, newest first.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ChainEvent {
@@ -130,7 +90,7 @@ async fn fetch<S: DigestStore>(store: &S, bucket: &str, key: &str) -> Result<Sto
         Ok(stored) => Ok(stored),
         Err(FetchError::NotFound) => Err(Status::NotFound),
         Err(FetchError::Corrupt) => Err(Status::InvalidFormat),
-        Err(FetchError::Failed(message)) => Err(Status::Other(message)),
+        Err(FetchError::Failed(error)) => Err(Status::Other(error.to_string())),
     }
 }
 
@@ -172,7 +132,7 @@ pub async fn walk<S: DigestStore>(
     bucket: &str,
     start: i64,
     end: i64,
-) -> Result<Vec<ChainEvent>, String> {
+) -> Result<Vec<ChainEvent>, CallError> {
     let mut events = Vec::new();
     let mut bucket = bucket.to_owned();
     let mut listed = list_in_range(store, trail, &bucket, start, end, FileKind::Digest).await?;
@@ -233,7 +193,7 @@ pub async fn walk_backfill<S: DigestStore>(
     bucket: &str,
     start: i64,
     end: i64,
-) -> Result<Vec<ChainEvent>, String> {
+) -> Result<Vec<ChainEvent>, CallError> {
     let mut listed =
         list_in_range(store, trail, bucket, start, end, FileKind::BackfillDigest).await?;
     listed.sort_by_key(|key| std::cmp::Reverse(key_time(key)));
@@ -277,7 +237,7 @@ async fn list_in_range<S: DigestStore>(
     start: i64,
     end: i64,
     kind: FileKind,
-) -> Result<Vec<String>, String> {
+) -> Result<Vec<String>, CallError> {
     let list_prefix = trail.list_prefix();
     // Keys sort by date folder, so listing can start at the start date's folder.
     let start_after = format!("{list_prefix}{}", date_folder(start - 60));

@@ -47,15 +47,8 @@ pub fn hash_log_file<R: Read>(compressed: R) -> Result<String, LogHashError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use flate2::Compression;
-    use flate2::write::GzEncoder;
-    use std::io::Write;
 
-    fn gzip(bytes: &[u8]) -> Vec<u8> {
-        let mut encoder = GzEncoder::new(Vec::new(), Compression::default());
-        encoder.write_all(bytes).unwrap();
-        encoder.finish().unwrap()
-    }
+    use crate::generate::gzip;
 
     #[test]
     fn the_hash_is_of_the_decompressed_bytes() {

@@ -1,11 +1,22 @@
-//! CloudTrail's public keys for digest signatures, by fingerprint: from `ListPublicKeys` in the
-//! region whose digests are validated, or from a file in the JSON that
+//! CloudTrail's public keys for digest signatures, from a file in the JSON that
 //! `aws cloudtrail list-public-keys` prints (air-gapped use, tests with their own key pair).
+//! `ListPublicKeys` itself is the validator's adapter.
 
 use serde::Deserialize;
 
-use super::chain::PublicKeys;
 use super::signature::parse_public_key;
+use super::store::{CallError, PublicKeySource, PublicKeys};
+
+/// Why a list of public keys could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyListError {
+    #[error("not the output of list-public-keys: {0}")]
+    NotAKeyList(#[source] serde_json::Error),
+    #[error("key {fingerprint}: not base64")]
+    NotBase64 { fingerprint: String },
+    #[error("key {fingerprint}: not a DER RSA public key")]
+    NotRsa { fingerprint: String },
+}
 
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
@@ -22,71 +33,41 @@ struct PublicKeyEntry {
 }
 
 /// Reads `aws cloudtrail list-public-keys` output.
-pub fn from_cli_json(text: &str, region: &str) -> Result<PublicKeys, String> {
-    let list: PublicKeyList = serde_json::from_str(text)
-        .map_err(|e| format!("not the output of list-public-keys: {e}"))?;
+pub fn from_cli_json(text: &str, region: &str) -> Result<PublicKeys, KeyListError> {
+    let list: PublicKeyList = serde_json::from_str(text).map_err(KeyListError::NotAKeyList)?;
     let mut keys = PublicKeys {
         region: region.to_owned(),
         ..PublicKeys::default()
     };
     for entry in list.public_key_list {
-        let der = aws_smithy_types::base64::decode(&entry.value)
-            .map_err(|e| format!("key {}: not base64: {e}", entry.fingerprint))?;
-        let key = parse_public_key(&der)
-            .ok_or_else(|| format!("key {}: not a DER RSA public key", entry.fingerprint))?;
+        let Ok(der) = aws_smithy_types::base64::decode(&entry.value) else {
+            return Err(KeyListError::NotBase64 {
+                fingerprint: entry.fingerprint,
+            });
+        };
+        let key = parse_public_key(&der).ok_or_else(|| KeyListError::NotRsa {
+            fingerprint: entry.fingerprint.clone(),
+        })?;
         keys.by_fingerprint.insert(entry.fingerprint, key);
     }
     Ok(keys)
 }
 
-/// `ListPublicKeys` for `[start - 1 h, end + 2 h]`, as the AWS CLI widens it. The SDK decodes
-/// the blob already: its bytes are the DER key.
-pub async fn from_cloudtrail(
-    client: &aws_sdk_cloudtrail::Client,
-    region: &str,
-    start: i64,
-    end: i64,
-) -> Result<PublicKeys, String> {
-    use aws_sdk_cloudtrail::primitives::DateTime;
-    let mut keys = PublicKeys {
-        region: region.to_owned(),
-        ..PublicKeys::default()
-    };
-    let mut token: Option<String> = None;
-    loop {
-        let page = client
-            .list_public_keys()
-            .start_time(DateTime::from_secs(start - 3600))
-            .end_time(DateTime::from_secs(end + 7200))
-            .set_next_token(token.clone())
-            .send()
-            .await
-            .map_err(|e| {
-                format!(
-                    "ListPublicKeys: {}",
-                    aws_sdk_cloudtrail::error::DisplayErrorContext(&e)
-                )
-            })?;
-        for entry in page.public_key_list() {
-            if let (Some(value), Some(fingerprint)) = (entry.value(), entry.fingerprint()) {
-                if let Some(key) = parse_public_key(value.as_ref()) {
-                    keys.by_fingerprint.insert(fingerprint.to_owned(), key);
-                }
-            }
-        }
-        token = page.next_token().map(str::to_owned);
-        if token.is_none() {
-            break;
-        }
+/// Public keys from a file of `aws cloudtrail list-public-keys` output, read at each call
+/// (a [`KeyCache`](super::request::KeyCache) keeps what it read).
+#[derive(Debug, Clone)]
+pub struct KeysFile {
+    pub path: String,
+}
+
+impl PublicKeySource for KeysFile {
+    async fn keys(&self, region: &str, _start: i64, _end: i64) -> Result<PublicKeys, CallError> {
+        let failed = |detail: String| {
+            CallError::new(format!("public keys file {}", self.path), false, detail)
+        };
+        let text = std::fs::read_to_string(&self.path).map_err(|e| failed(e.to_string()))?;
+        from_cli_json(&text, region).map_err(|e| failed(e.to_string()))
     }
-    if keys.by_fingerprint.is_empty() {
-        return Err(format!(
-            "No public keys found between {} and {}",
-            super::validate::display(start),
-            super::validate::display(end)
-        ));
-    }
-    Ok(keys)
 }
 
 #[cfg(test)]

@@ -6,8 +6,8 @@ pub mod hash;
 pub mod keys;
 pub mod model;
 pub mod request;
-pub mod s3;
 pub mod signature;
+pub mod store;
 pub mod validate;
 pub mod verdict;
 

@@ -1,6 +1,6 @@
 //! CloudTrail digest files: the JSON a digest holds, and the string CloudTrail signs.
-//! Fields and rules: `../shared/reference/` section 4 (from aws-cli's
-//! `awscli/customizations/cloudtrail/validation.py`).
+//! Fields and rules: https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-log-file-validation-digest-file-structure.html
+//! and aws-cli's `awscli/customizations/cloudtrail/validation.py`.
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};

@@ -1,11 +1,14 @@
-//! What to validate, resolved: the trail's digests location and the public keys.
+//! What to validate, resolved: a range request (the function's `validateRange` and the
+//! command's arguments alike) becomes a trail's digests location, the public keys, and a report.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
-use super::chain::{PublicKeys, TrailDigests, key_time};
-use super::keys;
-use super::s3::S3DigestStore;
-use super::validate::{Report, validate_range};
+use serde::Deserialize;
+
+use super::chain::{PublicKeys, TrailDigests, iso_seconds, key_time};
+use super::store::{CallError, DigestStore, PublicKeySource, TrailDirectory};
+use super::validate::{Report, display, validate_range};
 use crate::trail::{FileKind, TrailKey};
 
 /// A trail ARN's parts: `arn:<partition>:cloudtrail:<home-region>:<account>:trail/<name>`.
@@ -16,9 +19,37 @@ pub struct TrailArn {
     pub name: String,
 }
 
+/// Why a request cannot be validated as asked.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RequestError {
+    #[error("Invalid trail ARN provided: {0}")]
+    TrailArn(String),
+    #[error("validateRange needs trailArn")]
+    NoTrailArn,
+    #[error("validateRange needs startTime (ISO-8601 UTC) or hoursBack")]
+    NoStart,
+    #[error("validateRange {field} is not ISO-8601 UTC: {value}")]
+    BadTime { field: &'static str, value: String },
+    #[error("Invalid time range specified: start-time must occur before end-time")]
+    StartAfterEnd,
+    #[error("{0} is not a digest key")]
+    NotADigestKey(String),
+    #[error("trail {0} not found")]
+    TrailNotFound(String),
+}
+
+/// Why a validation did not produce a report.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ValidationError {
+    #[error(transparent)]
+    Request(#[from] RequestError),
+    #[error(transparent)]
+    Call(#[from] CallError),
+}
+
 impl TrailArn {
-    pub fn parse(arn: &str) -> Result<Self, String> {
-        let invalid = || format!("Invalid trail ARN provided: {arn}");
+    pub fn parse(arn: &str) -> Result<Self, RequestError> {
+        let invalid = || RequestError::TrailArn(arn.to_owned());
         let parts: Vec<&str> = arn.splitn(6, ':').collect();
         if parts.len() != 6 || parts[0] != "arn" || parts[2] != "cloudtrail" || parts[3].is_empty()
         {
@@ -39,67 +70,178 @@ impl TrailArn {
     }
 }
 
-/// Clients the validator talks to.
-#[derive(Clone)]
-pub struct Clients {
-    pub s3: aws_sdk_s3::Client,
-    pub cloudtrail: aws_sdk_cloudtrail::Client,
+/// A range to validate, as `aws cloudtrail validate-logs` takes it; the function's
+/// `validateRange` in JSON (camelCase), the command from its flags.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct RangeRequest {
+    pub trail_arn: Option<String>,
+    pub start_time: Option<String>,
+    pub end_time: Option<String>,
+    /// Instead of `startTime`: this many hours before the end (the template's schedule).
+    pub hours_back: Option<i64>,
+    pub s3_bucket: Option<String>,
+    pub s3_prefix: Option<String>,
+    pub organization_id: Option<String>,
+    pub account_id: Option<String>,
 }
 
-/// Where the public keys come from.
-#[derive(Debug, Clone)]
-pub enum KeySource {
-    /// `ListPublicKeys` in the validated region.
-    CloudTrail,
-    /// `aws cloudtrail list-public-keys` output in a file.
-    File(String),
+/// A request checked: the trail and the range in epoch seconds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResolvedRange {
+    pub trail_arn: String,
+    pub trail: TrailArn,
+    pub start: i64,
+    pub end: i64,
+    pub s3_bucket: Option<String>,
+    pub s3_prefix: Option<String>,
+    pub organization_id: Option<String>,
+    pub account_id: Option<String>,
 }
 
-impl KeySource {
-    pub async fn load(
-        &self,
-        clients: &Clients,
-        region: &str,
-        start: i64,
-        end: i64,
-    ) -> Result<PublicKeys, String> {
-        match self {
-            KeySource::CloudTrail => {
-                keys::from_cloudtrail(&clients.cloudtrail, region, start, end).await
-            }
-            KeySource::File(path) => {
-                let text = std::fs::read_to_string(path)
-                    .map_err(|e| format!("public keys file {path}: {e}"))?;
-                keys::from_cli_json(&text, region)
-                    .map_err(|e| format!("public keys file {path}: {e}"))
-            }
+impl RangeRequest {
+    /// Checks the request; `now` ends a range without `endTime`. Empty strings count as unset.
+    pub fn resolve(&self, now: i64) -> Result<ResolvedRange, RequestError> {
+        let text = |value: &Option<String>| value.clone().filter(|t| !t.is_empty());
+        let time = |field: &'static str, value: String| {
+            iso_seconds(&value).ok_or(RequestError::BadTime { field, value })
+        };
+        let trail_arn = text(&self.trail_arn).ok_or(RequestError::NoTrailArn)?;
+        let trail = TrailArn::parse(&trail_arn)?;
+        let end = match text(&self.end_time) {
+            Some(end) => time("endTime", end)?,
+            None => now,
+        };
+        let start = match (text(&self.start_time), self.hours_back) {
+            (Some(start), _) => time("startTime", start)?,
+            (None, Some(hours)) => end - hours * 3600,
+            (None, None) => return Err(RequestError::NoStart),
+        };
+        if start > end {
+            return Err(RequestError::StartAfterEnd);
         }
+        Ok(ResolvedRange {
+            trail_arn,
+            trail,
+            start,
+            end,
+            s3_bucket: text(&self.s3_bucket),
+            s3_prefix: text(&self.s3_prefix),
+            organization_id: text(&self.organization_id),
+            account_id: text(&self.account_id),
+        })
     }
+}
+
+/// One validation: which trail digests, what was asked, and what was found.
+#[derive(Debug, Clone)]
+pub struct Validated {
+    pub trail: TrailDigests,
+    pub bucket: String,
+    /// What was validated, in words: the digest's S3 URL, or the trail and range.
+    pub what: String,
+    pub start: i64,
+    pub end: i64,
+    pub report: Report,
+}
+
+/// Validates a range of `region`'s digests: the bucket and prefix from the request, else from
+/// `directory` (DescribeTrails).
+pub async fn validate_requested_range<S, K, D>(
+    store: Arc<S>,
+    keys: &KeyCache<K>,
+    directory: &D,
+    range: &ResolvedRange,
+    region: &str,
+) -> Result<Validated, ValidationError>
+where
+    S: DigestStore,
+    K: PublicKeySource,
+    D: TrailDirectory,
+{
+    let (bucket, prefix) = match &range.s3_bucket {
+        Some(bucket) => (bucket.clone(), range.s3_prefix.clone()),
+        None => {
+            let location = directory.describe_trail(&range.trail_arn).await?;
+            (location.bucket, location.prefix)
+        }
+    };
+    let trail = TrailDigests {
+        prefix,
+        organization_id: range.organization_id.clone(),
+        account_id: range
+            .account_id
+            .clone()
+            .unwrap_or_else(|| range.trail.account_id.clone()),
+        source_region: region.to_owned(),
+        home_region: range.trail.home_region.clone(),
+        trail_name: range.trail.name.clone(),
+    };
+    let (start, end) = (range.start, range.end);
+    let public_keys = keys.get(region, start, end).await?;
+    let report = validate_range(store, &public_keys, &trail, &bucket, start, end).await?;
+    Ok(Validated {
+        what: format!("{} {}..{}", range.trail_arn, display(start), display(end)),
+        trail,
+        bucket,
+        start,
+        end,
+        report,
+    })
+}
+
+/// Validates one delivered digest, its log files, and its link to the previous digest (which
+/// is validated too): the range from an hour before the digest's time to its time, with the
+/// keys of the digest's own region.
+pub async fn validate_delivered_digest<S, K>(
+    store: Arc<S>,
+    keys: &KeyCache<K>,
+    bucket: &str,
+    digest_key: &str,
+) -> Result<Validated, ValidationError>
+where
+    S: DigestStore,
+    K: PublicKeySource,
+{
+    let not_digest = || RequestError::NotADigestKey(digest_key.to_owned());
+    let trail = trail_of_digest(digest_key).ok_or_else(not_digest)?;
+    let time = key_time(digest_key).ok_or_else(not_digest)?;
+    let (start, end) = (time - 3600, time);
+    let public_keys = keys.get(&trail.source_region, start, end).await?;
+    let report = validate_range(store, &public_keys, &trail, bucket, start, end).await?;
+    Ok(Validated {
+        trail,
+        bucket: bucket.to_owned(),
+        what: format!("s3://{bucket}/{digest_key}"),
+        start,
+        end,
+        report,
+    })
 }
 
 /// Public keys kept for the life of the process, by region and fingerprint: a key, once
 /// fetched, is never fetched again; a range not covered yet is fetched and merged.
-#[derive(Default)]
-pub struct KeyCache {
-    by_region: tokio::sync::Mutex<std::collections::HashMap<String, (i64, i64, PublicKeys)>>,
+pub struct KeyCache<K> {
+    source: K,
+    by_region: tokio::sync::Mutex<HashMap<String, (i64, i64, PublicKeys)>>,
 }
 
-impl KeyCache {
-    pub async fn get(
-        &self,
-        source: &KeySource,
-        clients: &Clients,
-        region: &str,
-        start: i64,
-        end: i64,
-    ) -> Result<PublicKeys, String> {
+impl<K: PublicKeySource> KeyCache<K> {
+    pub fn new(source: K) -> Self {
+        Self {
+            source,
+            by_region: tokio::sync::Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub async fn get(&self, region: &str, start: i64, end: i64) -> Result<PublicKeys, CallError> {
         let mut cache = self.by_region.lock().await;
         if let Some((from, to, keys)) = cache.get(region) {
             if *from <= start && end <= *to {
                 return Ok(keys.clone());
             }
         }
-        let fresh = source.load(clients, region, start, end).await?;
+        let fresh = self.source.keys(region, start, end).await?;
         let entry = cache.entry(region.to_owned()).or_insert((
             start,
             end,
@@ -113,39 +255,6 @@ impl KeyCache {
         entry.2.by_fingerprint.extend(fresh.by_fingerprint);
         Ok(entry.2.clone())
     }
-}
-
-/// Finds a trail's bucket and prefix with DescribeTrails.
-pub async fn describe_trail(
-    clients: &Clients,
-    arn: &str,
-) -> Result<(String, Option<String>), String> {
-    let output = clients
-        .cloudtrail
-        .describe_trails()
-        .trail_name_list(arn)
-        .send()
-        .await
-        .map_err(|e| {
-            format!(
-                "DescribeTrails {arn}: {}",
-                aws_sdk_cloudtrail::error::DisplayErrorContext(&e)
-            )
-        })?;
-    let trail = output
-        .trail_list()
-        .first()
-        .ok_or_else(|| format!("trail {arn} not found"))?;
-    let bucket = trail
-        .s3_bucket_name()
-        .ok_or_else(|| format!("trail {arn} has no S3 bucket"))?;
-    Ok((
-        bucket.to_owned(),
-        trail
-            .s3_key_prefix()
-            .filter(|p| !p.is_empty())
-            .map(str::to_owned),
-    ))
 }
 
 /// The digests of the trail that delivered `digest_key`, read off the key itself.
@@ -164,23 +273,11 @@ pub fn trail_of_digest(digest_key: &str) -> Option<TrailDigests> {
     })
 }
 
-/// Validates one delivered digest, its log files, and its link to the previous digest (which
-/// is validated too): the range from an hour before the digest's time to its time.
-pub async fn validate_delivered_digest(
-    store: Arc<S3DigestStore>,
-    keys: &PublicKeys,
-    bucket: &str,
-    digest_key: &str,
-) -> Result<Report, String> {
-    let trail =
-        trail_of_digest(digest_key).ok_or_else(|| format!("{digest_key} is not a digest key"))?;
-    let time = key_time(digest_key).ok_or_else(|| format!("{digest_key} has no time"))?;
-    validate_range(store, keys, &trail, bucket, time - 3600, time).await
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::digest::keys::KeysFile;
+    use crate::generate::signed::SignedTrail;
 
     #[test]
     fn trail_arns_are_read_and_bad_ones_refused() {
@@ -203,6 +300,7 @@ mod tests {
             assert!(
                 TrailArn::parse(bad)
                     .unwrap_err()
+                    .to_string()
                     .starts_with("Invalid trail ARN provided"),
                 "{bad}"
             );
@@ -220,12 +318,39 @@ mod tests {
         assert_eq!(trail.prefix.as_deref(), Some("p"));
         assert!(trail_of_digest("AWSLogs/111122223333/CloudTrail/us-east-1/2026/11/25/111122223333_CloudTrail_us-east-1_20261125T1205Z_abc.json.gz").is_none());
     }
-}
 
-#[cfg(test)]
-mod cache_tests {
-    use super::*;
-    use crate::generate::signed::SignedTrail;
+    #[test]
+    fn a_range_takes_hours_back_from_now_and_names_what_is_wrong_with_it() {
+        let arn = "arn:aws:cloudtrail:us-east-1:111122223333:trail/t";
+        let request: RangeRequest = serde_json::from_value(
+            serde_json::json!({"trailArn": arn, "hoursBack": 25, "s3Bucket": "b", "s3Prefix": ""}),
+        )
+        .unwrap();
+        let range = request.resolve(100_000).unwrap();
+        assert_eq!((range.start, range.end), (100_000 - 25 * 3600, 100_000));
+        assert_eq!(range.s3_prefix, None, "the template sends an empty prefix");
+        for (json, wanted) in [
+            (
+                serde_json::json!({"hoursBack": 1}),
+                RequestError::NoTrailArn,
+            ),
+            (serde_json::json!({"trailArn": arn}), RequestError::NoStart),
+            (
+                serde_json::json!({"trailArn": arn, "startTime": "yesterday"}),
+                RequestError::BadTime {
+                    field: "startTime",
+                    value: "yesterday".into(),
+                },
+            ),
+            (
+                serde_json::json!({"trailArn": arn, "startTime": "2026-11-25T02:00:00Z", "endTime": "2026-11-25T01:00:00Z"}),
+                RequestError::StartAfterEnd,
+            ),
+        ] {
+            let request: RangeRequest = serde_json::from_value(json).unwrap();
+            assert_eq!(request.resolve(0).unwrap_err(), wanted);
+        }
+    }
 
     #[tokio::test]
     async fn keys_are_loaded_once_per_covered_range() {
@@ -237,45 +362,15 @@ mod cache_tests {
             SignedTrail::new("b", "111122223333", "us-east-1", "t", 3).public_keys_json(),
         )
         .unwrap();
-        let config = aws_sdk_s3::Config::builder()
-            .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
-            .build();
-        let clients = Clients {
-            s3: aws_sdk_s3::Client::from_conf(config),
-            cloudtrail: aws_sdk_cloudtrail::Client::from_conf(
-                aws_sdk_cloudtrail::Config::builder()
-                    .behavior_version(aws_sdk_cloudtrail::config::BehaviorVersion::latest())
-                    .build(),
-            ),
-        };
-        let cache = KeyCache::default();
-        let source = KeySource::File(path.to_string_lossy().into_owned());
-        assert_eq!(
-            cache
-                .get(&source, &clients, "us-east-1", 100, 200)
-                .await
-                .unwrap()
-                .by_fingerprint
-                .len(),
-            1
-        );
+        let cache = KeyCache::new(KeysFile {
+            path: path.to_string_lossy().into_owned(),
+        });
+        let count = |keys: PublicKeys| keys.by_fingerprint.len();
+        assert_eq!(count(cache.get("us-east-1", 100, 200).await.unwrap()), 1);
         // Covered now: served from the cache even with the file gone.
         std::fs::remove_file(&path).unwrap();
-        assert_eq!(
-            cache
-                .get(&source, &clients, "us-east-1", 120, 180)
-                .await
-                .unwrap()
-                .by_fingerprint
-                .len(),
-            1
-        );
+        assert_eq!(count(cache.get("us-east-1", 120, 180).await.unwrap()), 1);
         // Not covered: loaded again (and the file is gone).
-        assert!(
-            cache
-                .get(&source, &clients, "us-east-1", 100, 900)
-                .await
-                .is_err()
-        );
+        assert!(cache.get("us-east-1", 100, 900).await.is_err());
     }
 }

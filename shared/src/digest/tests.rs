@@ -6,11 +6,13 @@ use std::sync::OnceLock;
 
 use flate2::read::GzDecoder;
 
-use super::chain::{
-    ChainEvent, DigestStore, FetchError, PublicKeys, StoredDigest, TrailDigests, walk,
-};
+use std::sync::Arc;
+
+use super::chain::{ChainEvent, TrailDigests, walk};
 use super::signature::parse_public_key;
-use super::verdict::Status;
+use super::store::{CallError, DigestStore, FetchError, PublicKeys, StoredDigest};
+use super::validate::validate_range;
+use super::verdict::{Status, Subject};
 use crate::generate::signed::{SignedObject, SignedTrail};
 
 const BUCKET: &str = "trail-bucket";
@@ -24,6 +26,8 @@ type Stored = (Vec<u8>, Vec<(String, String)>);
 #[derive(Default, Clone)]
 struct MemoryStore {
     objects: BTreeMap<String, Stored>,
+    /// Keys whose reads fail, as a throttled GetObject does.
+    unreadable: std::collections::BTreeSet<String>,
 }
 
 impl MemoryStore {
@@ -41,7 +45,7 @@ impl DigestStore for MemoryStore {
         _bucket: &str,
         list_prefix: &str,
         start_after: &str,
-    ) -> Result<Vec<String>, String> {
+    ) -> Result<Vec<String>, CallError> {
         Ok(self
             .objects
             .keys()
@@ -68,6 +72,22 @@ impl DigestStore for MemoryStore {
             signature_algorithm: meta("signature-algorithm"),
             backfill_generation_timestamp: meta("backfill-generation-timestamp"),
         })
+    }
+
+    async fn open_log_file(
+        &self,
+        _bucket: &str,
+        key: &str,
+    ) -> Result<Box<dyn Read + Send>, FetchError> {
+        if self.unreadable.contains(key) {
+            return Err(FetchError::Failed(CallError::new(
+                "GetObject",
+                true,
+                "SlowDown",
+            )));
+        }
+        let (body, _) = self.objects.get(key).ok_or(FetchError::NotFound)?;
+        Ok(Box::new(std::io::Cursor::new(body.clone())))
     }
 }
 
@@ -277,46 +297,118 @@ fn a_restarted_chain_is_a_gap_not_an_error() {
     }));
 }
 
+/// A chain of `hours` digests from T0, each listing one log file delivered in its hour;
+/// returns the store and the log file keys, oldest first.
+fn chain_with_logs(hours: i64) -> (MemoryStore, Vec<String>) {
+    let trail = trail();
+    let mut store = MemoryStore::default();
+    let mut logs = Vec::new();
+    let mut previous = None;
+    for hour in 0..hours {
+        let (start, end) = (T0 + hour * HOUR, T0 + (hour + 1) * HOUR);
+        let mut spec = crate::generate::TrailSpec::recent(100 + hour as u64);
+        spec.delivery_millis = (start + 600) * 1000;
+        let mut body = Vec::new();
+        crate::generate::write_log_file(&spec, 5_000, &mut body).unwrap();
+        let mut inflated = Vec::new();
+        GzDecoder::new(&body[..])
+            .read_to_end(&mut inflated)
+            .unwrap();
+        store.objects.insert(spec.key(), (body, Vec::new()));
+        let digest = trail.digest(start, end, &[(spec.key(), inflated)], previous.as_ref());
+        let mut digest_inflated = Vec::new();
+        GzDecoder::new(&digest.body[..])
+            .read_to_end(&mut digest_inflated)
+            .unwrap();
+        previous = Some(trail.link(&digest, &digest_inflated));
+        store.put(&digest);
+        logs.push(spec.key());
+    }
+    (store, logs)
+}
+
+fn log_statuses(report: &super::validate::Report) -> Vec<(String, Status)> {
+    report
+        .verdicts
+        .iter()
+        .filter(|v| v.subject == Subject::Log)
+        .map(|v| (v.key.clone(), v.status.clone()))
+        .collect()
+}
+
 #[test]
-fn the_summary_reads_as_the_aws_cli_prints_it() {
-    use super::validate::{Report, render_cli};
-    use super::verdict::{Subject, Verdict};
-    let verdict = |subject, key: &str, status| Verdict {
-        subject,
-        bucket: "b".into(),
-        key: key.into(),
-        status,
-    };
-    let report = Report {
-        verdicts: vec![
-            verdict(Subject::Digest, "d1", Status::Valid),
-            verdict(Subject::Log, "l1", Status::HashMismatch),
-            verdict(Subject::Log, "l2", Status::Valid),
-            verdict(Subject::BackfillDigest, "d2", Status::Valid),
-        ],
-        gaps: vec![(T0, T0 + HOUR)],
-        found: Some((T0, T0 + HOUR)),
-    };
-    let (out, err) = render_cli(
-        &report,
-        "arn:aws:cloudtrail:us-east-1:111122223333:trail/t",
+fn a_range_hashes_every_listed_log_file_and_names_each_tampered_one() {
+    // Given: three hours, the first log file modified and the last deleted.
+    let (mut store, logs) = chain_with_logs(3);
+    store.objects.get_mut(&logs[0]).unwrap().0 = crate::generate::gzip(b"{\"Records\":[]}");
+    store.objects.remove(&logs[2]);
+    // When
+    let report = run(validate_range(
+        Arc::new(store),
+        &keys(),
+        &trail_digests(),
+        BUCKET,
         T0,
-        T0 + 2 * HOUR,
-        false,
-    );
+        T0 + 3 * HOUR,
+    ))
+    .unwrap();
+    // Then: newest first, each verdict where it belongs.
+    let mut statuses = log_statuses(&report);
+    statuses.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut wanted = vec![
+        (logs[0].clone(), Status::HashMismatch),
+        (logs[1].clone(), Status::Valid),
+        (logs[2].clone(), Status::NotFound),
+    ];
+    wanted.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(statuses, wanted);
+    let counts = report.counts();
     assert_eq!(
-        out,
-        "Validating log files for trail arn:aws:cloudtrail:us-east-1:111122223333:trail/t between 2026-11-24T00:00:00Z and 2026-11-24T02:00:00Z\n\n\
-         Results requested for 2026-11-24T00:00:00Z to 2026-11-24T02:00:00Z\n\
-         Results found for 2026-11-24T00:00:00Z to 2026-11-24T01:00:00Z:\n\n\
-         1/1 digest files valid\n\
-         1/1 backfill digest files valid\n\
-         1/2 log files valid, 1/2 log files INVALID\n"
-    );
-    assert_eq!(
-        err,
-        "Log file\ts3://b/l1\tINVALID: hash value doesn't match\n\n\
-         No log files were delivered by CloudTrail between 2026-11-24T00:00:00Z and 2026-11-24T01:00:00Z\n\n"
+        (
+            counts.digests_valid,
+            counts.log_files_invalid,
+            counts.log_files_missing
+        ),
+        (3, 2, 1)
     );
     assert_eq!(report.exit_code(), 1);
+}
+
+#[test]
+fn a_log_file_that_could_not_be_read_is_never_valid() {
+    let (mut store, logs) = chain_with_logs(2);
+    store.unreadable.insert(logs[1].clone());
+    let report = run(validate_range(
+        Arc::new(store),
+        &keys(),
+        &trail_digests(),
+        BUCKET,
+        T0,
+        T0 + 2 * HOUR,
+    ))
+    .unwrap();
+    let statuses = log_statuses(&report);
+    let unread = statuses.iter().find(|(key, _)| *key == logs[1]).unwrap();
+    assert!(!unread.1.is_valid(), "{unread:?}");
+    assert!(
+        statuses
+            .iter()
+            .any(|(key, status)| *key == logs[0] && status.is_valid())
+    );
+}
+
+#[test]
+fn an_untouched_range_is_valid_with_no_unreferenced_files() {
+    let (store, logs) = chain_with_logs(3);
+    let report = run(validate_range(
+        Arc::new(store),
+        &keys(),
+        &trail_digests(),
+        BUCKET,
+        T0,
+        T0 + 3 * HOUR,
+    ))
+    .unwrap();
+    assert_eq!(report.exit_code(), 0);
+    assert_eq!(log_statuses(&report).len(), logs.len());
 }

@@ -8,10 +8,9 @@ use std::sync::Arc;
 use serde::Serialize;
 use tokio::task::JoinSet;
 
-use super::chain::{
-    ChainEvent, DigestStore, PublicKeys, TrailDigests, iso_seconds, walk, walk_backfill,
-};
-use super::s3::S3DigestStore;
+use super::chain::{ChainEvent, TrailDigests, iso_seconds, walk, walk_backfill};
+use super::hash::{LogHashError, hash_log_file};
+use super::store::{CallError, DigestStore, FetchError, PublicKeys};
 use super::verdict::{Status, Subject, Verdict};
 use crate::trail::{FileKind, TrailKey};
 
@@ -85,14 +84,14 @@ impl Report {
 }
 
 /// Validates the digests in `[start, end]` (epoch seconds) and the log files they list.
-pub async fn validate_range(
-    store: Arc<S3DigestStore>,
+pub async fn validate_range<S: DigestStore>(
+    store: Arc<S>,
     keys: &PublicKeys,
     trail: &TrailDigests,
     bucket: &str,
     start: i64,
     end: i64,
-) -> Result<Report, String> {
+) -> Result<Report, CallError> {
     let mut events = walk(&*store, keys, trail, bucket, start, end).await?;
     events.extend(walk_backfill(&*store, keys, trail, bucket, start, end).await?);
     let mut report = Report::default();
@@ -145,8 +144,8 @@ pub async fn validate_range(
 }
 
 /// Hashes log files a few at a time and writes each verdict in its place.
-async fn check_log_files(
-    store: &Arc<S3DigestStore>,
+async fn check_log_files<S: DigestStore>(
+    store: &Arc<S>,
     report: &mut Report,
     pending: Vec<(usize, String, String, String)>,
 ) {
@@ -158,12 +157,38 @@ async fn check_log_files(
             }
         }
         let store = Arc::clone(store);
-        running.spawn(async move { (slot, store.check_log_file(&bucket, &key, &hash).await) });
+        running.spawn(async move { (slot, check_log_file(&*store, &bucket, &key, &hash).await) });
     }
     while let Some(done) = running.join_next().await {
         if let Ok((slot, status)) = done {
             report.verdicts[slot].status = status;
         }
+    }
+}
+
+/// The verdict on one log file against the hash its digest records.
+pub async fn check_log_file<S: DigestStore>(
+    store: &S,
+    bucket: &str,
+    key: &str,
+    expected_hash: &str,
+) -> Status {
+    let body = match store.open_log_file(bucket, key).await {
+        Ok(body) => body,
+        Err(FetchError::NotFound) => return Status::NotFound,
+        Err(FetchError::Corrupt) => return Status::InvalidFormat,
+        Err(FetchError::Failed(error)) => return Status::Other(error.to_string()),
+    };
+    let hashed = tokio::task::spawn_blocking(move || hash_log_file(body)).await;
+    match hashed {
+        Ok(Ok(hash)) if hash == expected_hash => Status::Valid,
+        Ok(Ok(_)) => Status::HashMismatch,
+        Ok(Err(LogHashError::TrailingData)) => Status::TrailingData,
+        Ok(Err(LogHashError::Corrupt(_))) => Status::InvalidFormat,
+        Ok(Err(LogHashError::Source(error))) => {
+            Status::Other(format!("reading the object failed: {error}"))
+        }
+        Err(error) => Status::Other(format!("hashing stopped unexpectedly: {error}")),
     }
 }
 
@@ -176,7 +201,7 @@ async fn unreferenced_log_files<S: DigestStore>(
     from: i64,
     to: i64,
     listed: &HashSet<String>,
-) -> Result<Vec<String>, String> {
+) -> Result<Vec<String>, CallError> {
     let mut found = Vec::new();
     let base = trail
         .list_prefix()
@@ -202,95 +227,6 @@ async fn unreferenced_log_files<S: DigestStore>(
         day += 86_400;
     }
     Ok(found)
-}
-
-/// The AWS CLI's output for a report: status lines, then the summary. Valid lines only when
-/// verbose; invalid lines and gaps go to standard error. Returns (stdout, stderr).
-pub fn render_cli(
-    report: &Report,
-    trail: &str,
-    start: i64,
-    end: i64,
-    verbose: bool,
-) -> (String, String) {
-    let mut out = format!(
-        "Validating log files for trail {trail} between {} and {}\n\n",
-        display(start),
-        display(end)
-    );
-    let mut err = String::new();
-    for verdict in &report.verdicts {
-        if verdict.status.is_valid() {
-            if verbose {
-                out.push_str(&format!("{verdict}\n"));
-            }
-        } else {
-            err.push_str(&format!("{verdict}\n\n"));
-        }
-    }
-    for (from, to) in &report.gaps {
-        err.push_str(&format!(
-            "No log files were delivered by CloudTrail between {} and {}\n\n",
-            display(*from),
-            display(*to)
-        ));
-    }
-    if verbose && !report.verdicts.is_empty() {
-        out.push('\n');
-    }
-    out.push_str(&format!(
-        "Results requested for {} to {}\n",
-        display(start),
-        display(end)
-    ));
-    let counts = report.counts();
-    if counts.digests_valid
-        + counts.digests_invalid
-        + counts.backfill_digests_valid
-        + counts.backfill_digests_invalid
-        == 0
-    {
-        out.push_str("No digests found\n");
-        return (out, err);
-    }
-    match report.found {
-        Some((from, to)) => out.push_str(&format!(
-            "Results found for {} to {}:\n",
-            display(from.max(start)),
-            display(to.min(end))
-        )),
-        None => out.push_str("No valid digests found in range\n"),
-    }
-    ratio(
-        &mut out,
-        counts.digests_valid,
-        counts.digests_invalid,
-        "digest",
-    );
-    ratio(
-        &mut out,
-        counts.backfill_digests_valid,
-        counts.backfill_digests_invalid,
-        "backfill digest",
-    );
-    ratio(
-        &mut out,
-        counts.log_files_valid,
-        counts.log_files_invalid,
-        "log",
-    );
-    out.push('\n');
-    (out, err)
-}
-
-fn ratio(out: &mut String, valid: u64, invalid: u64, name: &str) {
-    let total = valid + invalid;
-    if total > 0 {
-        out.push_str(&format!("\n{valid}/{total} {name} files valid"));
-        if invalid > 0 {
-            out.push_str(&format!(", {invalid}/{total} {name} files INVALID"));
-        }
-    }
 }
 
 /// `YYYY-MM-DDTHH:MM:SSZ`

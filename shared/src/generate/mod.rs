@@ -163,6 +163,14 @@ impl<W: Write> Write for CountingWriter<W> {
     }
 }
 
+/// One gzip member of `bytes`, as CloudTrail writes its files.
+pub fn gzip(bytes: &[u8]) -> Vec<u8> {
+    let mut encoder = GzEncoder::new(Vec::new(), Compression::default());
+    // Writing to a Vec cannot fail.
+    let _ = encoder.write_all(bytes);
+    encoder.finish().unwrap_or_default()
+}
+
 pub fn now_millis() -> i64 {
     DateTime::from(std::time::SystemTime::now())
         .to_millis()
@@ -188,7 +196,6 @@ fn unique_string(seed: u64) -> String {
 mod tests {
     use super::*;
     use crate::trail::{FileKind, TrailKey, decompress, read_records};
-    use std::convert::Infallible;
 
     #[test]
     fn keys_follow_cloudtrail_layout() {
@@ -223,7 +230,7 @@ mod tests {
         let mut read = Vec::new();
         read_records(decompress(&out[..]).unwrap(), |_, raw| {
             read.push(raw.get().to_owned());
-            Ok::<_, Infallible>(())
+            Ok(())
         })
         .unwrap();
         assert_eq!(read, expected);

@@ -1,5 +1,6 @@
 //! Record templates for the generator. Shapes follow the CloudTrail record reference
-//! (`../shared/reference/`, section 2): field names, types, and which fields each event type has.
+//! (https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-event-reference-record-contents.html):
+//! field names, types, and which fields each event type has.
 
 use serde_json::{Value, json};
 

@@ -3,8 +3,6 @@
 
 use aws_smithy_types::DateTime;
 use aws_smithy_types::date_time::Format;
-use flate2::Compression;
-use flate2::write::GzEncoder;
 use rand_chacha::ChaCha20Rng;
 use rand_chacha::rand_core::SeedableRng;
 use rsa::pkcs1::EncodeRsaPublicKey;
@@ -13,8 +11,8 @@ use rsa::signature::{SignatureEncoding, Signer};
 use rsa::{PrivateKey as RsaPrivateKey, PublicKey as RsaPublicKey};
 use serde_json::json;
 use sha2::{Digest as _, Sha256};
-use std::io::Write;
 
+pub use super::gzip;
 use crate::digest::model::Digest;
 
 /// A trail that signs digests with its own key pair.
@@ -216,12 +214,6 @@ impl SignedTrail {
             inflated_hash: hex::encode(Sha256::digest(inflated)),
         }
     }
-}
-
-pub fn gzip(bytes: &[u8]) -> Vec<u8> {
-    let mut encoder = GzEncoder::new(Vec::new(), Compression::default());
-    let _ = encoder.write_all(bytes);
-    encoder.finish().unwrap_or_default()
 }
 
 /// `YYYY-MM-DDTHH:MM:SSZ`.

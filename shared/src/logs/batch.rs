@@ -1,8 +1,8 @@
 //! The PutLogEvents batch rules, as a pure planner.
 //!
 //! Limits from the PutLogEvents API reference
-//! (https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_PutLogEvents.html,
-//! see `../shared/reference/` section 5): a batch holds at most 10,000 events and 1,048,576 bytes,
+//! (https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_PutLogEvents.html):
+//! a batch holds at most 10,000 events and 1,048,576 bytes,
 //! counted as each message's UTF-8 bytes plus 26; its events are in chronological order; and
 //! they span at most 24 hours. CloudTrail records inside a file are not ordered, so each batch is
 //! sorted when it is closed; batches need no order among themselves (sequence tokens are gone).

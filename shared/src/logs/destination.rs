@@ -93,6 +93,7 @@ impl Default for StreamTemplate {
 }
 
 impl StreamTemplate {
+    // The reason is a phrase that the ROUTES error puts after the route and field it names.
     pub fn parse(template: &str) -> Result<Self, String> {
         let mut parts = Vec::new();
         let mut rest = template;

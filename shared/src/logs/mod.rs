@@ -1,9 +1,11 @@
-//! CloudWatch Logs: the batch rules, destinations, and delivery.
+//! CloudWatch Logs: the batch rules, destinations, log group names, and what a put did.
 
 pub mod batch;
 pub mod destination;
-pub mod publish;
+pub mod group;
+pub mod outcome;
 
 pub use batch::{Batch, BatchBuilder, EventTooLarge, LogEvent};
 pub use destination::{DEFAULT_STREAM_TEMPLATE, Destination, KeyFacts, StreamTemplate};
-pub use publish::{LogPublisher, PublishError, PutOutcome};
+pub use group::validate_log_group_name;
+pub use outcome::{PutOutcome, RejectedIndexes, RejectedReasons, outcome};

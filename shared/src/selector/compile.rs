@@ -2,8 +2,8 @@
 //! allocating per record.
 //!
 //! Limits and operator rules: PutEventSelectors / AdvancedFieldSelector API reference
-//! (https://docs.aws.amazon.com/awscloudtrail/latest/APIReference/API_AdvancedFieldSelector.html;
-//! `../shared/reference/` sections 3.1 to 3.3).
+//! (https://docs.aws.amazon.com/awscloudtrail/latest/APIReference/API_AdvancedFieldSelector.html,
+//! https://docs.aws.amazon.com/awscloudtrail/latest/APIReference/API_PutEventSelectors.html).
 
 use super::SelectorError;
 use super::model::{
@@ -292,6 +292,7 @@ const DYNAMODB_TABLE: &str = "AWS::DynamoDB::Table";
 /// CloudTrail's rules for basic data resource values: S3 values are ARN prefixes
 /// (`arn:aws:s3` all buckets, `arn:aws:s3:::bucket/` all its objects); a Lambda function or
 /// DynamoDB table ARN matches exactly, and `arn:aws:lambda` / `arn:aws:dynamodb` match all.
+// The reason becomes a SelectorError naming the selector and field.
 fn compile_data_resource(resource: &DataResource) -> Result<CompiledDataResource, String> {
     let resource_type = resource.resource_type.as_str();
     if ![S3_OBJECT, LAMBDA_FUNCTION, DYNAMODB_TABLE].contains(&resource_type) {

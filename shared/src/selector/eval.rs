@@ -1,5 +1,5 @@
 //! Whether selectors select a record: CloudTrail's combination rules
-//! (`../shared/reference/` section 3.4).
+//! (https://docs.aws.amazon.com/awscloudtrail/latest/userguide/filtering-data-events.html).
 //!
 //! - Any selector matching selects the record (OR across selectors).
 //! - Inside an advanced selector every condition holds (AND); values of a positive operator are

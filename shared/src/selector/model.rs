@@ -1,7 +1,7 @@
 //! Event selectors as CloudTrail's API writes them (PascalCase), so the output of
 //! `aws cloudtrail get-event-selectors`, a bare `EventSelectors` or `AdvancedEventSelectors`
 //! array, and the `AWS::CloudTrail::Trail` properties all deserialize directly.
-//! Shapes: the PutEventSelectors API model (`../shared/reference/`, section 3).
+//! Shapes: https://docs.aws.amazon.com/awscloudtrail/latest/APIReference/API_PutEventSelectors.html
 
 use serde::Deserialize;
 use serde_json::Value;

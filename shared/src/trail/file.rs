@@ -6,16 +6,14 @@
 //! bounded by the largest record.
 
 use std::fmt;
-use std::io::{self, BufReader, Read};
+use std::io::{self, BufRead, BufReader, Read};
 
-use flate2::bufread::MultiGzDecoder;
-use serde::Deserialize;
-use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
-use serde_json::value::RawValue;
+use flate2::bufread::GzDecoder;
 
 const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
-/// Large enough that serde_json's byte-at-a-time reads rarely reach the inflater.
-const DECOMPRESSED_BUFFER_BYTES: usize = 64 * 1024;
+/// Gzip members read per object at most. CloudTrail writes one; the cap stops a file of
+/// millions of empty members, which never reaches the decompressed ceiling.
+pub const MAX_GZIP_MEMBERS: u32 = 10_000;
 
 /// Why a log file could not be read to its end.
 #[derive(Debug, thiserror::Error)]
@@ -40,8 +38,25 @@ pub enum FileError {
         "the object inflates beyond {limit} bytes (MAX_DECOMPRESSED_BYTES): a decompression bomb, or far larger than CloudTrail writes"
     )]
     TooLarge { limit: u64 },
+    #[error("the object has more than {limit} gzip members: far more than CloudTrail writes (one)")]
+    TooManyMembers { limit: u32 },
+    #[error(
+        "the file has a top-level key longer than {limit} bytes: not CloudTrail JSON ({{\"Records\": [...]}})"
+    )]
+    KeyTooLong { limit: usize },
     #[error("reading stopped: {0}")]
-    Stopped(String),
+    Stopped(Halt),
+}
+
+/// Why the caller asked the reader to stop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Halt {
+    /// The receiving side has gone away.
+    #[error("delivery stopped")]
+    Delivery,
+    /// The invocation nears its deadline: the rest is handed off.
+    #[error("stopping for a handoff")]
+    Handoff,
 }
 
 impl FileError {
@@ -97,6 +112,62 @@ impl fmt::Display for CeilingReached {
 
 impl std::error::Error for CeilingReached {}
 
+/// Marks the member count going over [`MAX_GZIP_MEMBERS`].
+#[derive(Debug)]
+struct TooManyMembers(u32);
+
+impl fmt::Display for TooManyMembers {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "more than {} gzip members", self.0)
+    }
+}
+
+impl std::error::Error for TooManyMembers {}
+
+/// Concatenated gzip members read as one stream, as `gzip -d` does, at most `limit` of them.
+struct Members<R: BufRead> {
+    decoder: Option<GzDecoder<R>>,
+    read: u32,
+    limit: u32,
+}
+
+impl<R: BufRead> Members<R> {
+    fn new(input: R, limit: u32) -> Self {
+        Self {
+            decoder: Some(GzDecoder::new(input)),
+            read: 1,
+            limit,
+        }
+    }
+}
+
+impl<R: BufRead> Read for Members<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        loop {
+            let Some(decoder) = self.decoder.as_mut() else {
+                return Ok(0);
+            };
+            let n = decoder.read(buf)?;
+            if n > 0 || buf.is_empty() {
+                return Ok(n);
+            }
+            // This member ended: another follows unless the input did.
+            let Some(decoder) = self.decoder.take() else {
+                return Ok(0);
+            };
+            let mut input = decoder.into_inner();
+            if input.fill_buf()?.is_empty() {
+                return Ok(0);
+            }
+            if self.read == self.limit {
+                return Err(io::Error::other(TooManyMembers(self.limit)));
+            }
+            self.read += 1;
+            self.decoder = Some(GzDecoder::new(input));
+        }
+    }
+}
+
 /// Stops inflating once more than `remaining` bytes came out.
 struct Ceiling<R> {
     inner: R,
@@ -125,7 +196,13 @@ pub(crate) fn classify_read_error(error: io::Error) -> FileError {
     classify_io_within(error, 0)
 }
 
-fn classify_io_within(error: io::Error, limit: u64) -> FileError {
+pub(crate) fn classify_io_within(error: io::Error, limit: u64) -> FileError {
+    if let Some(members) = error
+        .get_ref()
+        .and_then(|inner| inner.downcast_ref::<TooManyMembers>())
+    {
+        return FileError::TooManyMembers { limit: members.0 };
+    }
     if let Some(ceiling) = error
         .get_ref()
         .and_then(|inner| inner.downcast_ref::<CeilingReached>())
@@ -173,7 +250,7 @@ pub fn decompress_at_most<R: Read>(compressed: R, limit: u64) -> Result<impl Rea
     match filled {
         0 => Err(FileError::Empty),
         2 if magic == GZIP_MAGIC => Ok(Ceiling {
-            inner: MultiGzDecoder::new(io::Cursor::new(magic).chain(source)),
+            inner: Members::new(io::Cursor::new(magic).chain(source), MAX_GZIP_MEMBERS),
             limit,
             remaining: limit,
         }),
@@ -181,178 +258,18 @@ pub fn decompress_at_most<R: Read>(compressed: R, limit: u64) -> Result<impl Rea
     }
 }
 
-/// Reads every record of a decompressed log file, calling `visit(index, record)` for each in
-/// file order. `visit` returning `Err` stops reading with `FileError::Stopped`.
-/// Returns the number of records read.
-pub fn read_records<R, F, E>(decompressed: R, visit: F) -> Result<u64, FileError>
-where
-    R: Read,
-    F: FnMut(u64, Box<RawValue>) -> Result<(), E>,
-    E: fmt::Display,
-{
-    read_records_within(decompressed, 0, visit)
-}
-
-/// As [`read_records`]; `limit` is the ceiling `decompressed` was opened with, for the error.
-pub fn read_records_within<R, F, E>(
-    decompressed: R,
-    limit: u64,
-    mut visit: F,
-) -> Result<u64, FileError>
-where
-    R: Read,
-    F: FnMut(u64, Box<RawValue>) -> Result<(), E>,
-    E: fmt::Display,
-{
-    let reader = BufReader::with_capacity(DECOMPRESSED_BUFFER_BYTES, decompressed);
-    let mut deserializer = serde_json::Deserializer::from_reader(reader);
-    let mut state = VisitState {
-        visit: &mut visit,
-        count: 0,
-        stopped: None,
-        progress: Progress::default(),
-    };
-    let outcome = (&mut deserializer)
-        .deserialize_map(FileVisitor { state: &mut state })
-        .and_then(|()| deserializer.end());
-    if let Some(reason) = state.stopped {
-        return Err(FileError::Stopped(reason));
-    }
-    let progress = state.progress;
-    match outcome {
-        Ok(()) if progress.records_done => Ok(state.count),
-        Ok(()) => Err(FileError::NoRecordsArray),
-        Err(error) if error.is_io() => Err(classify_io_within(error.into(), limit)),
-        Err(_) if progress.duplicate_records => Err(FileError::DuplicateRecordsArray),
-        Err(_) if progress.records_value_started && !progress.records_array_opened => {
-            Err(FileError::NoRecordsArray)
-        }
-        Err(error) => Err(FileError::Json(error)),
-    }
-}
-
-/// How far the reader got, to name what was wrong with a file.
-#[derive(Debug, Default, Clone, Copy)]
-struct Progress {
-    records_value_started: bool,
-    records_array_opened: bool,
-    records_done: bool,
-    duplicate_records: bool,
-}
-
-struct VisitState<'f, F> {
-    visit: &'f mut F,
-    count: u64,
-    stopped: Option<String>,
-    progress: Progress,
-}
-
-struct FileVisitor<'s, 'f, F> {
-    state: &'s mut VisitState<'f, F>,
-}
-
-/// Top-level keys: only `Records` is read; any other key's value is skipped.
-#[derive(Deserialize)]
-enum TopLevelKey {
-    Records,
-    #[serde(other)]
-    Other,
-}
-
-impl<'de, F, E> Visitor<'de> for FileVisitor<'_, '_, F>
-where
-    F: FnMut(u64, Box<RawValue>) -> Result<(), E>,
-    E: fmt::Display,
-{
-    type Value = ();
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a JSON object with a Records array")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        while let Some(key) = map.next_key::<TopLevelKey>()? {
-            match key {
-                TopLevelKey::Records if self.state.progress.records_value_started => {
-                    self.state.progress.duplicate_records = true;
-                    return Err(de::Error::custom("duplicate Records"));
-                }
-                TopLevelKey::Records => {
-                    self.state.progress.records_value_started = true;
-                    map.next_value_seed(RecordsSeed {
-                        state: &mut *self.state,
-                    })?;
-                    self.state.progress.records_done = true;
-                }
-                TopLevelKey::Other => {
-                    map.next_value::<IgnoredAny>()?;
-                }
-            }
-        }
-        Ok(())
-    }
-}
-
-struct RecordsSeed<'s, 'f, F> {
-    state: &'s mut VisitState<'f, F>,
-}
-
-impl<'de, F, E> DeserializeSeed<'de> for RecordsSeed<'_, '_, F>
-where
-    F: FnMut(u64, Box<RawValue>) -> Result<(), E>,
-    E: fmt::Display,
-{
-    type Value = ();
-
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
-        deserializer.deserialize_seq(self)
-    }
-}
-
-impl<'de, F, E> Visitor<'de> for RecordsSeed<'_, '_, F>
-where
-    F: FnMut(u64, Box<RawValue>) -> Result<(), E>,
-    E: fmt::Display,
-{
-    type Value = ();
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("the Records array")
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        self.state.progress.records_array_opened = true;
-        while let Some(record) = seq.next_element::<Box<RawValue>>()? {
-            let index = self.state.count;
-            self.state.count += 1;
-            if let Err(reason) = (self.state.visit)(index, record) {
-                self.state.stopped = Some(reason.to_string());
-                return Err(de::Error::custom("stopped by the caller"));
-            }
-        }
-        Ok(())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use flate2::Compression;
-    use flate2::write::GzEncoder;
-    use std::convert::Infallible;
-    use std::io::Write;
+    use crate::trail::reference::{read_records, read_records_within};
 
-    fn gzip(text: &[u8]) -> Vec<u8> {
-        let mut encoder = GzEncoder::new(Vec::new(), Compression::default());
-        encoder.write_all(text).unwrap();
-        encoder.finish().unwrap()
-    }
+    use crate::generate::gzip;
 
     fn read_all(compressed: &[u8]) -> Result<Vec<String>, FileError> {
         let mut records = Vec::new();
         read_records(decompress(compressed)?, |_, raw| {
             records.push(raw.get().to_owned());
-            Ok::<_, Infallible>(())
+            Ok(())
         })?;
         Ok(records)
     }
@@ -435,7 +352,7 @@ mod tests {
         let mut seen = Vec::new();
         let result = read_records(decompress(&gzip(truncated_text)[..]).unwrap(), |i, raw| {
             seen.push((i, raw.get().to_owned()));
-            Ok::<_, Infallible>(())
+            Ok(())
         });
         assert!(matches!(result, Err(FileError::Json(_))));
         assert_eq!(
@@ -448,9 +365,9 @@ mod tests {
     fn the_caller_can_stop_reading() {
         let compressed = gzip(br#"{"Records":[{"a":1},{"b":2}]}"#);
         let result = read_records(decompress(&compressed[..]).unwrap(), |i, _| {
-            if i == 1 { Err("enough") } else { Ok(()) }
+            if i == 1 { Err(Halt::Delivery) } else { Ok(()) }
         });
-        assert!(matches!(result, Err(FileError::Stopped(reason)) if reason == "enough"));
+        assert!(matches!(result, Err(FileError::Stopped(Halt::Delivery))));
     }
 
     #[test]
@@ -468,7 +385,7 @@ mod tests {
         let reader = decompress_at_most(&compressed[..], 100_000).unwrap();
         let result = read_records_within(reader, 100_000, |_, _| {
             seen += 1;
-            Ok::<_, Infallible>(())
+            Ok(())
         });
         assert!(
             matches!(result, Err(FileError::TooLarge { limit: 100_000 })),
@@ -476,10 +393,7 @@ mod tests {
         );
         assert_eq!(seen, 1);
         let reader = decompress_at_most(&compressed[..], 2 << 20).unwrap();
-        assert_eq!(
-            read_records(reader, |_, _| Ok::<_, Infallible>(())).unwrap(),
-            2
-        );
+        assert_eq!(read_records(reader, |_, _| Ok(())).unwrap(), 2);
     }
 
     #[test]
@@ -512,9 +426,28 @@ mod tests {
         }
         let compressed = gzip(br#"{"Records":[{"a":1}]}"#);
         let chained = (&compressed[..10]).chain(Failing);
-        let result = read_records(decompress(chained).unwrap(), |_, _| Ok::<_, Infallible>(()));
+        let result = read_records(decompress(chained).unwrap(), |_, _| Ok(()));
         assert!(
             matches!(result, Err(FileError::Source(e)) if e.kind() == io::ErrorKind::ConnectionReset)
         );
+    }
+
+    #[test]
+    fn gzip_members_are_capped_so_empty_ones_cannot_run_forever() {
+        let records = gzip(br#"{"Records":[{"eventTime":"2024-01-02T03:00:00Z"}]}"#);
+        let empty = gzip(b"");
+        let file = |members: u32| {
+            let mut bytes = empty.repeat(members as usize - 1);
+            bytes.extend_from_slice(&records);
+            bytes
+        };
+        let count = |bytes: Vec<u8>| read_records(decompress(&bytes[..]).unwrap(), |_, _| Ok(()));
+        assert_eq!(count(file(MAX_GZIP_MEMBERS)).unwrap(), 1);
+        assert!(matches!(
+            count(file(MAX_GZIP_MEMBERS + 1)),
+            Err(FileError::TooManyMembers {
+                limit: MAX_GZIP_MEMBERS
+            })
+        ));
     }
 }

@@ -1,6 +1,6 @@
 //! S3 object keys of a trail bucket: what an object is, and where it came from.
 //!
-//! Layouts (see `../shared/reference/`, section 1):
+//! Layouts (https://docs.aws.amazon.com/awscloudtrail/latest/userguide/get-and-view-cloudtrail-log-files.html):
 //! - log file: `[prefix/]AWSLogs/[o-id/]<account>/CloudTrail/<region>/<YYYY>/<MM>/<DD>/<account>_CloudTrail_<region>_<YYYYMMDDTHHmmZ>_<unique>.json.gz`
 //! - digest:   `[prefix/]AWSLogs/[o-id/]<account>/CloudTrail-Digest/<region>/<YYYY>/<MM>/<DD>/<account>_CloudTrail-Digest_<region>_<trail>_<home-region>_<YYYYMMDDTHHmmssZ>[_backfill].json.gz`
 //! - Insights: `[prefix/]AWSLogs/[o-id/]<account>/CloudTrail-Insight/<region>/<YYYY>/<MM>/<DD>/<account>_CloudTrail-Insight_<region>_<YYYYMMDDTHHmmZ>_<unique>.json.gz`

@@ -3,8 +3,12 @@
 pub mod file;
 pub mod key;
 pub mod record;
+#[cfg(any(test, feature = "reference"))]
+pub mod reference;
 pub mod split;
 
-pub use file::{FileError, decompress, read_records};
+pub use file::{FileError, Halt, decompress};
 pub use key::{FileKind, TrailKey, classify, decode_notification_key};
 pub use record::{EventCategory, RecordError, RecordFields};
+#[cfg(any(test, feature = "reference"))]
+pub use reference::read_records;

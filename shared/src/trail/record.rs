@@ -7,67 +7,49 @@ use std::fmt;
 
 use aws_smithy_types::DateTime;
 use aws_smithy_types::date_time::Format;
+use std::marker::PhantomData;
+
 use serde::Deserialize;
-use serde::de::{self, Deserializer, Visitor};
+use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
 /// The fields of a record that selection, routing and timestamps need.
 /// Strings stay open (`Cow<str>`): the vocabularies belong to AWS and grow.
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
+///
+/// Read leniently: a field of an unexpected type is ignored (a numeric `errorCode`), booleans
+/// may be the strings `"true"` / `"false"` (as `sessionCredentialFromConsole` is written), and
+/// of a field written twice (or both `eventID` and `eventId`) the first usable value counts. Only
+/// a record that is not a JSON object is refused here; a missing or bad `eventTime` is refused
+/// by [`RecordFields::event_time_millis`].
+#[derive(Debug, Default)]
 pub struct RecordFields<'a> {
-    #[serde(default, borrow, deserialize_with = "borrowed_text")]
     pub event_time: Option<Cow<'a, str>>,
-    #[serde(default, borrow, deserialize_with = "borrowed_text")]
     pub event_version: Option<Cow<'a, str>>,
-    #[serde(default, borrow, deserialize_with = "borrowed_text")]
     pub event_category: Option<Cow<'a, str>>,
-    #[serde(default, borrow, deserialize_with = "borrowed_text")]
     pub event_type: Option<Cow<'a, str>>,
     pub management_event: Option<bool>,
-    /// A JSON boolean in log files; `"true"`/`"false"` strings are accepted too.
-    #[serde(default, deserialize_with = "lenient_bool")]
     pub read_only: Option<bool>,
-    #[serde(default, borrow, deserialize_with = "borrowed_text")]
     pub event_source: Option<Cow<'a, str>>,
-    #[serde(default, borrow, deserialize_with = "borrowed_text")]
     pub event_name: Option<Cow<'a, str>>,
-    #[serde(default, borrow, deserialize_with = "borrowed_text")]
     pub aws_region: Option<Cow<'a, str>>,
-    #[serde(default, borrow, deserialize_with = "borrowed_text")]
     pub recipient_account_id: Option<Cow<'a, str>>,
     /// `eventID`; aggregated records spell it `eventId`.
-    #[serde(
-        default,
-        borrow,
-        rename = "eventID",
-        alias = "eventId",
-        deserialize_with = "borrowed_text"
-    )]
     pub event_id: Option<Cow<'a, str>>,
-    #[serde(default, borrow)]
     pub resources: Option<Vec<Resource<'a>>>,
-    #[serde(default, borrow)]
     pub user_identity: Option<UserIdentity<'a>>,
-    #[serde(default, borrow, deserialize_with = "borrowed_text")]
     pub error_code: Option<Cow<'a, str>>,
-    #[serde(default, borrow, deserialize_with = "borrowed_text")]
     pub vpc_endpoint_id: Option<Cow<'a, str>>,
     /// The string `"true"` in real records (present only when true); booleans accepted too.
-    #[serde(default, deserialize_with = "lenient_bool")]
     pub session_credential_from_console: Option<bool>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default)]
 pub struct Resource<'a> {
-    #[serde(default, borrow, rename = "type", deserialize_with = "borrowed_text")]
     pub resource_type: Option<Cow<'a, str>>,
-    #[serde(default, borrow, rename = "ARN", deserialize_with = "borrowed_text")]
     pub arn: Option<Cow<'a, str>>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default)]
 pub struct UserIdentity<'a> {
-    #[serde(default, borrow, deserialize_with = "borrowed_text")]
     pub arn: Option<Cow<'a, str>>,
 }
 
@@ -156,52 +138,289 @@ impl fmt::Display for EventCategory {
     }
 }
 
-/// `Option<Cow<str>>` that borrows from the input when the string has no escapes (serde's
-/// derive only borrows a bare `Cow<str>`; inside `Option` it always allocates).
-fn borrowed_text<'de: 'a, 'a, D: Deserializer<'de>>(
-    deserializer: D,
-) -> Result<Option<Cow<'a, str>>, D::Error> {
-    struct Text;
-    impl<'de> Visitor<'de> for Text {
-        type Value = Option<Cow<'de, str>>;
-        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.write_str("a string or null")
-        }
-        fn visit_borrowed_str<E: de::Error>(self, value: &'de str) -> Result<Self::Value, E> {
-            Ok(Some(Cow::Borrowed(value)))
-        }
-        fn visit_str<E: de::Error>(self, value: &str) -> Result<Self::Value, E> {
-            Ok(Some(Cow::Owned(value.to_owned())))
-        }
-        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-    }
-    deserializer.deserialize_any(Text)
-}
-
-fn lenient_bool<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<bool>, D::Error> {
-    struct LenientBool;
-    impl<'de> Visitor<'de> for LenientBool {
-        type Value = Option<bool>;
-        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.write_str("a boolean or the string \"true\" or \"false\"")
-        }
-        fn visit_bool<E: de::Error>(self, value: bool) -> Result<Self::Value, E> {
-            Ok(Some(value))
-        }
-        fn visit_str<E: de::Error>(self, value: &str) -> Result<Self::Value, E> {
-            match value {
-                "true" => Ok(Some(true)),
-                "false" => Ok(Some(false)),
-                _ => Err(E::invalid_value(de::Unexpected::Str(value), &self)),
+impl<'de: 'a, 'a> Deserialize<'de> for RecordFields<'a> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Fields<'a>(PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> Visitor<'de> for Fields<'a> {
+            type Value = RecordFields<'a>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a CloudTrail record (a JSON object)")
+            }
+            fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<Self::Value, M::Error> {
+                let mut record = RecordFields::default();
+                while let Some(Text(key)) = map.next_key::<Text<'de>>()? {
+                    let text = match key.as_deref() {
+                        Some("eventTime") => &mut record.event_time,
+                        Some("eventVersion") => &mut record.event_version,
+                        Some("eventCategory") => &mut record.event_category,
+                        Some("eventType") => &mut record.event_type,
+                        Some("eventSource") => &mut record.event_source,
+                        Some("eventName") => &mut record.event_name,
+                        Some("awsRegion") => &mut record.aws_region,
+                        Some("recipientAccountId") => &mut record.recipient_account_id,
+                        Some("eventID" | "eventId") => &mut record.event_id,
+                        Some("errorCode") => &mut record.error_code,
+                        Some("vpcEndpointId") => &mut record.vpc_endpoint_id,
+                        Some(other) => {
+                            let flag = match other {
+                                "managementEvent" => &mut record.management_event,
+                                "readOnly" => &mut record.read_only,
+                                "sessionCredentialFromConsole" => {
+                                    &mut record.session_credential_from_console
+                                }
+                                "resources" => {
+                                    let Resources(found) = map.next_value()?;
+                                    record.resources = record.resources.or(found);
+                                    continue;
+                                }
+                                "userIdentity" => {
+                                    let Identity(found) = map.next_value()?;
+                                    record.user_identity = record.user_identity.or(found);
+                                    continue;
+                                }
+                                _ => {
+                                    map.next_value::<IgnoredAny>()?;
+                                    continue;
+                                }
+                            };
+                            let Flag(value) = map.next_value()?;
+                            *flag = flag.or(value);
+                            continue;
+                        }
+                        None => {
+                            map.next_value::<IgnoredAny>()?;
+                            continue;
+                        }
+                    };
+                    let Text(value) = map.next_value()?;
+                    if text.is_none() {
+                        *text = value;
+                    }
+                }
+                Ok(record)
             }
         }
-        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-            Ok(None)
-        }
+        deserializer.deserialize_map(Fields(PhantomData))
     }
-    deserializer.deserialize_any(LenientBool)
+}
+
+/// A string, borrowed from the input when it has no escapes; any other JSON value is `None`.
+struct Text<'a>(Option<Cow<'a, str>>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit<'a>(PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> Visitor<'de> for Visit<'a> {
+            type Value = Text<'a>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, value: &'de str) -> Result<Self::Value, E> {
+                Ok(Text(Some(Cow::Borrowed(value))))
+            }
+            fn visit_str<E: de::Error>(self, value: &str) -> Result<Self::Value, E> {
+                Ok(Text(Some(Cow::Owned(value.to_owned()))))
+            }
+            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+                Ok(Text(None))
+            }
+            fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+                Ok(Text(None))
+            }
+            fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+                Ok(Text(None))
+            }
+            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+                Ok(Text(None))
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+                Ok(Text(None))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+                IgnoredAny.visit_seq(seq).map(|_| Text(None))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+                IgnoredAny.visit_map(map).map(|_| Text(None))
+            }
+        }
+        deserializer.deserialize_any(Visit(PhantomData))
+    }
+}
+
+/// A boolean, or the strings `"true"` / `"false"`; any other JSON value is `None`.
+struct Flag(Option<bool>);
+
+impl<'de> Deserialize<'de> for Flag {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> Visitor<'de> for Visit {
+            type Value = Flag;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_bool<E: de::Error>(self, value: bool) -> Result<Self::Value, E> {
+                Ok(Flag(Some(value)))
+            }
+            fn visit_str<E: de::Error>(self, value: &str) -> Result<Self::Value, E> {
+                Ok(Flag(match value {
+                    "true" => Some(true),
+                    "false" => Some(false),
+                    _ => None,
+                }))
+            }
+            fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+                Ok(Flag(None))
+            }
+            fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+                Ok(Flag(None))
+            }
+            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+                Ok(Flag(None))
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+                Ok(Flag(None))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+                IgnoredAny.visit_seq(seq).map(|_| Flag(None))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+                IgnoredAny.visit_map(map).map(|_| Flag(None))
+            }
+        }
+        deserializer.deserialize_any(Visit)
+    }
+}
+
+/// `resources`: a list of objects with `type` and `ARN`; anything else is `None`, and an entry
+/// that is not an object is a resource with neither.
+struct Resources<'a>(Option<Vec<Resource<'a>>>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for Resources<'a> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit<'a>(PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> Visitor<'de> for Visit<'a> {
+            type Value = Resources<'a>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                let mut resources = Vec::new();
+                while let Some(Entries(entries)) = seq.next_element::<Entries<'de>>()? {
+                    let mut resource = Resource::default();
+                    for (key, value) in entries {
+                        let slot = match key.as_ref() {
+                            "type" => &mut resource.resource_type,
+                            "ARN" => &mut resource.arn,
+                            _ => continue,
+                        };
+                        if slot.is_none() {
+                            *slot = value;
+                        }
+                    }
+                    resources.push(resource);
+                }
+                Ok(Resources(Some(resources)))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+                IgnoredAny.visit_map(map).map(|_| Resources(None))
+            }
+            fn visit_borrowed_str<E: de::Error>(self, _: &'de str) -> Result<Self::Value, E> {
+                Ok(Resources(None))
+            }
+            fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
+                Ok(Resources(None))
+            }
+            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+                Ok(Resources(None))
+            }
+            fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+                Ok(Resources(None))
+            }
+            fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+                Ok(Resources(None))
+            }
+            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+                Ok(Resources(None))
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+                Ok(Resources(None))
+            }
+        }
+        deserializer.deserialize_any(Visit(PhantomData))
+    }
+}
+
+/// `userIdentity`: an object whose `arn` is read; anything else is `None`.
+struct Identity<'a>(Option<UserIdentity<'a>>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for Identity<'a> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let Entries(entries) = Entries::deserialize(deserializer)?;
+        let mut identity: Option<UserIdentity<'a>> = None;
+        for (key, value) in entries {
+            let found = identity.get_or_insert_with(UserIdentity::default);
+            if key == "arn" && found.arn.is_none() {
+                found.arn = value;
+            }
+        }
+        Ok(Identity(identity))
+    }
+}
+
+/// The string-valued entries of an object whose keys we read (`type`, `ARN`, `arn`); the other
+/// values are skipped. Anything but an object has no entries.
+struct Entries<'a>(Vec<(Cow<'a, str>, Option<Cow<'a, str>>)>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for Entries<'a> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit<'a>(PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> Visitor<'de> for Visit<'a> {
+            type Value = Entries<'a>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut entries = Vec::new();
+                while let Some(Text(key)) = map.next_key::<Text<'de>>()? {
+                    match key {
+                        Some(key) if matches!(key.as_ref(), "type" | "ARN" | "arn") => {
+                            let Text(value) = map.next_value()?;
+                            entries.push((key, value));
+                        }
+                        _ => {
+                            map.next_value::<IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(Entries(entries))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+                IgnoredAny.visit_seq(seq).map(|_| Entries(Vec::new()))
+            }
+            fn visit_borrowed_str<E: de::Error>(self, _: &'de str) -> Result<Self::Value, E> {
+                Ok(Entries(Vec::new()))
+            }
+            fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
+                Ok(Entries(Vec::new()))
+            }
+            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+                Ok(Entries(Vec::new()))
+            }
+            fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+                Ok(Entries(Vec::new()))
+            }
+            fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+                Ok(Entries(Vec::new()))
+            }
+            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+                Ok(Entries(Vec::new()))
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+                Ok(Entries(Vec::new()))
+            }
+        }
+        deserializer.deserialize_any(Visit(PhantomData))
+    }
 }
 
 #[cfg(test)]
@@ -259,10 +478,32 @@ mod tests {
             RecordFields::parse("[1,2]"),
             Err(RecordError::Shape(_))
         ));
-        assert!(matches!(
-            RecordFields::parse(r#"{"readOnly":"maybe"}"#),
-            Err(RecordError::Shape(_))
-        ));
+    }
+
+    #[test]
+    fn fields_of_unexpected_types_or_written_twice_are_read_leniently() {
+        let fields = RecordFields::parse(
+            r#"{"eventTime":"2024-03-01T12:34:56Z","eventTime":"later","managementEvent":"true","errorCode":403,"readOnly":"maybe","eventID":"a","eventId":"b","userIdentity":"root","resources":{"type":"x"},"eventName":["RunInstances"]}"#,
+        )
+        .unwrap();
+        assert_eq!(fields.event_time_millis().unwrap(), 1_709_296_496_000);
+        assert_eq!(fields.management_event, Some(true));
+        assert_eq!((fields.error_code, fields.read_only), (None, None));
+        assert_eq!(fields.event_id.as_deref(), Some("a"));
+        assert!(fields.user_identity.is_none() && fields.resources.is_none());
+        assert!(fields.event_name.is_none());
+        let entries =
+            RecordFields::parse(r#"{"resources":[7,{"type":1,"ARN":"arn:x","type":"T"}]}"#)
+                .unwrap();
+        let resources = entries.resources.unwrap();
+        assert_eq!(resources.len(), 2);
+        assert_eq!(
+            (
+                resources[1].resource_type.as_deref(),
+                resources[1].arn.as_deref()
+            ),
+            (Some("T"), Some("arn:x"))
+        );
     }
 
     #[test]

@@ -4,16 +4,23 @@
 //! validates it). serde_json's reader, used by [`super::read_records`], takes the input a byte
 //! at a time through `io::Read` and was the bound on throughput (see `shared/benches`).
 //!
-//! Accepted: `{"Records": [ … ]}` with any whitespace, other top-level keys (their values are
-//! skipped), and nothing but whitespace after the closing brace.
+//! Accepted: `{"Records": [ … ]}` with any whitespace, a UTF-8 byte-order mark before it, other
+//! top-level keys (their values are skipped; keys are compared unescaped, so `"Rec\u006frds"` is
+//! `Records`), and nothing but whitespace after the closing brace. Memory is bounded: a record
+//! is kept only up to the caller's limit, a top-level key up to [`MAX_KEY_BYTES`], and nesting
+//! beyond [`MAX_DEPTH`] is counted, not stacked; such a record costs itself only.
 
 use std::io::{self, Read};
 
-use super::file::FileError;
+use super::file::{FileError, Halt};
 
 const BUFFER: usize = 64 * 1024;
-/// Deeper nesting than any CloudTrail record has; beyond it the file is refused.
-const MAX_DEPTH: usize = 512;
+/// Deeper nesting than any CloudTrail record has; a record nested deeper is reported as
+/// [`Element::TooDeep`] and the file goes on.
+pub const MAX_DEPTH: usize = 512;
+/// Longer than any top-level key of a log file (`Records`); a longer key refuses the file.
+pub const MAX_KEY_BYTES: usize = 4096;
+const BYTE_ORDER_MARK: [u8; 3] = [0xef, 0xbb, 0xbf];
 
 /// One element of `Records`.
 #[derive(Debug, PartialEq, Eq)]
@@ -22,15 +29,16 @@ pub enum Element<'a> {
     Text(&'a [u8]),
     /// An element longer than the caller's limit: its bytes were not kept.
     TooLarge(u64),
+    /// An element nested deeper than [`MAX_DEPTH`]: its bytes were not kept.
+    TooDeep(u64),
 }
 
 /// Calls `visit(index, element)` for each element of `Records` in file order; returns the
 /// number of elements. Elements longer than `max_element` bytes are reported as too large.
-pub fn split_records<R, F, E>(input: R, max_element: usize, mut visit: F) -> Result<u64, FileError>
+pub fn split_records<R, F>(input: R, max_element: usize, mut visit: F) -> Result<u64, FileError>
 where
     R: Read,
-    F: FnMut(u64, Element<'_>) -> Result<(), E>,
-    E: std::fmt::Display,
+    F: FnMut(u64, Element<'_>) -> Result<(), Halt>,
 {
     let mut scanner = Scanner {
         input,
@@ -39,6 +47,7 @@ where
         len: 0,
         offset: 0,
     };
+    scanner.skip_byte_order_mark()?;
     scanner.skip_ws()?;
     scanner.expect(b'{', "the file is not a JSON object")?;
     let mut count = None;
@@ -145,35 +154,57 @@ impl<R: Read> Scanner<R> {
         ))
     }
 
-    /// A top-level key. Keys with escapes are compared unescaped only for plain ASCII.
+    /// A UTF-8 byte-order mark at the start of the file, which some tools write.
+    fn skip_byte_order_mark(&mut self) -> Result<(), FileError> {
+        while self.len < BYTE_ORDER_MARK.len() {
+            let more = self.input.read(&mut self.buf[self.len..]);
+            match more {
+                Ok(0) => break,
+                Ok(n) => self.len += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(super::file::classify_read_error(e)),
+            }
+        }
+        if self.buf[..self.len].starts_with(&BYTE_ORDER_MARK) {
+            self.pos = BYTE_ORDER_MARK.len();
+        }
+        Ok(())
+    }
+
+    /// A top-level key, unescaped as JSON defines (so escaped spellings of `Records` match);
+    /// at most [`MAX_KEY_BYTES`] of raw key text are read.
     fn string_key(&mut self) -> Result<String, FileError> {
         self.expect(b'"', "expected a key")?;
-        let mut key = Vec::new();
+        let mut raw = Vec::new();
         loop {
+            if raw.len() > MAX_KEY_BYTES {
+                return Err(FileError::KeyTooLong {
+                    limit: MAX_KEY_BYTES,
+                });
+            }
             match self.next()? {
                 None => return Err(self.syntax("unterminated key")),
                 Some(b'"') => break,
                 Some(b'\\') => {
-                    key.push(b'\\');
-                    key.extend(self.next()?);
+                    raw.push(b'\\');
+                    raw.extend(self.next()?);
                 }
-                Some(byte) => key.push(byte),
+                Some(byte) => raw.push(byte),
             }
         }
-        Ok(String::from_utf8_lossy(&key).into_owned())
+        Ok(unescape_key(&raw).unwrap_or_default())
     }
 
     /// Skips one value of any kind (other top-level keys).
     fn skip_value(&mut self) -> Result<(), FileError> {
         let mut sink = Capture::Discard(0);
-        self.value(&mut sink, u64::MAX)
+        self.value(&mut sink, u64::MAX).map(|_| ())
     }
 
     /// The elements of the Records array, after its `[`.
-    fn elements<F, E>(&mut self, max_element: usize, visit: &mut F) -> Result<u64, FileError>
+    fn elements<F>(&mut self, max_element: usize, visit: &mut F) -> Result<u64, FileError>
     where
-        F: FnMut(u64, Element<'_>) -> Result<(), E>,
-        E: std::fmt::Display,
+        F: FnMut(u64, Element<'_>) -> Result<(), Halt>,
     {
         let mut record = Vec::new();
         let mut count = 0u64;
@@ -185,12 +216,13 @@ impl<R: Read> Scanner<R> {
         loop {
             record.clear();
             let mut capture = Capture::Keep(&mut record);
-            self.value(&mut capture, max_element as u64)?;
+            let too_deep = self.value(&mut capture, max_element as u64)?;
             let element = match capture {
+                Capture::Discard(length) if too_deep => Element::TooDeep(length),
                 Capture::Keep(bytes) => Element::Text(bytes),
                 Capture::Discard(length) => Element::TooLarge(length),
             };
-            visit(count, element).map_err(|reason| FileError::Stopped(reason.to_string()))?;
+            visit(count, element).map_err(FileError::Stopped)?;
             count += 1;
             self.skip_ws()?;
             match self.next()? {
@@ -201,16 +233,20 @@ impl<R: Read> Scanner<R> {
         }
     }
 
-    /// Scans one value, capturing its bytes (or only its length once past `limit`).
-    fn value(&mut self, capture: &mut Capture<'_>, limit: u64) -> Result<(), FileError> {
+    /// Scans one value, capturing its bytes (or only its length once past `limit`). Returns
+    /// whether it nests deeper than [`MAX_DEPTH`]: the levels beyond are counted, not checked.
+    fn value(&mut self, capture: &mut Capture<'_>, limit: u64) -> Result<bool, FileError> {
         let mut stack: Vec<u8> = Vec::new();
+        // Open brackets beyond MAX_DEPTH; while any, closers are not matched against openers.
+        let mut beyond: u64 = 0;
+        let mut too_deep = false;
         let mut in_string = false;
         let mut escaped = false;
         let mut scalar = false;
         loop {
             if !self.fill()? {
                 return if scalar && stack.is_empty() && !in_string {
-                    Ok(())
+                    Ok(too_deep)
                 } else {
                     Err(self.syntax("the file ends inside a value"))
                 };
@@ -247,10 +283,13 @@ impl<R: Read> Scanner<R> {
                     b'"' if !scalar => in_string = true,
                     b'{' | b'[' if !scalar => {
                         if stack.len() == MAX_DEPTH {
-                            return Err(self.syntax("records nest too deeply"));
+                            beyond += 1;
+                            too_deep = true;
+                        } else {
+                            stack.push(if byte == b'{' { b'}' } else { b']' });
                         }
-                        stack.push(if byte == b'{' { b'}' } else { b']' });
                     }
+                    b'}' | b']' if beyond > 0 => beyond -= 1,
                     b'}' | b']' if !stack.is_empty() => {
                         if stack.pop() != Some(byte) {
                             return Err(self.syntax("mismatched brackets"));
@@ -273,13 +312,27 @@ impl<R: Read> Scanner<R> {
                 }
                 index += 1;
             }
-            capture.take(&self.buf[start..start + index], limit);
+            if too_deep {
+                capture.discard(index as u64);
+            } else {
+                capture.take(&self.buf[start..start + index], limit);
+            }
             self.pos = start + index;
             if done {
-                return Ok(());
+                return Ok(too_deep);
             }
         }
     }
+}
+
+/// A key's text with its JSON escapes resolved; `None` when it is not valid JSON string text
+/// (such a key is never `Records`).
+fn unescape_key(raw: &[u8]) -> Option<String> {
+    let mut quoted = Vec::with_capacity(raw.len() + 2);
+    quoted.push(b'"');
+    quoted.extend_from_slice(raw);
+    quoted.push(b'"');
+    serde_json::from_slice::<String>(&quoted).ok()
 }
 
 /// Where a value's bytes go: kept while within the limit, then only counted.
@@ -289,6 +342,16 @@ enum Capture<'a> {
 }
 
 impl Capture<'_> {
+    /// Stops keeping bytes: from now on only their number counts.
+    fn discard(&mut self, more: u64) {
+        if let Capture::Keep(kept) = self {
+            *self = Capture::Discard(kept.len() as u64);
+        }
+        if let Capture::Discard(length) = self {
+            *length += more;
+        }
+    }
+
     fn take(&mut self, bytes: &[u8], limit: u64) {
         match self {
             Capture::Keep(kept) if (kept.len() + bytes.len()) as u64 <= limit => {
@@ -304,7 +367,6 @@ impl Capture<'_> {
 mod tests {
     use super::*;
     use crate::trail::read_records;
-    use std::convert::Infallible;
 
     /// Hands out at most `size` bytes per read, to cross every buffer boundary.
     struct Chopped<'a> {
@@ -334,8 +396,9 @@ mod tests {
                 found.push(match element {
                     Element::Text(bytes) => String::from_utf8(bytes.to_vec()).unwrap(),
                     Element::TooLarge(n) => format!("<too large: {n}>"),
+                    Element::TooDeep(n) => format!("<too deep: {n}>"),
                 });
-                Ok::<_, Infallible>(())
+                Ok(())
             },
         )?;
         Ok(found)
@@ -345,7 +408,7 @@ mod tests {
         let mut found = Vec::new();
         read_records(text, |_, raw| {
             found.push(raw.get().to_owned());
-            Ok::<_, Infallible>(())
+            Ok(())
         })
         .unwrap();
         found
@@ -428,17 +491,41 @@ mod tests {
     }
 
     #[test]
-    fn nesting_beyond_the_limit_is_refused() {
-        let deep = format!(
-            r#"{{"Records":[{}{}]}}"#,
-            "[".repeat(MAX_DEPTH + 1),
-            "]".repeat(MAX_DEPTH + 1)
-        );
-        assert!(
-            split(deep.as_bytes(), 4096, usize::MAX)
-                .unwrap_err()
-                .to_string()
-                .contains("nest too deeply")
-        );
+    fn a_record_nested_beyond_the_limit_costs_itself_only() {
+        for depth in [MAX_DEPTH, MAX_DEPTH + 1, 100_000] {
+            let deep = format!(
+                r#"{{"Records":[{{"a":{}{}}},{{"b":"]"}}]}}"#,
+                "[".repeat(depth - 1),
+                "]".repeat(depth - 1)
+            );
+            let found = split(deep.as_bytes(), 4096, usize::MAX).unwrap();
+            assert_eq!(found.len(), 2, "{depth}");
+            assert_eq!(
+                found[0].starts_with("<too deep"),
+                depth > MAX_DEPTH,
+                "{depth}"
+            );
+            assert_eq!(found[1], r#"{"b":"]"}"#);
+        }
+    }
+
+    #[test]
+    fn a_byte_order_mark_and_escaped_keys_are_accepted() {
+        let text = b"\xef\xbb\xbf{\"Rec\\u006frds\":[{\"a\":1}],\"\\\"x\":2}";
+        assert_eq!(split(text, 1, usize::MAX).unwrap(), [r#"{"a":1}"#]);
+        assert_eq!(split(text, 4096, usize::MAX).unwrap(), [r#"{"a":1}"#]);
+    }
+
+    #[test]
+    fn a_top_level_key_is_bounded() {
+        let long = format!(r#"{{"{}":1,"Records":[]}}"#, "a".repeat(MAX_KEY_BYTES + 1));
+        assert!(matches!(
+            split(long.as_bytes(), 4096, usize::MAX),
+            Err(FileError::KeyTooLong {
+                limit: MAX_KEY_BYTES
+            })
+        ));
+        let fits = format!(r#"{{"{}":1,"Records":[]}}"#, "a".repeat(MAX_KEY_BYTES));
+        assert!(split(fits.as_bytes(), 4096, usize::MAX).is_ok());
     }
 }

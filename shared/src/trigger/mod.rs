@@ -2,29 +2,23 @@
 //! SNS, or in SQS, raw or wrapped), CloudTrail's own SNS notification, an EventBridge "Object
 //! Created" event, or our own continuation message. Recognised by shape; only the fields we read
 //! are modelled, all optional, so a missing `userIdentity` or `eventTime` fails nothing.
-//! Shapes: `../shared/reference/` section 7.
+//! Shapes: https://docs.aws.amazon.com/AmazonS3/latest/userguide/notification-content-structure.html,
+//! https://docs.aws.amazon.com/AmazonS3/latest/userguide/ev-events.html and
+//! https://docs.aws.amazon.com/awscloudtrail/latest/userguide/configure-sns-notifications-for-cloudtrail.html
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::Value;
 
-use crate::forward::NotifiedObject;
+use crate::object::{CONTINUATION_FIELD, Continuation, KeyEncoding, NotifiedObject};
 
-/// How the key in a message is written.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum KeyEncoding {
-    /// S3 event notifications: form-URL-encoded (`+` is a space).
-    #[default]
-    Form,
-    /// CloudTrail's SNS notification and our continuation messages: the key as stored.
-    Plain,
-    /// EventBridge: documented without encoding; read as is, and form-decoded if not found.
-    PlainThenForm,
-}
+/// One entry of a message: an object, or why the entry names none (an S3 record without a
+/// key, a key that is not a string). A bad entry never hides the good ones beside it.
+pub type Entry = Result<NotifiedObject, MessageError>;
 
 /// What one message (an SQS message, or the whole payload of a direct invocation) asks for.
 #[derive(Debug, Clone, PartialEq)]
 pub enum MessageContent {
-    Objects(Vec<NotifiedObject>),
+    Objects(Vec<Entry>),
     /// S3's `s3:TestEvent`, sent when a notification is configured: acknowledged, ignored.
     TestEvent,
 }
@@ -33,7 +27,7 @@ pub enum MessageContent {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Message {
     pub id: Option<String>,
-    pub content: Result<MessageContent, String>,
+    pub content: Result<MessageContent, MessageError>,
 }
 
 /// An invocation's payload, by how its outcome must be reported.
@@ -45,26 +39,33 @@ pub enum Invocation {
     Sqs(Vec<Message>),
 }
 
-/// Resumes an object where an earlier invocation stopped, sent to `CONTINUATION_QUEUE_URL`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Continuation {
-    pub bucket: String,
-    /// The key as stored (not encoded).
-    pub key: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub version_id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub e_tag: Option<String>,
-    /// The first record not yet forwarded.
-    pub next_record: u64,
-}
-
-/// The body of a continuation message.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ContinuationMessage {
-    pub trailwatch_continuation: Continuation,
+/// Why a message names nothing readable.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MessageError {
+    #[error("the SQS message has no body")]
+    NoBody,
+    #[error("the SQS message body is not JSON: {0}")]
+    BodyNotJson(String),
+    #[error("the SQS message body is not a known notification ({0})")]
+    UnknownBody(String),
+    #[error("invalid continuation message: {0}")]
+    InvalidContinuation(String),
+    #[error("an SNS record has no Sns.Message")]
+    NoSnsMessage,
+    #[error("the SNS message is not JSON: {0}")]
+    SnsNotJson(String),
+    #[error("the SNS message is not a known notification ({0})")]
+    UnknownSnsMessage(String),
+    #[error("s3Bucket is not a string")]
+    BucketNotString,
+    #[error("s3ObjectKey is neither a list nor a string")]
+    KeysNotListOrString,
+    #[error("the EventBridge event has no detail.bucket.name or detail.object.key")]
+    EventBridgeIncomplete,
+    #[error("S3 record {index} has no {missing}")]
+    S3RecordIncomplete { index: usize, missing: &'static str },
+    #[error("s3ObjectKey entry {index} is not a string")]
+    KeyNotString { index: usize },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -93,15 +94,11 @@ fn sqs_message(record: &Value) -> Message {
         .and_then(Value::as_str)
         .map(str::to_owned);
     let content = match record.get("body").and_then(Value::as_str) {
-        None => Err("the SQS message has no body".to_owned()),
+        None => Err(MessageError::NoBody),
         Some(body) => match serde_json::from_str::<Value>(body) {
-            Err(e) => Err(format!("the SQS message body is not JSON: {e}")),
-            Ok(inner) => parse_content(&inner, 1).unwrap_or_else(|| {
-                Err(format!(
-                    "the SQS message body is not a known notification ({})",
-                    describe_shape(&inner)
-                ))
-            }),
+            Err(e) => Err(MessageError::BodyNotJson(e.to_string())),
+            Ok(inner) => parse_content(&inner, 1)
+                .unwrap_or_else(|| Err(MessageError::UnknownBody(describe_shape(&inner)))),
         },
     };
     Message { id, content }
@@ -111,18 +108,18 @@ fn sqs_message(record: &Value) -> Message {
 const MAX_DEPTH: usize = 4;
 
 /// `None` when the shape is not recognised at all.
-fn parse_content(value: &Value, depth: usize) -> Option<Result<MessageContent, String>> {
+fn parse_content(value: &Value, depth: usize) -> Option<Result<MessageContent, MessageError>> {
     if depth > MAX_DEPTH {
         return None;
     }
     if value.get("Event").and_then(Value::as_str) == Some("s3:TestEvent") {
         return Some(Ok(MessageContent::TestEvent));
     }
-    if let Some(continuation) = value.get("trailwatchContinuation") {
+    if let Some(continuation) = value.get(CONTINUATION_FIELD) {
         return Some(
             serde_json::from_value::<Continuation>(continuation.clone())
-                .map(|c| MessageContent::Objects(vec![NotifiedObject::from_continuation(c)]))
-                .map_err(|e| format!("invalid continuation message: {e}")),
+                .map(|c| MessageContent::Objects(vec![Ok(NotifiedObject::from_continuation(c))]))
+                .map_err(|e| MessageError::InvalidContinuation(e.to_string())),
         );
     }
     if let Some(records) = value.get("Records").and_then(Value::as_array) {
@@ -143,11 +140,15 @@ fn parse_content(value: &Value, depth: usize) -> Option<Result<MessageContent, S
     None
 }
 
-fn parse_records(records: &[Value], depth: usize) -> Option<Result<MessageContent, String>> {
+fn parse_records(records: &[Value], depth: usize) -> Option<Result<MessageContent, MessageError>> {
     let first = records.first()?;
     if first.get("s3").is_some() {
         return Some(Ok(MessageContent::Objects(
-            records.iter().map(s3_record).collect(),
+            records
+                .iter()
+                .enumerate()
+                .map(|(index, record)| s3_record(index, record))
+                .collect(),
         )));
     }
     if first.get("Sns").is_some() {
@@ -159,7 +160,7 @@ fn parse_records(records: &[Value], depth: usize) -> Option<Result<MessageConten
                 .and_then(|s| s.get("Message"))
                 .and_then(Value::as_str);
             let Some(message) = message else {
-                return Some(Err("an SNS record has no Sns.Message".to_owned()));
+                return Some(Err(MessageError::NoSnsMessage));
             };
             match parse_sns_message(message, depth) {
                 Ok(MessageContent::Objects(more)) => objects.extend(more),
@@ -172,15 +173,11 @@ fn parse_records(records: &[Value], depth: usize) -> Option<Result<MessageConten
     None
 }
 
-fn parse_sns_message(message: &str, depth: usize) -> Result<MessageContent, String> {
+fn parse_sns_message(message: &str, depth: usize) -> Result<MessageContent, MessageError> {
     let inner: Value =
-        serde_json::from_str(message).map_err(|e| format!("the SNS message is not JSON: {e}"))?;
-    parse_content(&inner, depth + 1).unwrap_or_else(|| {
-        Err(format!(
-            "the SNS message is not a known notification ({})",
-            describe_shape(&inner)
-        ))
-    })
+        serde_json::from_str(message).map_err(|e| MessageError::SnsNotJson(e.to_string()))?;
+    parse_content(&inner, depth + 1)
+        .unwrap_or_else(|| Err(MessageError::UnknownSnsMessage(describe_shape(&inner))))
 }
 
 /// One record of an S3 event notification.
@@ -213,36 +210,53 @@ struct S3Object {
     e_tag: Option<String>,
 }
 
-fn s3_record(record: &Value) -> NotifiedObject {
+fn s3_record(index: usize, record: &Value) -> Entry {
     let parsed: S3Record = serde_json::from_value(record.clone()).unwrap_or_default();
-    NotifiedObject {
+    let incomplete = |missing| MessageError::S3RecordIncomplete { index, missing };
+    let bucket = parsed
+        .s3
+        .bucket
+        .name
+        .filter(|name| !name.is_empty())
+        .ok_or_else(|| incomplete("s3.bucket.name"))?;
+    let key = parsed
+        .s3
+        .object
+        .key
+        .filter(|key| !key.is_empty())
+        .ok_or_else(|| incomplete("s3.object.key"))?;
+    Ok(NotifiedObject {
         event_name: parsed.event_name,
-        bucket: parsed.s3.bucket.name.unwrap_or_default(),
-        encoded_key: parsed.s3.object.key.unwrap_or_default(),
+        bucket,
+        encoded_key: key,
         key_encoding: KeyEncoding::Form,
         version_id: parsed.s3.object.version_id,
         e_tag: parsed.s3.object.e_tag,
         size: parsed.s3.object.size,
         start_record: 0,
-    }
+    })
 }
 
 /// CloudTrail's notification per delivered file: `{"s3Bucket": "b", "s3ObjectKey": ["k", …]}`.
-fn cloudtrail_notification(value: &Value) -> Result<MessageContent, String> {
+fn cloudtrail_notification(value: &Value) -> Result<MessageContent, MessageError> {
     let bucket = value
         .get("s3Bucket")
         .and_then(Value::as_str)
-        .ok_or("s3Bucket is not a string")?;
-    let keys = match value.get("s3ObjectKey") {
-        Some(Value::Array(keys)) => keys.iter().filter_map(Value::as_str).collect::<Vec<_>>(),
-        Some(Value::String(key)) => vec![key.as_str()],
-        _ => return Err("s3ObjectKey is neither a list nor a string".to_owned()),
+        .ok_or(MessageError::BucketNotString)?;
+    let entry = |index: usize, key: &Value| match key.as_str() {
+        Some(key) => Ok(NotifiedObject::plain(bucket, key)),
+        None => Err(MessageError::KeyNotString { index }),
     };
-    Ok(MessageContent::Objects(
-        keys.into_iter()
-            .map(|key| NotifiedObject::plain(bucket, key))
-            .collect(),
-    ))
+    match value.get("s3ObjectKey") {
+        Some(Value::Array(keys)) => Ok(MessageContent::Objects(
+            keys.iter()
+                .enumerate()
+                .map(|(i, key)| entry(i, key))
+                .collect(),
+        )),
+        Some(key @ Value::String(_)) => Ok(MessageContent::Objects(vec![entry(0, key)])),
+        _ => Err(MessageError::KeysNotListOrString),
+    }
 }
 
 #[derive(Deserialize, Default)]
@@ -262,7 +276,7 @@ struct EventBridgeObject {
     version_id: Option<String>,
 }
 
-fn eventbridge_event(value: &Value) -> Result<MessageContent, String> {
+fn eventbridge_event(value: &Value) -> Result<MessageContent, MessageError> {
     let detail_type = value
         .get("detail-type")
         .and_then(Value::as_str)
@@ -270,11 +284,9 @@ fn eventbridge_event(value: &Value) -> Result<MessageContent, String> {
     let detail: EventBridgeDetail =
         serde_json::from_value(value["detail"].clone()).unwrap_or_default();
     let (Some(bucket), Some(key)) = (detail.bucket.name, detail.object.key) else {
-        return Err(
-            "the EventBridge event has no detail.bucket.name or detail.object.key".to_owned(),
-        );
+        return Err(MessageError::EventBridgeIncomplete);
     };
-    Ok(MessageContent::Objects(vec![NotifiedObject {
+    Ok(MessageContent::Objects(vec![Ok(NotifiedObject {
         // "Object Created" maps onto the S3 notification vocabulary for the skip rule.
         event_name: Some(if detail_type == "Object Created" {
             "ObjectCreated:EventBridge".to_owned()
@@ -288,7 +300,7 @@ fn eventbridge_event(value: &Value) -> Result<MessageContent, String> {
         e_tag: detail.object.etag,
         size: detail.object.size,
         start_record: 0,
-    }]))
+    })]))
 }
 
 /// The top-level keys of a JSON value, to say what an unknown payload looked like without

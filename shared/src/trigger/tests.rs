@@ -1,4 +1,5 @@
 use super::*;
+use crate::object::ContinuationMessage;
 
 fn event(name: &str) -> Value {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -12,7 +13,7 @@ fn direct_objects(payload: &Value) -> Vec<NotifiedObject> {
         Invocation::Direct(Message {
             content: Ok(MessageContent::Objects(objects)),
             ..
-        }) => objects,
+        }) => objects.into_iter().map(|entry| entry.unwrap()).collect(),
         other => panic!("expected objects, got {other:?}"),
     }
 }
@@ -78,7 +79,7 @@ fn sqs_messages_of_every_body_shape_keep_their_ids() {
     let encodings: Vec<Option<KeyEncoding>> = messages
         .iter()
         .map(|m| match &m.content {
-            Ok(MessageContent::Objects(objects)) => Some(objects[0].key_encoding),
+            Ok(MessageContent::Objects(objects)) => Some(objects[0].as_ref().unwrap().key_encoding),
             _ => None,
         })
         .collect();
@@ -103,10 +104,10 @@ fn eventbridge_object_created() {
         objects[0].e_tag.as_deref(),
         Some("b1946ac92492d2347c6235b4d2611184")
     );
-    assert_eq!(objects[0].skip_reason(), None);
+    assert_eq!(objects[0].not_created_reason(), None);
     let mut deleted = event("eventbridge-object-created.json");
     deleted["detail-type"] = "Object Deleted".into();
-    assert!(direct_objects(&deleted)[0].skip_reason().is_some());
+    assert!(direct_objects(&deleted)[0].not_created_reason().is_some());
 }
 
 #[test]
@@ -129,7 +130,10 @@ fn continuation_messages_round_trip() {
     let Ok(MessageContent::Objects(objects)) = &messages[0].content else {
         panic!("expected objects")
     };
-    assert_eq!(objects[0], NotifiedObject::from_continuation(continuation));
+    assert_eq!(
+        objects[0],
+        Ok(NotifiedObject::from_continuation(continuation))
+    );
 }
 
 #[test]
@@ -150,6 +154,7 @@ fn bad_sqs_bodies_fail_only_their_message() {
             .content
             .as_ref()
             .unwrap_err()
+            .to_string()
             .contains("keys hello")
     );
 }
@@ -199,7 +204,9 @@ fn every_sample_event_is_recognised() {
                 MessageContent::Objects(objects) => {
                     assert!(!objects.is_empty(), "{}", path.display());
                     assert!(
-                        objects.iter().all(|o| o.decode().is_ok()),
+                        objects
+                            .iter()
+                            .all(|o| o.as_ref().is_ok_and(|o| o.decode().is_ok())),
                         "{}",
                         path.display()
                     );
@@ -210,4 +217,55 @@ fn every_sample_event_is_recognised() {
         checked += 1;
     }
     assert!(checked >= 10, "{checked}");
+}
+
+#[test]
+fn entries_that_name_no_object_are_errors_beside_the_good_ones() {
+    let keyless = serde_json::json!({"Records": [
+        {"s3": {"bucket": {"name": "b"}, "object": {"key": "k"}}},
+        {"s3": {"bucket": {"name": "b"}, "object": {}}},
+        {"s3": {"object": {"key": "k"}}}
+    ]});
+    let Invocation::Direct(Message {
+        content: Ok(MessageContent::Objects(entries)),
+        ..
+    }) = parse_invocation(&keyless).unwrap()
+    else {
+        panic!("expected entries")
+    };
+    assert!(entries[0].is_ok());
+    assert_eq!(
+        entries[1],
+        Err(MessageError::S3RecordIncomplete {
+            index: 1,
+            missing: "s3.object.key"
+        })
+    );
+    assert_eq!(
+        entries[2],
+        Err(MessageError::S3RecordIncomplete {
+            index: 2,
+            missing: "s3.bucket.name"
+        })
+    );
+    let mixed = serde_json::json!({"s3Bucket": "b", "s3ObjectKey": ["k1", 7, null, "k2"]});
+    let Invocation::Direct(Message {
+        content: Ok(MessageContent::Objects(entries)),
+        ..
+    }) = parse_invocation(&mixed).unwrap()
+    else {
+        panic!("expected entries")
+    };
+    let errors: Vec<String> = entries
+        .iter()
+        .filter_map(|e| e.as_ref().err().map(ToString::to_string))
+        .collect();
+    assert_eq!(
+        errors,
+        [
+            "s3ObjectKey entry 1 is not a string",
+            "s3ObjectKey entry 2 is not a string"
+        ]
+    );
+    assert_eq!(entries.iter().filter(|e| e.is_ok()).count(), 2);
 }

@@ -7,15 +7,15 @@ use lambda_runtime::{Context, LambdaEvent};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde_json::{Value, json};
 use tokio::time::Instant;
-use trailwatch::forward::InvocationReport;
 use trailwatch::generate::{GeneratedRecord, TrailSpec, write_log_file};
-use trailwatch::{ForwardSummary, Forwarder, ForwarderConfig};
+use trailwatch::pipeline::InvocationReport;
+use trailwatch::{ForwardSummary, ForwarderConfig};
 
 pub struct Harness {
     pub s3: aws_sdk_s3::Client,
     pub logs: aws_sdk_cloudwatchlogs::Client,
     pub sqs: aws_sdk_sqs::Client,
-    pub forwarder: Forwarder,
+    pub forwarder: forwarder::AwsForwarder,
     pub bucket: String,
     pub group: String,
 }
@@ -41,7 +41,7 @@ impl Harness {
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
         let config = ForwarderConfig::from_lookup(|name| vars.get(name).cloned()).unwrap();
-        let s3 = path_style_s3(&direct);
+        let s3 = super::path_style_s3(&direct);
         let bucket = format!("trailwatch-{name}");
         s3.create_bucket().bucket(&bucket).send().await.unwrap();
         Self {
@@ -95,7 +95,9 @@ impl Harness {
     /// Invokes the Lambda handler itself: its response, or its error.
     pub async fn invoke_handler(&self, payload: Value) -> Result<Value, forwarder::HandlerError> {
         let event = LambdaEvent::new(payload, Context::default());
-        forwarder::handle(&self.forwarder, "test", event).await
+        forwarder::handle(&self.forwarder, "test", event)
+            .await
+            .map(|response| serde_json::to_value(response).unwrap())
     }
 
     pub async fn events(&self, stream: &str) -> BTreeSet<(i64, String)> {
@@ -109,14 +111,6 @@ impl Harness {
         assert_eq!(unique.len(), events.len(), "duplicate events in {stream}");
         unique
     }
-}
-
-pub fn path_style_s3(sdk: &aws_config::SdkConfig) -> aws_sdk_s3::Client {
-    aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(sdk)
-            .force_path_style(true)
-            .build(),
-    )
 }
 
 /// S3 notifications carry keys form-URL-encoded: space as `+`, the rest percent-encoded.

@@ -1,9 +1,9 @@
-//! Test support: the moto server and SDK configuration come from `trailwatch::testing`.
+//! Test support: the moto server, the fault proxy and SDK configuration come from
+//! `trailwatch_test_support`; the harness is the forwarder's own.
 
 // Each test binary uses part of it.
 #![allow(clippy::unwrap_used, clippy::expect_used, dead_code)]
 
 pub mod harness;
-pub mod proxy;
 
-pub use trailwatch::testing::*;
+pub use trailwatch_test_support::*;

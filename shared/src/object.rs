@@ -1,7 +1,67 @@
-//! The object to read, as a trigger names it.
+//! The objects every layer speaks of: an object as a trigger names it ([`NotifiedObject`]), the
+//! object to read ([`ObjectRef`]), and the continuation that resumes one ([`Continuation`], with
+//! its message encoding). A leaf: it depends on nothing else of the crate but key decoding.
+
+use serde::{Deserialize, Serialize};
 
 use crate::trail::decode_notification_key;
-use crate::trigger::{Continuation, KeyEncoding};
+
+/// How the key in a message is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum KeyEncoding {
+    /// S3 event notifications: form-URL-encoded (`+` is a space).
+    #[default]
+    Form,
+    /// CloudTrail's SNS notification and our continuation messages: the key as stored.
+    Plain,
+    /// EventBridge: documented without encoding; read as is, and form-decoded if not found.
+    PlainThenForm,
+}
+
+/// Resumes an object where an earlier invocation stopped, sent to `CONTINUATION_QUEUE_URL`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Continuation {
+    pub bucket: String,
+    /// The key as stored (not encoded).
+    pub key: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub e_tag: Option<String>,
+    /// The first record not yet forwarded.
+    pub next_record: u64,
+}
+
+/// The body of a continuation message: `{"trailwatchContinuation": {...}}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ContinuationMessage {
+    pub trailwatch_continuation: Continuation,
+}
+
+/// The key of a continuation message's body, by which triggers recognise one.
+pub const CONTINUATION_FIELD: &str = "trailwatchContinuation";
+
+impl Continuation {
+    /// The SQS message body that carries this continuation.
+    pub fn to_message_body(&self) -> Result<String, serde_json::Error> {
+        serde_json::to_string(&ContinuationMessage {
+            trailwatch_continuation: self.clone(),
+        })
+    }
+
+    /// Where `object` stands: resume it at `next_record`, pinned to what was read.
+    pub fn of(object: &ObjectRef, next_record: u64) -> Self {
+        Self {
+            bucket: object.bucket.clone(),
+            key: object.key.clone(),
+            version_id: object.version_id.clone(),
+            e_tag: object.e_tag.clone(),
+            next_record,
+        }
+    }
+}
 
 /// An S3 object to forward, with its key as stored.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -74,7 +134,7 @@ impl NotifiedObject {
     }
 
     /// Why this notification names nothing to read: only created objects are forwarded.
-    pub fn skip_reason(&self) -> Option<String> {
+    pub fn not_created_reason(&self) -> Option<String> {
         let name = self.event_name.as_deref()?;
         let name = name.strip_prefix("s3:").unwrap_or(name);
         (!name.starts_with("ObjectCreated:"))
@@ -164,14 +224,14 @@ mod tests {
     #[test]
     fn only_created_objects_are_read() {
         let mut object = notified("k", None);
-        assert_eq!(object.skip_reason(), None);
+        assert_eq!(object.not_created_reason(), None);
         object.event_name = Some("s3:ObjectCreated:CompleteMultipartUpload".into());
-        assert_eq!(object.skip_reason(), None);
+        assert_eq!(object.not_created_reason(), None);
         object.event_name = None;
-        assert_eq!(object.skip_reason(), None);
+        assert_eq!(object.not_created_reason(), None);
         object.event_name = Some("ObjectRemoved:Delete".into());
         assert_eq!(
-            object.skip_reason().as_deref(),
+            object.not_created_reason().as_deref(),
             Some("not an ObjectCreated notification (ObjectRemoved:Delete)")
         );
     }

@@ -1,8 +1,10 @@
-//! Test support, for the functions' integration tests only (feature `test-support`): a real
-//! moto server on a free loopback port, started once per test process and stopped when the
-//! process exits, and SDK configuration pointed at it.
+//! Test support, for the functions' integration tests only (a dev-dependency): a real moto
+//! server on a free loopback port, started once per test process and stopped when the process
+//! exits, SDK configuration pointed at it, a fault-injecting proxy, and read-back helpers.
 // Setup failures should panic the test with their message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+pub mod proxy;
 
 use std::net::{Ipv4Addr, TcpListener, TcpStream};
 use std::path::PathBuf;
@@ -27,7 +29,7 @@ fn moto_binary() -> PathBuf {
     if let Some(path) = std::env::var_os("MOTO_SERVER") {
         return PathBuf::from(path);
     }
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.venv/bin/moto_server");
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin/moto_server");
     assert!(
         path.exists(),
         "moto_server not found at {}: run `scripts/setup` (or `scripts/test`, which runs it) to install the pinned tools",
@@ -72,7 +74,7 @@ pub fn moto() -> &'static Moto {
 /// SDK configuration for `endpoint`, with fast retries so injected faults cost milliseconds.
 pub async fn sdk_config_for(endpoint: &str) -> SdkConfig {
     aws_config::defaults(BehaviorVersion::latest())
-        .http_client(crate::http::https_client())
+        .http_client(trailwatch::aws::http::https_client())
         .endpoint_url(endpoint)
         .retry_config(
             RetryConfig::standard()
@@ -132,4 +134,9 @@ pub async fn stream_names(logs: &aws_sdk_cloudwatchlogs::Client, group: &str) ->
         .collect();
     names.sort();
     names
+}
+
+/// An S3 client with path-style addressing, as emulators need.
+pub fn path_style_s3(sdk: &SdkConfig) -> aws_sdk_s3::Client {
+    trailwatch::aws::s3::client(sdk)
 }

@@ -5,15 +5,15 @@
 use std::collections::HashMap;
 use std::io::{self, Read};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 
+use super::deadline::StopSignal;
 use crate::logs::batch::{EVENT_OVERHEAD_BYTES, MAX_MESSAGE_BYTES};
-use crate::logs::{Batch, BatchBuilder, Destination, KeyFacts, LogEvent};
+use crate::logs::{Batch, BatchBuilder, Destination, KeyFacts, LogEvent, RejectedReasons};
 use crate::route::Routes;
-use crate::summary::{RejectedReasons, WouldForward};
+use crate::summary::WouldForward;
 use crate::trail::file::decompress_at_most;
 use crate::trail::split::{Element, split_records};
-use crate::trail::{EventCategory, FileError, RecordError, RecordFields};
+use crate::trail::{EventCategory, FileError, Halt, RecordError, RecordFields};
 
 /// Invalid or oversized records logged one by one per file; the rest only in the counts.
 const LOGGED_RECORD_PROBLEMS: u64 = 10;
@@ -24,11 +24,6 @@ pub struct ReadyBatch {
     pub destination: Destination,
     pub batch: Batch,
 }
-
-/// The receiving side has gone away: stop reading.
-#[derive(Debug, thiserror::Error)]
-#[error("delivery stopped")]
-pub struct DeliveryStopped;
 
 /// What reading one file produced, before delivery.
 #[derive(Debug, Default)]
@@ -66,16 +61,16 @@ pub struct PlanContext {
     pub start_record: u64,
     /// Decompressed bytes allowed before the object counts as a decompression bomb.
     pub max_decompressed_bytes: u64,
-    /// Set when the invocation nears its deadline: stop at the next batch boundary.
-    pub stop: Option<Arc<AtomicBool>>,
+    /// Given when the invocation nears its deadline: stop at the next batch boundary.
+    pub stop: StopSignal,
 }
 
 /// Reads `compressed` to its end, handing each closed batch to `emit`. Records read before an
-/// error are still batched and emitted; `emit` failing stops the reading.
+/// error are still batched and emitted; `emit` failing (the receiver is gone) stops the reading.
 pub fn plan_file<R, F>(compressed: R, context: &PlanContext, emit: F) -> FilePlan
 where
     R: Read,
-    F: FnMut(ReadyBatch) -> Result<(), DeliveryStopped>,
+    F: FnMut(ReadyBatch) -> Result<(), Halt>,
 {
     let mut planner = Planner {
         context,
@@ -99,7 +94,7 @@ where
     });
     match read {
         // Stopping for a handoff is not a failure.
-        Err(FileError::Stopped(_)) if planner.plan.handoff_at.is_some() => {}
+        Err(FileError::Stopped(Halt::Handoff)) => {}
         Err(error) => planner.plan.error = Some(error),
         Ok(_) => {}
     }
@@ -122,21 +117,6 @@ impl<R: Read> Read for CountingReader<R> {
     }
 }
 
-/// Reading stopped: the receiver went away, or a handoff was requested.
-#[derive(Debug, thiserror::Error)]
-enum Halt {
-    #[error("delivery stopped")]
-    Delivery,
-    #[error("stopping for a handoff")]
-    Handoff,
-}
-
-impl From<DeliveryStopped> for Halt {
-    fn from(_: DeliveryStopped) -> Self {
-        Halt::Delivery
-    }
-}
-
 struct Planner<'c, F> {
     context: &'c PlanContext,
     emit: F,
@@ -153,7 +133,7 @@ struct Planner<'c, F> {
 
 impl<F> Planner<'_, F>
 where
-    F: FnMut(ReadyBatch) -> Result<(), DeliveryStopped>,
+    F: FnMut(ReadyBatch) -> Result<(), Halt>,
 {
     fn add(&mut self, index: u64, element: Element<'_>) -> Result<(), Halt> {
         if index < self.context.start_record {
@@ -165,6 +145,7 @@ where
                 Ok(text) => self.add_record(index, text)?,
                 Err(_) => self.invalid(index, "the record is not UTF-8 text"),
             },
+            Element::TooDeep(_) => self.invalid(index, "the record nests deeper than 512 levels"),
             Element::TooLarge(bytes) => {
                 self.plan.rejected.too_large += 1;
                 if self.plan.rejected.too_large <= LOGGED_RECORD_PROBLEMS {
@@ -172,12 +153,7 @@ where
                 }
             }
         }
-        let stop_requested = self
-            .context
-            .stop
-            .as_ref()
-            .is_some_and(|stop| stop.load(Ordering::Relaxed));
-        if stop_requested && self.emitted > 0 {
+        if self.context.stop.is_given() && self.emitted > 0 {
             self.plan.handoff_at = Some(index + 1);
             return Err(Halt::Handoff);
         }
@@ -191,7 +167,7 @@ where
         }
     }
 
-    fn add_record(&mut self, index: u64, text: &str) -> Result<(), DeliveryStopped> {
+    fn add_record(&mut self, index: u64, text: &str) -> Result<(), Halt> {
         let routed = match self.route(text) {
             Ok(routed) => routed,
             Err(error) => {
@@ -365,9 +341,6 @@ mod tests {
     use super::*;
     use crate::selector::Selectors;
     use crate::trail::TrailKey;
-    use flate2::Compression;
-    use flate2::write::GzEncoder;
-    use std::io::Write;
 
     const KEY: &str = "AWSLogs/111122223333/CloudTrail/us-east-1/2024/01/02/111122223333_CloudTrail_us-east-1_20240102T0305Z_0123456789abcdef.json.gz";
 
@@ -384,14 +357,12 @@ mod tests {
             dry_run,
             start_record: 0,
             max_decompressed_bytes: crate::trail::file::DEFAULT_MAX_DECOMPRESSED_BYTES,
-            stop: None,
+            stop: StopSignal::never(),
         }
     }
 
     fn gzip(text: &str) -> Vec<u8> {
-        let mut encoder = GzEncoder::new(Vec::new(), Compression::fast());
-        encoder.write_all(text.as_bytes()).unwrap();
-        encoder.finish().unwrap()
+        crate::generate::gzip(text.as_bytes())
     }
 
     fn plan(compressed: &[u8]) -> (FilePlan, Vec<ReadyBatch>) {
@@ -439,12 +410,20 @@ mod tests {
 
     #[test]
     fn invalid_records_are_counted_and_the_rest_still_batched() {
+        // A field of the wrong type is ignored (the record is forwarded); no eventTime, a bad
+        // one, or a record that is not an object cost that record only.
         let text = r#"{"Records":[7,{"eventName":"x"},{"eventTime":"soon"},{"readOnly":"maybe","eventTime":"2024-01-02T03:00:00Z"},{"eventTime":"2024-01-02T03:00:00Z"}]}"#;
         let (plan, batches) = plan(&gzip(text));
         assert_eq!(plan.records, 5);
-        assert_eq!(plan.rejected.invalid_record, 4);
-        assert_eq!(plan.batched, 1);
-        assert_eq!(batches[0].batch.events[0].record_index, 4);
+        assert_eq!(plan.rejected.invalid_record, 3);
+        assert_eq!(plan.batched, 2);
+        let forwarded: Vec<u64> = batches[0]
+            .batch
+            .events
+            .iter()
+            .map(|e| e.record_index)
+            .collect();
+        assert_eq!(forwarded, [3, 4]);
     }
 
     #[test]
@@ -595,7 +574,7 @@ mod tests {
     fn a_requested_stop_hands_off_at_a_batch_boundary_with_every_earlier_record_emitted() {
         // Given: a stop already requested, and a file of several batches.
         let mut context = context();
-        context.stop = Some(Arc::new(AtomicBool::new(true)));
+        context.stop = StopSignal::given();
         let compressed = gzip(&many_records(9_000));
         // When
         let (plan, batches) = plan_in(&compressed, &context);
@@ -607,7 +586,7 @@ mod tests {
         assert_eq!((plan.records, plan.batched), (handoff, handoff));
 
         // And a continuation from N emits exactly the rest.
-        context.stop = None;
+        context.stop = StopSignal::never();
         context.start_record = handoff;
         let (rest, batches) = plan_in(&compressed, &context);
         assert_eq!(rest.handoff_at, None);
@@ -618,7 +597,7 @@ mod tests {
     #[test]
     fn a_stop_waits_for_the_first_batch_so_every_invocation_progresses() {
         let mut context = context();
-        context.stop = Some(Arc::new(AtomicBool::new(true)));
+        context.stop = StopSignal::given();
         let (plan, batches) = plan_in(&gzip(&many_records(50)), &context);
         assert_eq!(plan.handoff_at, None);
         assert_eq!(indexes(&batches).len(), 50);
@@ -641,7 +620,7 @@ mod tests {
         let mut emitted = 0;
         let plan = plan_file(&gzip(&text)[..], &context(), |_| {
             emitted += 1;
-            Err(DeliveryStopped)
+            Err(Halt::Delivery)
         });
         assert_eq!(emitted, 1);
         assert!(matches!(plan.error, Some(FileError::Stopped(_))));

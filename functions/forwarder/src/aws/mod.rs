@@ -1,0 +1,5 @@
+//! The forwarder's own AWS adapters: trail objects from S3, continuations to SQS. The
+//! CloudWatch Logs sink is shared with the validator (`trailwatch::aws::logs`).
+
+pub mod s3;
+pub mod sqs;

@@ -1,0 +1,91 @@
+//! CloudTrail: the public keys that sign digests (`ListPublicKeys`) and where a trail delivers
+//! (`DescribeTrails`).
+
+use aws_sdk_cloudtrail::primitives::DateTime;
+use trailwatch::aws::{describe, is_transient};
+use trailwatch::digest::signature::parse_public_key;
+use trailwatch::digest::store::{
+    CallError, PublicKeySource, PublicKeys, TrailDirectory, TrailLocation,
+};
+use trailwatch::digest::validate::display;
+
+pub struct CloudTrailKeys {
+    pub client: aws_sdk_cloudtrail::Client,
+}
+
+impl PublicKeySource for CloudTrailKeys {
+    /// `ListPublicKeys` for `[start - 1 h, end + 2 h]`, as the AWS CLI widens it. The SDK
+    /// decodes the blob already: its bytes are the DER key.
+    async fn keys(&self, region: &str, start: i64, end: i64) -> Result<PublicKeys, CallError> {
+        let mut keys = PublicKeys {
+            region: region.to_owned(),
+            ..PublicKeys::default()
+        };
+        let mut token: Option<String> = None;
+        loop {
+            let page = self
+                .client
+                .list_public_keys()
+                .start_time(DateTime::from_secs(start - 3600))
+                .end_time(DateTime::from_secs(end + 7200))
+                .set_next_token(token.clone())
+                .send()
+                .await
+                .map_err(|e| CallError::new("ListPublicKeys", is_transient(&e), describe(&e)))?;
+            for entry in page.public_key_list() {
+                if let (Some(value), Some(fingerprint)) = (entry.value(), entry.fingerprint()) {
+                    if let Some(key) = parse_public_key(value.as_ref()) {
+                        keys.by_fingerprint.insert(fingerprint.to_owned(), key);
+                    }
+                }
+            }
+            token = page.next_token().map(str::to_owned);
+            if token.is_none() {
+                break;
+            }
+        }
+        if keys.by_fingerprint.is_empty() {
+            return Err(CallError::new(
+                "ListPublicKeys",
+                false,
+                format!(
+                    "No public keys found between {} and {}",
+                    display(start),
+                    display(end)
+                ),
+            ));
+        }
+        Ok(keys)
+    }
+}
+
+pub struct CloudTrailDirectory {
+    pub client: aws_sdk_cloudtrail::Client,
+}
+
+impl TrailDirectory for CloudTrailDirectory {
+    async fn describe_trail(&self, arn: &str) -> Result<TrailLocation, CallError> {
+        let call = || format!("DescribeTrails {arn}");
+        let output = self
+            .client
+            .describe_trails()
+            .trail_name_list(arn)
+            .send()
+            .await
+            .map_err(|e| CallError::new(call(), is_transient(&e), describe(&e)))?;
+        let trail = output
+            .trail_list()
+            .first()
+            .ok_or_else(|| CallError::new(call(), false, "trail not found"))?;
+        let bucket = trail
+            .s3_bucket_name()
+            .ok_or_else(|| CallError::new(call(), false, "the trail has no S3 bucket"))?;
+        Ok(TrailLocation {
+            bucket: bucket.to_owned(),
+            prefix: trail
+                .s3_key_prefix()
+                .filter(|p| !p.is_empty())
+                .map(str::to_owned),
+        })
+    }
+}

@@ -1,0 +1,22 @@
+//! The validator's own AWS adapters: digests and log files from S3, public keys and trails from
+//! CloudTrail. The CloudWatch Logs sink is shared with the forwarder (`trailwatch::aws::logs`).
+
+pub mod cloudtrail;
+pub mod s3;
+
+/// The validator's clients, built once.
+#[derive(Clone)]
+pub struct Clients {
+    pub s3: aws_sdk_s3::Client,
+    pub cloudtrail: aws_sdk_cloudtrail::Client,
+}
+
+impl Clients {
+    /// S3 with path-style addressing when an endpoint is configured (local emulators).
+    pub fn new(sdk: &aws_config::SdkConfig) -> Self {
+        Self {
+            s3: trailwatch::aws::s3::client(sdk),
+            cloudtrail: aws_sdk_cloudtrail::Client::new(sdk),
+        }
+    }
+}

@@ -1,0 +1,101 @@
+//! Digests and log files in S3: listing, fetching digests with their signature metadata, and
+//! log files as they stream in.
+
+use std::io::Read;
+
+use aws_sdk_s3::Client;
+use aws_sdk_s3::operation::get_object::GetObjectOutput;
+use flate2::read::GzDecoder;
+use trailwatch::aws::s3::{blocking_reader, open_error};
+use trailwatch::aws::{describe, is_transient};
+use trailwatch::digest::store::{CallError, DigestStore, FetchError, StoredDigest};
+use trailwatch::ports::OpenError;
+
+/// Digests are a few KiB; anything past this is not a digest.
+const MAX_DIGEST_BYTES: u64 = 16 << 20;
+
+pub struct S3DigestStore {
+    pub client: Client,
+}
+
+impl S3DigestStore {
+    async fn get(&self, bucket: &str, key: &str) -> Result<GetObjectOutput, FetchError> {
+        self.client
+            .get_object()
+            .bucket(bucket)
+            .key(key)
+            .send()
+            .await
+            .map_err(|error| match open_error(&error) {
+                OpenError::NotFound => FetchError::NotFound,
+                OpenError::Failed(error) => FetchError::Failed(error),
+                OpenError::Changed => {
+                    FetchError::Failed(CallError::new("GetObject", false, describe(&error)))
+                }
+            })
+    }
+}
+
+impl DigestStore for S3DigestStore {
+    async fn list_keys(
+        &self,
+        bucket: &str,
+        list_prefix: &str,
+        start_after: &str,
+    ) -> Result<Vec<String>, CallError> {
+        let mut keys = Vec::new();
+        let mut pages = self
+            .client
+            .list_objects_v2()
+            .bucket(bucket)
+            .prefix(list_prefix)
+            .start_after(start_after)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| {
+                CallError::new(
+                    format!("ListObjectsV2 s3://{bucket}/{list_prefix}"),
+                    is_transient(&e),
+                    describe(&e),
+                )
+            })?;
+            keys.extend(
+                page.contents()
+                    .iter()
+                    .filter_map(|o| o.key().map(str::to_owned)),
+            );
+        }
+        Ok(keys)
+    }
+
+    async fn fetch_digest(&self, bucket: &str, key: &str) -> Result<StoredDigest, FetchError> {
+        let response = self.get(bucket, key).await?;
+        let metadata = response.metadata().cloned().unwrap_or_default();
+        let body = response
+            .body
+            .collect()
+            .await
+            .map_err(|e| FetchError::Failed(CallError::new("GetObject", true, e.to_string())))?
+            .into_bytes();
+        let mut inflated = Vec::new();
+        GzDecoder::new(&body[..])
+            .take(MAX_DIGEST_BYTES)
+            .read_to_end(&mut inflated)
+            .map_err(|_| FetchError::Corrupt)?;
+        Ok(StoredDigest {
+            inflated,
+            signature: metadata.get("signature").cloned(),
+            signature_algorithm: metadata.get("signature-algorithm").cloned(),
+            backfill_generation_timestamp: metadata.get("backfill-generation-timestamp").cloned(),
+        })
+    }
+
+    async fn open_log_file(
+        &self,
+        bucket: &str,
+        key: &str,
+    ) -> Result<Box<dyn Read + Send>, FetchError> {
+        Ok(blocking_reader(self.get(bucket, key).await?.body))
+    }
+}

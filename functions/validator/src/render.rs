@@ -1,0 +1,145 @@
+//! The AWS CLI's text for a validation report (`aws cloudtrail validate-logs`): status lines,
+//! then the summary, worded as awscli/customizations/cloudtrail/validation.py prints them.
+
+use trailwatch::digest::validate::{Report, display};
+
+/// The AWS CLI's output for a report: status lines, then the summary. Valid lines only when
+/// verbose; invalid lines and gaps go to standard error. Returns (stdout, stderr).
+pub fn render_cli(
+    report: &Report,
+    trail: &str,
+    start: i64,
+    end: i64,
+    verbose: bool,
+) -> (String, String) {
+    let mut out = format!(
+        "Validating log files for trail {trail} between {} and {}\n\n",
+        display(start),
+        display(end)
+    );
+    let mut err = String::new();
+    for verdict in &report.verdicts {
+        if verdict.status.is_valid() {
+            if verbose {
+                out.push_str(&format!("{verdict}\n"));
+            }
+        } else {
+            err.push_str(&format!("{verdict}\n\n"));
+        }
+    }
+    for (from, to) in &report.gaps {
+        err.push_str(&format!(
+            "No log files were delivered by CloudTrail between {} and {}\n\n",
+            display(*from),
+            display(*to)
+        ));
+    }
+    if verbose && !report.verdicts.is_empty() {
+        out.push('\n');
+    }
+    out.push_str(&format!(
+        "Results requested for {} to {}\n",
+        display(start),
+        display(end)
+    ));
+    let counts = report.counts();
+    if counts.digests_valid
+        + counts.digests_invalid
+        + counts.backfill_digests_valid
+        + counts.backfill_digests_invalid
+        == 0
+    {
+        out.push_str("No digests found\n");
+        return (out, err);
+    }
+    match report.found {
+        Some((from, to)) => out.push_str(&format!(
+            "Results found for {} to {}:\n",
+            display(from.max(start)),
+            display(to.min(end))
+        )),
+        None => out.push_str("No valid digests found in range\n"),
+    }
+    ratio(
+        &mut out,
+        counts.digests_valid,
+        counts.digests_invalid,
+        "digest",
+    );
+    ratio(
+        &mut out,
+        counts.backfill_digests_valid,
+        counts.backfill_digests_invalid,
+        "backfill digest",
+    );
+    ratio(
+        &mut out,
+        counts.log_files_valid,
+        counts.log_files_invalid,
+        "log",
+    );
+    out.push('\n');
+    (out, err)
+}
+
+fn ratio(out: &mut String, valid: u64, invalid: u64, name: &str) {
+    let total = valid + invalid;
+    if total > 0 {
+        out.push_str(&format!("\n{valid}/{total} {name} files valid"));
+        if invalid > 0 {
+            out.push_str(&format!(", {invalid}/{total} {name} files INVALID"));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use trailwatch::digest::verdict::{Status, Subject, Verdict};
+
+    /// 2026-11-24T00:00:00Z
+    const T0: i64 = 1_795_478_400;
+    const HOUR: i64 = 3600;
+
+    #[test]
+    fn the_summary_reads_as_the_aws_cli_prints_it() {
+        let verdict = |subject, key: &str, status| Verdict {
+            subject,
+            bucket: "b".into(),
+            key: key.into(),
+            status,
+        };
+        let report = Report {
+            verdicts: vec![
+                verdict(Subject::Digest, "d1", Status::Valid),
+                verdict(Subject::Log, "l1", Status::HashMismatch),
+                verdict(Subject::Log, "l2", Status::Valid),
+                verdict(Subject::BackfillDigest, "d2", Status::Valid),
+            ],
+            gaps: vec![(T0, T0 + HOUR)],
+            found: Some((T0, T0 + HOUR)),
+        };
+        let (out, err) = render_cli(
+            &report,
+            "arn:aws:cloudtrail:us-east-1:111122223333:trail/t",
+            T0,
+            T0 + 2 * HOUR,
+            false,
+        );
+        assert_eq!(
+            out,
+            "Validating log files for trail arn:aws:cloudtrail:us-east-1:111122223333:trail/t between 2026-11-24T00:00:00Z and 2026-11-24T02:00:00Z\n\n\
+             Results requested for 2026-11-24T00:00:00Z to 2026-11-24T02:00:00Z\n\
+             Results found for 2026-11-24T00:00:00Z to 2026-11-24T01:00:00Z:\n\n\
+             1/1 digest files valid\n\
+             1/1 backfill digest files valid\n\
+             1/2 log files valid, 1/2 log files INVALID\n"
+        );
+        assert_eq!(
+            err,
+            "Log file\ts3://b/l1\tINVALID: hash value doesn't match\n\n\
+             No log files were delivered by CloudTrail between 2026-11-24T00:00:00Z and 2026-11-24T01:00:00Z\n\n"
+        );
+        assert_eq!(report.exit_code(), 1);
+    }
+}

@@ -1,0 +1,233 @@
+//! The CloudWatch Logs sink: PutLogEvents, with the group and stream created when missing.
+//!
+//! Sequence tokens are ignored by the service since 2023-01, so there is no DescribeLogStreams
+//! on the hot path: the first put to a stream this process has not used yet keeps a copy of the
+//! events, and on ResourceNotFound creates the group and stream (already-exists is success)
+//! and puts again. Throttling and 5xx are retried by the SDK's retry configuration.
+
+use std::collections::HashSet;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use aws_sdk_cloudwatchlogs::Client;
+use aws_sdk_cloudwatchlogs::config::timeout::TimeoutConfig;
+use aws_sdk_cloudwatchlogs::error::SdkError;
+use aws_sdk_cloudwatchlogs::operation::create_log_stream::CreateLogStreamError;
+use aws_sdk_cloudwatchlogs::operation::put_log_events::{PutLogEventsError, PutLogEventsOutput};
+use aws_sdk_cloudwatchlogs::types::InputLogEvent;
+use tokio::time::Instant;
+
+use super::transient::{describe, is_transient};
+use crate::logs::{Batch, Destination, PutOutcome, RejectedIndexes, outcome};
+use crate::ports::{CallError, LogSink};
+
+/// Kept free before the deadline so the invocation can still report its outcome.
+const DEADLINE_RESERVE: Duration = Duration::from_secs(2);
+/// No call gets less than this, even past the deadline.
+const MIN_CALL_TIME: Duration = Duration::from_secs(1);
+
+pub struct CloudWatchLogsSink {
+    client: Client,
+    /// Streams this process has put to successfully: no copy of the events is kept for them.
+    known_streams: Mutex<HashSet<Destination>>,
+}
+
+impl CloudWatchLogsSink {
+    pub fn new(client: Client) -> Self {
+        Self {
+            client,
+            known_streams: Mutex::new(HashSet::new()),
+        }
+    }
+
+    async fn put_batch(
+        &self,
+        destination: &Destination,
+        batch: Batch,
+        deadline: Option<Instant>,
+    ) -> Result<PutOutcome, CallError> {
+        let total = batch.events.len();
+        let events = batch
+            .events
+            .into_iter()
+            .map(|event| {
+                InputLogEvent::builder()
+                    .timestamp(event.timestamp)
+                    .message(event.message)
+                    .build()
+                    .map_err(|e| put_error(destination, false, e.to_string()))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+
+        let output = if self.is_known(destination) {
+            match self.send(destination, events, deadline).await {
+                Err(error) if is_not_found(&error) => {
+                    self.forget(destination);
+                    return Err(put_error(
+                        destination,
+                        true,
+                        "the stream was deleted while in use",
+                    ));
+                }
+                other => other.map_err(|e| put_failure(destination, &e))?,
+            }
+        } else {
+            match self.send(destination, events.clone(), deadline).await {
+                Err(error) if is_not_found(&error) => {
+                    self.create_stream(destination).await?;
+                    self.send(destination, events, deadline)
+                        .await
+                        .map_err(|e| put_failure(destination, &e))?
+                }
+                other => other.map_err(|e| put_failure(destination, &e))?,
+            }
+        };
+        self.remember(destination);
+        let info = output
+            .rejected_log_events_info()
+            .map(|info| RejectedIndexes {
+                too_old_end: info.too_old_log_event_end_index(),
+                expired_end: info.expired_log_event_end_index(),
+                too_new_start: info.too_new_log_event_start_index(),
+            });
+        Ok(outcome(total, info))
+    }
+
+    async fn send(
+        &self,
+        destination: &Destination,
+        events: Vec<InputLogEvent>,
+        deadline: Option<Instant>,
+    ) -> Result<PutLogEventsOutput, SdkError<PutLogEventsError>> {
+        let request = self
+            .client
+            .put_log_events()
+            .log_group_name(&*destination.log_group)
+            .log_stream_name(&*destination.log_stream)
+            .set_log_events(Some(events));
+        match deadline {
+            // The SDK's retries with backoff, all within what is left of the invocation.
+            Some(deadline) => {
+                let left = deadline
+                    .saturating_duration_since(Instant::now())
+                    .saturating_sub(DEADLINE_RESERVE)
+                    .max(MIN_CALL_TIME);
+                let timeouts = TimeoutConfig::builder().operation_timeout(left).build();
+                request
+                    .customize()
+                    .config_override(
+                        aws_sdk_cloudwatchlogs::config::Builder::default().timeout_config(timeouts),
+                    )
+                    .send()
+                    .await
+            }
+            None => request.send().await,
+        }
+    }
+
+    /// Creates the stream, and the group first when the stream's group is missing.
+    async fn create_stream(&self, destination: &Destination) -> Result<(), CallError> {
+        let stream_error = |error: &SdkError<CreateLogStreamError>| {
+            CallError::new(
+                format!("CreateLogStream {destination}"),
+                is_transient(error),
+                describe(error),
+            )
+        };
+        let created = self.try_create_stream(destination).await;
+        let missing_group = matches!(
+            &created,
+            Err(SdkError::ServiceError(e)) if e.err().is_resource_not_found_exception()
+        );
+        if !missing_group {
+            return created.map_err(|e| stream_error(&e));
+        }
+        let group = self
+            .client
+            .create_log_group()
+            .log_group_name(&*destination.log_group)
+            .send()
+            .await;
+        match group {
+            Err(SdkError::ServiceError(e)) if e.err().is_resource_already_exists_exception() => {}
+            Err(error) => {
+                return Err(CallError::new(
+                    format!("CreateLogGroup {}", destination.log_group),
+                    is_transient(&error),
+                    describe(&error),
+                ));
+            }
+            Ok(_) => tracing::info!(log_group = %destination.log_group, "created log group"),
+        }
+        self.try_create_stream(destination)
+            .await
+            .map_err(|e| stream_error(&e))
+    }
+
+    /// CreateLogStream, with already-exists as success.
+    async fn try_create_stream(
+        &self,
+        destination: &Destination,
+    ) -> Result<(), SdkError<CreateLogStreamError>> {
+        let created = self
+            .client
+            .create_log_stream()
+            .log_group_name(&*destination.log_group)
+            .log_stream_name(&*destination.log_stream)
+            .send()
+            .await;
+        match created {
+            Ok(_) => {
+                tracing::info!(destination = %destination, "created log stream");
+                Ok(())
+            }
+            Err(SdkError::ServiceError(e)) if e.err().is_resource_already_exists_exception() => {
+                Ok(())
+            }
+            Err(error) => Err(error),
+        }
+    }
+
+    fn is_known(&self, destination: &Destination) -> bool {
+        self.known_streams
+            .lock()
+            .is_ok_and(|known| known.contains(destination))
+    }
+
+    fn remember(&self, destination: &Destination) {
+        if let Ok(mut known) = self.known_streams.lock() {
+            if !known.contains(destination) {
+                known.insert(destination.clone());
+            }
+        }
+    }
+
+    fn forget(&self, destination: &Destination) {
+        if let Ok(mut known) = self.known_streams.lock() {
+            known.remove(destination);
+        }
+    }
+}
+
+impl LogSink for CloudWatchLogsSink {
+    async fn put(
+        &self,
+        destination: &Destination,
+        batch: Batch,
+        deadline: Option<Instant>,
+    ) -> Result<PutOutcome, CallError> {
+        self.put_batch(destination, batch, deadline).await
+    }
+}
+
+fn put_error(destination: &Destination, transient: bool, detail: impl Into<String>) -> CallError {
+    CallError::new(format!("PutLogEvents to {destination}"), transient, detail)
+}
+
+fn put_failure(destination: &Destination, error: &SdkError<PutLogEventsError>) -> CallError {
+    put_error(destination, is_transient(error), describe(error))
+}
+
+fn is_not_found(error: &SdkError<PutLogEventsError>) -> bool {
+    matches!(error, SdkError::ServiceError(e) if e.err().is_resource_not_found_exception())
+}

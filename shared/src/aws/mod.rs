@@ -1,0 +1,10 @@
+//! The AWS adapters both functions use (feature `aws`): the HTTPS client, the one classifier of
+//! transient SDK errors, S3 clients and bodies, and the CloudWatch Logs sink. The forwarder's
+//! and the validator's own adapters live with them. The rest of the crate never sees the SDK.
+
+pub mod http;
+pub mod logs;
+pub mod s3;
+pub mod transient;
+
+pub use transient::{describe, is_transient};

@@ -1,0 +1,183 @@
+//! The first step of an object's path, and the only place that decides whether it is read:
+//! every skip rule, in order.
+
+use crate::logs::KeyFacts;
+use crate::object::{NotifiedObject, ObjectRef};
+use crate::route::Routes;
+use crate::summary::ObjectSummary;
+use crate::trail::{EventCategory, FileKind, TrailKey};
+
+/// What to do with a notified object.
+// One value per object, moved once: boxing either variant would buy nothing.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone, PartialEq)]
+pub enum Classified {
+    /// Not read; the summary says why (skipped, or failed when its key does not decode).
+    Done(ObjectSummary),
+    /// To be read.
+    Read(ToRead),
+}
+
+/// An object to read, what its key says, and its summary so far.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ToRead {
+    pub object: ObjectRef,
+    pub key_facts: KeyFacts,
+    pub summary: ObjectSummary,
+}
+
+/// Decides skip or read. `routes`: an Insights file is read only when a route may select
+/// Insight events.
+pub fn classify(notified: &NotifiedObject, routes: &Routes) -> Classified {
+    let object = match notified.decode() {
+        Ok(object) => object,
+        Err(error) => {
+            let summary = ObjectSummary::new(
+                &notified.bucket,
+                &notified.encoded_key,
+                FileKind::Other.as_str(),
+            );
+            return Classified::Done(summary.failed(error));
+        }
+    };
+    let trail_key = TrailKey::parse(&object.key);
+    let kind = trail_key.as_ref().map_or(FileKind::Other, |key| key.kind);
+    let mut summary = ObjectSummary::new(&object.bucket, &object.key, kind.as_str());
+    let skip = |summary: ObjectSummary, reason: &str| Classified::Done(summary.skipped(reason));
+    if let Some(reason) = notified.not_created_reason() {
+        return skip(summary, &reason);
+    }
+    let Some(trail_key) = trail_key else {
+        return skip(
+            summary,
+            "not a CloudTrail file (the key does not follow CloudTrail's layout)",
+        );
+    };
+    match kind {
+        FileKind::Log => {}
+        FileKind::Insight if routes.may_select(EventCategory::Insight) => {}
+        FileKind::Insight => {
+            return skip(summary, "Insights file: no route selects Insight events");
+        }
+        FileKind::Digest | FileKind::BackfillDigest => {
+            return skip(
+                summary,
+                "digest file: validated by the validator, not forwarded",
+            );
+        }
+        FileKind::Other => return skip(summary, "not a CloudTrail log file"),
+    }
+    if object.size == Some(0) {
+        return skip(summary, "zero-byte object");
+    }
+    if object.start_record > 0 {
+        summary.resumed_at = Some(object.start_record);
+    }
+    let key_facts = KeyFacts::for_key(&trail_key);
+    Classified::Read(ToRead {
+        object,
+        key_facts,
+        summary,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::object::KeyEncoding;
+    use crate::selector::Selectors;
+
+    const LOG: &str = "AWSLogs/111122223333/CloudTrail/us-east-1/2026/11/25/111122223333_CloudTrail_us-east-1_20261125T1205Z_abcdefghijklmnop.json.gz";
+    const INSIGHT: &str = "AWSLogs/111122223333/CloudTrail-Insight/us-east-1/2026/11/25/111122223333_CloudTrail-Insight_us-east-1_20261125T1205Z_abcdefghijklmnop.json.gz";
+    const DIGEST: &str = "AWSLogs/111122223333/CloudTrail-Digest/us-east-1/2026/11/25/111122223333_CloudTrail-Digest_us-east-1_t_us-east-1_20261125T120000Z.json.gz";
+
+    fn notified(key: &str) -> NotifiedObject {
+        NotifiedObject {
+            event_name: Some("ObjectCreated:Put".into()),
+            bucket: "b".into(),
+            encoded_key: key.into(),
+            key_encoding: KeyEncoding::Plain,
+            size: Some(10),
+            ..NotifiedObject::default()
+        }
+    }
+
+    fn all() -> Routes {
+        Routes::single("/g", Selectors::All)
+    }
+
+    fn reason(classified: Classified) -> Option<String> {
+        match classified {
+            Classified::Done(summary) => {
+                summary.skip_reason().or(summary.error()).map(str::to_owned)
+            }
+            Classified::Read(_) => None,
+        }
+    }
+
+    #[test]
+    fn a_log_file_is_read_with_what_its_key_says() {
+        let Classified::Read(read) = classify(&notified(LOG), &all()) else {
+            panic!("not read");
+        };
+        assert_eq!(read.key_facts.account_id, "111122223333");
+        assert_eq!(
+            (read.summary.kind.as_str(), read.summary.key.as_str()),
+            ("log", LOG)
+        );
+    }
+
+    #[test]
+    fn every_skip_rule_names_its_reason() {
+        let management = r#"[{"ReadWriteType": "All", "IncludeManagementEvents": true}]"#;
+        let routes = Routes::single("/g", Selectors::from_json(management).unwrap());
+        let mut removed = notified(LOG);
+        removed.event_name = Some("ObjectRemoved:Delete".into());
+        let mut empty = notified(LOG);
+        empty.size = Some(0);
+        let mut undecodable = notified("bad%FF");
+        undecodable.key_encoding = KeyEncoding::Form;
+        for (object, wanted) in [
+            (
+                removed,
+                "not an ObjectCreated notification (ObjectRemoved:Delete)",
+            ),
+            (
+                notified("AWSLogs/111122223333/Config/ConfigWritabilityCheckFile"),
+                "not a CloudTrail file",
+            ),
+            (notified(DIGEST), "digest file"),
+            (
+                notified(INSIGHT),
+                "Insights file: no route selects Insight events",
+            ),
+            (empty, "zero-byte object"),
+            (undecodable, "does not decode"),
+        ] {
+            let found = reason(classify(&object, &routes)).unwrap_or_default();
+            assert!(found.contains(wanted), "{found:?} for {wanted:?}");
+        }
+    }
+
+    #[test]
+    fn insights_files_are_read_when_a_route_selects_insight_events() {
+        let routes = Routes::from_json(
+            r#"[{"logGroupName": "/i", "selectors": [{"FieldSelectors": [{"Field": "eventCategory", "Equals": ["Insight"]}]}]}]"#,
+        )
+        .unwrap();
+        assert!(matches!(
+            classify(&notified(INSIGHT), &routes),
+            Classified::Read(_)
+        ));
+    }
+
+    #[test]
+    fn a_resumed_object_says_where_it_resumed() {
+        let mut resumed = notified(LOG);
+        resumed.start_record = 812;
+        let Classified::Read(read) = classify(&resumed, &all()) else {
+            panic!("not read");
+        };
+        assert_eq!(read.summary.resumed_at, Some(812));
+    }
+}

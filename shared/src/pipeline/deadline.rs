@@ -1,0 +1,139 @@
+//! When an invocation must stop: Lambda's deadline, and the signal that tells the reading
+//! thread to stop at the next batch boundary so the rest can be handed off.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+
+/// Read by the reading thread: set once the invocation nears its deadline.
+#[derive(Debug, Clone, Default)]
+pub struct StopSignal(Arc<AtomicBool>);
+
+impl StopSignal {
+    /// A signal that is never given.
+    pub fn never() -> Self {
+        Self::default()
+    }
+
+    /// A signal given already (tests; an invocation out of time).
+    pub fn given() -> Self {
+        Self(Arc::new(AtomicBool::new(true)))
+    }
+
+    pub fn is_given(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
+    }
+
+    fn give(&self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+}
+
+/// An invocation's deadline: the stop signal, given `margin` before the deadline (at most a
+/// quarter of the time left, so short timeouts still make progress), and the instant itself
+/// for the timeouts of calls.
+#[derive(Debug)]
+pub struct Deadline {
+    at: Option<Instant>,
+    stop: StopSignal,
+    timer: Option<JoinHandle<()>>,
+}
+
+impl Deadline {
+    /// No deadline: nothing stops early (local runs, commands).
+    pub fn none() -> Self {
+        Self {
+            at: None,
+            stop: StopSignal::never(),
+            timer: None,
+        }
+    }
+
+    /// Out of time already: the first object still starts, the others are handed off.
+    pub fn stopped() -> Self {
+        Self {
+            at: None,
+            stop: StopSignal::given(),
+            timer: None,
+        }
+    }
+
+    /// Starts the timer that gives the stop signal. Must be called within a tokio runtime.
+    pub fn start(at: Option<Instant>, margin: Duration) -> Self {
+        let Some(at) = at else {
+            return Self::none();
+        };
+        let left = at.saturating_duration_since(Instant::now());
+        tracing::debug!(left_ms = left.as_millis() as u64, "invocation deadline");
+        let stop = StopSignal::never();
+        let signal = stop.clone();
+        let stop_at = at - margin.min(left / 4);
+        let timer = tokio::spawn(async move {
+            tokio::time::sleep_until(stop_at).await;
+            signal.give();
+        });
+        Self {
+            at: Some(at),
+            stop,
+            timer: Some(timer),
+        }
+    }
+
+    /// When Lambda stops the function, if known.
+    pub fn at(&self) -> Option<Instant> {
+        self.at
+    }
+
+    pub fn signal(&self) -> StopSignal {
+        self.stop.clone()
+    }
+
+    pub fn stop_requested(&self) -> bool {
+        self.stop.is_given()
+    }
+}
+
+impl Drop for Deadline {
+    fn drop(&mut self) {
+        if let Some(timer) = self.timer.take() {
+            timer.abort();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn the_stop_comes_a_margin_before_the_deadline_and_at_most_a_quarter_of_the_time_left() {
+        // Given: 100 s left and a 20 s margin.
+        let deadline = Deadline::start(
+            Some(Instant::now() + Duration::from_secs(100)),
+            Duration::from_secs(20),
+        );
+        tokio::time::sleep(Duration::from_secs(79)).await;
+        assert!(!deadline.stop_requested());
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        assert!(deadline.stop_requested());
+
+        // A short invocation: 8 s left, the stop after 6 s, not 20 s before the end.
+        let short = Deadline::start(
+            Some(Instant::now() + Duration::from_secs(8)),
+            Duration::from_secs(20),
+        );
+        tokio::time::sleep(Duration::from_millis(5_900)).await;
+        assert!(!short.stop_requested());
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert!(short.stop_requested());
+    }
+
+    #[test]
+    fn without_a_deadline_nothing_stops() {
+        let deadline = Deadline::none();
+        assert!(!deadline.stop_requested() && deadline.at().is_none());
+    }
+}

@@ -1,0 +1,243 @@
+//! An object's path, one named step each: [`classify`] (skip or read) → [`deliver`] (read →
+//! route → batch → put) → [`settle`] (summary entry and what is left) → hand off. This module
+//! runs an invocation over the ports: its messages, its deadline, and what to report for retry.
+
+pub mod classify;
+pub mod deadline;
+pub mod deliver;
+pub mod plan;
+pub mod settle;
+
+#[cfg(test)]
+mod fakes;
+#[cfg(test)]
+mod tests;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::Value;
+use tokio::time::Instant;
+
+pub use classify::{Classified, ToRead, classify};
+pub use deadline::{Deadline, StopSignal};
+pub use deliver::{Delivered, Delivery, deliver};
+pub use plan::{FilePlan, PlanContext, ReadyBatch, plan_file};
+pub use settle::{Next, settle};
+
+use crate::config::ForwarderConfig;
+use crate::object::{Continuation, NotifiedObject};
+use crate::ports::{ContinuationQueue, LogSink, ObjectSource};
+use crate::route::Routes;
+use crate::summary::{FailedMessage, ForwardSummary, ObjectSummary};
+use crate::trigger::{Invocation, Message, MessageContent, UnrecognisedPayload, parse_invocation};
+
+/// What an invocation did, and what the trigger must be told.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct InvocationReport {
+    pub summary: ForwardSummary,
+    /// An SQS invocation: report these message ids as `batchItemFailures`.
+    pub sqs: bool,
+    pub failed_message_ids: Vec<String>,
+}
+
+impl InvocationReport {
+    /// A direct invocation fails as a whole when any object failed.
+    pub fn direct_failure(&self) -> bool {
+        !self.sqs && self.summary.failed_objects > 0
+    }
+}
+
+/// The configuration the path reads, once per cold start.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub routes: Arc<Routes>,
+    pub dry_run: bool,
+    pub max_decompressed_bytes: u64,
+    pub handoff_margin: Duration,
+}
+
+impl From<&ForwarderConfig> for Settings {
+    fn from(config: &ForwarderConfig) -> Self {
+        Self {
+            routes: Arc::new(config.routes.clone()),
+            dry_run: config.dry_run,
+            max_decompressed_bytes: config.max_decompressed_bytes,
+            handoff_margin: config.handoff_margin,
+        }
+    }
+}
+
+/// The forwarder over its ports: objects from `source`, events to `sink`, continuations to
+/// `continuations` (without a queue, an object stopped by the deadline is retried whole).
+pub struct Forwarder<S, L, Q> {
+    source: S,
+    sink: L,
+    continuations: Option<Q>,
+    settings: Settings,
+}
+
+impl<S: ObjectSource, L: LogSink, Q: ContinuationQueue> Forwarder<S, L, Q> {
+    pub fn new(source: S, sink: L, continuations: Option<Q>, config: &ForwarderConfig) -> Self {
+        Self {
+            source,
+            sink,
+            continuations,
+            settings: Settings::from(config),
+        }
+    }
+
+    /// Runs one invocation. `deadline`: when Lambda will stop the function.
+    pub async fn handle(
+        &self,
+        payload: &Value,
+        deadline: Option<Instant>,
+    ) -> Result<InvocationReport, UnrecognisedPayload> {
+        let invocation = parse_invocation(payload)?;
+        let deadline = Deadline::start(deadline, self.settings.handoff_margin);
+        let mut report = InvocationReport {
+            summary: ForwardSummary {
+                dry_run: self.settings.dry_run,
+                ..ForwardSummary::default()
+            },
+            ..InvocationReport::default()
+        };
+        match invocation {
+            Invocation::Direct(message) => {
+                self.run_message(&message, &deadline, &mut report.summary)
+                    .await;
+            }
+            Invocation::Sqs(messages) => {
+                report.sqs = true;
+                for message in &messages {
+                    if self
+                        .run_message(message, &deadline, &mut report.summary)
+                        .await
+                    {
+                        report.failed_message_ids.extend(message.id.clone());
+                    }
+                }
+            }
+        }
+        Ok(report)
+    }
+
+    /// Runs one message; returns whether it must be retried.
+    async fn run_message(
+        &self,
+        message: &Message,
+        deadline: &Deadline,
+        summary: &mut ForwardSummary,
+    ) -> bool {
+        let message_id = message.id.as_deref().unwrap_or_default();
+        let objects = match &message.content {
+            Ok(MessageContent::Objects(objects)) => objects,
+            Ok(MessageContent::TestEvent) => {
+                tracing::info!(message_id, "s3:TestEvent acknowledged");
+                return false;
+            }
+            Err(error) => {
+                tracing::error!(message_id, error = %error, "message names nothing readable");
+                summary.message_errors.push(FailedMessage {
+                    message_id: message_id.to_owned(),
+                    error: error.to_string(),
+                });
+                // Nothing was delivered, so a retry duplicates nothing; SQS's redrive policy
+                // takes the message to the dead-letter queue.
+                return true;
+            }
+        };
+        let mut retry = false;
+        let mut named = 0;
+        for entry in objects {
+            let notified = match entry {
+                Ok(notified) => notified,
+                Err(error) => {
+                    // Retrying cannot mend the entry, and would forward its neighbours again.
+                    tracing::error!(message_id, error = %error, "message entry names no object");
+                    summary.message_errors.push(FailedMessage {
+                        message_id: message_id.to_owned(),
+                        error: error.to_string(),
+                    });
+                    continue;
+                }
+            };
+            named += 1;
+            // The first object of an invocation always starts, so every invocation progresses.
+            let first = summary.objects.is_empty();
+            let object = self.forward(notified, deadline, first).await;
+            retry |= object.is_retryable();
+            log_object(&object);
+            summary.add(object);
+        }
+        // A message that names nothing at all goes back, so SQS's redrive policy keeps it.
+        retry || (named == 0 && !objects.is_empty())
+    }
+
+    /// One object's whole path. `first`: the invocation's first object, which starts even
+    /// when the stop has come (later ones are then handed off whole).
+    pub async fn forward(
+        &self,
+        notified: &NotifiedObject,
+        deadline: &Deadline,
+        first: bool,
+    ) -> ObjectSummary {
+        let to_read = match classify(notified, &self.settings.routes) {
+            Classified::Done(summary) => return summary,
+            Classified::Read(to_read) => to_read,
+        };
+        if !first && deadline.stop_requested() {
+            let continuation = Continuation::of(&to_read.object, to_read.object.start_record);
+            return self.hand_off(to_read.summary, continuation).await;
+        }
+        let delivery = deliver(
+            &self.source,
+            &self.sink,
+            &self.settings,
+            &to_read,
+            deadline.signal(),
+            deadline.at(),
+        )
+        .await;
+        match settle(to_read.summary, delivery) {
+            (summary, Next::Done) => summary,
+            (summary, Next::HandOff(continuation)) => self.hand_off(summary, continuation).await,
+        }
+    }
+
+    /// Sends the continuation message, or fails the object for a retry when there is no queue.
+    async fn hand_off(&self, summary: ObjectSummary, continuation: Continuation) -> ObjectSummary {
+        let next = continuation.next_record;
+        let Some(queue) = &self.continuations else {
+            let delivered = summary.forwarded;
+            return summary.failed_for_now(format!(
+                "the invocation's deadline came at record {next}; without CONTINUATION_QUEUE_URL the object is retried whole, and the {delivered} records already forwarded will be forwarded again"
+            ));
+        };
+        match queue.send(&continuation).await {
+            Ok(()) => {
+                tracing::info!(bucket = %summary.bucket, key = %summary.key, next_record = next, "handed off the rest of the object");
+                ObjectSummary {
+                    handed_off_at: Some(next),
+                    ..summary
+                }
+            }
+            Err(error) => summary.failed_for_now(error),
+        }
+    }
+}
+
+/// One line per object, with counts only: records hold identities and request parameters.
+fn log_object(object: &ObjectSummary) {
+    let reasons = &object.rejected_reasons;
+    for entry in &object.would_forward {
+        tracing::info!(bucket = %object.bucket, key = %object.key, route = %entry.route, log_group = %entry.log_group, category = %entry.category, event_source = %entry.event_source, records = entry.records, bytes = entry.bytes, "dry run: would forward");
+    }
+    if let Some(error) = object.error() {
+        tracing::error!(bucket = %object.bucket, key = %object.key, kind = %object.kind, records = object.records, forwarded = object.forwarded, rejected = object.rejected, not_delivered = reasons.not_delivered, retryable = object.is_retryable(), error = %error, "object failed");
+    } else if let Some(reason) = object.skip_reason() {
+        tracing::info!(bucket = %object.bucket, key = %object.key, kind = %object.kind, reason = %reason, "object skipped");
+    } else {
+        tracing::info!(bucket = %object.bucket, key = %object.key, kind = %object.kind, records = object.records, forwarded = object.forwarded, filtered = object.filtered, rejected = object.rejected, too_old = reasons.too_old, too_new = reasons.too_new, expired = reasons.expired, too_large = reasons.too_large, invalid_record = reasons.invalid_record, resumed_at = object.resumed_at, handed_off_at = object.handed_off_at, bytes_read = object.bytes_read, "object forwarded");
+    }
+}
