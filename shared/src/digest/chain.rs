@@ -95,7 +95,7 @@ async fn fetch<S: DigestStore>(store: &S, bucket: &str, key: &str) -> Result<Sto
 }
 
 /// Format, location, key and signature of a fetched digest.
-fn check_digest(
+pub fn check_digest(
     stored: StoredDigest,
     keys: &PublicKeys,
     bucket: &str,

@@ -307,6 +307,15 @@ impl<R: Read> Scanner<R> {
                         done = true;
                         break;
                     }
+                    // A bare number or literal ends at the first byte that cannot be part of
+                    // one, so what follows it is checked as the reference parser checks it.
+                    _ if stack.is_empty() && !is_scalar_byte(byte) => {
+                        if !scalar {
+                            return Err(self.syntax("expected a value"));
+                        }
+                        done = true;
+                        break;
+                    }
                     _ if stack.is_empty() => scalar = true,
                     _ => {}
                 }
@@ -323,6 +332,11 @@ impl<R: Read> Scanner<R> {
             }
         }
     }
+}
+
+/// A byte of a JSON number or of `true`, `false`, `null`.
+fn is_scalar_byte(byte: u8) -> bool {
+    byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'+' | b'.')
 }
 
 /// A key's text with its JSON escapes resolved; `None` when it is not valid JSON string text
@@ -527,5 +541,35 @@ mod tests {
         ));
         let fits = format!(r#"{{"{}":1,"Records":[]}}"#, "a".repeat(MAX_KEY_BYTES));
         assert!(split(fits.as_bytes(), 4096, usize::MAX).is_ok());
+    }
+
+    #[test]
+    fn records_at_cloudwatch_logs_limit_are_kept_and_one_byte_more_only_measured() {
+        use crate::logs::batch::MAX_MESSAGE_BYTES;
+        // A record of exactly `size` bytes whose last padding character is two bytes long.
+        let record = |size: usize| {
+            let head = r#"{"eventTime":"2026-11-25T12:00:00Z","pad":""#;
+            let tail = "\u{e9}\"}";
+            format!("{head}{}{tail}", "p".repeat(size - head.len() - tail.len()))
+        };
+        for (size, kept) in [(MAX_MESSAGE_BYTES, true), (MAX_MESSAGE_BYTES + 1, false)] {
+            let text = format!(r#"{{"Records":[{},{{"a":1}}]}}"#, record(size));
+            let found = split(text.as_bytes(), 65_536, MAX_MESSAGE_BYTES).unwrap();
+            assert_eq!(found[0].len() == size, kept, "{size}");
+            assert_eq!(found[0] == format!("<too large: {size}>"), !kept, "{size}");
+            assert_eq!(found[1], r#"{"a":1}"#);
+        }
+    }
+
+    #[test]
+    fn a_bare_literal_ends_where_a_literal_can_end() {
+        // Found by fuzzing: the scalar took in the quote and bracket after it, so the splitter
+        // yielded an element the reference parser never sees.
+        let found = split(br#"{"Records":[truecords":[tru""e]}"#, 4096, usize::MAX);
+        assert!(matches!(found, Err(FileError::Syntax(_))), "{found:?}");
+        assert_eq!(
+            split(br#"{"Records":[true,-1.5e3,null]}"#, 4096, usize::MAX).unwrap(),
+            ["true", "-1.5e3", "null"]
+        );
     }
 }

@@ -1,0 +1,29 @@
+//! Any JSON into the invocation parser, then each named object decoded and classified.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use trailwatch::pipeline::classify;
+use trailwatch::route::Routes;
+use trailwatch::selector::Selectors;
+use trailwatch::trigger::{Invocation, MessageContent, parse_invocation};
+
+fuzz_target!(|data: &[u8]| {
+    let Ok(payload) = serde_json::from_slice::<serde_json::Value>(data) else {
+        return;
+    };
+    let Ok(invocation) = parse_invocation(&payload) else {
+        return;
+    };
+    let messages = match invocation {
+        Invocation::Direct(message) => vec![message],
+        Invocation::Sqs(messages) => messages,
+    };
+    let routes = Routes::single("/g", Selectors::All);
+    for message in messages {
+        if let Ok(MessageContent::Objects(objects)) = message.content {
+            for object in objects.into_iter().flatten() {
+                let _ = classify(&object, &routes);
+            }
+        }
+    }
+});

@@ -1,0 +1,56 @@
+//! What the fuzz targets share: the differential check of the record splitter against the
+//! serde reference reader.
+
+use trailwatch::trail::FileError;
+use trailwatch::trail::read_records;
+use trailwatch::trail::split::{Element, split_records};
+
+/// Records longer than this are only measured: small, so short inputs reach that path (the
+/// product's limit, 1,048,550 bytes, is a unit test of the splitter).
+const MAX_ELEMENT: usize = 4096;
+
+/// Splits `data` with both readers and checks they agree:
+/// - every record the reference yields before it stops is, byte for byte, the splitter's
+///   element at that index (unless the splitter only measured it: too large, too deep; or the
+///   record is a bare number or literal, which is never a CloudTrail record and is counted as
+///   `invalidRecord` either way: the splitter does not check a literal's spelling);
+/// - when the reference reads the whole file, so does the splitter, with the same count, except
+///   where the splitter enforces a documented limit (a top-level key too long);
+/// - the splitter may go on past an element the reference refuses: an invalid record costs that
+///   record only (it then fails to parse and is counted as `invalidRecord`).
+pub fn compare_with_reference(data: &[u8]) {
+    let mut split: Vec<Option<Vec<u8>>> = Vec::new();
+    let split_result = split_records(data, MAX_ELEMENT, |_, element| {
+        split.push(match element {
+            Element::Text(bytes) => Some(bytes.to_vec()),
+            Element::TooLarge(_) | Element::TooDeep(_) => None,
+        });
+        Ok(())
+    });
+    let mut reference: Vec<Vec<u8>> = Vec::new();
+    let reference_result = read_records(data, |_, raw| {
+        reference.push(raw.get().as_bytes().to_vec());
+        Ok(())
+    });
+    for (index, record) in reference.iter().enumerate() {
+        if !matches!(record.first(), Some(b'{' | b'[' | b'"')) {
+            continue;
+        }
+        match split.get(index) {
+            Some(Some(bytes)) => assert_eq!(bytes, record, "record {index} differs"),
+            Some(None) => {}
+            None => assert!(
+                split_result.is_err(),
+                "the splitter ended at {} elements, the reference yielded {}",
+                split.len(),
+                reference.len()
+            ),
+        }
+    }
+    match (&split_result, &reference_result) {
+        (Ok(count), Ok(expected)) => assert_eq!(count, expected, "record counts differ"),
+        (Err(FileError::KeyTooLong { .. }), Ok(_)) => {}
+        (Err(error), Ok(_)) => panic!("the splitter refused a file the reference reads: {error}"),
+        _ => {}
+    }
+}
