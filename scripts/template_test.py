@@ -244,7 +244,7 @@ class Template(unittest.TestCase):
         watched |= {a["MetricName"] for a in alarms.values() if "MetricName" in a}
         self.assertLessEqual(
             {"ApproximateNumberOfMessagesVisible", "Errors", "Rejected", "ObjectsFailed",
-             "DigestsInvalid", "LogFilesInvalid", "LogFilesMissing"},
+             "DigestsInvalid", "LogFilesInvalid", "LogFilesMissing", "ChecksIncomplete"},
             watched,
         )
         for alarm in alarms.values():
@@ -252,7 +252,8 @@ class Template(unittest.TestCase):
 
     def test_emitted_metric_names_are_the_ones_the_alarms_watch(self):
         emitted = (ROOT / "shared/src/metrics.rs").read_text() + (ROOT / "functions/validator/src/lib.rs").read_text()
-        for name in ("Rejected", "ObjectsFailed", "DigestsInvalid", "LogFilesInvalid", "LogFilesMissing"):
+        for name in ("Rejected", "ObjectsFailed", "DigestsInvalid", "LogFilesInvalid", "LogFilesMissing",
+                     "ChecksIncomplete"):
             self.assertIn(f'"{name}"', emitted)
 
     @unittest.skipUnless(os.environ.get("SAM_BUILD_DIR"), "scripts/test sets SAM_BUILD_DIR after sam build")

@@ -129,6 +129,7 @@ pub fn validator_metrics(counts: &Counts) -> Vec<Metric> {
             "Count",
             json!(counts.log_files_unreferenced),
         ),
+        ("ChecksIncomplete", "Count", json!(counts.checks_incomplete)),
     ]
 }
 
@@ -253,6 +254,7 @@ mod tests {
                 "LogFilesInvalid",
                 "LogFilesMissing",
                 "LogFilesUnreferenced",
+                "ChecksIncomplete",
             ]
         );
         assert_eq!(

@@ -35,7 +35,7 @@ pub const METRICS_NAMESPACE: &str = "METRICS_NAMESPACE";
 
 /// Where the public keys come from: `ListPublicKeys`, or a file of its output.
 pub enum Keys {
-    CloudTrail(CloudTrailKeys),
+    CloudTrail(Box<CloudTrailKeys>),
     File(KeysFile),
 }
 
@@ -44,9 +44,7 @@ impl Keys {
     pub fn new(clients: &Clients, path: Option<String>) -> Self {
         match path.filter(|p| !p.is_empty()) {
             Some(path) => Keys::File(KeysFile { path }),
-            None => Keys::CloudTrail(CloudTrailKeys {
-                client: clients.cloudtrail.clone(),
-            }),
+            None => Keys::CloudTrail(Box::new(CloudTrailKeys::new(&clients.sdk))),
         }
     }
 }
@@ -137,12 +135,20 @@ pub enum HandlerError {
     Verdicts(#[source] CallError),
     #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
     Validations(Vec<ValidationError>),
+    #[error(
+        "{incomplete} checks did not complete (NOT CHECKED); the verdicts written so far stand, the rest is retried"
+    )]
+    Incomplete { incomplete: u64 },
 }
 
 impl From<HandlerError> for Diagnostic {
     fn from(error: HandlerError) -> Self {
+        let error_type = match &error {
+            HandlerError::Incomplete { .. } => "ChecksIncomplete",
+            _ => "ValidationFailed",
+        };
         Diagnostic {
-            error_type: "ValidationFailed".into(),
+            error_type: error_type.into(),
             error_message: error.to_string(),
         }
     }
@@ -188,6 +194,12 @@ pub async fn handle(
     );
     if !errors.is_empty() {
         return Err(HandlerError::Validations(errors));
+    }
+    // A check that did not complete proves nothing: fail, so SQS delivers the digest again.
+    if counts.checks_incomplete > 0 {
+        return Err(HandlerError::Incomplete {
+            incomplete: counts.checks_incomplete,
+        });
     }
     Ok(
         json!({"validated": done.iter().map(|d| d.what.clone()).collect::<Vec<_>>(), "counts": counts, "invalid": invalid}),

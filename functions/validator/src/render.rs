@@ -78,6 +78,12 @@ pub fn render_cli(
         counts.log_files_invalid,
         "log",
     );
+    if counts.checks_incomplete > 0 {
+        out.push_str(&format!(
+            "\n{} files NOT CHECKED (the check did not complete; run again)",
+            counts.checks_incomplete
+        ));
+    }
     out.push('\n');
     (out, err)
 }

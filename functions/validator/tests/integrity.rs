@@ -330,10 +330,7 @@ async fn the_command_prints_the_aws_cli_lines_and_exits_1_on_tampering() {
     let keys_file = dir.join("keys.json");
     std::fs::write(&keys_file, signer("any").public_keys_json()).unwrap();
     let sdk = sdk_config_for(&moto().endpoint).await;
-    let clients = Clients {
-        s3: bucket.s3.clone(),
-        cloudtrail: aws_sdk_cloudtrail::Client::new(&sdk),
-    };
+    let clients = Clients::new(&sdk);
     let args: Vec<String> = [
         "validate-logs",
         "--trail-arn",
@@ -457,10 +454,7 @@ async fn validator_for(
         .send()
         .await
         .unwrap();
-    let clients = Clients {
-        s3: bucket.s3.clone(),
-        cloudtrail: aws_sdk_cloudtrail::Client::new(&sdk),
-    };
+    let clients = Clients::new(&sdk);
     let keys = validator::Keys::new(&clients, Some(keys_file.to_string_lossy().into_owned()));
     let validator = validator::Validator::new(&clients, logs.clone(), group, keys, REGION, "test");
     (validator, logs)
@@ -514,5 +508,158 @@ async fn a_backfill_digest_vouches_for_a_late_log_file() {
             (backfill.key.clone(), Status::InvalidFormat),
             (spec.key(), Status::Unreferenced)
         ]
+    );
+}
+
+/// One signed hour of `signer`'s region in `bucket`: a log file of that region and its digest.
+/// Returns (log file key, digest key).
+async fn signed_hour(bucket: &Bucket, signer: &SignedTrail, seed: u64) -> (String, String) {
+    let mut spec = TrailSpec::recent(seed);
+    spec.region = signer.region.clone();
+    spec.delivery_millis = (T0 + 600) * 1000;
+    spec.newest_event_millis = spec.delivery_millis - 60_000;
+    let mut body = Vec::new();
+    write_log_file(&spec, 10_000, &mut body).unwrap();
+    let mut inflated = Vec::new();
+    GzDecoder::new(&body[..])
+        .read_to_end(&mut inflated)
+        .unwrap();
+    bucket.put_plain(&spec.key(), body).await;
+    let digest = signer.digest(T0, T0 + HOUR, &[(spec.key(), inflated)], None);
+    bucket.put_signed(&digest).await;
+    (spec.key(), digest.key)
+}
+
+fn sqs_delivery(bucket: &str, keys: &[&str]) -> serde_json::Value {
+    let records: Vec<serde_json::Value> = keys
+        .iter()
+        .enumerate()
+        .map(|(i, key)| {
+            let body = serde_json::json!({"Records": [{"eventSource": "aws:s3", "eventName": "ObjectCreated:Put",
+                "s3": {"bucket": {"name": bucket}, "object": {"key": key}}}]});
+            serde_json::json!({"messageId": format!("m{i}"), "body": body.to_string(), "eventSource": "aws:sqs"})
+        })
+        .collect();
+    serde_json::json!({ "Records": records })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_regions_digests_are_checked_with_that_regions_keys() {
+    // Given: a multi-region trail (home us-east-1) whose us-east-1 and eu-west-1 digests are
+    // signed by each region's own key pair, a control plane that answers ListPublicKeys by the
+    // region of the request's signature, and the validator running in us-east-1.
+    let sdk = sdk_config_for(&moto().endpoint).await;
+    let name = "integrity-regions";
+    let s3 = path_style_s3(&sdk);
+    s3.create_bucket().bucket(name).send().await.unwrap();
+    let bucket = Bucket {
+        name: name.into(),
+        s3,
+        logs: Vec::new(),
+        digests: Vec::new(),
+    };
+    let east = SignedTrail::new(name, ACCOUNT, "us-east-1", "audit", 21);
+    let mut west = SignedTrail::new(name, ACCOUNT, "eu-west-1", "audit", 22);
+    west.home_region = "us-east-1".into();
+    let (_, east_digest) = signed_hour(&bucket, &east, 301).await;
+    let (west_log, west_digest) = signed_hour(&bucket, &west, 302).await;
+    let control = trailwatch_test_support::control_plane::start(
+        [&east, &west]
+            .iter()
+            .map(|trail| trailwatch_test_support::control_plane::RegionKey {
+                region: trail.region.clone(),
+                der: trail.public_key_der(),
+                fingerprint: trail.fingerprint.clone(),
+            })
+            .collect(),
+    )
+    .await;
+    let mut clients = Clients::new(&sdk);
+    clients.sdk = sdk_config_for(&control).await;
+    let group = "/trailwatch/test/integrity-regions";
+    let logs = aws_sdk_cloudwatchlogs::Client::new(&sdk);
+    logs.create_log_group()
+        .log_group_name(group)
+        .send()
+        .await
+        .unwrap();
+    let keys = validator::Keys::new(&clients, None);
+    let validator = validator::Validator::new(&clients, logs, group, keys, REGION, "test");
+    let deliver = |keys: &[&str]| {
+        let event = sqs_delivery(name, keys);
+        validator::handle(
+            &validator,
+            lambda_runtime::LambdaEvent::new(event, lambda_runtime::Context::default()),
+        )
+    };
+
+    // When both regions' digests are delivered, then both validate, with their log files.
+    let result = deliver(&[&east_digest, &west_digest]).await.unwrap();
+    assert_eq!(result["invalid"], serde_json::json!([]), "{result}");
+    assert_eq!(
+        (
+            result["counts"]["digestsValid"].as_u64(),
+            result["counts"]["logFilesValid"].as_u64()
+        ),
+        (Some(2), Some(2))
+    );
+
+    // And a modified eu-west-1 log file is reported as such, not as a key problem.
+    bucket.put_plain(&west_log, gzip(b"{\"Records\":[]}")).await;
+    let result = deliver(&[&west_digest]).await.unwrap();
+    assert_eq!(
+        result["invalid"],
+        serde_json::json!([format!(
+            "Log file\ts3://{name}/{west_log}\tINVALID: hash value doesn't match"
+        )])
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_log_file_throttled_on_every_read_is_not_checked_and_the_delivery_retried() {
+    // Given: every GetObject of one log file answered with S3's 503 SlowDown.
+    let bucket = Bucket::signed("integrity-throttled").await;
+    let throttled = bucket.logs[2][0].clone();
+    let marker = throttled.rsplit('/').next().unwrap().to_owned();
+    let rule: trailwatch_test_support::proxy::Rule = Arc::new(move |seen| {
+        (seen.method == "GET" && seen.path.contains(&marker))
+            .then_some(trailwatch_test_support::proxy::Fault::SlowDown)
+    });
+    let endpoint = trailwatch_test_support::proxy::start(&moto().endpoint, rule).await;
+    let (direct, logs) = validator_for(&bucket, "/trailwatch/test/integrity-throttled").await;
+    let through = Clients::new(&sdk_config_for(&endpoint).await);
+    let validator = validator::Validator {
+        store: Arc::new(S3DigestStore {
+            client: through.s3.clone(),
+        }),
+        ..direct
+    };
+    let event = sqs_delivery(&bucket.name, &[&bucket.digests[2]]);
+
+    // When
+    let error = validator::handle(
+        &validator,
+        lambda_runtime::LambdaEvent::new(event, lambda_runtime::Context::default()),
+    )
+    .await
+    .unwrap_err();
+
+    // Then: the invocation fails for a retry, the file is NOT CHECKED (never valid, never
+    // INVALID), and the other files' verdicts stand.
+    assert!(error.to_string().contains("did not complete"), "{error}");
+    let stream = format!("{ACCOUNT}_CloudTrail-Digest_{REGION}_audit");
+    let events = stream_events(&logs, "/trailwatch/test/integrity-throttled", &stream).await;
+    let statuses: Vec<String> = events
+        .iter()
+        .map(|(_, message)| serde_json::from_str::<serde_json::Value>(message).unwrap())
+        .filter(|verdict| verdict["key"] == throttled.as_str())
+        .map(|verdict| verdict["status"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(statuses, ["notChecked"]);
+    assert!(
+        events
+            .iter()
+            .all(|(_, message)| !message.contains("\"valid\":false")
+                || message.contains("notChecked"))
     );
 }

@@ -90,6 +90,9 @@ async fn fetch<S: DigestStore>(store: &S, bucket: &str, key: &str) -> Result<Sto
         Ok(stored) => Ok(stored),
         Err(FetchError::NotFound) => Err(Status::NotFound),
         Err(FetchError::Corrupt) => Err(Status::InvalidFormat),
+        Err(FetchError::Failed(error)) if error.transient => {
+            Err(Status::NotChecked(error.to_string()))
+        }
         Err(FetchError::Failed(error)) => Err(Status::Other(error.to_string())),
     }
 }
@@ -138,8 +141,10 @@ pub async fn walk<S: DigestStore>(
     let mut listed = list_in_range(store, trail, &bucket, start, end, FileKind::Digest).await?;
     let mut current = listed.pop();
     let mut last_start = current.as_deref().and_then(key_time).unwrap_or(i64::MIN);
+    // A chain that links back to a digest already seen would walk for ever.
+    let mut visited = std::collections::HashSet::new();
     while let Some(key) = current.take() {
-        if last_start < start {
+        if last_start < start || !visited.insert((bucket.clone(), key.clone())) {
             break;
         }
         match validate_digest(store, keys, &bucket, &key).await {
@@ -281,9 +286,13 @@ pub fn iso_seconds(text: &str) -> Option<i64> {
         .map(|t| t.secs())
 }
 
+/// `YYYY/MM/DD/`, CloudTrail's date folder; empty for a time that has none (before year 0).
 pub(crate) fn date_folder(seconds: i64) -> String {
     let text = DateTime::from_secs(seconds)
         .fmt(Format::DateTime)
         .unwrap_or_default();
-    format!("{}/{}/{}/", &text[0..4], &text[5..7], &text[8..10])
+    match (text.get(0..4), text.get(5..7), text.get(8..10)) {
+        (Some(year), Some(month), Some(day)) => format!("{year}/{month}/{day}/"),
+        _ => String::new(),
+    }
 }

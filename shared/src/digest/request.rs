@@ -32,6 +32,10 @@ pub enum RequestError {
     BadTime { field: &'static str, value: String },
     #[error("Invalid time range specified: start-time must occur before end-time")]
     StartAfterEnd,
+    #[error("validateRange hoursBack must be a whole number from 1 to {MAX_HOURS_BACK}, not {0}")]
+    HoursBack(i64),
+    #[error("validateRange {field} must be between 1970 and 9999: {value}")]
+    OutOfRange { field: &'static str, value: String },
     #[error("{0} is not a digest key")]
     NotADigestKey(String),
     #[error("trail {0} not found")]
@@ -70,6 +74,11 @@ impl TrailArn {
     }
 }
 
+/// The longest range a request may name in hours (ten years); CloudTrail keeps no longer.
+pub const MAX_HOURS_BACK: i64 = 10 * 366 * 24;
+/// 9999-12-31T23:59:59Z: the last time CloudTrail's four-digit date folders can name.
+const LAST_TIME: i64 = 253_402_300_799;
+
 /// A range to validate, as `aws cloudtrail validate-logs` takes it; the function's
 /// `validateRange` in JSON (camelCase), the command from its flags.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
@@ -103,8 +112,10 @@ impl RangeRequest {
     /// Checks the request; `now` ends a range without `endTime`. Empty strings count as unset.
     pub fn resolve(&self, now: i64) -> Result<ResolvedRange, RequestError> {
         let text = |value: &Option<String>| value.clone().filter(|t| !t.is_empty());
-        let time = |field: &'static str, value: String| {
-            iso_seconds(&value).ok_or(RequestError::BadTime { field, value })
+        let time = |field: &'static str, value: String| match iso_seconds(&value) {
+            Some(seconds) if (0..=LAST_TIME).contains(&seconds) => Ok(seconds),
+            Some(_) => Err(RequestError::OutOfRange { field, value }),
+            None => Err(RequestError::BadTime { field, value }),
         };
         let trail_arn = text(&self.trail_arn).ok_or(RequestError::NoTrailArn)?;
         let trail = TrailArn::parse(&trail_arn)?;
@@ -114,7 +125,8 @@ impl RangeRequest {
         };
         let start = match (text(&self.start_time), self.hours_back) {
             (Some(start), _) => time("startTime", start)?,
-            (None, Some(hours)) => end - hours * 3600,
+            (None, Some(hours)) if (1..=MAX_HOURS_BACK).contains(&hours) => end - hours * 3600,
+            (None, Some(hours)) => return Err(RequestError::HoursBack(hours)),
             (None, None) => return Err(RequestError::NoStart),
         };
         if start > end {
@@ -345,6 +357,25 @@ mod tests {
             (
                 serde_json::json!({"trailArn": arn, "startTime": "2026-11-25T02:00:00Z", "endTime": "2026-11-25T01:00:00Z"}),
                 RequestError::StartAfterEnd,
+            ),
+            (
+                serde_json::json!({"trailArn": arn, "hoursBack": 100_000_000}),
+                RequestError::HoursBack(100_000_000),
+            ),
+            (
+                serde_json::json!({"trailArn": arn, "hoursBack": i64::MAX}),
+                RequestError::HoursBack(i64::MAX),
+            ),
+            (
+                serde_json::json!({"trailArn": arn, "hoursBack": 0}),
+                RequestError::HoursBack(0),
+            ),
+            (
+                serde_json::json!({"trailArn": arn, "startTime": "0001-01-01T00:00:00Z"}),
+                RequestError::OutOfRange {
+                    field: "startTime",
+                    value: "0001-01-01T00:00:00Z".into(),
+                },
             ),
         ] {
             let request: RangeRequest = serde_json::from_value(json).unwrap();

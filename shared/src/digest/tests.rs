@@ -389,12 +389,18 @@ fn a_log_file_that_could_not_be_read_is_never_valid() {
     .unwrap();
     let statuses = log_statuses(&report);
     let unread = statuses.iter().find(|(key, _)| *key == logs[1]).unwrap();
-    assert!(!unread.1.is_valid(), "{unread:?}");
+    // Throttled on every read: not checked, neither valid nor invalid.
+    assert!(unread.1.is_not_checked(), "{unread:?}");
+    assert!(!unread.1.is_valid() && !unread.1.is_invalid());
     assert!(
         statuses
             .iter()
             .any(|(key, status)| *key == logs[0] && status.is_valid())
     );
+    let counts = report.counts();
+    assert_eq!((counts.checks_incomplete, counts.log_files_invalid), (1, 0));
+    assert_eq!(report.exit_code(), 255);
+    assert!(!report.is_complete());
 }
 
 #[test]

@@ -40,6 +40,8 @@ pub struct Counts {
     pub log_files_invalid: u64,
     pub log_files_missing: u64,
     pub log_files_unreferenced: u64,
+    /// Digests and log files whose check did not complete: neither valid nor invalid.
+    pub checks_incomplete: u64,
 }
 
 impl Counts {
@@ -52,6 +54,7 @@ impl Counts {
         self.log_files_invalid += other.log_files_invalid;
         self.log_files_missing += other.log_files_missing;
         self.log_files_unreferenced += other.log_files_unreferenced;
+        self.checks_incomplete += other.checks_incomplete;
     }
 }
 
@@ -59,6 +62,10 @@ impl Report {
     pub fn counts(&self) -> Counts {
         let mut counts = Counts::default();
         for verdict in &self.verdicts {
+            if verdict.status.is_not_checked() {
+                counts.checks_incomplete += 1;
+                continue;
+            }
             let valid = verdict.status.is_valid();
             match (verdict.subject, valid) {
                 (Subject::Digest, true) => counts.digests_valid += 1,
@@ -77,9 +84,21 @@ impl Report {
         counts
     }
 
-    /// The AWS CLI's exit status: 1 when any digest or log file is invalid or missing.
+    /// The AWS CLI's exit status: 1 when any digest or log file is invalid or missing; else 255
+    /// when a check did not complete (the CLI's status when it cannot validate); else 0.
     pub fn exit_code(&self) -> i32 {
-        i32::from(self.verdicts.iter().any(|v| !v.status.is_valid()))
+        if self.verdicts.iter().any(|v| v.status.is_invalid()) {
+            1
+        } else if self.verdicts.iter().any(|v| v.status.is_not_checked()) {
+            255
+        } else {
+            0
+        }
+    }
+
+    /// Whether every check completed (nothing is `NOT CHECKED`).
+    pub fn is_complete(&self) -> bool {
+        !self.verdicts.iter().any(|v| v.status.is_not_checked())
     }
 }
 
@@ -119,11 +138,13 @@ pub async fn validate_range<S: DigestStore>(
                         log.s3_object.clone(),
                         log.hash_value.clone(),
                     ));
+                    // Not checked until its hash says otherwise: a check that never
+                    // completes can never pass for valid.
                     report.verdicts.push(Verdict {
                         subject: Subject::Log,
                         bucket: log.s3_bucket.clone(),
                         key: log.s3_object.clone(),
-                        status: Status::Valid,
+                        status: Status::NotChecked("not hashed".to_owned()),
                     });
                 }
             }
@@ -177,6 +198,9 @@ pub async fn check_log_file<S: DigestStore>(
         Ok(body) => body,
         Err(FetchError::NotFound) => return Status::NotFound,
         Err(FetchError::Corrupt) => return Status::InvalidFormat,
+        Err(FetchError::Failed(error)) if error.transient => {
+            return Status::NotChecked(error.to_string());
+        }
         Err(FetchError::Failed(error)) => return Status::Other(error.to_string()),
     };
     let hashed = tokio::task::spawn_blocking(move || hash_log_file(body)).await;
@@ -185,10 +209,11 @@ pub async fn check_log_file<S: DigestStore>(
         Ok(Ok(_)) => Status::HashMismatch,
         Ok(Err(LogHashError::TrailingData)) => Status::TrailingData,
         Ok(Err(LogHashError::Corrupt(_))) => Status::InvalidFormat,
+        // The bytes stopped coming: says nothing about the file.
         Ok(Err(LogHashError::Source(error))) => {
-            Status::Other(format!("reading the object failed: {error}"))
+            Status::NotChecked(format!("reading the object failed: {error}"))
         }
-        Err(error) => Status::Other(format!("hashing stopped unexpectedly: {error}")),
+        Err(error) => Status::NotChecked(format!("hashing stopped unexpectedly: {error}")),
     }
 }
 

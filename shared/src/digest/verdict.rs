@@ -33,11 +33,23 @@ pub enum Status {
     /// Beyond the AWS CLI: a log file in a validated hour that no digest lists.
     Unreferenced,
     Other(String),
+    /// The check did not complete (throttling, 5xx, a timeout, a reset connection, a hashing
+    /// task that stopped): neither valid nor invalid, and checked again on the next run.
+    NotChecked(String),
 }
 
 impl Status {
     pub fn is_valid(&self) -> bool {
         *self == Status::Valid
+    }
+
+    /// Whether the file was found invalid (a completed check that failed).
+    pub fn is_invalid(&self) -> bool {
+        !self.is_valid() && !self.is_not_checked()
+    }
+
+    pub fn is_not_checked(&self) -> bool {
+        matches!(self, Status::NotChecked(_))
     }
 
     /// A short name for metrics and JSON.
@@ -53,6 +65,7 @@ impl Status {
             Status::TrailingData => "trailingData",
             Status::Unreferenced => "unreferenced",
             Status::Other(_) => "other",
+            Status::NotChecked(_) => "notChecked",
         }
     }
 }
@@ -80,6 +93,7 @@ impl fmt::Display for Status {
             }
             Status::Unreferenced => f.write_str("INVALID: not listed in any digest"),
             Status::Other(message) => write!(f, "INVALID: {message}"),
+            Status::NotChecked(reason) => write!(f, "NOT CHECKED: {reason}"),
         }
     }
 }

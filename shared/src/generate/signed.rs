@@ -21,6 +21,9 @@ pub struct SignedTrail {
     pub prefix: Option<String>,
     pub account_id: String,
     pub region: String,
+    /// The trail's home region, in digest names (a multi-region trail's digests of every region
+    /// name it); the digests' own region by default.
+    pub home_region: String,
     pub trail_name: String,
     signing: SigningKey<Sha256>,
     public: RsaPublicKey,
@@ -63,6 +66,7 @@ impl SignedTrail {
             prefix: None,
             account_id: account_id.into(),
             region: region.into(),
+            home_region: region.into(),
             trail_name: trail_name.into(),
             signing: SigningKey::<Sha256>::new(private),
             public,
@@ -101,9 +105,9 @@ impl SignedTrail {
     /// The digest key for the hour ending at `end` (epoch seconds).
     pub fn digest_key(&self, end: i64) -> String {
         let stamp = stamp(end);
-        let (account, region) = (&self.account_id, &self.region);
+        let (account, region, home) = (&self.account_id, &self.region, &self.home_region);
         format!(
-            "{}/CloudTrail-Digest/{region}/{}/{}/{}/{account}_CloudTrail-Digest_{region}_{}_{region}_{}{}{}T{}{}{}Z.json.gz",
+            "{}/CloudTrail-Digest/{region}/{}/{}/{}/{account}_CloudTrail-Digest_{region}_{}_{home}_{}{}{}T{}{}{}Z.json.gz",
             self.base(),
             &stamp[0..4],
             &stamp[5..7],

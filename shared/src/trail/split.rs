@@ -572,4 +572,38 @@ mod tests {
             ["true", "-1.5e3", "null"]
         );
     }
+
+    /// `{"` and then `a` without end, produced as it is read: nothing holds it.
+    struct EndlessKey {
+        sent: u64,
+    }
+
+    impl Read for EndlessKey {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            buf.fill(b'a');
+            if self.sent == 0 {
+                buf[..2].copy_from_slice(b"{\"");
+            }
+            self.sent += buf.len() as u64;
+            Ok(buf.len())
+        }
+    }
+
+    #[test]
+    fn an_endless_top_level_key_is_refused_at_the_limit_not_buffered() {
+        let mut source = EndlessKey { sent: 0 };
+        let result = split_records(&mut source, 4096, |_, _| Ok(()));
+        assert!(matches!(
+            result,
+            Err(FileError::KeyTooLong {
+                limit: MAX_KEY_BYTES
+            })
+        ));
+        // Refused within the first read buffer, not after a gigabyte.
+        assert!(
+            source.sent <= 2 * BUFFER as u64,
+            "{} bytes read",
+            source.sent
+        );
+    }
 }

@@ -4,6 +4,7 @@
 // Setup failures should panic the test with their message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+pub mod control_plane;
 pub mod proxy;
 
 use std::net::{Ipv4Addr, TcpListener, TcpStream};

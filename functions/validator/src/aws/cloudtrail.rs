@@ -1,6 +1,10 @@
 //! CloudTrail: the public keys that sign digests (`ListPublicKeys`) and where a trail delivers
 //! (`DescribeTrails`).
 
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use aws_sdk_cloudtrail::config::Region;
 use aws_sdk_cloudtrail::primitives::DateTime;
 use trailwatch::aws::{describe, is_transient};
 use trailwatch::digest::signature::parse_public_key;
@@ -9,8 +13,39 @@ use trailwatch::digest::store::{
 };
 use trailwatch::digest::validate::display;
 
+/// `ListPublicKeys` in the region whose digests are checked: each region signs its digests with
+/// its own key pair, so a digest of eu-west-1 is checked with eu-west-1's keys whatever region
+/// the validator runs in. One client per region, same credentials; the region's endpoint (and
+/// partition: `cn-north-1` resolves to amazonaws.com.cn) comes from the SDK's resolver, or from
+/// `AWS_ENDPOINT_URL_CLOUDTRAIL` / `AWS_ENDPOINT_URL` for emulators.
 pub struct CloudTrailKeys {
-    pub client: aws_sdk_cloudtrail::Client,
+    sdk: aws_config::SdkConfig,
+    by_region: Mutex<HashMap<String, aws_sdk_cloudtrail::Client>>,
+}
+
+impl CloudTrailKeys {
+    pub fn new(sdk: &aws_config::SdkConfig) -> Self {
+        Self {
+            sdk: sdk.clone(),
+            by_region: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn client(&self, region: &str) -> aws_sdk_cloudtrail::Client {
+        let build = || {
+            let config = aws_sdk_cloudtrail::config::Builder::from(&self.sdk)
+                .region(Region::new(region.to_owned()))
+                .build();
+            aws_sdk_cloudtrail::Client::from_conf(config)
+        };
+        match self.by_region.lock() {
+            Ok(mut clients) => clients
+                .entry(region.to_owned())
+                .or_insert_with(build)
+                .clone(),
+            Err(_) => build(),
+        }
+    }
 }
 
 impl PublicKeySource for CloudTrailKeys {
@@ -24,7 +59,7 @@ impl PublicKeySource for CloudTrailKeys {
         let mut token: Option<String> = None;
         loop {
             let page = self
-                .client
+                .client(region)
                 .list_public_keys()
                 .start_time(DateTime::from_secs(start - 3600))
                 .end_time(DateTime::from_secs(end + 7200))

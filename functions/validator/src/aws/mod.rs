@@ -4,9 +4,11 @@
 pub mod cloudtrail;
 pub mod s3;
 
-/// The validator's clients, built once.
+/// The validator's clients, built once, and the configuration more are built from (a
+/// CloudTrail client per region for public keys).
 #[derive(Clone)]
 pub struct Clients {
+    pub sdk: aws_config::SdkConfig,
     pub s3: aws_sdk_s3::Client,
     pub cloudtrail: aws_sdk_cloudtrail::Client,
 }
@@ -15,6 +17,7 @@ impl Clients {
     /// S3 with path-style addressing when an endpoint is configured (local emulators).
     pub fn new(sdk: &aws_config::SdkConfig) -> Self {
         Self {
+            sdk: sdk.clone(),
             s3: trailwatch::aws::s3::client(sdk),
             cloudtrail: aws_sdk_cloudtrail::Client::new(sdk),
         }
