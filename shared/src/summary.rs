@@ -328,4 +328,28 @@ mod tests {
             })
         );
     }
+
+    #[test]
+    fn an_objects_outcome_keeps_its_documented_fields() {
+        let json = |object: ObjectSummary| {
+            let value = serde_json::to_value(&object).unwrap();
+            ["skipped", "error", "retryable"].map(|field| value.get(field).cloned())
+        };
+        assert_eq!(
+            json(ObjectSummary::new("b", "k", "log").failed_for_now("SlowDown")),
+            [None, Some("SlowDown".into()), Some(true.into())]
+        );
+        assert_eq!(
+            json(ObjectSummary::new("b", "k", "log").failed("not gzip")),
+            [None, Some("not gzip".into()), Some(false.into())]
+        );
+        assert_eq!(
+            json(ObjectSummary::new("b", "k", "digest").skipped("digest file")),
+            [Some("digest file".into()), None, None]
+        );
+        assert_eq!(
+            json(ObjectSummary::new("b", "k", "log")),
+            [None, None, None]
+        );
+    }
 }
