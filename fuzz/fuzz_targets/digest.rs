@@ -46,5 +46,5 @@ fuzz_target!(|input: Input| {
         signature_algorithm: input.signature_algorithm,
         backfill_generation_timestamp: input.backfill_generation_timestamp,
     };
-    let _ = check_digest(stored, &keys().0, &input.bucket, &input.key);
+    let _ = check_digest(&stored, &keys().0, &input.bucket, &input.key);
 });

@@ -72,17 +72,44 @@ pub enum ChainEvent {
     Digest(Verdict, Option<Box<Digest>>),
     /// No log files were delivered between `from` and `to` (epoch seconds).
     Gap { from: i64, to: i64 },
+    /// The log files an invalid digest (present and readable) names: not proven, so not
+    /// checked, and not reported as listed in no digest.
+    Unverified(Vec<String>),
 }
 
-/// Validates one digest: format, location, key, signature.
+/// Validates one digest: format, location, key, signature. With an invalid digest that is
+/// present and readable comes the list of log files it names (unproven, so not hashed; but
+/// not "listed in no digest" either).
 pub async fn validate_digest<S: DigestStore>(
     store: &S,
     keys: &PublicKeys,
     bucket: &str,
     key: &str,
-) -> Result<Digest, Status> {
-    let stored = fetch(store, bucket, key).await?;
-    check_digest(stored, keys, bucket, key)
+) -> (Result<Digest, Status>, Vec<String>) {
+    match fetch(store, bucket, key).await {
+        Ok(stored) => checked(&stored, keys, bucket, key),
+        Err(status) => (Err(status), Vec::new()),
+    }
+}
+
+fn checked(
+    stored: &StoredDigest,
+    keys: &PublicKeys,
+    bucket: &str,
+    key: &str,
+) -> (Result<Digest, Status>, Vec<String>) {
+    match check_digest(stored, keys, bucket, key) {
+        Ok(digest) => (Ok(digest), Vec::new()),
+        Err(status) => {
+            let named = Digest::parse(&stored.inflated)
+                .map(|digest| {
+                    let logs = digest.file.log_files.into_iter();
+                    logs.map(|log| log.s3_object).collect()
+                })
+                .unwrap_or_default();
+            (Err(status), named)
+        }
+    }
 }
 
 async fn fetch<S: DigestStore>(store: &S, bucket: &str, key: &str) -> Result<StoredDigest, Status> {
@@ -99,7 +126,7 @@ async fn fetch<S: DigestStore>(store: &S, bucket: &str, key: &str) -> Result<Sto
 
 /// Format, location, key and signature of a fetched digest.
 pub fn check_digest(
-    stored: StoredDigest,
+    stored: &StoredDigest,
     keys: &PublicKeys,
     bucket: &str,
     key: &str,
@@ -147,7 +174,8 @@ pub async fn walk<S: DigestStore>(
         if last_start < start || !visited.insert((bucket.clone(), key.clone())) {
             break;
         }
-        match validate_digest(store, keys, &bucket, &key).await {
+        let (result, named) = validate_digest(store, keys, &bucket, &key).await;
+        match result {
             Ok(digest) => {
                 last_start = iso_seconds(&digest.start_time).unwrap_or(i64::MIN);
                 let previous = (
@@ -182,6 +210,7 @@ pub async fn walk<S: DigestStore>(
             }
             Err(status) => {
                 events.push(ChainEvent::Digest(verdict(&bucket, &key, status), None));
+                events.push(ChainEvent::Unverified(named));
                 current = pop_older(&mut listed, &key);
             }
         }
@@ -204,12 +233,13 @@ pub async fn walk_backfill<S: DigestStore>(
     listed.sort_by_key(|key| std::cmp::Reverse(key_time(key)));
     let mut events = Vec::new();
     for key in listed {
-        let checked = match fetch(store, bucket, &key).await {
-            Ok(stored) if stored.backfill_generation_timestamp.is_none() => {
-                Err(Status::InvalidFormat)
-            }
-            Ok(stored) => check_digest(stored, keys, bucket, &key),
-            Err(status) => Err(status),
+        let (checked, named) = match fetch(store, bucket, &key).await {
+            Ok(stored) if stored.backfill_generation_timestamp.is_none() => (
+                Err(Status::InvalidFormat),
+                checked(&stored, keys, bucket, &key).1,
+            ),
+            Ok(stored) => checked(&stored, keys, bucket, &key),
+            Err(status) => (Err(status), Vec::new()),
         };
         let make = |status| Verdict {
             subject: Subject::BackfillDigest,
@@ -217,10 +247,18 @@ pub async fn walk_backfill<S: DigestStore>(
             key: key.clone(),
             status,
         };
-        events.push(match checked {
-            Ok(digest) => ChainEvent::Digest(make(Status::Valid), Some(Box::new(digest))),
-            Err(status) => ChainEvent::Digest(make(status), None),
-        });
+        match checked {
+            Ok(digest) => {
+                events.push(ChainEvent::Digest(
+                    make(Status::Valid),
+                    Some(Box::new(digest)),
+                ));
+            }
+            Err(status) => {
+                events.push(ChainEvent::Digest(make(status), None));
+                events.push(ChainEvent::Unverified(named));
+            }
+        }
     }
     Ok(events)
 }

@@ -15,6 +15,10 @@ const CHUNK: usize = 64 * 1024;
 pub enum LogHashError {
     #[error("unexpected data after end of compressed stream")]
     TrailingData,
+    /// The stream ends early: what is there hashes to something else, as the AWS CLI reports it
+    /// (`INVALID: hash value doesn't match`).
+    #[error("the compressed stream ends early: {0}")]
+    Truncated(#[source] io::Error),
     #[error("invalid format: {0}")]
     Corrupt(#[source] io::Error),
     /// Reading the object failed (network): says nothing about the file.
@@ -24,7 +28,23 @@ pub enum LogHashError {
 
 /// Lower-case hex SHA-256 of the decompressed bytes of one gzip member.
 pub fn hash_log_file<R: Read>(compressed: R) -> Result<String, LogHashError> {
-    let mut decoder = GzDecoder::new(BufReader::with_capacity(CHUNK, TaggedSource(compressed)));
+    let mut input = BufReader::with_capacity(CHUNK, TaggedSource(compressed));
+    // Not gzip at all is a format problem; a gzip stream that ends early is a content one.
+    let mut magic = [0u8; 2];
+    let mut filled = 0;
+    while filled < magic.len() {
+        match input.read(&mut magic[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
+            Err(error) => return Err(LogHashError::Source(error)),
+        }
+    }
+    if magic != [0x1f, 0x8b] || filled < magic.len() {
+        let error = io::Error::new(io::ErrorKind::InvalidData, "not gzip");
+        return Err(LogHashError::Corrupt(error));
+    }
+    let mut decoder = GzDecoder::new(io::Cursor::new(magic).chain(input));
     let mut hasher = Sha256::new();
     let mut buffer = vec![0u8; CHUNK];
     loop {
@@ -33,6 +53,9 @@ pub fn hash_log_file<R: Read>(compressed: R) -> Result<String, LogHashError> {
             Ok(n) => hasher.update(&buffer[..n]),
             Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
             Err(error) if is_source_error(&error) => return Err(LogHashError::Source(error)),
+            Err(error) if error.kind() == io::ErrorKind::UnexpectedEof => {
+                return Err(LogHashError::Truncated(error));
+            }
             Err(error) => return Err(LogHashError::Corrupt(error)),
         }
     }
@@ -81,12 +104,21 @@ mod tests {
     }
 
     #[test]
-    fn damaged_files_are_invalid_format() {
-        let whole = gzip(b"abcdefghijklmnopqrstuvwxyz");
-        assert!(matches!(
-            hash_log_file(&whole[..whole.len() - 5]),
-            Err(LogHashError::Corrupt(_))
-        ));
+    fn truncated_files_end_early_and_others_are_invalid_format() {
+        let whole = gzip(
+            &(0..100_000u32)
+                .flat_map(|i| i.to_le_bytes())
+                .collect::<Vec<u8>>(),
+        );
+        for cut in [5, 100, whole.len() / 2] {
+            assert!(
+                matches!(
+                    hash_log_file(&whole[..whole.len() - cut]),
+                    Err(LogHashError::Truncated(_))
+                ),
+                "{cut}"
+            );
+        }
         assert!(matches!(
             hash_log_file(&b"not gzip"[..]),
             Err(LogHashError::Corrupt(_))

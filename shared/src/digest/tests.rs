@@ -151,7 +151,7 @@ async fn statuses(store: &MemoryStore) -> Vec<(String, Status)> {
         .into_iter()
         .filter_map(|event| match event {
             ChainEvent::Digest(verdict, _) => Some((verdict.key, verdict.status)),
-            ChainEvent::Gap { .. } => None,
+            ChainEvent::Gap { .. } | ChainEvent::Unverified(_) => None,
         })
         .collect()
 }
@@ -293,7 +293,7 @@ fn a_restarted_chain_is_a_gap_not_an_error() {
     );
     assert!(events.iter().all(|e| match e {
         ChainEvent::Digest(v, _) => v.status == Status::Valid,
-        ChainEvent::Gap { .. } => true,
+        ChainEvent::Gap { .. } | ChainEvent::Unverified(_) => true,
     }));
 }
 
@@ -417,4 +417,46 @@ fn an_untouched_range_is_valid_with_no_unreferenced_files() {
     .unwrap();
     assert_eq!(report.exit_code(), 0);
     assert_eq!(log_statuses(&report).len(), logs.len());
+}
+
+#[test]
+fn the_log_files_of_a_present_but_invalid_digest_are_not_called_unlisted() {
+    // Given: three hours; the middle digest's content changed after signing.
+    let (mut store, logs) = chain_with_logs(3);
+    let middle = store
+        .objects
+        .keys()
+        .filter(|k| k.contains("CloudTrail-Digest"))
+        .nth(1)
+        .unwrap()
+        .clone();
+    let (body, metadata) = store.objects[&middle].clone();
+    let mut inflated = String::new();
+    GzDecoder::new(&body[..])
+        .read_to_string(&mut inflated)
+        .unwrap();
+    let tampered = inflated.replacen("\"digestEndTime\":\"", "\"digestEndTime\":\"1", 1);
+    assert_ne!(tampered, inflated);
+    store.objects.insert(
+        middle.clone(),
+        (crate::generate::gzip(tampered.as_bytes()), metadata),
+    );
+    // When
+    let report = run(validate_range(
+        Arc::new(store),
+        &keys(),
+        &trail_digests(),
+        BUCKET,
+        T0,
+        T0 + 3 * HOUR,
+    ))
+    .unwrap();
+    // Then: the digest fails its signature, and its log file is neither hashed nor "unlisted".
+    let digest = report.verdicts.iter().find(|v| v.key == middle).unwrap();
+    assert_eq!(digest.status, Status::SignatureFailed);
+    assert!(
+        report.verdicts.iter().all(|v| v.key != logs[1]),
+        "{:?}",
+        report.verdicts
+    );
 }

@@ -120,6 +120,7 @@ pub async fn validate_range<S: DigestStore>(
     for event in events {
         match event {
             ChainEvent::Gap { from, to } => report.gaps.push((from, to)),
+            ChainEvent::Unverified(named) => listed.extend(named),
             ChainEvent::Digest(verdict, digest) => {
                 report.verdicts.push(verdict);
                 let Some(digest) = digest else { continue };
@@ -208,6 +209,7 @@ pub async fn check_log_file<S: DigestStore>(
         Ok(Ok(hash)) if hash == expected_hash => Status::Valid,
         Ok(Ok(_)) => Status::HashMismatch,
         Ok(Err(LogHashError::TrailingData)) => Status::TrailingData,
+        Ok(Err(LogHashError::Truncated(_))) => Status::HashMismatch,
         Ok(Err(LogHashError::Corrupt(_))) => Status::InvalidFormat,
         // The bytes stopped coming: says nothing about the file.
         Ok(Err(LogHashError::Source(error))) => {
