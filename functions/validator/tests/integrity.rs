@@ -663,3 +663,33 @@ async fn a_log_file_throttled_on_every_read_is_not_checked_and_the_delivery_retr
                 || message.contains("notChecked"))
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_digest_inflating_past_its_ceiling_is_invalid_without_being_held() {
+    // Given: the newest digest replaced by 17 MiB of zeros (17 KiB compressed), signature kept.
+    let bucket = Bucket::signed("integrity-digest-bomb").await;
+    let (_, metadata) = bucket.get(&bucket.digests[2]).await;
+    let bomb = SignedObject {
+        key: bucket.digests[2].clone(),
+        body: gzip(&vec![0u8; 17 << 20]),
+        metadata: metadata.into_iter().collect(),
+        signature: None,
+    };
+    bucket.put_signed(&bomb).await;
+    // When / Then: INVALID with the reason, and the walk goes on to the older digests.
+    let report = bucket.validate().await;
+    let digest = report
+        .verdicts
+        .iter()
+        .find(|v| v.key == bucket.digests[2])
+        .unwrap();
+    assert_eq!(digest.status, Status::TooLarge { limit: 16 << 20 });
+    assert_eq!(
+        digest.to_string(),
+        format!(
+            "Digest file\ts3://{}/{}\tINVALID: larger than 16777216 bytes",
+            bucket.name, bucket.digests[2]
+        )
+    );
+    assert_eq!(report.counts().digests_valid, 2);
+}

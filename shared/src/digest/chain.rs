@@ -117,6 +117,7 @@ async fn fetch<S: DigestStore>(store: &S, bucket: &str, key: &str) -> Result<Sto
         Ok(stored) => Ok(stored),
         Err(FetchError::NotFound) => Err(Status::NotFound),
         Err(FetchError::Corrupt) => Err(Status::InvalidFormat),
+        Err(FetchError::TooLarge { limit }) => Err(Status::TooLarge { limit }),
         Err(FetchError::Failed(error)) if error.transient => {
             Err(Status::NotChecked(error.to_string()))
         }

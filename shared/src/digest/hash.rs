@@ -7,7 +7,7 @@ use std::io::{self, BufRead, BufReader, Read};
 use flate2::bufread::GzDecoder;
 use sha2::{Digest as _, Sha256};
 
-use crate::trail::file::{TaggedSource, is_source_error};
+use crate::trail::file::{DEFAULT_MAX_DECOMPRESSED_BYTES, TaggedSource, is_source_error};
 
 const CHUNK: usize = 64 * 1024;
 
@@ -15,6 +15,9 @@ const CHUNK: usize = 64 * 1024;
 pub enum LogHashError {
     #[error("unexpected data after end of compressed stream")]
     TrailingData,
+    /// A decompression bomb, or far larger than CloudTrail writes.
+    #[error("inflates beyond {limit} bytes")]
+    TooLarge { limit: u64 },
     /// The stream ends early: what is there hashes to something else, as the AWS CLI reports it
     /// (`INVALID: hash value doesn't match`).
     #[error("the compressed stream ends early: {0}")]
@@ -26,8 +29,14 @@ pub enum LogHashError {
     Source(#[source] io::Error),
 }
 
-/// Lower-case hex SHA-256 of the decompressed bytes of one gzip member.
+/// Lower-case hex SHA-256 of the decompressed bytes of one gzip member, which may inflate to
+/// [`DEFAULT_MAX_DECOMPRESSED_BYTES`] at most (the forwarder's default ceiling).
 pub fn hash_log_file<R: Read>(compressed: R) -> Result<String, LogHashError> {
+    hash_log_file_within(compressed, DEFAULT_MAX_DECOMPRESSED_BYTES)
+}
+
+/// As [`hash_log_file`], with the ceiling on decompressed bytes given.
+pub fn hash_log_file_within<R: Read>(compressed: R, limit: u64) -> Result<String, LogHashError> {
     let mut input = BufReader::with_capacity(CHUNK, TaggedSource(compressed));
     // Not gzip at all is a format problem; a gzip stream that ends early is a content one.
     let mut magic = [0u8; 2];
@@ -47,10 +56,17 @@ pub fn hash_log_file<R: Read>(compressed: R) -> Result<String, LogHashError> {
     let mut decoder = GzDecoder::new(io::Cursor::new(magic).chain(input));
     let mut hasher = Sha256::new();
     let mut buffer = vec![0u8; CHUNK];
+    let mut inflated = 0u64;
     loop {
         match decoder.read(&mut buffer) {
             Ok(0) => break,
-            Ok(n) => hasher.update(&buffer[..n]),
+            Ok(n) => {
+                inflated += n as u64;
+                if inflated > limit {
+                    return Err(LogHashError::TooLarge { limit });
+                }
+                hasher.update(&buffer[..n]);
+            }
             Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
             Err(error) if is_source_error(&error) => return Err(LogHashError::Source(error)),
             Err(error) if error.kind() == io::ErrorKind::UnexpectedEof => {
@@ -123,5 +139,19 @@ mod tests {
             hash_log_file(&b"not gzip"[..]),
             Err(LogHashError::Corrupt(_))
         ));
+    }
+
+    #[test]
+    fn a_file_inflating_past_the_ceiling_stops_there() {
+        let big = vec![b'a'; 1 << 20];
+        let compressed = gzip(&big);
+        assert!(matches!(
+            hash_log_file_within(&compressed[..], (1 << 20) - 1),
+            Err(LogHashError::TooLarge { limit }) if limit == (1 << 20) - 1
+        ));
+        assert_eq!(
+            hash_log_file_within(&compressed[..], 1 << 20).unwrap(),
+            hex::encode(Sha256::digest(&big))
+        );
     }
 }

@@ -34,6 +34,9 @@ pub enum FetchError {
     /// Not gzip, or not a whole gzip stream.
     #[error("not a whole gzip stream")]
     Corrupt,
+    /// Larger (compressed or inflated) than any real digest: not read further.
+    #[error("larger than {limit} bytes")]
+    TooLarge { limit: u64 },
     /// Reading failed (network, permissions): says nothing about the file.
     #[error(transparent)]
     Failed(CallError),

@@ -199,6 +199,7 @@ pub async fn check_log_file<S: DigestStore>(
         Ok(body) => body,
         Err(FetchError::NotFound) => return Status::NotFound,
         Err(FetchError::Corrupt) => return Status::InvalidFormat,
+        Err(FetchError::TooLarge { limit }) => return Status::TooLarge { limit },
         Err(FetchError::Failed(error)) if error.transient => {
             return Status::NotChecked(error.to_string());
         }
@@ -210,6 +211,7 @@ pub async fn check_log_file<S: DigestStore>(
         Ok(Ok(_)) => Status::HashMismatch,
         Ok(Err(LogHashError::TrailingData)) => Status::TrailingData,
         Ok(Err(LogHashError::Truncated(_))) => Status::HashMismatch,
+        Ok(Err(LogHashError::TooLarge { limit })) => Status::TooLarge { limit },
         Ok(Err(LogHashError::Corrupt(_))) => Status::InvalidFormat,
         // The bytes stopped coming: says nothing about the file.
         Ok(Err(LogHashError::Source(error))) => {

@@ -30,6 +30,10 @@ pub enum Status {
         fingerprint: String,
     },
     TrailingData,
+    /// Beyond the AWS CLI: larger than any real digest or log file (a bomb); not read further.
+    TooLarge {
+        limit: u64,
+    },
     /// Beyond the AWS CLI: a log file in a validated hour that no digest lists.
     Unreferenced,
     Other(String),
@@ -63,6 +67,7 @@ impl Status {
             Status::Moved => "moved",
             Status::PublicKeyNotFound { .. } => "publicKeyNotFound",
             Status::TrailingData => "trailingData",
+            Status::TooLarge { .. } => "tooLarge",
             Status::Unreferenced => "unreferenced",
             Status::Other(_) => "other",
             Status::NotChecked(_) => "notChecked",
@@ -91,6 +96,7 @@ impl fmt::Display for Status {
             Status::TrailingData => {
                 f.write_str("INVALID: unexpected data after end of compressed stream")
             }
+            Status::TooLarge { limit } => write!(f, "INVALID: larger than {limit} bytes"),
             Status::Unreferenced => f.write_str("INVALID: not listed in any digest"),
             Status::Other(message) => write!(f, "INVALID: {message}"),
             Status::NotChecked(reason) => write!(f, "NOT CHECKED: {reason}"),

@@ -11,7 +11,8 @@ use trailwatch::aws::{describe, is_transient};
 use trailwatch::digest::store::{CallError, DigestStore, FetchError, StoredDigest};
 use trailwatch::ports::OpenError;
 
-/// Digests are a few KiB; anything past this is not a digest.
+/// Digests are a few KiB; anything past this (compressed, or inflated) is not a digest and is
+/// INVALID without being read further.
 const MAX_DIGEST_BYTES: u64 = 16 << 20;
 
 pub struct S3DigestStore {
@@ -71,6 +72,12 @@ impl DigestStore for S3DigestStore {
 
     async fn fetch_digest(&self, bucket: &str, key: &str) -> Result<StoredDigest, FetchError> {
         let response = self.get(bucket, key).await?;
+        let too_large = FetchError::TooLarge {
+            limit: MAX_DIGEST_BYTES,
+        };
+        if response.content_length().unwrap_or(0) as u64 > MAX_DIGEST_BYTES {
+            return Err(too_large);
+        }
         let metadata = response.metadata().cloned().unwrap_or_default();
         let body = response
             .body
@@ -80,9 +87,12 @@ impl DigestStore for S3DigestStore {
             .into_bytes();
         let mut inflated = Vec::new();
         GzDecoder::new(&body[..])
-            .take(MAX_DIGEST_BYTES)
+            .take(MAX_DIGEST_BYTES + 1)
             .read_to_end(&mut inflated)
             .map_err(|_| FetchError::Corrupt)?;
+        if inflated.len() as u64 > MAX_DIGEST_BYTES {
+            return Err(too_large);
+        }
         Ok(StoredDigest {
             inflated,
             signature: metadata.get("signature").cloned(),
