@@ -63,18 +63,10 @@ impl Bucket {
             let mut listed = Vec::new();
             let mut keys = Vec::new();
             for n in 0..count {
-                let mut spec = TrailSpec::recent(100 + (hour * 10 + n) as u64);
-                spec.delivery_millis = (start + 600 + n * 60) * 1000;
-                spec.newest_event_millis = spec.delivery_millis - 60_000;
-                let mut body = Vec::new();
-                write_log_file(&spec, 20_000, &mut body).unwrap();
-                let mut inflated = Vec::new();
-                GzDecoder::new(&body[..])
-                    .read_to_end(&mut inflated)
-                    .unwrap();
-                bucket.put_plain(&spec.key(), body).await;
-                listed.push((spec.key(), inflated));
-                keys.push(spec.key());
+                let spec = TrailSpec::recent(100 + (hour * 10 + n) as u64);
+                let (key, inflated) = bucket.put_log_file(spec, start + 600 + n * 60).await;
+                listed.push((key.clone(), inflated));
+                keys.push(key);
             }
             let digest = signer.digest(start, start + HOUR, &listed, previous.as_ref());
             let mut inflated = Vec::new();
@@ -87,6 +79,21 @@ impl Bucket {
             bucket.logs.push(keys);
         }
         bucket
+    }
+
+    /// Writes a generated log file delivered at `delivered` (epoch seconds); returns its key and
+    /// decompressed bytes (what its digest hashes).
+    async fn put_log_file(&self, mut spec: TrailSpec, delivered: i64) -> (String, Vec<u8>) {
+        spec.delivery_millis = delivered * 1000;
+        spec.newest_event_millis = spec.delivery_millis - 60_000;
+        let mut body = Vec::new();
+        write_log_file(&spec, 20_000, &mut body).unwrap();
+        let mut inflated = Vec::new();
+        GzDecoder::new(&body[..])
+            .read_to_end(&mut inflated)
+            .unwrap();
+        self.put_plain(&spec.key(), body).await;
+        (spec.key(), inflated)
     }
 
     async fn put_plain(&self, key: &str, body: Vec<u8>) {
@@ -516,18 +523,10 @@ async fn a_backfill_digest_vouches_for_a_late_log_file() {
 async fn signed_hour(bucket: &Bucket, signer: &SignedTrail, seed: u64) -> (String, String) {
     let mut spec = TrailSpec::recent(seed);
     spec.region = signer.region.clone();
-    spec.delivery_millis = (T0 + 600) * 1000;
-    spec.newest_event_millis = spec.delivery_millis - 60_000;
-    let mut body = Vec::new();
-    write_log_file(&spec, 10_000, &mut body).unwrap();
-    let mut inflated = Vec::new();
-    GzDecoder::new(&body[..])
-        .read_to_end(&mut inflated)
-        .unwrap();
-    bucket.put_plain(&spec.key(), body).await;
-    let digest = signer.digest(T0, T0 + HOUR, &[(spec.key(), inflated)], None);
+    let (key, inflated) = bucket.put_log_file(spec, T0 + 600).await;
+    let digest = signer.digest(T0, T0 + HOUR, &[(key.clone(), inflated)], None);
     bucket.put_signed(&digest).await;
-    (spec.key(), digest.key)
+    (key, digest.key)
 }
 
 fn sqs_delivery(bucket: &str, keys: &[&str]) -> serde_json::Value {

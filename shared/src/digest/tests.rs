@@ -327,6 +327,19 @@ fn chain_with_logs(hours: i64) -> (MemoryStore, Vec<String>) {
     (store, logs)
 }
 
+/// Range validation of the first `hours` hours from T0, in memory.
+fn validate_hours(store: MemoryStore, hours: i64) -> super::validate::Report {
+    run(validate_range(
+        Arc::new(store),
+        &keys(),
+        &trail_digests(),
+        BUCKET,
+        T0,
+        T0 + hours * HOUR,
+    ))
+    .unwrap()
+}
+
 fn log_statuses(report: &super::validate::Report) -> Vec<(String, Status)> {
     report
         .verdicts
@@ -343,15 +356,7 @@ fn a_range_hashes_every_listed_log_file_and_names_each_tampered_one() {
     store.objects.get_mut(&logs[0]).unwrap().0 = crate::generate::gzip(b"{\"Records\":[]}");
     store.objects.remove(&logs[2]);
     // When
-    let report = run(validate_range(
-        Arc::new(store),
-        &keys(),
-        &trail_digests(),
-        BUCKET,
-        T0,
-        T0 + 3 * HOUR,
-    ))
-    .unwrap();
+    let report = validate_hours(store, 3);
     // Then: newest first, each verdict where it belongs.
     let mut statuses = log_statuses(&report);
     statuses.sort_by(|a, b| a.0.cmp(&b.0));
@@ -378,15 +383,7 @@ fn a_range_hashes_every_listed_log_file_and_names_each_tampered_one() {
 fn a_log_file_that_could_not_be_read_is_never_valid() {
     let (mut store, logs) = chain_with_logs(2);
     store.unreadable.insert(logs[1].clone());
-    let report = run(validate_range(
-        Arc::new(store),
-        &keys(),
-        &trail_digests(),
-        BUCKET,
-        T0,
-        T0 + 2 * HOUR,
-    ))
-    .unwrap();
+    let report = validate_hours(store, 2);
     let statuses = log_statuses(&report);
     let unread = statuses.iter().find(|(key, _)| *key == logs[1]).unwrap();
     // Throttled on every read: not checked, neither valid nor invalid.
@@ -406,15 +403,7 @@ fn a_log_file_that_could_not_be_read_is_never_valid() {
 #[test]
 fn an_untouched_range_is_valid_with_no_unreferenced_files() {
     let (store, logs) = chain_with_logs(3);
-    let report = run(validate_range(
-        Arc::new(store),
-        &keys(),
-        &trail_digests(),
-        BUCKET,
-        T0,
-        T0 + 3 * HOUR,
-    ))
-    .unwrap();
+    let report = validate_hours(store, 3);
     assert_eq!(report.exit_code(), 0);
     assert_eq!(log_statuses(&report).len(), logs.len());
 }
@@ -442,15 +431,7 @@ fn the_log_files_of_a_present_but_invalid_digest_are_not_called_unlisted() {
         (crate::generate::gzip(tampered.as_bytes()), metadata),
     );
     // When
-    let report = run(validate_range(
-        Arc::new(store),
-        &keys(),
-        &trail_digests(),
-        BUCKET,
-        T0,
-        T0 + 3 * HOUR,
-    ))
-    .unwrap();
+    let report = validate_hours(store, 3);
     // Then: the digest fails its signature, and its log file is neither hashed nor "unlisted".
     let digest = report.verdicts.iter().find(|v| v.key == middle).unwrap();
     assert_eq!(digest.status, Status::SignatureFailed);
