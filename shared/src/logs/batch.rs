@@ -35,9 +35,10 @@ impl LogEvent {
 
 /// A message too large for any PutLogEvents request.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("the record is {bytes} bytes; CloudWatch Logs takes at most {MAX_MESSAGE_BYTES}")]
+#[error("the record is {bytes} bytes; CloudWatch Logs takes at most {limit}")]
 pub struct EventTooLarge {
     pub bytes: usize,
+    pub limit: usize,
 }
 
 /// A closed batch, sorted by timestamp and within every PutLogEvents limit.
@@ -47,10 +48,38 @@ pub struct Batch {
     pub counted_bytes: usize,
 }
 
+/// The limits a batch keeps. PutLogEvents' by default; smaller ones let the fuzzer reach every
+/// limit with a few events (the rules are the same at any scale).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BatchLimits {
+    pub events: usize,
+    /// Counted as each message's bytes plus [`EVENT_OVERHEAD_BYTES`].
+    pub bytes: usize,
+    pub span_millis: i64,
+}
+
+impl Default for BatchLimits {
+    fn default() -> Self {
+        Self {
+            events: MAX_BATCH_EVENTS,
+            bytes: MAX_BATCH_BYTES,
+            span_millis: MAX_BATCH_SPAN_MILLIS,
+        }
+    }
+}
+
+impl BatchLimits {
+    /// The largest message a batch can carry.
+    pub fn max_message_bytes(&self) -> usize {
+        self.bytes.saturating_sub(EVENT_OVERHEAD_BYTES)
+    }
+}
+
 /// Collects events into batches: `push` returns the previous batch once the next event
 /// would break a limit, `finish` returns the last one.
 #[derive(Debug, Default)]
 pub struct BatchBuilder {
+    limits: BatchLimits,
     events: Vec<LogEvent>,
     counted_bytes: usize,
     oldest: i64,
@@ -62,11 +91,25 @@ impl BatchBuilder {
         Self::default()
     }
 
+    /// Limits below one empty event per batch are raised to it.
+    pub fn with_limits(limits: BatchLimits) -> Self {
+        let limits = BatchLimits {
+            events: limits.events.max(1),
+            bytes: limits.bytes.max(EVENT_OVERHEAD_BYTES),
+            span_millis: limits.span_millis.max(0),
+        };
+        Self {
+            limits,
+            ..Self::default()
+        }
+    }
+
     /// Adds an event. Returns the batch it closed, if it did not fit in the open one.
     pub fn push(&mut self, event: LogEvent) -> Result<Option<Batch>, EventTooLarge> {
-        if event.message.len() > MAX_MESSAGE_BYTES {
+        if event.message.len() > self.limits.max_message_bytes() {
             return Err(EventTooLarge {
                 bytes: event.message.len(),
+                limit: self.limits.max_message_bytes(),
             });
         }
         let closed = if self.fits(&event) {
@@ -110,9 +153,9 @@ impl BatchBuilder {
         }
         let oldest = self.oldest.min(event.timestamp);
         let newest = self.newest.max(event.timestamp);
-        self.events.len() < MAX_BATCH_EVENTS
-            && self.counted_bytes + event.counted_bytes() <= MAX_BATCH_BYTES
-            && newest - oldest <= MAX_BATCH_SPAN_MILLIS
+        self.events.len() < self.limits.events
+            && self.counted_bytes + event.counted_bytes() <= self.limits.bytes
+            && newest - oldest <= self.limits.span_millis
     }
 }
 
@@ -222,7 +265,8 @@ mod tests {
         assert_eq!(
             refused,
             Err(EventTooLarge {
-                bytes: MAX_MESSAGE_BYTES + 1
+                bytes: MAX_MESSAGE_BYTES + 1,
+                limit: MAX_MESSAGE_BYTES,
             })
         );
         assert!(builder.is_empty());

@@ -5,7 +5,7 @@ pub mod destination;
 pub mod group;
 pub mod outcome;
 
-pub use batch::{Batch, BatchBuilder, EventTooLarge, LogEvent};
+pub use batch::{Batch, BatchBuilder, BatchLimits, EventTooLarge, LogEvent};
 pub use destination::{DEFAULT_STREAM_TEMPLATE, Destination, KeyFacts, StreamTemplate};
 pub use group::validate_log_group_name;
 pub use outcome::{PutOutcome, RejectedIndexes, RejectedReasons, outcome};
