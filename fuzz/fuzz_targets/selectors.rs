@@ -23,9 +23,9 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(selectors) = Selectors::from_json(config) {
         let _ = selectors.selects(&fields);
     }
-    if let Ok(routes) = Routes::from_json(config) {
-        if let Some(route) = routes.route_for(&fields) {
-            let _ = routes.get(route);
-        }
+    if let Ok(routes) = Routes::from_json(config)
+        && let Some(route) = routes.route_for(&fields)
+    {
+        let _ = routes.get(route);
     }
 });
