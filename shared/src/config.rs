@@ -16,6 +16,8 @@ pub const ROUTES: &str = "ROUTES";
 pub const DRY_RUN: &str = "DRY_RUN";
 /// The SQS queue that continuation messages go to when an invocation nears its deadline.
 pub const CONTINUATION_QUEUE_URL: &str = "CONTINUATION_QUEUE_URL";
+/// DynamoDB table of per-object checkpoints; unset: delivery is at least once.
+pub const CHECKPOINT_TABLE_NAME: &str = "CHECKPOINT_TABLE_NAME";
 /// Decompressed bytes allowed per object (decompression bombs).
 pub const MAX_DECOMPRESSED_BYTES: &str = "MAX_DECOMPRESSED_BYTES";
 /// How long before the invocation's deadline reading stops, to deliver and hand off the rest.
@@ -31,6 +33,7 @@ pub struct ForwarderConfig {
     pub routes: Routes,
     pub dry_run: bool,
     pub continuation_queue_url: Option<String>,
+    pub checkpoint_table_name: Option<String>,
     pub max_decompressed_bytes: u64,
     pub handoff_margin: std::time::Duration,
     pub metrics_namespace: String,
@@ -106,6 +109,7 @@ impl ForwarderConfig {
             routes,
             dry_run,
             continuation_queue_url,
+            checkpoint_table_name: get(CHECKPOINT_TABLE_NAME).map(|name| name.trim().to_owned()),
             max_decompressed_bytes: number(MAX_DECOMPRESSED_BYTES, DEFAULT_MAX_DECOMPRESSED_BYTES)?,
             handoff_margin: std::time::Duration::from_secs(number(
                 HANDOFF_MARGIN_SECONDS,
@@ -161,6 +165,7 @@ mod tests {
             DEFAULT_HANDOFF_MARGIN_SECONDS
         );
         assert_eq!(defaults.continuation_queue_url, None);
+        assert_eq!(defaults.checkpoint_table_name, None);
         assert_eq!(defaults.metrics_namespace, "trailwatch");
         let set = config(&[
             (LOG_GROUP_NAME, "/g"),
@@ -171,8 +176,13 @@ mod tests {
                 "https://sqs.us-east-1.amazonaws.com/111122223333/q",
             ),
             (METRICS_NAMESPACE, "Audit/Trail"),
+            (CHECKPOINT_TABLE_NAME, "trailwatch-checkpoints"),
         ])
         .unwrap();
+        assert_eq!(
+            set.checkpoint_table_name.as_deref(),
+            Some("trailwatch-checkpoints")
+        );
         assert_eq!(
             (set.max_decompressed_bytes, set.handoff_margin.as_secs()),
             (1000, 5)

@@ -9,6 +9,7 @@ use std::io::Read;
 
 use tokio::time::Instant;
 
+use crate::checkpoint::{Checkpoint, Stored, Written};
 use crate::logs::{Batch, Destination, PutOutcome};
 use crate::object::{Continuation, ObjectRef};
 
@@ -84,6 +85,47 @@ pub trait LogSink: Send + Sync + 'static {
         batch: Batch,
         deadline: Option<Instant>,
     ) -> impl Future<Output = Result<PutOutcome, CallError>> + Send;
+
+    /// Reading a stream back (was a batch whose put had an unknown outcome stored after
+    /// all?): events of `destination` with `start_millis <= timestamp <= end_millis`, a page
+    /// at a time; an empty page when the stream does not exist.
+    fn events_between(
+        &self,
+        destination: &Destination,
+        start_millis: i64,
+        end_millis: i64,
+        token: Option<String>,
+    ) -> impl Future<Output = Result<EventsPage, CallError>> + Send;
+}
+
+/// One page of a stream's events in a time range, for reading a batch back.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EventsPage {
+    /// (timestamp, message), oldest first.
+    pub events: Vec<(i64, String)>,
+    /// Where the next page starts; none when this was the last.
+    pub next_token: Option<String>,
+}
+
+/// The checkpoint table (`CHECKPOINT_TABLE_NAME`): DynamoDB in production. Objects are
+/// named by bucket and key (CloudTrail never rewrites a key).
+pub trait CheckpointStore: Send + Sync + 'static {
+    /// The object's checkpoint, read consistently.
+    fn load(
+        &self,
+        bucket: &str,
+        key: &str,
+    ) -> impl Future<Output = Result<Option<Stored>, CallError>> + Send;
+
+    /// Writes `checkpoint` as `revision`, only if the item is at `revision - 1` (absent when
+    /// `revision` is 1).
+    fn store(
+        &self,
+        bucket: &str,
+        key: &str,
+        checkpoint: &Checkpoint,
+        revision: u64,
+    ) -> impl Future<Output = Result<Written, CallError>> + Send;
 }
 
 /// Where continuation messages go (`CONTINUATION_QUEUE_URL`).

@@ -21,6 +21,11 @@ pub struct ForwardSummary {
     pub rejected: u64,
     pub skipped_objects: u64,
     pub failed_objects: u64,
+    /// Of `skippedObjects`: forwarded before, as their checkpoint says (a redelivery).
+    pub already_forwarded_objects: u64,
+    /// Of `skippedObjects`: a key forwarded before now holds other content. CloudTrail never
+    /// rewrites a log file: a tamper signal.
+    pub rewritten_objects: u64,
     /// Compressed bytes read from S3.
     pub bytes_read: u64,
     /// SQS messages that named nothing readable (not JSON, unknown shape), by message id.
@@ -43,6 +48,10 @@ impl ForwardSummary {
         self.rejected += object.rejected;
         self.skipped_objects += u64::from(object.skip_reason().is_some());
         self.failed_objects += u64::from(object.error().is_some());
+        self.already_forwarded_objects +=
+            u64::from(object.checkpoint == Some(CheckpointVerdict::AlreadyForwarded));
+        self.rewritten_objects +=
+            u64::from(object.checkpoint == Some(CheckpointVerdict::Rewritten));
         self.bytes_read += object.bytes_read;
         if let Some(oldest) = object.oldest_event_millis {
             self.oldest_event_millis =
@@ -90,6 +99,13 @@ pub struct ObjectSummary {
     /// This invocation started at this record: an earlier one forwarded those before it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub resumed_at: Option<u64>,
+    /// Of `forwarded`: events found already in their stream when an earlier invocation's put
+    /// had an unknown outcome (it died or failed mid-put), so not sent again.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub found_delivered: u64,
+    /// What the checkpoint decided, when it decided that the object is not read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub checkpoint: Option<CheckpointVerdict>,
     /// This invocation stopped before its deadline and handed the rest, from this record on,
     /// to a continuation message.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -98,6 +114,20 @@ pub struct ObjectSummary {
     pub bytes_read: u64,
     #[serde(skip)]
     pub oldest_event_millis: Option<i64>,
+}
+
+/// Why a checkpoint kept an object from being read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum CheckpointVerdict {
+    /// Every record was forwarded before (or this continuation was applied before).
+    AlreadyForwarded,
+    /// The key holds other content than was forwarded.
+    Rewritten,
+}
+
+fn is_zero(value: &u64) -> bool {
+    *value == 0
 }
 
 /// How an object ended.
@@ -321,11 +351,24 @@ mod tests {
             json,
             serde_json::json!({
                 "records": 1, "forwarded": 0, "filtered": 0, "rejected": 1,
-                "skippedObjects": 0, "failedObjects": 0, "bytesRead": 0,
+                "skippedObjects": 0, "failedObjects": 0, "alreadyForwardedObjects": 0,
+                "rewrittenObjects": 0, "bytesRead": 0,
                 "objects": [{"bucket": "b", "key": "k", "kind": "log", "records": 1,
                              "forwarded": 0, "filtered": 0, "rejected": 1,
                              "rejectedReasons": {"tooNew": 1}, "bytesRead": 0}]
             })
+        );
+        let mut redelivered = ObjectSummary::new("b", "k", "log").skipped("already forwarded");
+        redelivered.checkpoint = Some(CheckpointVerdict::AlreadyForwarded);
+        redelivered.found_delivered = 0;
+        let json = serde_json::to_value(&redelivered).unwrap();
+        assert_eq!(json["checkpoint"], "alreadyForwarded");
+        assert_eq!(json["skipped"], "already forwarded");
+        let mut summary = ForwardSummary::default();
+        summary.add(redelivered);
+        assert_eq!(
+            (summary.skipped_objects, summary.already_forwarded_objects),
+            (1, 1)
         );
     }
 

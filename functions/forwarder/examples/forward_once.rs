@@ -25,6 +25,7 @@ async fn main() -> Result<(), Error> {
         .forward(
             &NotifiedObject::plain(&bucket, &key),
             &Deadline::none(),
+            &format!("forward_once-{}", std::process::id()),
             true,
         )
         .await;

@@ -18,11 +18,13 @@ use trailwatch::summary::ForwardSummary;
 use trailwatch::trigger::UnrecognisedPayload;
 use trailwatch::{Forwarder, ForwarderConfig};
 
+use crate::aws::dynamodb::DynamoCheckpoints;
 use crate::aws::s3::S3Objects;
 use crate::aws::sqs::SqsContinuations;
 
 /// The forwarder wired to AWS.
-pub type AwsForwarder = Forwarder<S3Objects, CloudWatchLogsSink, SqsContinuations>;
+pub type AwsForwarder =
+    Forwarder<S3Objects, CloudWatchLogsSink, SqsContinuations, DynamoCheckpoints>;
 
 /// Builds the forwarder's clients once per cold start. With a custom endpoint (a local
 /// emulator through `AWS_ENDPOINT_URL`), S3 uses path-style addressing.
@@ -34,12 +36,20 @@ pub fn build_forwarder(sdk: &SdkConfig, config: &ForwarderConfig) -> AwsForwarde
             client: aws_sdk_sqs::Client::new(sdk),
             queue_url,
         });
+    let checkpoints = config
+        .checkpoint_table_name
+        .clone()
+        .map(|table_name| DynamoCheckpoints {
+            client: aws_sdk_dynamodb::Client::new(sdk),
+            table_name,
+        });
     Forwarder::new(
         S3Objects {
             client: trailwatch::aws::s3::client(sdk),
         },
         CloudWatchLogsSink::new(aws_sdk_cloudwatchlogs::Client::new(sdk)),
         continuations,
+        checkpoints,
         config,
     )
 }
@@ -87,7 +97,9 @@ pub async fn handle(
     event: LambdaEvent<Value>,
 ) -> Result<Response, HandlerError> {
     let deadline = deadline_of(event.context.deadline);
-    let report = forwarder.handle(&event.payload, deadline).await?;
+    let report = forwarder
+        .handle(&event.payload, deadline, &event.context.request_id)
+        .await?;
     let summary = &report.summary;
     tracing::info!(
         dry_run = summary.dry_run,

@@ -19,7 +19,7 @@ use tokio::time::Instant;
 
 use super::transient::{describe, is_transient};
 use crate::logs::{Batch, Destination, PutOutcome, RejectedIndexes, outcome};
-use crate::ports::{CallError, LogSink};
+use crate::ports::{CallError, EventsPage, LogSink};
 
 /// Kept free before the deadline so the invocation can still report its outcome.
 const DEADLINE_RESERVE: Duration = Duration::from_secs(2);
@@ -217,6 +217,48 @@ impl LogSink for CloudWatchLogsSink {
         deadline: Option<Instant>,
     ) -> Result<PutOutcome, CallError> {
         self.put_batch(destination, batch, deadline).await
+    }
+
+    async fn events_between(
+        &self,
+        destination: &Destination,
+        start_millis: i64,
+        end_millis: i64,
+        token: Option<String>,
+    ) -> Result<EventsPage, CallError> {
+        // endTime excludes events at it: one past the last.
+        let answer = self
+            .client
+            .get_log_events()
+            .log_group_name(&*destination.log_group)
+            .log_stream_name(&*destination.log_stream)
+            .start_time(start_millis)
+            .end_time(end_millis.saturating_add(1))
+            .start_from_head(true)
+            .set_next_token(token)
+            .send()
+            .await;
+        let output = match answer {
+            Ok(output) => output,
+            Err(SdkError::ServiceError(e)) if e.err().is_resource_not_found_exception() => {
+                return Ok(EventsPage::default());
+            }
+            Err(error) => {
+                return Err(CallError::new(
+                    format!("GetLogEvents of {destination}"),
+                    is_transient(&error),
+                    describe(&error),
+                ));
+            }
+        };
+        let next_token = output.next_forward_token().map(str::to_owned);
+        let events = output
+            .events
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|event| Some((event.timestamp?, event.message?)))
+            .collect();
+        Ok(EventsPage { events, next_token })
     }
 }
 

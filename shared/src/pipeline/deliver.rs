@@ -1,6 +1,8 @@
 //! Read → route → batch → deliver for one object: the object's bytes stream through the
 //! planner on a blocking thread; its batches cross to this task, which puts them.
 
+use std::collections::HashMap;
+use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::Arc;
 
 use tokio::sync::mpsc;
@@ -8,18 +10,24 @@ use tokio::task::JoinError;
 use tokio::time::Instant;
 
 use super::plan::{FilePlan, PlanContext, ReadyBatch, plan_file};
-use crate::logs::{Destination, RejectedReasons};
+use crate::logs::batch::EVENT_OVERHEAD_BYTES;
+use crate::logs::{Batch, Destination, RejectedReasons};
 use crate::object::Continuation;
-use crate::ports::{CallError, LogSink, ObjectSource, OpenError};
+use crate::ports::{CallError, CheckpointStore, LogSink, ObjectSource, OpenError};
 use crate::trail::Halt;
 
 use super::Settings;
 use super::classify::ToRead;
 use super::deadline::StopSignal;
+use super::lease::Held;
 
 /// Batches waiting between the reading thread and delivery. Bounds memory to a few MiB
 /// whatever the file size, while letting inflate and the network overlap.
 const READY_BATCH_QUEUE: usize = 4;
+
+/// Pages of a stream read back for one batch, at most: far past the events of any time range
+/// a batch spans in a trail's stream, and a bound if the service never ends the range.
+const MAX_READ_BACK_PAGES: usize = 10_000;
 
 /// What reading and delivering one object did.
 #[derive(Debug)]
@@ -28,6 +36,11 @@ pub enum Delivery {
     NotOpened(OpenError),
     /// The object has no bytes.
     Empty,
+    /// The object is not the content its checkpoint says was forwarded under this key.
+    Rewritten {
+        forwarded: String,
+        opened: String,
+    },
     Read(Box<Delivered>),
 }
 
@@ -42,24 +55,36 @@ pub struct Delivered {
     pub forwarded: Vec<(Destination, u64)>,
     /// Events CloudWatch Logs rejected, by reason.
     pub rejected: RejectedReasons,
-    /// The put that failed; no batch after it was sent.
+    /// Of `forwarded`: events found in their stream already (an earlier invocation's put
+    /// whose outcome was unknown), not sent again.
+    pub found_delivered: u64,
+    /// The put (or checkpoint write) that failed; no batch after it was sent.
     pub sink_error: Option<CallError>,
 }
 
-/// Opens the object and delivers its records.
-pub async fn deliver<S: ObjectSource, L: LogSink>(
+/// Opens the object and delivers its records; with a checkpoint held, records progress at
+/// each batch boundary.
+pub async fn deliver<S: ObjectSource, L: LogSink, C: CheckpointStore>(
     source: &S,
     sink: &L,
     settings: &Settings,
     to_read: &ToRead,
     stop: StopSignal,
     deadline: Option<Instant>,
+    mut held: Option<&mut Held<'_, C>>,
 ) -> Delivery {
     let object = &to_read.object;
     let opened = match source.open(object).await {
         Ok(opened) => opened,
         Err(error) => return Delivery::NotOpened(error),
     };
+    if let Some(held) = held.as_deref_mut()
+        && let Err((forwarded, opened)) = held
+            .lease
+            .opened(opened.version_id.as_deref(), opened.e_tag.as_deref())
+    {
+        return Delivery::Rewritten { forwarded, opened };
+    }
     if opened.content_length == Some(0) {
         return Delivery::Empty;
     }
@@ -94,6 +119,7 @@ pub async fn deliver<S: ObjectSource, L: LogSink>(
         settings.dry_run,
         &mut ready_rx,
         deadline,
+        held,
         &bucket,
         &key,
     )
@@ -105,6 +131,7 @@ pub async fn deliver<S: ObjectSource, L: LogSink>(
         plan: reading.await,
         forwarded: put.forwarded,
         rejected: put.rejected,
+        found_delivered: put.found_delivered,
         sink_error: put.sink_error,
     }))
 }
@@ -113,16 +140,18 @@ pub async fn deliver<S: ObjectSource, L: LogSink>(
 struct Puts {
     forwarded: Vec<(Destination, u64)>,
     rejected: RejectedReasons,
+    found_delivered: u64,
     sink_error: Option<CallError>,
 }
 
-/// Puts each batch as it arrives, until the queue closes or a put fails. A dry run puts
-/// nothing and counts what it would have sent.
-async fn put_batches<L: LogSink>(
+/// Puts each batch as it arrives, until the queue closes or a put fails; at each boundary,
+/// writes the checkpoint's progress. A dry run puts nothing and counts what it would have sent.
+async fn put_batches<L: LogSink, C: CheckpointStore>(
     sink: &L,
     dry_run: bool,
     ready: &mut mpsc::Receiver<ReadyBatch>,
     deadline: Option<Instant>,
+    mut held: Option<&mut Held<'_, C>>,
     bucket: &str,
     key: &str,
 ) -> Puts {
@@ -135,29 +164,130 @@ async fn put_batches<L: LogSink>(
         None => forwarded.push((destination.clone(), events)),
     };
     let mut rejected = RejectedReasons::default();
+    let mut found_delivered = 0;
     let mut sink_error = None;
     while let Some(ready) = ready.recv().await {
         if dry_run {
             count(&ready.destination, ready.batch.events.len() as u64);
             continue;
         }
-        match sink.put(&ready.destination, ready.batch, deadline).await {
-            Ok(outcome) => {
-                count(&ready.destination, outcome.accepted);
-                rejected.add(&outcome.rejected);
-                if !outcome.rejected.is_empty() {
-                    tracing::warn!(bucket = %bucket, key = %key, destination = %ready.destination, too_old = outcome.rejected.too_old, too_new = outcome.rejected.too_new, expired = outcome.rejected.expired, "CloudWatch Logs rejected events");
+        let mut batch = ready.batch;
+        if let Some(held) = held.as_deref_mut()
+            && held.read_back
+        {
+            match drop_delivered(sink, &ready.destination, batch).await {
+                Ok((rest, found)) => {
+                    if found > 0 {
+                        tracing::info!(bucket = %bucket, key = %key, destination = %ready.destination, found, "events of an unfinished put found in their stream: not sent again");
+                    }
+                    count(&ready.destination, found);
+                    found_delivered += found;
+                    batch = rest;
+                }
+                Err(error) => {
+                    sink_error = Some(error);
+                    break;
                 }
             }
-            Err(error) => {
-                sink_error = Some(error);
-                break;
+        }
+        if !batch.events.is_empty() {
+            if let Some(held) = held.as_deref_mut() {
+                held.unconfirmed = true;
             }
+            match sink.put(&ready.destination, batch, deadline).await {
+                Ok(outcome) => {
+                    count(&ready.destination, outcome.accepted);
+                    rejected.add(&outcome.rejected);
+                    if !outcome.rejected.is_empty() {
+                        tracing::warn!(bucket = %bucket, key = %key, destination = %ready.destination, too_old = outcome.rejected.too_old, too_new = outcome.rejected.too_new, expired = outcome.rejected.expired, "CloudWatch Logs rejected events");
+                    }
+                }
+                Err(error) => {
+                    sink_error = Some(error);
+                    break;
+                }
+            }
+        }
+        if let (Some(held), Some(boundary)) = (held.as_deref_mut(), ready.boundary)
+            && let Err(error) = held.progress(boundary).await
+        {
+            sink_error = Some(error);
+            break;
         }
     }
     Puts {
         forwarded,
         rejected,
+        found_delivered,
         sink_error,
     }
+}
+
+/// Reads the batch's stream back over the batch's time range and leaves out the events found
+/// there (same timestamp and message). Memory: the batch and one page.
+async fn drop_delivered<L: LogSink>(
+    sink: &L,
+    destination: &Destination,
+    batch: Batch,
+) -> Result<(Batch, u64), CallError> {
+    let (Some(first), Some(last)) = (batch.events.first(), batch.events.last()) else {
+        return Ok((batch, 0));
+    };
+    let (start, end) = (first.timestamp, last.timestamp);
+    let mut wanted: HashMap<(i64, u64), Vec<usize>> = HashMap::new();
+    for (i, event) in batch.events.iter().enumerate() {
+        wanted
+            .entry((event.timestamp, message_hash(&event.message)))
+            .or_default()
+            .push(i);
+    }
+    let mut found = vec![false; batch.events.len()];
+    let mut token = None;
+    for _ in 0..MAX_READ_BACK_PAGES {
+        let page = sink
+            .events_between(destination, start, end, token.clone())
+            .await?;
+        for (timestamp, message) in &page.events {
+            let Some(candidates) = wanted.get_mut(&(*timestamp, message_hash(message))) else {
+                continue;
+            };
+            // Equal text, not only an equal hash: a collision must never drop a record.
+            if let Some(at) = candidates
+                .iter()
+                .position(|&i| batch.events[i].message == *message)
+            {
+                found[candidates.swap_remove(at)] = true;
+            }
+        }
+        // GetLogEvents answers with the token it was given at the end of the range (and may
+        // answer empty pages before it).
+        if page.next_token.is_none() || page.next_token == token {
+            break;
+        }
+        token = page.next_token;
+    }
+    let found_count = found.iter().filter(|f| **f).count() as u64;
+    let events: Vec<_> = batch
+        .events
+        .into_iter()
+        .zip(found)
+        .filter_map(|(event, found)| (!found).then_some(event))
+        .collect();
+    let counted_bytes = events
+        .iter()
+        .map(|e| e.message.len() + EVENT_OVERHEAD_BYTES)
+        .sum();
+    Ok((
+        Batch {
+            events,
+            counted_bytes,
+        },
+        found_count,
+    ))
+}
+
+fn message_hash(message: &str) -> u64 {
+    let mut hasher = DefaultHasher::new();
+    message.hash(&mut hasher);
+    hasher.finish()
 }

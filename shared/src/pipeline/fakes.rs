@@ -8,9 +8,13 @@ use std::sync::Mutex;
 
 use tokio::time::Instant;
 
+use crate::checkpoint::{Checkpoint, Stored, Written};
 use crate::logs::{Batch, Destination, LogEvent, PutOutcome, RejectedReasons};
 use crate::object::{Continuation, ObjectRef};
-use crate::ports::{CallError, ContinuationQueue, LogSink, ObjectSource, OpenError, OpenedObject};
+use crate::ports::{
+    CallError, CheckpointStore, ContinuationQueue, EventsPage, LogSink, ObjectSource, OpenError,
+    OpenedObject,
+};
 
 /// Objects by key; a key may be set to fail instead.
 #[derive(Default)]
@@ -18,6 +22,8 @@ pub struct MemoryObjects {
     pub objects: Mutex<HashMap<String, Vec<u8>>>,
     pub failures: Mutex<HashMap<String, OpenError>>,
     pub opened: Mutex<Vec<String>>,
+    /// ETags other than `"etag"`, by key (a rewritten object).
+    pub e_tags: Mutex<HashMap<String, String>>,
 }
 
 impl MemoryObjects {
@@ -36,6 +42,11 @@ impl ObjectSource for MemoryObjects {
         if let Some(error) = self.failures.lock().unwrap().get(&object.key) {
             return Err(error.clone());
         }
+        let e_tag = self.e_tags.lock().unwrap().get(&object.key).cloned();
+        let e_tag = e_tag.unwrap_or_else(|| "\"etag\"".into());
+        if object.start_record > 0 && object.e_tag.as_ref().is_some_and(|e| *e != e_tag) {
+            return Err(OpenError::Changed);
+        }
         let body = self
             .objects
             .lock()
@@ -46,24 +57,61 @@ impl ObjectSource for MemoryObjects {
         Ok(OpenedObject {
             key: object.key.clone(),
             version_id: None,
-            e_tag: Some("\"etag\"".into()),
+            e_tag: Some(e_tag),
             content_length: Some(body.len() as i64),
             body: Box::new(Cursor::new(body)),
         })
     }
 }
 
-/// Every event put, by destination; puts after `fail_after` successful ones fail.
+/// Every event put, by destination; puts after `fail_after` successful ones fail
+/// (`stored_anyway`: the failing put is stored, as when a response is lost).
 #[derive(Default)]
 pub struct MemorySink {
     pub events: Mutex<Vec<(Destination, LogEvent)>>,
     pub puts: Mutex<usize>,
-    pub fail_after: Option<(usize, bool)>,
+    pub fail_after: Mutex<Option<(usize, bool)>>,
+    pub stored_anyway: bool,
+    /// The put after this many stores its events and never answers (a process that dies
+    /// while its put is in flight).
+    pub hang_after: Option<usize>,
+    /// Pages read back.
+    pub pages_read: Mutex<usize>,
     /// Events older than this (epoch ms) are rejected as too old, as CloudWatch Logs does.
     pub too_old_before: Option<i64>,
 }
 
 impl MemorySink {
+    /// Puts after the first `after` fail (`transient`: as throttling or a 5xx would).
+    pub fn failing_after(after: usize, transient: bool) -> Self {
+        Self {
+            fail_after: Mutex::new(Some((after, transient))),
+            ..Self::default()
+        }
+    }
+
+    /// Whether this put is the one that hangs; if so its events are stored.
+    fn hang_now(&self, destination: &Destination, batch: &Batch) -> bool {
+        let mut puts = self.puts.lock().unwrap();
+        if self.hang_after != Some(*puts) {
+            return false;
+        }
+        *puts += 1;
+        let mut events = self.events.lock().unwrap();
+        events.extend(
+            batch
+                .events
+                .iter()
+                .map(|e| (destination.clone(), e.clone())),
+        );
+        true
+    }
+
+    /// Puts succeed from now on.
+    pub fn heal(&self) {
+        *self.fail_after.lock().unwrap() = None;
+    }
+
     pub fn messages(&self) -> Vec<String> {
         let mut all: Vec<String> = self
             .events
@@ -84,9 +132,17 @@ impl LogSink for MemorySink {
         batch: Batch,
         _deadline: Option<Instant>,
     ) -> Result<PutOutcome, CallError> {
+        if self.hang_now(destination, &batch) {
+            return std::future::pending().await;
+        }
         let mut puts = self.puts.lock().unwrap();
-        if let Some((after, transient)) = self.fail_after {
+        if let Some((after, transient)) = *self.fail_after.lock().unwrap() {
             if *puts >= after {
+                if self.stored_anyway && *puts == after {
+                    *puts += 1;
+                    let mut events = self.events.lock().unwrap();
+                    events.extend(batch.events.into_iter().map(|e| (destination.clone(), e)));
+                }
                 return Err(CallError::new(
                     format!("PutLogEvents to {destination}"),
                     transient,
@@ -109,6 +165,86 @@ impl LogSink for MemorySink {
             }
         }
         Ok(outcome)
+    }
+
+    /// Pages of two events, as GetLogEvents pages (its token: the next offset).
+    async fn events_between(
+        &self,
+        destination: &Destination,
+        start_millis: i64,
+        end_millis: i64,
+        token: Option<String>,
+    ) -> Result<EventsPage, CallError> {
+        *self.pages_read.lock().unwrap() += 1;
+        let mut matching: Vec<(i64, String)> = self
+            .events
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(d, e)| {
+                d == destination && e.timestamp >= start_millis && e.timestamp <= end_millis
+            })
+            .map(|(_, e)| (e.timestamp, e.message.clone()))
+            .collect();
+        matching.sort_by_key(|(timestamp, _)| *timestamp);
+        let from: usize = token.as_deref().map_or(0, |t| t.parse().unwrap());
+        let to = (from + 2).min(matching.len());
+        Ok(EventsPage {
+            events: matching[from.min(to)..to].to_vec(),
+            next_token: Some(to.to_string()),
+        })
+    }
+}
+
+/// Checkpoints by bucket and key; `fail_writes_after` writes, every write fails.
+#[derive(Default)]
+pub struct MemoryCheckpoints {
+    pub items: Mutex<HashMap<(String, String), Stored>>,
+    pub writes: Mutex<usize>,
+    pub fail_writes_after: Option<usize>,
+}
+
+impl MemoryCheckpoints {
+    pub fn get(&self, bucket: &str, key: &str) -> Option<Checkpoint> {
+        let items = self.items.lock().unwrap();
+        items
+            .get(&(bucket.to_owned(), key.to_owned()))
+            .map(|s| s.checkpoint.clone())
+    }
+}
+
+impl CheckpointStore for MemoryCheckpoints {
+    async fn load(&self, bucket: &str, key: &str) -> Result<Option<Stored>, CallError> {
+        let items = self.items.lock().unwrap();
+        Ok(items.get(&(bucket.to_owned(), key.to_owned())).cloned())
+    }
+
+    async fn store(
+        &self,
+        bucket: &str,
+        key: &str,
+        checkpoint: &Checkpoint,
+        revision: u64,
+    ) -> Result<Written, CallError> {
+        let mut writes = self.writes.lock().unwrap();
+        if self.fail_writes_after.is_some_and(|after| *writes >= after) {
+            return Err(CallError::new("PutItem", true, "injected"));
+        }
+        let mut items = self.items.lock().unwrap();
+        let id = (bucket.to_owned(), key.to_owned());
+        let current = items.get(&id).map_or(0, |s| s.revision);
+        if current + 1 != revision {
+            return Ok(Written::Conflict);
+        }
+        *writes += 1;
+        items.insert(
+            id,
+            Stored {
+                checkpoint: checkpoint.clone(),
+                revision,
+            },
+        );
+        Ok(Written::Stored)
     }
 }
 

@@ -5,9 +5,12 @@
 pub mod classify;
 pub mod deadline;
 pub mod deliver;
+pub mod lease;
 pub mod plan;
 pub mod settle;
 
+#[cfg(test)]
+mod checkpoint_tests;
 #[cfg(test)]
 mod fakes;
 #[cfg(test)]
@@ -22,14 +25,16 @@ use tokio::time::Instant;
 pub use classify::{Classified, ToRead, classify};
 pub use deadline::{Deadline, StopSignal};
 pub use deliver::{Delivered, Delivery, deliver};
+pub use lease::{Claimed, Held, claim_object};
 pub use plan::{FilePlan, PlanContext, ReadyBatch, plan_file};
-pub use settle::{Next, settle};
+pub use settle::{Next, rewritten_reason, settle};
 
+use crate::checkpoint::{Claim, ClaimRequest};
 use crate::config::ForwarderConfig;
 use crate::object::{Continuation, NotifiedObject};
-use crate::ports::{ContinuationQueue, LogSink, ObjectSource};
+use crate::ports::{CheckpointStore, ContinuationQueue, LogSink, ObjectSource};
 use crate::route::Routes;
-use crate::summary::{FailedMessage, ForwardSummary, ObjectSummary};
+use crate::summary::{CheckpointVerdict, FailedMessage, ForwardSummary, ObjectSummary};
 use crate::trigger::{Invocation, Message, MessageContent, UnrecognisedPayload, parse_invocation};
 
 /// What an invocation did, and what the trigger must be told.
@@ -69,29 +74,40 @@ impl From<&ForwarderConfig> for Settings {
 }
 
 /// The forwarder over its ports: objects from `source`, events to `sink`, continuations to
-/// `continuations` (without a queue, an object stopped by the deadline is retried whole).
-pub struct Forwarder<S, L, Q> {
+/// `continuations` (without a queue, an object stopped by the deadline is retried whole), each
+/// object's progress in `checkpoints` (without a table, delivery is at least once).
+pub struct Forwarder<S, L, Q, C> {
     source: S,
     sink: L,
     continuations: Option<Q>,
+    checkpoints: Option<C>,
     settings: Settings,
 }
 
-impl<S: ObjectSource, L: LogSink, Q: ContinuationQueue> Forwarder<S, L, Q> {
-    pub fn new(source: S, sink: L, continuations: Option<Q>, config: &ForwarderConfig) -> Self {
+impl<S: ObjectSource, L: LogSink, Q: ContinuationQueue, C: CheckpointStore> Forwarder<S, L, Q, C> {
+    pub fn new(
+        source: S,
+        sink: L,
+        continuations: Option<Q>,
+        checkpoints: Option<C>,
+        config: &ForwarderConfig,
+    ) -> Self {
         Self {
             source,
             sink,
             continuations,
+            checkpoints,
             settings: Settings::from(config),
         }
     }
 
-    /// Runs one invocation. `deadline`: when Lambda will stop the function.
+    /// Runs one invocation. `deadline`: when Lambda will stop the function; `owner`: this
+    /// invocation's id (Lambda's request id), which holds the leases of its objects.
     pub async fn handle(
         &self,
         payload: &Value,
         deadline: Option<Instant>,
+        owner: &str,
     ) -> Result<InvocationReport, UnrecognisedPayload> {
         let invocation = parse_invocation(payload)?;
         let deadline = Deadline::start(deadline, self.settings.handoff_margin);
@@ -104,14 +120,14 @@ impl<S: ObjectSource, L: LogSink, Q: ContinuationQueue> Forwarder<S, L, Q> {
         };
         match invocation {
             Invocation::Direct(message) => {
-                self.run_message(&message, &deadline, &mut report.summary)
+                self.run_message(&message, &deadline, owner, &mut report.summary)
                     .await;
             }
             Invocation::Sqs(messages) => {
                 report.sqs = true;
                 for message in &messages {
                     if self
-                        .run_message(message, &deadline, &mut report.summary)
+                        .run_message(message, &deadline, owner, &mut report.summary)
                         .await
                     {
                         report.failed_message_ids.extend(message.id.clone());
@@ -127,6 +143,7 @@ impl<S: ObjectSource, L: LogSink, Q: ContinuationQueue> Forwarder<S, L, Q> {
         &self,
         message: &Message,
         deadline: &Deadline,
+        owner: &str,
         summary: &mut ForwardSummary,
     ) -> bool {
         let message_id = message.id.as_deref().unwrap_or_default();
@@ -165,7 +182,7 @@ impl<S: ObjectSource, L: LogSink, Q: ContinuationQueue> Forwarder<S, L, Q> {
             named += 1;
             // The first object of an invocation always starts, so every invocation progresses.
             let first = summary.objects.is_empty();
-            let object = self.forward(notified, deadline, first).await;
+            let object = self.forward(notified, deadline, owner, first).await;
             retry |= object.is_retryable();
             log_object(&object);
             summary.add(object);
@@ -180,9 +197,10 @@ impl<S: ObjectSource, L: LogSink, Q: ContinuationQueue> Forwarder<S, L, Q> {
         &self,
         notified: &NotifiedObject,
         deadline: &Deadline,
+        owner: &str,
         first: bool,
     ) -> ObjectSummary {
-        let to_read = match classify(notified, &self.settings.routes) {
+        let mut to_read = match classify(notified, &self.settings.routes) {
             Classified::Done(summary) => return summary,
             Classified::Read(to_read) => to_read,
         };
@@ -190,6 +208,10 @@ impl<S: ObjectSource, L: LogSink, Q: ContinuationQueue> Forwarder<S, L, Q> {
             let continuation = Continuation::of(&to_read.object, to_read.object.start_record);
             return self.hand_off(to_read.summary, continuation).await;
         }
+        let mut held = match self.claim(&mut to_read, notified, deadline, owner).await {
+            Ok(held) => held,
+            Err(summary) => return *summary,
+        };
         let delivery = deliver(
             &self.source,
             &self.sink,
@@ -197,11 +219,127 @@ impl<S: ObjectSource, L: LogSink, Q: ContinuationQueue> Forwarder<S, L, Q> {
             &to_read,
             deadline.signal(),
             deadline.at(),
+            held.as_mut(),
         )
         .await;
-        match settle(to_read.summary, delivery) {
-            (summary, Next::Done) => summary,
-            (summary, Next::HandOff(continuation)) => self.hand_off(summary, continuation).await,
+        let next_record = match &delivery {
+            Delivery::Read(delivered) => delivered.plan.as_ref().map(|plan| plan.next_record).ok(),
+            Delivery::Empty => Some(0),
+            _ => None,
+        };
+        let (summary, next) = settle(to_read.summary, delivery);
+        let summary = match held.as_mut() {
+            Some(held) => Self::close(held, summary, &next, next_record).await,
+            None => summary,
+        };
+        match next {
+            Next::Done => summary,
+            Next::HandOff(continuation) => self.hand_off(summary, continuation).await,
+        }
+    }
+
+    /// Claims the object in the checkpoint table, when there is one (and this is not a dry
+    /// run): where to start, or the summary of an object not to read.
+    async fn claim(
+        &self,
+        to_read: &mut ToRead,
+        notified: &NotifiedObject,
+        deadline: &Deadline,
+        owner: &str,
+    ) -> Result<Option<Held<'_, C>>, Box<ObjectSummary>> {
+        let Some(store) = self.checkpoints.as_ref().filter(|_| !self.settings.dry_run) else {
+            return Ok(None);
+        };
+        let object = &mut to_read.object;
+        let is_continuation = notified.event_name.is_none() && object.start_record > 0;
+        let request = ClaimRequest {
+            owner,
+            now_millis: lease::epoch_millis(),
+            deadline_millis: deadline.epoch_millis(),
+            version_id: object.version_id.as_deref(),
+            e_tag: object.e_tag.as_deref(),
+            continuation_at: is_continuation.then_some(object.start_record),
+        };
+        let summary = || Box::new(to_read.summary.clone());
+        let refused = match claim_object(store, &object.bucket, &object.key, &request).await {
+            Err(error) => return Err(Box::new(summary().failed_with(error.clone(), true))),
+            Ok(Claimed::Held(held)) => {
+                // Resume where the store says, pinned to the content it says was read.
+                object.start_record = held.start_record;
+                if held.start_record > 0 {
+                    let checkpoint = &held.lease.checkpoint;
+                    object.version_id = checkpoint.version_id.clone();
+                    object.e_tag = checkpoint.e_tag.as_ref().map(|e| format!("\"{e}\""));
+                    to_read.summary.resumed_at = Some(held.start_record);
+                }
+                return Ok(Some(held));
+            }
+            Ok(Claimed::Refused(refused)) => refused,
+        };
+        let mut summary = summary();
+        match refused {
+            Claim::AlreadyForwarded => {
+                summary.checkpoint = Some(CheckpointVerdict::AlreadyForwarded);
+                Err(Box::new(summary.skipped("already forwarded")))
+            }
+            Claim::StaleContinuation {
+                stored_next,
+                message_next,
+            } => {
+                summary.checkpoint = Some(CheckpointVerdict::AlreadyForwarded);
+                Err(Box::new(summary.skipped(format!(
+                    "already forwarded: a continuation at record {message_next}, but the checkpoint is at record {stored_next}"
+                ))))
+            }
+            Claim::Rewritten {
+                forwarded,
+                notified,
+            } => {
+                summary.checkpoint = Some(CheckpointVerdict::Rewritten);
+                Err(Box::new(
+                    summary.skipped(rewritten_reason(&forwarded, &notified)),
+                ))
+            }
+            Claim::Leased {
+                owner,
+                until_millis,
+            } => Err(Box::new(summary.failed_for_now(format!(
+                "another invocation ({owner}) is forwarding the object, its lease until {until_millis} (epoch ms); retried later"
+            )))),
+            Claim::Granted { .. } => Err(Box::new(summary.failed_for_now("claim not written"))),
+        }
+    }
+
+    /// The checkpoint's last write for this invocation: done, or released for the next one.
+    /// A write that fails leaves the lease to end at the deadline, which is safe.
+    async fn close(
+        held: &mut Held<'_, C>,
+        summary: ObjectSummary,
+        next: &Next,
+        next_record: Option<u64>,
+    ) -> ObjectSummary {
+        let finished =
+            summary.error().is_none() && *next == Next::Done && summary.checkpoint.is_none();
+        let written = match (finished, next_record, next) {
+            (true, Some(end), _) => held.finish(end).await,
+            // Every batch emitted was delivered: the handoff's record is a boundary even when
+            // no batch ended there (the last records were filtered out).
+            (_, _, Next::HandOff(continuation)) => {
+                held.release_at(Some(continuation.next_record)).await
+            }
+            _ => held.release_at(None).await,
+        };
+        match written {
+            Ok(()) => summary,
+            Err(error) if summary.error().is_none() && finished => {
+                // Delivered, but not recorded as done: a redelivery reads the stream back.
+                tracing::warn!(bucket = %summary.bucket, key = %summary.key, error = %error, "checkpoint not finished");
+                summary
+            }
+            Err(error) => {
+                tracing::warn!(bucket = %summary.bucket, key = %summary.key, error = %error, "checkpoint not released; its lease ends at the deadline");
+                summary
+            }
         }
     }
 

@@ -23,6 +23,9 @@ const LOGGED_RECORD_PROBLEMS: u64 = 10;
 pub struct ReadyBatch {
     pub destination: Destination,
     pub batch: Batch,
+    /// Set on the last batch before a batch boundary: once it and those before it are
+    /// delivered, every record before this index is, and none from it on.
+    pub boundary: Option<u64>,
 }
 
 /// What reading one file produced, before delivery.
@@ -47,6 +50,9 @@ pub struct FilePlan {
     pub oldest_event_millis: Option<i64>,
     /// Why the file was not read to its end.
     pub error: Option<FileError>,
+    /// Where reading stopped: the index after the last record read (the record count at the
+    /// end of the file, `handoff_at` at a handoff).
+    pub next_record: u64,
 }
 
 /// Everything the planner needs to know about the object being read.
@@ -80,6 +86,7 @@ where
         plan: FilePlan::default(),
         delivery_stopped: false,
         emitted: 0,
+        position: context.start_record,
         tally: DryRunTally::default(),
     };
     let mut source = CountingReader {
@@ -98,7 +105,8 @@ where
         Err(error) => planner.plan.error = Some(error),
         Ok(_) => {}
     }
-    planner.flush_all();
+    planner.plan.next_record = planner.position;
+    planner.flush_all(planner.position);
     planner.plan.bytes_read = source.bytes;
     planner.plan.would_forward = planner.tally.into_entries(&context.routes);
     planner.plan
@@ -128,6 +136,8 @@ struct Planner<'c, F> {
     delivery_stopped: bool,
     /// Batches emitted so far: a handoff waits for the first, so every invocation progresses.
     emitted: u64,
+    /// The index after the last record seen.
+    position: u64,
     tally: DryRunTally,
 }
 
@@ -139,6 +149,7 @@ where
         if index < self.context.start_record {
             return Ok(());
         }
+        self.position = index + 1;
         self.plan.records += 1;
         match element {
             Element::Text(bytes) => match std::str::from_utf8(bytes) {
@@ -192,13 +203,11 @@ where
                 let oldest = self.plan.oldest_event_millis.get_or_insert(timestamp);
                 *oldest = (*oldest).min(timestamp);
                 if let Some(batch) = closed {
-                    self.emitted += 1;
-                    let sent = (self.emit)(ReadyBatch {
-                        destination: destination.clone(),
-                        batch,
-                    });
-                    self.delivery_stopped = sent.is_err();
-                    sent?;
+                    // A boundary before this record: the other open batches close with it,
+                    // so that every record before it is in an emitted batch.
+                    let destination = destination.clone();
+                    self.flush_others(slot)?;
+                    self.send(destination, batch, Some(index))?;
                 }
             }
             Err(too_large) => {
@@ -250,20 +259,54 @@ where
         self.open.len() - 1
     }
 
-    fn flush_all(&mut self) {
+    fn send(
+        &mut self,
+        destination: Destination,
+        batch: Batch,
+        boundary: Option<u64>,
+    ) -> Result<(), Halt> {
+        self.emitted += 1;
+        let sent = (self.emit)(ReadyBatch {
+            destination,
+            batch,
+            boundary,
+        });
+        self.delivery_stopped = sent.is_err();
+        sent
+    }
+
+    /// Emits every open batch but the one in `slot`.
+    fn flush_others(&mut self, slot: usize) -> Result<(), Halt> {
+        for other in 0..self.open.len() {
+            if other == slot {
+                continue;
+            }
+            let (_, destination, builder) = &mut self.open[other];
+            if let Some(batch) = builder.finish() {
+                let destination = destination.clone();
+                self.send(destination, batch, None)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Emits every open batch, the last with the boundary `end`.
+    fn flush_all(&mut self, end: u64) {
         if self.delivery_stopped {
             return;
         }
-        for (_, destination, builder) in &mut self.open {
-            if let Some(batch) = builder.finish() {
-                if (self.emit)(ReadyBatch {
-                    destination: destination.clone(),
-                    batch,
-                })
-                .is_err()
-                {
-                    return;
-                }
+        let closed: Vec<(Destination, Batch)> = self
+            .open
+            .iter_mut()
+            .filter_map(|(_, destination, builder)| {
+                builder.finish().map(|batch| (destination.clone(), batch))
+            })
+            .collect();
+        let last = closed.len().saturating_sub(1);
+        for (i, (destination, batch)) in closed.into_iter().enumerate() {
+            let boundary = (i == last).then_some(end);
+            if self.send(destination, batch, boundary).is_err() {
+                return;
             }
         }
     }
@@ -544,6 +587,47 @@ mod tests {
             .map(|line| (line.trim().trim_end_matches(',').len() + 26) as u64)
             .sum();
         assert_eq!(plan.would_forward[2].bytes, iam_bytes);
+    }
+
+    #[test]
+    fn at_each_boundary_every_earlier_record_is_emitted_and_no_later_one() {
+        // Two routes, interleaved: a batch closing on one route closes the other's with it.
+        let records: Vec<String> = (0..6000)
+            .map(|i| {
+                let category = if i % 3 == 0 { "Management" } else { "Data" };
+                format!(
+                    r#"{{"eventTime":"2024-01-02T03:{:02}:{:02}Z","eventCategory":"{category}","pad":"{}"}}"#,
+                    i / 60 % 60,
+                    i % 60,
+                    "p".repeat(500)
+                )
+            })
+            .collect();
+        let text = format!(r#"{{"Records":[{}]}}"#, records.join(","));
+        let routes = Routes::from_json(
+            r#"[{"logGroupName": "/m", "selectors": [{"FieldSelectors": [{"Field": "eventCategory", "Equals": ["Management"]}]}]},
+                {"logGroupName": "/d", "selectors": [{"FieldSelectors": [{"Field": "eventCategory", "Equals": ["Data"]}]}]}]"#,
+        )
+        .unwrap();
+        let (plan, batches) = plan_in(&gzip(&text), &context_with(routes, false));
+        let mut emitted: Vec<u64> = Vec::new();
+        let mut boundaries = Vec::new();
+        for ready in &batches {
+            emitted.extend(ready.batch.events.iter().map(|e| e.record_index));
+            if let Some(boundary) = ready.boundary {
+                emitted.sort_unstable();
+                assert_eq!(
+                    emitted,
+                    (0..boundary).collect::<Vec<u64>>(),
+                    "at {boundary}"
+                );
+                boundaries.push(boundary);
+            }
+        }
+        assert_eq!(boundaries, vec![2648, 5296, 6000]);
+        assert_eq!(boundaries.last(), Some(&6000));
+        assert_eq!(plan.next_record, 6000);
+        assert!(batches.last().unwrap().boundary.is_some());
     }
 
     /// `count` records one second apart, about 300 bytes each.

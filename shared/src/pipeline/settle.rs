@@ -4,7 +4,14 @@
 use super::deliver::Delivery;
 use crate::logs::RejectedReasons;
 use crate::object::Continuation;
-use crate::summary::ObjectSummary;
+use crate::summary::{CheckpointVerdict, ObjectSummary};
+
+/// The skip reason of a key whose content changed after it was forwarded.
+pub fn rewritten_reason(forwarded: &str, now: &str) -> String {
+    format!(
+        "rewritten: forwarded as {forwarded}, now {now}; CloudTrail never rewrites a log file, so it is not forwarded again"
+    )
+}
 
 /// What is left to do for an object after this invocation.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,8 +31,16 @@ pub fn settle(mut summary: ObjectSummary, delivery: Delivery) -> (ObjectSummary,
             return (summary.failed_with(error, transient), Next::Done);
         }
         Delivery::Empty => return (summary.skipped("zero-byte object"), Next::Done),
+        Delivery::Rewritten { forwarded, opened } => {
+            summary.checkpoint = Some(CheckpointVerdict::Rewritten);
+            return (
+                summary.skipped(rewritten_reason(&forwarded, &opened)),
+                Next::Done,
+            );
+        }
         Delivery::Read(delivered) => *delivered,
     };
+    summary.found_delivered = delivered.found_delivered;
     for (destination, events) in &delivered.forwarded {
         summary.add_forwarded(destination, *events);
     }
@@ -105,6 +120,7 @@ mod tests {
             plan: Ok(plan),
             forwarded: vec![(destination(), forwarded)],
             rejected: RejectedReasons::default(),
+            found_delivered: 0,
             sink_error,
         }))
     }

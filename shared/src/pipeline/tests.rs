@@ -6,28 +6,41 @@ use std::collections::HashMap;
 
 use serde_json::{Value, json};
 
-use super::fakes::{MemoryObjects, MemoryQueue, MemorySink};
+use super::fakes::{MemoryCheckpoints, MemoryObjects, MemoryQueue, MemorySink};
 use super::{Deadline, Forwarder};
 use crate::config::ForwarderConfig;
 use crate::generate::{TrailSpec, write_log_file};
 use crate::object::{Continuation, NotifiedObject};
 use crate::ports::{CallError, OpenError};
 
-const BUCKET: &str = "trail-bucket";
+pub(super) const BUCKET: &str = "trail-bucket";
 
-type TestForwarder = Forwarder<MemoryObjects, MemorySink, MemoryQueue>;
+pub(super) type TestForwarder =
+    Forwarder<MemoryObjects, MemorySink, MemoryQueue, MemoryCheckpoints>;
 
-fn config() -> ForwarderConfig {
+pub(super) fn config() -> ForwarderConfig {
     let vars = HashMap::from([("LOG_GROUP_NAME", "/trail")]);
     ForwarderConfig::from_lookup(|name| vars.get(name).map(|v| v.to_string())).unwrap()
 }
 
-fn forwarder(sink: MemorySink, queue: Option<MemoryQueue>) -> TestForwarder {
-    Forwarder::new(MemoryObjects::default(), sink, queue, &config())
+pub(super) fn forwarder(sink: MemorySink, queue: Option<MemoryQueue>) -> TestForwarder {
+    Forwarder::new(MemoryObjects::default(), sink, queue, None, &config())
+}
+
+/// With a checkpoint table.
+pub(super) fn checkpointed(sink: MemorySink, queue: Option<MemoryQueue>) -> TestForwarder {
+    let checkpoints = Some(MemoryCheckpoints::default());
+    Forwarder::new(
+        MemoryObjects::default(),
+        sink,
+        queue,
+        checkpoints,
+        &config(),
+    )
 }
 
 /// Puts a generated log file of at least `bytes` uncompressed; returns its key and records.
-fn put_file(
+pub(super) fn put_file(
     forwarder: &TestForwarder,
     seed: u64,
     account: &str,
@@ -46,11 +59,11 @@ fn put_file(
     (spec.key(), records)
 }
 
-fn s3_record(key: &str) -> Value {
+pub(super) fn s3_record(key: &str) -> Value {
     json!({"eventName": "ObjectCreated:Put", "s3": {"bucket": {"name": BUCKET}, "object": {"key": key, "size": 100}}})
 }
 
-fn sqs(messages: &[(&str, Value)]) -> Value {
+pub(super) fn sqs(messages: &[(&str, Value)]) -> Value {
     let records: Vec<Value> = messages
         .iter()
         .map(|(id, body)| json!({"messageId": id, "eventSource": "aws:sqs", "body": body.to_string()}))
@@ -58,7 +71,7 @@ fn sqs(messages: &[(&str, Value)]) -> Value {
     json!({"Records": records})
 }
 
-fn sorted(mut records: Vec<String>) -> Vec<String> {
+pub(super) fn sorted(mut records: Vec<String>) -> Vec<String> {
     records.sort();
     records
 }
@@ -79,7 +92,10 @@ async fn an_sqs_batch_retries_only_the_message_whose_object_failed_for_now() {
     ]);
 
     // When
-    let report = forwarder.handle(&payload, None).await.unwrap();
+    let report = forwarder
+        .handle(&payload, None, "invocation-1")
+        .await
+        .unwrap();
 
     // Then
     assert_eq!(report.failed_message_ids, vec!["m2"]);
@@ -109,7 +125,10 @@ async fn skipped_objects_are_not_read_and_their_messages_are_acknowledged() {
             json!({"Records": [s3_record("AWSLogs/111122223333/Config/ConfigWritabilityCheckFile")]}),
         ),
     ]);
-    let report = forwarder.handle(&payload, None).await.unwrap();
+    let report = forwarder
+        .handle(&payload, None, "invocation-1")
+        .await
+        .unwrap();
     assert!(report.failed_message_ids.is_empty());
     assert_eq!(report.summary.skipped_objects, 3);
     assert!(forwarder.source.opened.lock().unwrap().is_empty());
@@ -121,7 +140,10 @@ async fn a_message_naming_nothing_readable_is_retried_and_reported() {
     let forwarder = forwarder(MemorySink::default(), None);
     let payload =
         json!({"Records": [{"messageId": "bad", "eventSource": "aws:sqs", "body": "not json"}]});
-    let report = forwarder.handle(&payload, None).await.unwrap();
+    let report = forwarder
+        .handle(&payload, None, "invocation-1")
+        .await
+        .unwrap();
     assert_eq!(report.failed_message_ids, vec!["bad"]);
     assert_eq!(report.summary.message_errors[0].message_id, "bad");
     assert!(report.summary.message_errors[0].error.contains("not JSON"));
@@ -139,7 +161,10 @@ async fn entries_naming_no_object_are_reported_and_their_neighbours_forwarded_on
         ),
         ("only-bad", json!({"Records": [keyless]})),
     ]);
-    let report = forwarder.handle(&payload, None).await.unwrap();
+    let report = forwarder
+        .handle(&payload, None, "invocation-1")
+        .await
+        .unwrap();
     // The mixed message is not retried: that would forward its good object again.
     assert_eq!(report.failed_message_ids, vec!["only-bad"]);
     assert_eq!(forwarder.sink.messages(), sorted(records));
@@ -173,6 +198,7 @@ async fn a_record_nested_too_deeply_costs_itself_only() {
         .forward(
             &NotifiedObject::plain(BUCKET, &key),
             &Deadline::none(),
+            "invocation-1",
             true,
         )
         .await;
@@ -197,10 +223,20 @@ async fn a_deadline_hands_off_at_a_batch_boundary_and_the_continuations_forward_
 
     // When: the first object starts anyway and stops after a batch; the second is not started.
     let started = forwarder
-        .forward(&NotifiedObject::plain(BUCKET, &first), &stopped, true)
+        .forward(
+            &NotifiedObject::plain(BUCKET, &first),
+            &stopped,
+            "invocation-1",
+            true,
+        )
         .await;
     let deferred = forwarder
-        .forward(&NotifiedObject::plain(BUCKET, &second), &stopped, false)
+        .forward(
+            &NotifiedObject::plain(BUCKET, &second),
+            &stopped,
+            "invocation-1",
+            false,
+        )
         .await;
 
     // Then
@@ -222,7 +258,7 @@ async fn a_deadline_hands_off_at_a_batch_boundary_and_the_continuations_forward_
     // And the continuations, delivered as their messages, forward exactly the rest.
     for continuation in sent {
         let body: Value = serde_json::from_str(&continuation.to_message_body().unwrap()).unwrap();
-        let report = forwarder.handle(&body, None).await.unwrap();
+        let report = forwarder.handle(&body, None, "invocation-1").await.unwrap();
         assert_eq!(report.summary.failed_objects, 0);
         assert_eq!(
             report.summary.objects[0].resumed_at.unwrap_or(0),
@@ -242,6 +278,7 @@ async fn without_a_continuation_queue_a_stopped_object_is_retried_whole() {
         .forward(
             &NotifiedObject::plain(BUCKET, &key),
             &Deadline::stopped(),
+            "invocation-1",
             true,
         )
         .await;
@@ -257,16 +294,14 @@ async fn without_a_continuation_queue_a_stopped_object_is_retried_whole() {
 #[tokio::test]
 async fn a_put_failing_mid_file_fails_the_object_with_every_record_accounted() {
     for transient in [true, false] {
-        let sink = MemorySink {
-            fail_after: Some((1, transient)),
-            ..MemorySink::default()
-        };
+        let sink = MemorySink::failing_after(1, transient);
         let forwarder = forwarder(sink, None);
         let (key, records) = put_file(&forwarder, 7, "111122223333", 3_000_000);
         let summary = forwarder
             .forward(
                 &NotifiedObject::plain(BUCKET, &key),
                 &Deadline::none(),
+                "invocation-1",
                 true,
             )
             .await;
@@ -288,14 +323,17 @@ async fn a_file_that_is_not_gzip_fails_for_good_and_its_message_is_acknowledged(
     let key = TrailSpec::recent(8).key();
     forwarder.source.put(&key, b"plain text".to_vec());
     let payload = sqs(&[("m", json!({"Records": [s3_record(&key)]}))]);
-    let report = forwarder.handle(&payload, None).await.unwrap();
+    let report = forwarder
+        .handle(&payload, None, "invocation-1")
+        .await
+        .unwrap();
     assert!(report.failed_message_ids.is_empty());
     let object = &report.summary.objects[0];
     assert!(object.error().unwrap().contains("not gzip") && !object.is_retryable());
 
     // A direct invocation with the same object fails as a whole, so Lambda sees it.
     let direct = forwarder
-        .handle(&json!({"Records": [s3_record(&key)]}), None)
+        .handle(&json!({"Records": [s3_record(&key)]}), None, "invocation-1")
         .await
         .unwrap();
     assert!(direct.direct_failure());
@@ -313,6 +351,7 @@ async fn events_cloudwatch_logs_rejects_are_counted_under_their_reason() {
         .forward(
             &NotifiedObject::plain(BUCKET, &key),
             &Deadline::none(),
+            "invocation-1",
             true,
         )
         .await;
@@ -322,7 +361,7 @@ async fn events_cloudwatch_logs_rejects_are_counted_under_their_reason() {
 }
 
 impl TestForwarder {
-    fn queue_sent(&self) -> Vec<Continuation> {
+    pub(super) fn queue_sent(&self) -> Vec<Continuation> {
         self.continuations
             .as_ref()
             .map(|q| q.sent.lock().unwrap().clone())

@@ -30,6 +30,9 @@ pub enum Fault {
     AccessDenied,
     /// Forwarded after a delay.
     Delay(Duration),
+    /// Held, then forwarded after the delay even if the client has gone (a put in flight when
+    /// its process died).
+    Hold(Duration),
 }
 
 /// What the rule sees of a request.
@@ -124,8 +127,29 @@ async fn handle(
             );
         }
         Some(Fault::Delay(delay)) => tokio::time::sleep(delay).await,
+        Some(Fault::Hold(delay)) => {
+            let (upstream, client) = (upstream.to_owned(), client.clone());
+            let held = tokio::spawn(async move {
+                tokio::time::sleep(delay).await;
+                forward(parts, body, &upstream, &client).await
+            });
+            return held
+                .await
+                .unwrap_or_else(|_| reply(StatusCode::BAD_GATEWAY, "text/plain", "held"));
+        }
         None => {}
     }
+    forward(parts, body, upstream, client).await
+}
+
+/// Sends the request on to `upstream`, and its answer back.
+async fn forward(
+    parts: hyper::http::request::Parts,
+    body: Bytes,
+    upstream: &str,
+    client: &Client<HttpConnector, Full<Bytes>>,
+) -> Response<Full<Bytes>> {
+    let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
     let mut forwarded = Request::builder()
         .method(parts.method.clone())
         .uri(format!("{upstream}{path}"));

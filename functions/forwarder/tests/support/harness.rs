@@ -2,6 +2,7 @@
 //! payloads the triggers send.
 
 use std::collections::{BTreeSet, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use lambda_runtime::{Context, LambdaEvent};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
@@ -15,6 +16,7 @@ pub struct Harness {
     pub s3: aws_sdk_s3::Client,
     pub logs: aws_sdk_cloudwatchlogs::Client,
     pub sqs: aws_sdk_sqs::Client,
+    pub dynamodb: aws_sdk_dynamodb::Client,
     pub forwarder: forwarder::AwsForwarder,
     pub bucket: String,
     pub group: String,
@@ -48,10 +50,26 @@ impl Harness {
             forwarder: forwarder::build_forwarder(&super::sdk_config_for(endpoint).await, &config),
             logs: aws_sdk_cloudwatchlogs::Client::new(&direct),
             sqs: aws_sdk_sqs::Client::new(&direct),
+            dynamodb: aws_sdk_dynamodb::Client::new(&direct),
             s3,
             bucket,
             group: group.to_owned(),
         }
+    }
+
+    /// A fresh bucket, a checkpoint table of its own, and the forwarder through `endpoint`
+    /// using both; `vars` add to LOG_GROUP_NAME and CHECKPOINT_TABLE_NAME.
+    pub async fn checkpointed(endpoint: &str, name: &str, vars: &[(&str, &str)]) -> Self {
+        let group = format!("/trailwatch/test/{name}");
+        let table = format!("trailwatch-checkpoints-{name}");
+        let direct = super::sdk_config_for(&super::moto().endpoint).await;
+        create_checkpoint_table(&aws_sdk_dynamodb::Client::new(&direct), &table).await;
+        let mut all = vec![
+            ("LOG_GROUP_NAME", group.as_str()),
+            ("CHECKPOINT_TABLE_NAME", table.as_str()),
+        ];
+        all.extend_from_slice(vars);
+        Self::through(endpoint, name, &group, &all).await
     }
 
     pub async fn put(&self, key: &str, body: Vec<u8>) -> (String, usize) {
@@ -87,9 +105,17 @@ impl Harness {
             .summary
     }
 
-    /// Runs any payload through the forwarder.
+    /// Runs any payload through the forwarder, as an invocation of its own.
     pub async fn run(&self, payload: &Value, deadline: Option<Instant>) -> InvocationReport {
-        self.forwarder.handle(payload, deadline).await.unwrap()
+        static INVOCATIONS: AtomicU64 = AtomicU64::new(0);
+        let owner = format!(
+            "test-invocation-{}",
+            INVOCATIONS.fetch_add(1, Ordering::Relaxed)
+        );
+        self.forwarder
+            .handle(payload, deadline, &owner)
+            .await
+            .unwrap()
     }
 
     /// Invokes the Lambda handler itself: its response, or its error.
@@ -111,6 +137,35 @@ impl Harness {
         assert_eq!(unique.len(), events.len(), "duplicate events in {stream}");
         unique
     }
+}
+
+/// The checkpoint table as template.yaml declares it: partition key `object` (string),
+/// on-demand.
+pub async fn create_checkpoint_table(dynamodb: &aws_sdk_dynamodb::Client, table: &str) {
+    use aws_sdk_dynamodb::types::{
+        AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+    };
+    dynamodb
+        .create_table()
+        .table_name(table)
+        .attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name("object")
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .unwrap(),
+        )
+        .key_schema(
+            KeySchemaElement::builder()
+                .attribute_name("object")
+                .key_type(KeyType::Hash)
+                .build()
+                .unwrap(),
+        )
+        .billing_mode(BillingMode::PayPerRequest)
+        .send()
+        .await
+        .unwrap();
 }
 
 /// S3 notifications carry keys form-URL-encoded: space as `+`, the rest percent-encoded.
@@ -137,7 +192,7 @@ pub fn s3_event(bucket: &str, objects: &[(String, usize)]) -> Value {
                 "responseElements": {"x-amz-request-id": "1", "x-amz-id-2": "2"},
                 "s3": {"s3SchemaVersion": "1.0", "configurationId": "trail",
                        "bucket": {"name": bucket, "ownerIdentity": {"principalId": "A"}, "arn": format!("arn:aws:s3:::{bucket}")},
-                       "object": {"key": notification_key(key), "size": size, "eTag": "e", "sequencer": "1"}}
+                       "object": {"key": notification_key(key), "size": size, "sequencer": "1"}}
             })
         })
         .collect();

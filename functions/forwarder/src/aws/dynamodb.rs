@@ -1,0 +1,178 @@
+//! The checkpoint table (`CHECKPOINT_TABLE_NAME`) in DynamoDB: one item per object, keyed by
+//! `object` (`s3://bucket/key`); every write is a PutItem conditioned on the revision it follows
+//! (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Expressions.ConditionExpressions.html),
+//! reads are strongly consistent. `expiresAt` is the table's TTL attribute.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::types::AttributeValue;
+use trailwatch::aws::{describe, is_transient};
+use trailwatch::checkpoint::{Checkpoint, Stored, Written};
+use trailwatch::ports::{CallError, CheckpointStore};
+
+pub struct DynamoCheckpoints {
+    pub client: aws_sdk_dynamodb::Client,
+    pub table_name: String,
+}
+
+/// The partition key.
+const OBJECT: &str = "object";
+
+fn object_id(bucket: &str, key: &str) -> String {
+    format!("s3://{bucket}/{key}")
+}
+
+fn number(value: impl ToString) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
+
+fn item(id: String, checkpoint: &Checkpoint, revision: u64) -> HashMap<String, AttributeValue> {
+    let mut item = HashMap::from([
+        (OBJECT.to_owned(), AttributeValue::S(id)),
+        ("revision".to_owned(), number(revision)),
+        ("nextRecord".to_owned(), number(checkpoint.next_record)),
+        ("done".to_owned(), AttributeValue::Bool(checkpoint.done)),
+        (
+            "leaseUntil".to_owned(),
+            number(checkpoint.lease_until_millis),
+        ),
+        (
+            "uncertain".to_owned(),
+            AttributeValue::Bool(checkpoint.uncertain),
+        ),
+        (
+            "expiresAt".to_owned(),
+            number(checkpoint.expires_at_seconds),
+        ),
+    ]);
+    let strings = [
+        ("owner", &checkpoint.owner),
+        ("versionId", &checkpoint.version_id),
+        ("eTag", &checkpoint.e_tag),
+    ];
+    for (name, value) in strings {
+        if let Some(value) = value {
+            item.insert(name.to_owned(), AttributeValue::S(value.clone()));
+        }
+    }
+    item
+}
+
+/// An item as stored; `None` when a field is missing or of another type (not ours).
+fn stored(item: &HashMap<String, AttributeValue>) -> Option<Stored> {
+    let n = |name: &str| item.get(name)?.as_n().ok()?.parse::<i64>().ok();
+    let flag = |name: &str| item.get(name).and_then(|v| v.as_bool().ok()).copied();
+    let text = |name: &str| item.get(name).and_then(|v| v.as_s().ok()).cloned();
+    Some(Stored {
+        revision: u64::try_from(n("revision")?).ok()?,
+        checkpoint: Checkpoint {
+            version_id: text("versionId"),
+            e_tag: text("eTag"),
+            next_record: u64::try_from(n("nextRecord")?).ok()?,
+            done: flag("done")?,
+            owner: text("owner"),
+            lease_until_millis: n("leaseUntil").unwrap_or(0),
+            uncertain: flag("uncertain").unwrap_or(true),
+            expires_at_seconds: n("expiresAt").unwrap_or(0),
+        },
+    })
+}
+
+impl CheckpointStore for DynamoCheckpoints {
+    async fn load(&self, bucket: &str, key: &str) -> Result<Option<Stored>, CallError> {
+        let id = object_id(bucket, key);
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table_name)
+            .key(OBJECT, AttributeValue::S(id.clone()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| {
+                CallError::new(
+                    format!("GetItem {id} from {}", self.table_name),
+                    is_transient(&e),
+                    describe(&e),
+                )
+            })?;
+        let Some(found) = output.item else {
+            return Ok(None);
+        };
+        stored(&found).map(Some).ok_or_else(|| {
+            CallError::new(
+                format!("GetItem {id} from {}", self.table_name),
+                false,
+                "the item is not a trailwatch checkpoint (a field is missing or of another type)",
+            )
+        })
+    }
+
+    async fn store(
+        &self,
+        bucket: &str,
+        key: &str,
+        checkpoint: &Checkpoint,
+        revision: u64,
+    ) -> Result<Written, CallError> {
+        let id = object_id(bucket, key);
+        let request = self
+            .client
+            .put_item()
+            .table_name(&self.table_name)
+            .set_item(Some(item(id.clone(), checkpoint, revision)));
+        let request = if revision <= 1 {
+            request
+                .condition_expression("attribute_not_exists(#object)")
+                .expression_attribute_names("#object", OBJECT)
+        } else {
+            request
+                .condition_expression("#revision = :previous")
+                .expression_attribute_names("#revision", "revision")
+                .expression_attribute_values(":previous", number(revision - 1))
+        };
+        match request.send().await {
+            Ok(_) => Ok(Written::Stored),
+            Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => {
+                Ok(Written::Conflict)
+            }
+            Err(e) => Err(CallError::new(
+                format!("PutItem {id} to {}", self.table_name),
+                is_transient(&e),
+                describe(&e),
+            )),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_item_reads_back_as_the_checkpoint_written() {
+        let checkpoint = Checkpoint {
+            version_id: Some("v1".into()),
+            e_tag: Some("abc".into()),
+            next_record: 812,
+            done: false,
+            owner: Some("request-1".into()),
+            lease_until_millis: 1_764_000_000_000,
+            uncertain: true,
+            expires_at_seconds: 1_765_296_000,
+        };
+        let written = item(object_id("b", "k"), &checkpoint, 3);
+        assert_eq!(written[OBJECT], AttributeValue::S("s3://b/k".into()));
+        assert_eq!(
+            stored(&written),
+            Some(Stored {
+                checkpoint,
+                revision: 3
+            })
+        );
+        let mut foreign = written.clone();
+        foreign.insert("revision".into(), AttributeValue::S("three".into()));
+        assert_eq!(stored(&foreign), None);
+    }
+}

@@ -1,0 +1,303 @@
+//! Exactly once against moto (S3, CloudWatch Logs, DynamoDB) with the checkpoint table, on the
+//! template's shape: an organization trail's member accounts in two regions, notifications
+//! through SQS delivered twice and at once, PutLogEvents failing past the SDK's retries, and a
+//! process dying while its put is in flight. Each ends with every record in CloudWatch Logs
+//! exactly once (`events_in` fails on a duplicate) and the summaries balanced.
+
+// Test helpers outside #[test] functions: failures should panic the test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use serde_json::json;
+use support::harness::*;
+use support::proxy::{self, Fault};
+use tokio::time::Instant;
+use trailwatch::generate::{GeneratedRecord, TrailSpec};
+
+/// About four PutLogEvents batches of generated records.
+const FOUR_BATCHES: u64 = 3_500_000;
+
+/// An organization trail's file of a member account in `region`.
+fn member_spec(seed: u64, account: &str, region: &str) -> TrailSpec {
+    let mut spec = TrailSpec::recent(seed);
+    spec.account_id = account.into();
+    spec.region = region.into();
+    spec.organization_id = Some("o-aa11bb22cc".into());
+    spec
+}
+
+struct Delivered {
+    objects: Vec<(String, usize)>,
+    streams: Vec<(String, Vec<GeneratedRecord>)>,
+}
+
+/// Two members' files (us-east-1 and eu-west-1), about four batches each.
+async fn two_member_files(harness: &Harness, seed: u64) -> Delivered {
+    let mut delivered = Delivered {
+        objects: Vec::new(),
+        streams: Vec::new(),
+    };
+    for (offset, account, region) in [
+        (0, "444455556666", "us-east-1"),
+        (1, "777788889999", "eu-west-1"),
+    ] {
+        let spec = member_spec(seed + offset, account, region);
+        let (key, size, records) = harness.put_trail_file(&spec, FOUR_BATCHES).await;
+        delivered.objects.push((key, size));
+        delivered.streams.push((
+            format!("o-aa11bb22cc_{account}_CloudTrail_{region}"),
+            records,
+        ));
+    }
+    delivered
+}
+
+/// One SQS message per object.
+fn messages(harness: &Harness, delivered: &Delivered) -> serde_json::Value {
+    let bodies: Vec<(String, String)> = delivered
+        .objects
+        .iter()
+        .enumerate()
+        .map(|(i, object)| {
+            (
+                format!("m{i}"),
+                s3_event(&harness.bucket, std::slice::from_ref(object)).to_string(),
+            )
+        })
+        .collect();
+    let refs: Vec<(&str, String)> = bodies
+        .iter()
+        .map(|(id, body)| (id.as_str(), body.clone()))
+        .collect();
+    sqs_event(&refs)
+}
+
+/// Every record of every file in its stream, once.
+async fn assert_exactly_once(harness: &Harness, delivered: &Delivered) {
+    for (stream, records) in &delivered.streams {
+        assert_eq!(
+            harness.events(stream).await,
+            expected(records),
+            "stream {stream}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_notification_delivered_twice_forwards_each_record_once() {
+    let endpoint = support::moto().endpoint.clone();
+    let harness = Harness::checkpointed(&endpoint, "twice", &[]).await;
+    let delivered = two_member_files(&harness, 101).await;
+    let payload = messages(&harness, &delivered);
+
+    let first = harness.run(&payload, None).await;
+    let second = harness.run(&payload, None).await;
+
+    assert!(first.failed_message_ids.is_empty() && second.failed_message_ids.is_empty());
+    assert_balanced(&first.summary);
+    let total: usize = delivered.streams.iter().map(|(_, r)| r.len()).sum();
+    assert_eq!(first.summary.forwarded, total as u64);
+    assert_eq!(second.summary.forwarded, 0);
+    assert_eq!(second.summary.already_forwarded_objects, 2);
+    assert!(
+        second
+            .summary
+            .objects
+            .iter()
+            .all(|o| o.skip_reason() == Some("already forwarded"))
+    );
+    assert_exactly_once(&harness, &delivered).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_same_message_in_two_invocations_at_once_forwards_each_record_once() {
+    let endpoint = support::moto().endpoint.clone();
+    let harness = Harness::checkpointed(&endpoint, "at-once", &[]).await;
+    let delivered = two_member_files(&harness, 111).await;
+    let payload = messages(&harness, &delivered);
+
+    let (a, b) = tokio::join!(harness.run(&payload, None), harness.run(&payload, None));
+    // Whatever the interleaving, each object was read by one of them; the other was told to
+    // retry (its lease was held) or found it forwarded.
+    let retried: Vec<&String> = a
+        .failed_message_ids
+        .iter()
+        .chain(&b.failed_message_ids)
+        .collect();
+    for report in [&a, &b] {
+        assert_balanced(&report.summary);
+        for object in report
+            .summary
+            .objects
+            .iter()
+            .filter(|o| o.error().is_some())
+        {
+            assert!(object.error().unwrap().contains("another invocation"));
+        }
+    }
+    let retry = harness.run(&payload, None).await;
+    assert!(retry.failed_message_ids.is_empty(), "{retried:?}");
+    let forwarded = a.summary.forwarded + b.summary.forwarded + retry.summary.forwarded;
+    let total: usize = delivered.streams.iter().map(|(_, r)| r.len()).sum();
+    assert_eq!(forwarded, total as u64);
+    assert_exactly_once(&harness, &delivered).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_put_failing_past_the_sdk_retries_resumes_at_the_checkpoint() {
+    // Given: the 3rd PutLogEvents and every retry of it the SDK makes (the tests' clients
+    // make 6 attempts) answered 500.
+    let puts = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&puts);
+    let rule: proxy::Rule = Arc::new(move |seen| {
+        if !seen.target.ends_with("PutLogEvents") {
+            return None;
+        }
+        let n = counter.fetch_add(1, Ordering::SeqCst) + 1;
+        (3..3 + 6).contains(&n).then_some(Fault::ServerError)
+    });
+    let endpoint = proxy::start(&support::moto().endpoint, rule).await;
+    let harness = Harness::checkpointed(&endpoint, "put-500", &[]).await;
+    let spec = member_spec(121, "444455556666", "us-east-1");
+    let (key, size, records) = harness.put_trail_file(&spec, FOUR_BATCHES).await;
+    let payload = sqs_event(&[("m", s3_event(&harness.bucket, &[(key, size)]).to_string())]);
+
+    // When: the message fails, and SQS delivers it again.
+    let failed = harness.run(&payload, None).await;
+    let again = harness.run(&payload, None).await;
+
+    // Then
+    assert_eq!(failed.failed_message_ids, vec!["m"]);
+    let stopped = &failed.summary.objects[0];
+    assert!(
+        stopped.is_retryable() && stopped.forwarded > 0,
+        "{stopped:?}"
+    );
+    let resumed = &again.summary.objects[0];
+    assert_eq!(resumed.resumed_at, Some(stopped.forwarded));
+    assert_eq!(stopped.forwarded + resumed.forwarded, records.len() as u64);
+    assert!(again.failed_message_ids.is_empty());
+    assert_balanced(&again.summary);
+    assert_eq!(
+        harness
+            .events("o-aa11bb22cc_444455556666_CloudTrail_us-east-1")
+            .await,
+        expected(&records)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_process_dying_while_its_put_is_in_flight_is_resumed_without_duplicates() {
+    // Given: the 3rd PutLogEvents held by the proxy for a second, then let through to moto
+    // whether or not anyone still waits for it.
+    let puts = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&puts);
+    let rule: proxy::Rule = Arc::new(move |seen| {
+        if !seen.target.ends_with("PutLogEvents") {
+            return None;
+        }
+        let n = counter.fetch_add(1, Ordering::SeqCst) + 1;
+        (n == 3).then_some(Fault::Hold(Duration::from_secs(1)))
+    });
+    let endpoint = proxy::start(&support::moto().endpoint, rule).await;
+    let harness = Harness::checkpointed(&endpoint, "crash", &[]).await;
+    let spec = member_spec(131, "777788889999", "eu-west-1");
+    let (key, size, records) = harness.put_trail_file(&spec, FOUR_BATCHES).await;
+    let payload = sqs_event(&[("m", s3_event(&harness.bucket, &[(key, size)]).to_string())]);
+
+    // When: the invocation (deadline in 8 s) dies while its 3rd put is held.
+    let deadline = Instant::now() + Duration::from_secs(8);
+    let run = harness.run(&payload, Some(deadline));
+    let died = tokio::time::timeout(Duration::from_secs(5), async {
+        tokio::pin!(run);
+        loop {
+            tokio::select! {
+                _ = &mut run => panic!("the invocation finished before its put was held"),
+                () = tokio::time::sleep(Duration::from_millis(20)) => {
+                    if puts.load(Ordering::SeqCst) >= 3 {
+                        return;
+                    }
+                }
+            }
+        }
+    })
+    .await;
+    assert!(died.is_ok(), "the third put never came");
+
+    // A redelivery while the dead invocation's lease lasts is told to wait.
+    let early = harness.run(&payload, None).await;
+    assert_eq!(early.failed_message_ids, vec!["m"]);
+    assert!(
+        early.summary.objects[0]
+            .error()
+            .unwrap()
+            .contains("another invocation")
+    );
+
+    // After its deadline, the redelivery resumes: the held put's events are found in the
+    // stream, the rest sent.
+    tokio::time::sleep_until(deadline + Duration::from_millis(200)).await;
+    let resumed = harness.run(&payload, None).await;
+    assert!(resumed.failed_message_ids.is_empty(), "{resumed:?}");
+    let object = &resumed.summary.objects[0];
+    assert!(object.resumed_at.unwrap() > 0, "{object:?}");
+    assert!(object.found_delivered > 0, "{object:?}");
+    assert_balanced(&resumed.summary);
+    assert_eq!(
+        harness
+            .events("o-aa11bb22cc_777788889999_CloudTrail_eu-west-1")
+            .await,
+        expected(&records)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rewritten_key_is_reported_and_not_forwarded_again() {
+    let endpoint = support::moto().endpoint.clone();
+    let harness = Harness::checkpointed(&endpoint, "rewritten", &[]).await;
+    let spec = member_spec(141, "444455556666", "us-east-1");
+    let (key, size, records) = harness.put_trail_file(&spec, 20_000).await;
+    harness
+        .run(&s3_event(&harness.bucket, &[(key.clone(), size)]), None)
+        .await;
+
+    // The same key written again with other records, notified with its new ETag.
+    let mut other = member_spec(142, "444455556666", "us-east-1");
+    other.delivery_millis = spec.delivery_millis;
+    let mut body = Vec::new();
+    trailwatch::generate::write_log_file(&other, 20_000, &mut body).unwrap();
+    let (_, size) = harness.put(&key, body).await;
+    let head = harness
+        .s3
+        .head_object()
+        .bucket(&harness.bucket)
+        .key(&key)
+        .send()
+        .await
+        .unwrap();
+    let e_tag = head.e_tag().unwrap().trim_matches('"').to_owned();
+    let mut notification = s3_event(&harness.bucket, &[(key.clone(), size)]);
+    notification["Records"][0]["s3"]["object"]["eTag"] = json!(e_tag);
+    let report = harness.run(&notification, None).await;
+
+    assert_eq!(report.summary.rewritten_objects, 1);
+    let object = &report.summary.objects[0];
+    assert!(
+        object
+            .skip_reason()
+            .unwrap()
+            .starts_with("rewritten: forwarded as ETag"),
+        "{object:?}"
+    );
+    assert_eq!(
+        harness
+            .events("o-aa11bb22cc_444455556666_CloudTrail_us-east-1")
+            .await,
+        expected(&records)
+    );
+}

@@ -1,0 +1,285 @@
+//! Exactly once on the in-memory checkpoint store: redelivery, concurrent invocations, failed
+//! and lost puts, a process dying mid-put, continuations delivered twice, rewritten keys, and
+//! messages naming several objects. Each ends with every record in the sink exactly once.
+#![allow(clippy::unwrap_used)]
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use tokio::time::Instant;
+
+use super::Deadline;
+use super::fakes::{MemoryQueue, MemorySink};
+use super::tests::{BUCKET, TestForwarder, checkpointed, put_file, s3_record, sorted, sqs};
+use crate::object::NotifiedObject;
+use crate::summary::{CheckpointVerdict, ObjectSummary};
+
+/// About four PutLogEvents batches.
+const FOUR_BATCHES: u64 = 3_500_000;
+
+impl TestForwarder {
+    fn store(&self) -> &super::fakes::MemoryCheckpoints {
+        self.checkpoints.as_ref().unwrap()
+    }
+
+    async fn forward_key(&self, key: &str, owner: &str) -> ObjectSummary {
+        self.forward(
+            &NotifiedObject::plain(BUCKET, key),
+            &Deadline::none(),
+            owner,
+            true,
+        )
+        .await
+    }
+}
+
+fn message(key: &str) -> Value {
+    sqs(&[("m1", json!({"Records": [s3_record(key)]}))])
+}
+
+#[tokio::test]
+async fn the_same_notification_twice_forwards_once_and_says_already_forwarded() {
+    let forwarder = checkpointed(MemorySink::default(), None);
+    let (key, records) = put_file(&forwarder, 21, "111122223333", FOUR_BATCHES);
+    let first = forwarder
+        .handle(&message(&key), None, "invocation-1")
+        .await
+        .unwrap();
+    let puts = *forwarder.sink.puts.lock().unwrap();
+    let second = forwarder
+        .handle(&message(&key), None, "invocation-2")
+        .await
+        .unwrap();
+
+    assert_eq!(first.summary.forwarded, records.len() as u64);
+    assert!(puts >= 3, "{puts} puts");
+    assert_eq!(
+        *forwarder.sink.puts.lock().unwrap(),
+        puts,
+        "no put the second time"
+    );
+    assert_eq!(
+        (
+            second.summary.already_forwarded_objects,
+            second.summary.skipped_objects
+        ),
+        (1, 1)
+    );
+    assert_eq!(
+        second.summary.objects[0].skip_reason(),
+        Some("already forwarded")
+    );
+    assert!(second.failed_message_ids.is_empty());
+    assert_eq!(forwarder.sink.messages(), sorted(records));
+    // A claim, one progress per boundary, and done: the writes a file costs.
+    let checkpoint = forwarder.store().get(BUCKET, &key).unwrap();
+    assert!(checkpoint.done && checkpoint.owner.is_none());
+    assert_eq!(*forwarder.store().writes.lock().unwrap(), puts + 2);
+}
+
+#[tokio::test]
+async fn two_invocations_at_once_read_the_object_once_and_the_loser_retries_later() {
+    let forwarder = checkpointed(MemorySink::default(), None);
+    let (key, records) = put_file(&forwarder, 22, "111122223333", FOUR_BATCHES);
+    let payload = message(&key);
+    let (a, b) = tokio::join!(
+        forwarder.handle(&payload, None, "invocation-a"),
+        forwarder.handle(&payload, None, "invocation-b"),
+    );
+    let (a, b) = (a.unwrap(), b.unwrap());
+    let retried: Vec<_> = [&a, &b]
+        .iter()
+        .filter(|r| !r.failed_message_ids.is_empty())
+        .map(|r| r.summary.objects[0].error().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        retried.len(),
+        1,
+        "one holds the lease, the other is told to retry"
+    );
+    assert!(retried[0].contains("another invocation"), "{retried:?}");
+    assert_eq!(forwarder.source.opened.lock().unwrap().len(), 1);
+
+    let retry = forwarder
+        .handle(&message(&key), None, "invocation-c")
+        .await
+        .unwrap();
+    assert_eq!(retry.summary.already_forwarded_objects, 1);
+    assert_eq!(forwarder.sink.messages(), sorted(records));
+}
+
+#[tokio::test]
+async fn a_put_failing_on_the_third_batch_resumes_at_the_stored_record_on_redelivery() {
+    let forwarder = checkpointed(MemorySink::failing_after(2, true), None);
+    let (key, records) = put_file(&forwarder, 23, "111122223333", FOUR_BATCHES);
+    let failed = forwarder.forward_key(&key, "invocation-1").await;
+    assert!(failed.is_retryable() && failed.is_balanced(), "{failed:?}");
+    let stored = forwarder.store().get(BUCKET, &key).unwrap();
+    assert_eq!(stored.next_record, failed.forwarded);
+    assert!(stored.owner.is_none(), "released at once");
+    assert!(stored.uncertain, "the failed put's outcome is unknown");
+
+    forwarder.sink.heal();
+    let resumed = forwarder.forward_key(&key, "invocation-2").await;
+    assert_eq!(resumed.resumed_at, Some(failed.forwarded));
+    assert_eq!(resumed.found_delivered, 0, "the failed put stored nothing");
+    assert_eq!(failed.forwarded + resumed.forwarded, records.len() as u64);
+    assert_eq!(forwarder.sink.messages(), sorted(records));
+}
+
+#[tokio::test]
+async fn a_put_stored_whose_answer_was_lost_is_found_in_the_stream_and_not_sent_again() {
+    let sink = MemorySink {
+        stored_anyway: true,
+        ..MemorySink::failing_after(2, true)
+    };
+    let forwarder = checkpointed(sink, None);
+    let (key, records) = put_file(&forwarder, 24, "111122223333", FOUR_BATCHES);
+    let failed = forwarder.forward_key(&key, "invocation-1").await;
+    assert!(failed.is_retryable());
+
+    forwarder.sink.heal();
+    let resumed = forwarder.forward_key(&key, "invocation-2").await;
+    assert!(resumed.found_delivered > 0, "{resumed:?}");
+    assert!(resumed.is_balanced());
+    assert!(*forwarder.sink.pages_read.lock().unwrap() > 1, "paged");
+    assert_eq!(forwarder.sink.messages(), sorted(records));
+}
+
+#[tokio::test]
+async fn a_process_dying_mid_put_is_resumed_after_its_deadline_without_duplicates() {
+    // Given: the third put is stored and never answered, and the invocation is abandoned.
+    let sink = MemorySink {
+        hang_after: Some(2),
+        ..MemorySink::default()
+    };
+    let forwarder = checkpointed(sink, None);
+    let (key, records) = put_file(&forwarder, 25, "111122223333", FOUR_BATCHES);
+    let deadline = Deadline::start(
+        Some(Instant::now() + Duration::from_millis(1500)),
+        Duration::ZERO,
+    );
+    let died = tokio::time::timeout(
+        Duration::from_millis(500),
+        forwarder.forward(
+            &NotifiedObject::plain(BUCKET, &key),
+            &deadline,
+            "invocation-1",
+            true,
+        ),
+    )
+    .await;
+    assert!(died.is_err(), "the invocation hung in its put");
+    let held = forwarder.store().get(BUCKET, &key).unwrap();
+    assert_eq!(held.owner.as_deref(), Some("invocation-1"));
+
+    // When: a redelivery before the dead lease ends is told to wait; one after it resumes.
+    let early = forwarder.forward_key(&key, "invocation-2").await;
+    assert!(early.is_retryable() && early.error().unwrap().contains("another invocation"));
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    let resumed = forwarder.forward_key(&key, "invocation-3").await;
+
+    // Then: the dead put's events were found, the rest sent, each record once.
+    assert!(resumed.error().is_none(), "{resumed:?}");
+    assert_eq!(resumed.resumed_at, Some(held.next_record));
+    assert!(resumed.found_delivered > 0);
+    assert_eq!(forwarder.sink.messages(), sorted(records));
+    assert!(forwarder.store().get(BUCKET, &key).unwrap().done);
+}
+
+#[tokio::test]
+async fn a_continuation_delivered_twice_applies_once() {
+    let forwarder = checkpointed(MemorySink::default(), Some(MemoryQueue::default()));
+    let (key, records) = put_file(&forwarder, 26, "111122223333", FOUR_BATCHES);
+    let started = forwarder
+        .forward(
+            &NotifiedObject::plain(BUCKET, &key),
+            &Deadline::stopped(),
+            "invocation-1",
+            true,
+        )
+        .await;
+    let handoff = started.handed_off_at.unwrap();
+    assert_eq!(
+        forwarder.store().get(BUCKET, &key).unwrap().next_record,
+        handoff
+    );
+    let continuation = forwarder.queue_sent().pop().unwrap();
+    let body: Value = serde_json::from_str(&continuation.to_message_body().unwrap()).unwrap();
+    let first = forwarder.handle(&body, None, "invocation-2").await.unwrap();
+    let again = forwarder.handle(&body, None, "invocation-3").await.unwrap();
+    assert_eq!(first.summary.objects[0].resumed_at, Some(handoff));
+    assert_eq!(again.summary.already_forwarded_objects, 1);
+    assert!(again.failed_message_ids.is_empty());
+    assert_eq!(forwarder.sink.messages(), sorted(records));
+}
+
+#[tokio::test]
+async fn a_rewritten_key_is_reported_and_not_forwarded_again() {
+    let forwarder = checkpointed(MemorySink::default(), None);
+    let (key, records) = put_file(&forwarder, 27, "111122223333", 50_000);
+    forwarder.forward_key(&key, "invocation-1").await;
+
+    // The same key, other content: named by the notification's ETag, or found when opened.
+    forwarder
+        .source
+        .e_tags
+        .lock()
+        .unwrap()
+        .insert(key.clone(), "\"other\"".into());
+    let mut notified = s3_record(&key);
+    notified["s3"]["object"]["eTag"] = json!("other");
+    let named = forwarder
+        .handle(&json!({"Records": [notified]}), None, "invocation-2")
+        .await
+        .unwrap();
+    assert_eq!(named.summary.rewritten_objects, 1);
+    let object = &named.summary.objects[0];
+    assert_eq!(object.checkpoint, Some(CheckpointVerdict::Rewritten));
+    assert!(
+        object
+            .skip_reason()
+            .unwrap()
+            .contains("ETag etag, now ETag other")
+    );
+    assert_eq!(forwarder.sink.messages(), sorted(records));
+}
+
+#[tokio::test]
+async fn a_message_naming_several_objects_retries_only_the_unfinished_one() {
+    let forwarder = checkpointed(MemorySink::default(), None);
+    let (good, good_records) = put_file(&forwarder, 28, "111122223333", 50_000);
+    let (bad, bad_records) = put_file(&forwarder, 29, "444455556666", 50_000);
+    forwarder.source.fail(
+        &bad,
+        crate::ports::OpenError::Failed(crate::ports::CallError::new(
+            "GetObject",
+            true,
+            "SlowDown",
+        )),
+    );
+    let both = sqs(&[(
+        "m1",
+        json!({"Records": [s3_record(&good), s3_record(&bad)]}),
+    )]);
+    let first = forwarder.handle(&both, None, "invocation-1").await.unwrap();
+    assert_eq!(first.failed_message_ids, vec!["m1"]);
+
+    forwarder.source.failures.lock().unwrap().clear();
+    let retry = forwarder.handle(&both, None, "invocation-2").await.unwrap();
+    assert!(retry.failed_message_ids.is_empty());
+    assert_eq!(retry.summary.already_forwarded_objects, 1);
+    assert_eq!(retry.summary.forwarded, bad_records.len() as u64);
+    let mut all = good_records;
+    all.extend(bad_records);
+    assert_eq!(forwarder.sink.messages(), sorted(all));
+}
+
+#[tokio::test]
+async fn a_dry_run_writes_no_checkpoint() {
+    let mut forwarder = checkpointed(MemorySink::default(), None);
+    forwarder.settings.dry_run = true;
+    let (key, _) = put_file(&forwarder, 30, "111122223333", 50_000);
+    forwarder.forward_key(&key, "invocation-1").await;
+    assert_eq!(forwarder.store().get(BUCKET, &key), None);
+}
