@@ -19,6 +19,7 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 WORK = ROOT / ".demo"
 BUCKET = "trailwatch-demo-trail"
 LOG_GROUP = "/trailwatch/demo"
+CHECKPOINT_TABLE = "trailwatch-demo-checkpoints"
 REGION = "us-east-1"
 # The template for the demo's generated events.
 SAMPLE_EVENT = ROOT / "events" / "s3-put-cloudtrail-log.json"
@@ -81,7 +82,9 @@ def functions_env(endpoint, routes, dry_run):
     """The functions' environment, as an env file for cargo lambda watch (it serves both)."""
     lines = [f"AWS_ENDPOINT_URL={endpoint}", "AWS_ACCESS_KEY_ID=testing", "AWS_SECRET_ACCESS_KEY=testing", f"AWS_REGION={REGION}", "AWS_LAMBDA_LOG_FORMAT=JSON", "RUST_LOG=info",
              # The validator: moto has no ListPublicKeys, so the signed trail's keys come from a file.
-             f"INTEGRITY_LOG_GROUP_NAME={INTEGRITY_GROUP}", f"TRAIL_PUBLIC_KEYS_FILE={WORK / 'signed' / 'public-keys.json'}"]
+             f"INTEGRITY_LOG_GROUP_NAME={INTEGRITY_GROUP}", f"TRAIL_PUBLIC_KEYS_FILE={WORK / 'signed' / 'public-keys.json'}",
+             # Exactly once: the table the template creates, here in the emulator.
+             f"CHECKPOINT_TABLE_NAME={CHECKPOINT_TABLE}"]
     if routes:
         # Single quotes keep the JSON literal in the env file.
         lines.append(f"ROUTES='{json.dumps(json.loads(routes.read_text()))}'")
@@ -172,6 +175,13 @@ def main():
         s3 = session.client("s3", endpoint_url=endpoint)
         logs = session.client("logs", endpoint_url=endpoint)
         s3.create_bucket(Bucket=BUCKET)
+        # As template.yaml's CheckpointTable: partition key `object`, on-demand, TTL on expiresAt.
+        dynamodb = session.client("dynamodb", endpoint_url=endpoint)
+        dynamodb.create_table(TableName=CHECKPOINT_TABLE, BillingMode="PAY_PER_REQUEST",
+                              AttributeDefinitions=[{"AttributeName": "object", "AttributeType": "S"}],
+                              KeySchema=[{"AttributeName": "object", "KeyType": "HASH"}])
+        dynamodb.update_time_to_live(TableName=CHECKPOINT_TABLE, TimeToLiveSpecification={"AttributeName": "expiresAt", "Enabled": True})
+        print(f"demo: created the checkpoint table {CHECKPOINT_TABLE}")
 
         print("demo: delivering generated trail files for every sample in events/")
         events = sorted((ROOT / "events").glob("*.json"))
@@ -192,7 +202,11 @@ def main():
         processes.append(subprocess.Popen(["cargo", "lambda", "watch", "--invoke-address", "127.0.0.1", "--invoke-port", str(invoke_port), "--ignore-changes", "--timeout", "900", "--env-file", env_file], cwd=ROOT, env=env, stdout=watch_log, stderr=subprocess.STDOUT))
         wait_for_port(invoke_port, "cargo lambda watch", processes[-1])
 
-        for path in events:
+        # S3 and SQS deliver at least once: the large file's notification comes a second time.
+        events.append(events[-1])
+        for i, path in enumerate(events):
+            if i == len(events) - 1:
+                print("\ndemo: the same notification delivered again (S3 and SQS deliver at least once)")
             summary = invoke("forwarder", path, invoke_port, env)
             if "batchItemFailures" in summary:
                 failures = [f["itemIdentifier"] for f in summary["batchItemFailures"]]

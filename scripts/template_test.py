@@ -140,13 +140,17 @@ class Template(unittest.TestCase):
                     self.assertIn("TrailKey", resource)
                     self.assertIn("ExistingKmsKeyArn", resource)
                 elif service == "logs":
-                    self.assertIn(action, {"logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"})
+                    self.assertIn(action, {"logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents",
+                                           "logs:GetLogEvents"})
                     self.assertNotIn("IntegrityLogGroup", resource)
                     self.assertIn("DestinationLogGroup", resource)
                     self.assertIn("RouteLogGroupNames", resource)
                 elif service == "sqs":
                     self.assertEqual(action, "sqs:SendMessage")
                     self.assertEqual(statement["Resource"], {"Fn::GetAtt": ["DeliveryQueue", "Arn"]})
+                elif service == "dynamodb":
+                    self.assertIn(action, {"dynamodb:GetItem", "dynamodb:PutItem"})
+                    self.assertEqual(statement["Resource"], {"Fn::GetAtt": ["CheckpointTable", "Arn"]})
                 else:
                     self.fail(f"forwarder has an unexpected action {action}")
             self.assertNotEqual(statement["Resource"], "*")
@@ -190,8 +194,14 @@ class Template(unittest.TestCase):
         bucket = self.resources["TrailBucket"]["Properties"]
         self.assertTrue(all(bucket["PublicAccessBlockConfiguration"].values()))
         self.assertEqual(bucket["VersioningConfiguration"]["Status"], "Enabled")
-        (queue,) = bucket["NotificationConfiguration"]["QueueConfigurations"]
-        self.assertEqual(queue["Queue"], {"Fn::GetAtt": ["DeliveryQueue", "Arn"]})
+        queues = bucket["NotificationConfiguration"]["QueueConfigurations"]
+        # New content only: a copy in place (re-encryption) is not a delivery.
+        self.assertEqual({q["Event"] for q in queues},
+                         {"s3:ObjectCreated:Put", "s3:ObjectCreated:CompleteMultipartUpload"})
+        for queue in queues:
+            self.assertEqual(queue["Queue"], {"Fn::GetAtt": ["DeliveryQueue", "Arn"]})
+        rule = self.resources["LogFileDeliveries"]["Properties"]["EventPattern"]["detail"]
+        self.assertEqual(rule["reason"], ["PutObject", "CompleteMultipartUpload"])
         self.assertTrue(bucket["NotificationConfiguration"]["EventBridgeConfiguration"]["EventBridgeEnabled"])
         policy = self.resources["TrailBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"]
         deny = next(s for s in policy if isinstance(s, dict) and s.get("Sid") == "DenyInsecureTransport")
@@ -217,6 +227,21 @@ class Template(unittest.TestCase):
         for queue in ("DeliveryQueue", "DigestQueue"):
             redrive = self.resources[queue]["Properties"]["RedrivePolicy"]
             self.assertEqual(redrive["deadLetterTargetArn"], {"Fn::GetAtt": ["DeadLetterQueue", "Arn"]})
+
+    def test_the_forwarder_checkpoints_every_object_in_an_encrypted_expiring_table(self):
+        table = self.resources["CheckpointTable"]["Properties"]
+        self.assertEqual(table["BillingMode"], "PAY_PER_REQUEST")
+        self.assertEqual(table["KeySchema"], [{"AttributeName": "object", "KeyType": "HASH"}])
+        self.assertEqual(table["TimeToLiveSpecification"], {"AttributeName": "expiresAt", "Enabled": True})
+        self.assertTrue(table["SSESpecification"]["SSEEnabled"])
+        variables = self.function("ForwarderFunction")["Properties"]["Environment"]["Variables"]
+        self.assertEqual(variables["CHECKPOINT_TABLE_NAME"], {"Ref": "CheckpointTable"})
+        events = self.function("ForwarderFunction")["Properties"]["Events"]["Deliveries"]["Properties"]
+        self.assertEqual(events["ScalingConfig"]["MaximumConcurrency"], {"Ref": "MaximumConcurrency"})
+        # The attribute names the adapter writes are the ones the table declares.
+        adapter = (ROOT / "functions/forwarder/src/aws/dynamodb.rs").read_text()
+        self.assertIn('const OBJECT: &str = "object";', adapter)
+        self.assertIn('"expiresAt"', adapter)
 
     def test_each_queue_hides_a_message_for_six_times_its_function_timeout(self):
         # Lambda's guidance for SQS event sources, so a slow batch is not delivered twice.
@@ -244,7 +269,8 @@ class Template(unittest.TestCase):
         watched |= {a["MetricName"] for a in alarms.values() if "MetricName" in a}
         self.assertLessEqual(
             {"ApproximateNumberOfMessagesVisible", "Errors", "Rejected", "ObjectsFailed",
-             "DigestsInvalid", "LogFilesInvalid", "LogFilesMissing", "ChecksIncomplete"},
+             "DigestsInvalid", "LogFilesInvalid", "LogFilesMissing", "ChecksIncomplete",
+             "ObjectsRewritten"},
             watched,
         )
         for alarm in alarms.values():
@@ -253,7 +279,7 @@ class Template(unittest.TestCase):
     def test_emitted_metric_names_are_the_ones_the_alarms_watch(self):
         emitted = (ROOT / "shared/src/metrics.rs").read_text() + (ROOT / "functions/validator/src/lib.rs").read_text()
         for name in ("Rejected", "ObjectsFailed", "DigestsInvalid", "LogFilesInvalid", "LogFilesMissing",
-                     "ChecksIncomplete"):
+                     "ChecksIncomplete", "ObjectsRewritten"):
             self.assertIn(f'"{name}"', emitted)
 
     @unittest.skipUnless(os.environ.get("SAM_BUILD_DIR"), "scripts/test sets SAM_BUILD_DIR after sam build")

@@ -84,6 +84,16 @@ pub fn forwarder_metrics(
         ("ObjectsFailed", "Count", json!(summary.failed_objects)),
         ("ObjectsSkipped", "Count", json!(summary.skipped_objects)),
         ("ObjectsHandedOff", "Count", json!(handed_off)),
+        (
+            "ObjectsAlreadyForwarded",
+            "Count",
+            json!(summary.already_forwarded_objects),
+        ),
+        (
+            "ObjectsRewritten",
+            "Count",
+            json!(summary.rewritten_objects),
+        ),
         ("MessagesFailed", "Count", json!(failed_messages)),
         ("BytesRead", "Bytes", json!(summary.bytes_read)),
     ];
@@ -189,6 +199,8 @@ mod tests {
                 "ObjectsFailed",
                 "ObjectsSkipped",
                 "ObjectsHandedOff",
+                "ObjectsAlreadyForwarded",
+                "ObjectsRewritten",
                 "MessagesFailed",
                 "BytesRead",
                 "DeliveryLag",

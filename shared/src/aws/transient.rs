@@ -1,6 +1,11 @@
 //! Whether an SDK error may pass on a later attempt. The one classifier every adapter uses:
-//! throttling, 5xx, timeouts and connection failures are transient; invalid parameters, access
-//! denied and missing resources are not. Throttling codes:
+//! throttling, 5xx, timeouts and connection failures are transient, and so are the refusals
+//! that pass once the world catches up: access denied (IAM and key policies are eventually
+//! consistent, https://docs.aws.amazon.com/IAM/latest/UserGuide/troubleshoot_general.html#troubleshoot_general_eventual-consistency),
+//! a resource just created not found yet, two writers creating one log group, expired
+//! credentials, a skewed clock, S3's RequestTimeout. Invalid parameters and missing objects are
+//! not: a retry cannot change them, and a retried message that keeps failing ends in the
+//! dead-letter queue rather than being acknowledged. Throttling codes:
 //! https://docs.aws.amazon.com/sdkref/latest/guide/feature-retry-behavior.html
 
 use aws_smithy_runtime_api::client::result::SdkError;
@@ -20,6 +25,21 @@ const THROTTLING_CODES: [&str; 8] = [
     "ServiceUnavailableException",
 ];
 
+/// Error codes of refusals that a later attempt may not get.
+const PASSING_CODES: [&str; 11] = [
+    "AccessDenied",
+    "AccessDeniedException",
+    "ResourceNotFoundException",
+    "OperationAbortedException",
+    "RequestTimeout",
+    "ExpiredToken",
+    "ExpiredTokenException",
+    "RequestExpired",
+    "RequestTimeTooSkewed",
+    "KMS.KMSInternalException",
+    "KMS.ThrottlingException",
+];
+
 pub fn is_transient<E: ProvideErrorMetadata>(error: &SdkError<E, Response>) -> bool {
     match error {
         SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
@@ -29,10 +49,9 @@ pub fn is_transient<E: ProvideErrorMetadata>(error: &SdkError<E, Response>) -> b
             let status = service.raw().status().as_u16();
             status >= 500
                 || status == 429
-                || service
-                    .err()
-                    .code()
-                    .is_some_and(|code| THROTTLING_CODES.contains(&code))
+                || service.err().code().is_some_and(|code| {
+                    THROTTLING_CODES.contains(&code) || PASSING_CODES.contains(&code)
+                })
         }
         _ => false,
     }
@@ -80,12 +99,31 @@ mod tests {
     }
 
     #[test]
+    fn refusals_that_pass_once_the_world_catches_up_are_transient() {
+        for (status, code) in [
+            (403, "AccessDenied"),
+            (400, "AccessDeniedException"),
+            (400, "ResourceNotFoundException"),
+            (400, "OperationAbortedException"),
+            (400, "RequestTimeout"),
+            (400, "ExpiredToken"),
+            (400, "ExpiredTokenException"),
+            (403, "RequestTimeTooSkewed"),
+            (400, "KMS.KMSInternalException"),
+        ] {
+            assert!(is_transient(&service(status, code)), "{status} {code}");
+        }
+    }
+
+    #[test]
     fn refusals_a_retry_cannot_change_are_not_transient() {
         for (status, code) in [
             (400, "InvalidParameterException"),
-            (403, "AccessDenied"),
             (404, "NoSuchKey"),
-            (400, "ResourceNotFoundException"),
+            (404, "NoSuchVersion"),
+            (400, "InvalidSequenceTokenException"),
+            (400, "DataAlreadyAcceptedException"),
+            (400, "ValidationException"),
         ] {
             assert!(!is_transient(&service(status, code)), "{status} {code}");
         }
