@@ -23,6 +23,8 @@ pub struct CallError {
     pub transient: bool,
     /// The service's own words (never a request body).
     pub detail: String,
+    /// The service's error code, when it answered with one.
+    pub code: Option<String>,
 }
 
 impl CallError {
@@ -31,7 +33,19 @@ impl CallError {
             call: call.into(),
             transient,
             detail: detail.into(),
+            code: None,
         }
+    }
+
+    pub fn with_code(mut self, code: Option<&str>) -> Self {
+        self.code = code.map(str::to_owned);
+        self
+    }
+
+    /// PutLogEvents refused the request's content (an event it will not take), not the
+    /// destination or the caller: splitting the batch isolates the event.
+    pub fn is_refused_content(&self) -> bool {
+        !self.transient && self.code.as_deref() == Some("InvalidParameterException")
     }
 }
 
@@ -82,7 +96,7 @@ pub trait LogSink: Send + Sync + 'static {
     fn put(
         &self,
         destination: &Destination,
-        batch: Batch,
+        batch: &Batch,
         deadline: Option<Instant>,
     ) -> impl Future<Output = Result<PutOutcome, CallError>> + Send;
 

@@ -297,7 +297,7 @@ async fn write_verdicts(validator: &Validator, validated: &Validated) -> Result<
     }
     batches.extend(builder.finish());
     for batch in batches {
-        validator.sink.put(&destination, batch, None).await?;
+        validator.sink.put(&destination, &batch, None).await?;
     }
     Ok(())
 }

@@ -43,17 +43,17 @@ impl CloudWatchLogsSink {
     async fn put_batch(
         &self,
         destination: &Destination,
-        batch: Batch,
+        batch: &Batch,
         deadline: Option<Instant>,
     ) -> Result<PutOutcome, CallError> {
         let total = batch.events.len();
         let events = batch
             .events
-            .into_iter()
+            .iter()
             .map(|event| {
                 InputLogEvent::builder()
                     .timestamp(event.timestamp)
-                    .message(event.message)
+                    .message(event.message.clone())
                     .build()
                     .map_err(|e| put_error(destination, false, e.to_string()))
             })
@@ -213,7 +213,7 @@ impl LogSink for CloudWatchLogsSink {
     async fn put(
         &self,
         destination: &Destination,
-        batch: Batch,
+        batch: &Batch,
         deadline: Option<Instant>,
     ) -> Result<PutOutcome, CallError> {
         self.put_batch(destination, batch, deadline).await
@@ -267,7 +267,11 @@ fn put_error(destination: &Destination, transient: bool, detail: impl Into<Strin
 }
 
 fn put_failure(destination: &Destination, error: &SdkError<PutLogEventsError>) -> CallError {
-    put_error(destination, is_transient(error), describe(error))
+    let code = match error {
+        SdkError::ServiceError(e) => e.err().meta().code(),
+        _ => None,
+    };
+    put_error(destination, is_transient(error), describe(error)).with_code(code)
 }
 
 fn is_not_found(error: &SdkError<PutLogEventsError>) -> bool {

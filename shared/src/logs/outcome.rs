@@ -39,6 +39,10 @@ pub struct RejectedReasons {
     /// Read, but not delivered because the object failed first.
     #[serde(skip_serializing_if = "is_zero")]
     pub not_delivered: u64,
+    /// PutLogEvents refused the event itself (InvalidParameterException on a batch of it
+    /// alone, after splitting the batch it came in); the rest of the batch was delivered.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub refused: u64,
 }
 
 fn is_zero(value: &u64) -> bool {
@@ -53,6 +57,7 @@ impl RejectedReasons {
             + self.too_large
             + self.invalid_record
             + self.not_delivered
+            + self.refused
     }
 
     pub fn is_empty(&self) -> bool {
@@ -66,6 +71,7 @@ impl RejectedReasons {
         self.too_large += other.too_large;
         self.invalid_record += other.invalid_record;
         self.not_delivered += other.not_delivered;
+        self.refused += other.refused;
     }
 }
 

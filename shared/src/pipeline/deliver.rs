@@ -11,7 +11,7 @@ use tokio::time::Instant;
 
 use super::plan::{FilePlan, PlanContext, ReadyBatch, plan_file};
 use crate::logs::batch::EVENT_OVERHEAD_BYTES;
-use crate::logs::{Batch, Destination, RejectedReasons};
+use crate::logs::{Batch, Destination, PutOutcome, RejectedReasons};
 use crate::object::Continuation;
 use crate::ports::{CallError, CheckpointStore, LogSink, ObjectSource, OpenError};
 use crate::trail::Halt;
@@ -194,7 +194,7 @@ async fn put_batches<L: LogSink, C: CheckpointStore>(
             if let Some(held) = held.as_deref_mut() {
                 held.unconfirmed = true;
             }
-            match sink.put(&ready.destination, batch, deadline).await {
+            match put_isolating_refusals(sink, &ready.destination, batch, deadline).await {
                 Ok(outcome) => {
                     count(&ready.destination, outcome.accepted);
                     rejected.add(&outcome.rejected);
@@ -221,6 +221,67 @@ async fn put_batches<L: LogSink, C: CheckpointStore>(
         found_delivered,
         sink_error,
     }
+}
+
+/// Puts the batch; when PutLogEvents refuses its content, puts each half on its own, down to
+/// single events, so that only the refused events are left out (counted as `refused`). When
+/// every event is refused alone, the refusal was not about events: the error stands.
+async fn put_isolating_refusals<L: LogSink>(
+    sink: &L,
+    destination: &Destination,
+    batch: Batch,
+    deadline: Option<Instant>,
+) -> Result<PutOutcome, CallError> {
+    let total = batch.events.len() as u64;
+    let mut outcome = PutOutcome::default();
+    let mut first_refusal = None;
+    let mut pending = vec![batch];
+    while let Some(batch) = pending.pop() {
+        match sink.put(destination, &batch, deadline).await {
+            Ok(put) => {
+                outcome.accepted += put.accepted;
+                outcome.rejected.add(&put.rejected);
+            }
+            Err(error) if error.is_refused_content() => {
+                if batch.events.len() == 1 {
+                    tracing::warn!(destination = %destination, record_index = batch.events[0].record_index, error = %error, "CloudWatch Logs refused one event");
+                    outcome.rejected.refused += 1;
+                    first_refusal.get_or_insert(error);
+                } else {
+                    let (first, second) = split_batch(batch);
+                    // Popped first half first: the order of puts follows the batch.
+                    pending.push(second);
+                    pending.push(first);
+                }
+            }
+            Err(error) => return Err(error),
+        }
+    }
+    match first_refusal {
+        Some(error) if outcome.rejected.refused == total => Err(error),
+        _ => Ok(outcome),
+    }
+}
+
+/// Two batches of the halves of `batch`, each still sorted.
+fn split_batch(mut batch: Batch) -> (Batch, Batch) {
+    let second = batch.events.split_off(batch.events.len() / 2);
+    let counted = |events: &[crate::logs::LogEvent]| {
+        events
+            .iter()
+            .map(|e| e.message.len() + EVENT_OVERHEAD_BYTES)
+            .sum()
+    };
+    (
+        Batch {
+            counted_bytes: counted(&batch.events),
+            events: batch.events,
+        },
+        Batch {
+            counted_bytes: counted(&second),
+            events: second,
+        },
+    )
 }
 
 /// Reads the batch's stream back over the batch's time range and leaves out the events found

@@ -75,6 +75,9 @@ pub struct MemorySink {
     /// The put after this many stores its events and never answers (a process that dies
     /// while its put is in flight).
     pub hang_after: Option<usize>,
+    /// A batch holding one of these messages is refused whole, as PutLogEvents refuses a
+    /// request with an event it will not take (`InvalidParameterException`).
+    pub refused_messages: Vec<String>,
     /// Pages read back.
     pub pages_read: Mutex<usize>,
     /// Events older than this (epoch ms) are rejected as too old, as CloudWatch Logs does.
@@ -129,10 +132,22 @@ impl LogSink for MemorySink {
     async fn put(
         &self,
         destination: &Destination,
-        batch: Batch,
+        batch: &Batch,
         _deadline: Option<Instant>,
     ) -> Result<PutOutcome, CallError> {
-        if self.hang_now(destination, &batch) {
+        if batch
+            .events
+            .iter()
+            .any(|e| self.refused_messages.contains(&e.message))
+        {
+            return Err(CallError::new(
+                format!("PutLogEvents to {destination}"),
+                false,
+                "InvalidParameterException: injected",
+            )
+            .with_code(Some("InvalidParameterException")));
+        }
+        if self.hang_now(destination, batch) {
             return std::future::pending().await;
         }
         let mut puts = self.puts.lock().unwrap();
@@ -141,7 +156,12 @@ impl LogSink for MemorySink {
                 if self.stored_anyway && *puts == after {
                     *puts += 1;
                     let mut events = self.events.lock().unwrap();
-                    events.extend(batch.events.into_iter().map(|e| (destination.clone(), e)));
+                    events.extend(
+                        batch
+                            .events
+                            .iter()
+                            .map(|e| (destination.clone(), e.clone())),
+                    );
                 }
                 return Err(CallError::new(
                     format!("PutLogEvents to {destination}"),
@@ -153,7 +173,7 @@ impl LogSink for MemorySink {
         *puts += 1;
         let mut outcome = PutOutcome::default();
         let mut events = self.events.lock().unwrap();
-        for event in batch.events {
+        for event in batch.events.iter().cloned() {
             if self.too_old_before.is_some_and(|t| event.timestamp < t) {
                 outcome.rejected.add(&RejectedReasons {
                     too_old: 1,

@@ -318,6 +318,66 @@ async fn a_put_failing_mid_file_fails_the_object_with_every_record_accounted() {
 }
 
 #[tokio::test]
+async fn an_event_cloudwatch_logs_refuses_is_isolated_and_the_rest_of_its_batch_delivered() {
+    // Given: one record of a multi-batch file that PutLogEvents refuses in any batch.
+    let probe = forwarder(MemorySink::default(), None);
+    let (key, records) = put_file(&probe, 12, "111122223333", 3_000_000);
+    let body = probe.source.objects.lock().unwrap()[&key].clone();
+    let sink = MemorySink {
+        refused_messages: vec![records[777].clone()],
+        ..MemorySink::default()
+    };
+    let forwarder = forwarder_with_file(sink, &key, body.clone());
+
+    // When
+    let summary = forwarder
+        .forward(
+            &NotifiedObject::plain(BUCKET, &key),
+            &Deadline::none(),
+            "invocation-1",
+            true,
+        )
+        .await;
+
+    // Then: that one is counted as refused, every other record delivered once.
+    assert!(summary.error().is_none(), "{summary:?}");
+    assert!(summary.is_balanced());
+    assert_eq!(summary.rejected_reasons.refused, 1);
+    let mut rest = records.clone();
+    rest.remove(777);
+    assert_eq!(forwarder.sink.messages(), sorted(rest));
+
+    // A refusal of every event alone is not about the events: the object fails.
+    let everything = MemorySink {
+        refused_messages: records.clone(),
+        ..MemorySink::default()
+    };
+    let refusing = forwarder_with_file(everything, &key, body);
+    let failed = refusing
+        .forward(
+            &NotifiedObject::plain(BUCKET, &key),
+            &Deadline::none(),
+            "invocation-1",
+            true,
+        )
+        .await;
+    assert!(
+        failed
+            .error()
+            .unwrap()
+            .contains("InvalidParameterException")
+    );
+    assert!(failed.is_balanced());
+    assert_eq!(failed.rejected_reasons.refused, 0);
+}
+
+fn forwarder_with_file(sink: MemorySink, key: &str, body: Vec<u8>) -> TestForwarder {
+    let forwarder = forwarder(sink, None);
+    forwarder.source.put(key, body);
+    forwarder
+}
+
+#[tokio::test]
 async fn a_file_that_is_not_gzip_fails_for_good_and_its_message_is_acknowledged() {
     let forwarder = forwarder(MemorySink::default(), None);
     let key = TrailSpec::recent(8).key();
