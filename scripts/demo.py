@@ -78,6 +78,34 @@ def s3_event(bucket, key, size):
     return event
 
 
+def with_real_etags(value, s3):
+    """The event with each named object's ETag as S3 reports it, as a real notification has
+    (the samples' ETags are made up; the checkpoint compares them with what it read). SQS
+    bodies and SNS messages are JSON inside strings: patched inside."""
+    if isinstance(value, list):
+        return [with_real_etags(v, s3) for v in value]
+    if isinstance(value, str) and value.startswith("{"):
+        try:
+            inner = json.loads(value)
+        except ValueError:
+            return value
+        return json.dumps(with_real_etags(inner, s3))
+    if not isinstance(value, dict):
+        return value
+    value = {k: with_real_etags(v, s3) for k, v in value.items()}
+    for holder, bucket_of, key_field, etag_field, decode in (
+            ("s3", lambda v: v["s3"]["bucket"]["name"], "key", "eTag", urllib.parse.unquote_plus),
+            ("detail", lambda v: v["detail"]["bucket"]["name"], "key", "etag", lambda k: k)):
+        obj = value.get(holder, {}).get("object") if isinstance(value.get(holder), dict) else None
+        if isinstance(obj, dict) and etag_field in obj and key_field in obj:
+            try:
+                head = s3.head_object(Bucket=bucket_of(value), Key=decode(obj[key_field]))
+                obj[etag_field] = head["ETag"].strip('"')
+            except Exception:
+                pass  # not delivered (a deleted or missing object in the sample): as written
+    return value
+
+
 def functions_env(endpoint, routes, dry_run):
     """The functions' environment, as an env file for cargo lambda watch (it serves both)."""
     lines = [f"AWS_ENDPOINT_URL={endpoint}", "AWS_ACCESS_KEY_ID=testing", "AWS_SECRET_ACCESS_KEY=testing", f"AWS_REGION={REGION}", "AWS_LAMBDA_LOG_FORMAT=JSON", "RUST_LOG=info",
@@ -189,11 +217,18 @@ def main():
         for path in events:
             for key in trailgen_list(path):
                 deliver(s3, key, next(seeds))
+        # The samples with the ETags S3 gave the delivered objects, as real notifications carry.
+        patched = []
+        for path in events:
+            copy = WORK / "events" / path.name
+            copy.write_text(json.dumps(with_real_etags(json.loads(path.read_text()), s3), indent=2))
+            patched.append(copy)
+        events = patched
         # One more, larger file, to show several PutLogEvents batches for one object.
         large = trailgen("--seed", "21", "--bytes", "1")[0]
         size = deliver(s3, large, 21, min_bytes=3_000_000)
         events.append(WORK / "events" / "s3-put-large-log.json")
-        events[-1].write_text(json.dumps(s3_event(BUCKET, large, size), indent=2))
+        events[-1].write_text(json.dumps(with_real_etags(s3_event(BUCKET, large, size), s3), indent=2))
 
         env_file = WORK / "functions.env"
         env_file.write_text(functions_env(endpoint, args.routes, args.dry_run))

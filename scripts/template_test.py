@@ -147,7 +147,8 @@ class Template(unittest.TestCase):
                     self.assertIn("RouteLogGroupNames", resource)
                 elif service == "sqs":
                     self.assertEqual(action, "sqs:SendMessage")
-                    self.assertEqual(statement["Resource"], {"Fn::GetAtt": ["DeliveryQueue", "Arn"]})
+                    self.assertIn(statement["Resource"], [{"Fn::GetAtt": ["DeliveryQueue", "Arn"]},
+                                                          {"Fn::GetAtt": ["DeadLetterQueue", "Arn"]}])
                 elif service == "dynamodb":
                     self.assertIn(action, {"dynamodb:GetItem", "dynamodb:PutItem"})
                     self.assertEqual(statement["Resource"], {"Fn::GetAtt": ["CheckpointTable", "Arn"]})

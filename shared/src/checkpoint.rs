@@ -21,9 +21,9 @@ pub const DEFAULT_LEASE_MILLIS: i64 = 15 * 60 * 1000;
 /// The state of one object.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Checkpoint {
-    /// The S3 version read, once known.
+    /// The S3 version read, once the object was opened.
     pub version_id: Option<String>,
-    /// The ETag read (without quotes), once known.
+    /// The ETag read (without quotes), once the object was opened.
     pub e_tag: Option<String>,
     /// Every record before this one is delivered, none from it on (but see `uncertain`).
     pub next_record: u64,
@@ -111,9 +111,11 @@ pub fn claim(stored: Option<&Stored>, request: &ClaimRequest<'_>) -> Claim {
     let Some(stored) = stored else {
         return Claim::Granted {
             lease: Lease {
+                // The content is pinned when the object is opened, to what was read: a
+                // notification may name content already overwritten.
                 checkpoint: Checkpoint {
-                    version_id: request.version_id.map(str::to_owned),
-                    e_tag: request.e_tag.map(unquoted),
+                    version_id: None,
+                    e_tag: None,
                     next_record: request.continuation_at.unwrap_or(0),
                     done: false,
                     owner: Some(request.owner.to_owned()),
@@ -159,10 +161,6 @@ pub fn claim(stored: Option<&Stored>, request: &ClaimRequest<'_>) -> Claim {
     // A lease still set was not released: its invocation died (or this one, retried).
     let uncertain = current.uncertain || current.owner.is_some();
     let mut checkpoint = current.clone();
-    checkpoint.version_id = checkpoint
-        .version_id
-        .or_else(|| request.version_id.map(str::to_owned));
-    checkpoint.e_tag = checkpoint.e_tag.or_else(|| request.e_tag.map(unquoted));
     checkpoint.owner = Some(request.owner.to_owned());
     checkpoint.lease_until_millis = request.lease_until();
     checkpoint.uncertain = false;
@@ -306,7 +304,8 @@ mod tests {
         assert_eq!((start, uncertain, lease.revision), (0, false, 1));
         assert_eq!(lease.checkpoint.owner.as_deref(), Some("a"));
         assert_eq!(lease.checkpoint.lease_until_millis, NOW + 60_000);
-        assert_eq!(lease.checkpoint.e_tag.as_deref(), Some("abc"));
+        // Not the notification's ETag: the content is pinned to what is read.
+        assert_eq!(lease.checkpoint.e_tag, None);
         assert_eq!(
             lease.checkpoint.expires_at_seconds,
             NOW / 1000 + 15 * 24 * 3600
@@ -336,7 +335,8 @@ mod tests {
 
     #[test]
     fn a_done_object_is_already_forwarded_and_other_content_is_a_rewrite() {
-        let (held, _, _) = granted(claim(None, &request("a")));
+        let (mut held, _, _) = granted(claim(None, &request("a")));
+        held.opened(None, Some("\"abc\"")).unwrap();
         let done = stored(&held.finished(2500));
         assert_eq!(claim(Some(&done), &request("b")), Claim::AlreadyForwarded);
         let rewritten = ClaimRequest {
@@ -389,6 +389,24 @@ mod tests {
         // Never seen (the table came after the message): the message's record stands.
         let (_, start, _) = granted(claim(None, &continuation(800)));
         assert_eq!(start, 800);
+    }
+
+    #[test]
+    fn a_notification_naming_content_already_overwritten_forwards_what_is_read() {
+        // Named "stale", read "fresh": what is read is forwarded and pinned, so the
+        // notification of the fresh content finds it forwarded, not rewritten.
+        let stale = ClaimRequest {
+            e_tag: Some("stale"),
+            ..request("a")
+        };
+        let (mut held, _, _) = granted(claim(None, &stale));
+        held.opened(None, Some("\"fresh\"")).unwrap();
+        let done = stored(&held.finished(10));
+        let fresh = ClaimRequest {
+            e_tag: Some("fresh"),
+            ..request("b")
+        };
+        assert_eq!(claim(Some(&done), &fresh), Claim::AlreadyForwarded);
     }
 
     #[test]

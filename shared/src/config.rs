@@ -16,6 +16,8 @@ pub const ROUTES: &str = "ROUTES";
 pub const DRY_RUN: &str = "DRY_RUN";
 /// The SQS queue that continuation messages go to when an invocation nears its deadline.
 pub const CONTINUATION_QUEUE_URL: &str = "CONTINUATION_QUEUE_URL";
+/// SQS queue a message that failed for good is copied to, with its reason.
+pub const DEAD_LETTER_QUEUE_URL: &str = "DEAD_LETTER_QUEUE_URL";
 /// DynamoDB table of per-object checkpoints; unset: delivery is at least once.
 pub const CHECKPOINT_TABLE_NAME: &str = "CHECKPOINT_TABLE_NAME";
 /// Decompressed bytes allowed per object (decompression bombs).
@@ -34,6 +36,7 @@ pub struct ForwarderConfig {
     pub dry_run: bool,
     pub continuation_queue_url: Option<String>,
     pub checkpoint_table_name: Option<String>,
+    pub dead_letter_queue_url: Option<String>,
     pub max_decompressed_bytes: u64,
     pub handoff_margin: std::time::Duration,
     pub metrics_namespace: String,
@@ -96,20 +99,20 @@ impl ForwarderConfig {
                 .filter(|n| *n > 0)
                 .ok_or_else(|| error(variable, format!("{text:?} is not a positive whole number"))),
         };
-        let continuation_queue_url = get(CONTINUATION_QUEUE_URL);
-        if let Some(url) = &continuation_queue_url {
-            if !(url.starts_with("https://") || url.starts_with("http://")) {
-                return Err(error(
-                    CONTINUATION_QUEUE_URL,
-                    format!("{url:?} is not an SQS queue URL"),
-                ));
+        let queue_url = |variable: &'static str| match get(variable) {
+            Some(url) if !(url.starts_with("https://") || url.starts_with("http://")) => {
+                Err(error(variable, format!("{url:?} is not an SQS queue URL")))
             }
-        }
+            url => Ok(url),
+        };
+        let continuation_queue_url = queue_url(CONTINUATION_QUEUE_URL)?;
+        let dead_letter_queue_url = queue_url(DEAD_LETTER_QUEUE_URL)?;
         Ok(Self {
             routes,
             dry_run,
             continuation_queue_url,
             checkpoint_table_name: get(CHECKPOINT_TABLE_NAME).map(|name| name.trim().to_owned()),
+            dead_letter_queue_url,
             max_decompressed_bytes: number(MAX_DECOMPRESSED_BYTES, DEFAULT_MAX_DECOMPRESSED_BYTES)?,
             handoff_margin: std::time::Duration::from_secs(number(
                 HANDOFF_MARGIN_SECONDS,
@@ -177,8 +180,19 @@ mod tests {
             ),
             (METRICS_NAMESPACE, "Audit/Trail"),
             (CHECKPOINT_TABLE_NAME, "trailwatch-checkpoints"),
+            (
+                DEAD_LETTER_QUEUE_URL,
+                "https://sqs.us-east-1.amazonaws.com/111122223333/dlq",
+            ),
         ])
         .unwrap();
+        assert!(set.dead_letter_queue_url.is_some());
+        let bad = config(&[(LOG_GROUP_NAME, "/g"), (DEAD_LETTER_QUEUE_URL, "dlq")]);
+        assert!(
+            bad.unwrap_err()
+                .to_string()
+                .contains("DEAD_LETTER_QUEUE_URL")
+        );
         assert_eq!(
             set.checkpoint_table_name.as_deref(),
             Some("trailwatch-checkpoints")

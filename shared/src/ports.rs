@@ -142,6 +142,27 @@ pub trait CheckpointStore: Send + Sync + 'static {
     ) -> impl Future<Output = Result<Written, CallError>> + Send;
 }
 
+/// Why a message is set aside, as message attributes on its dead-letter copy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeadLetter {
+    /// The SQS message id it had.
+    pub message_id: String,
+    /// The first object that failed for good (`s3://bucket/key`), when one did.
+    pub object: Option<String>,
+    /// The error, as in the summary.
+    pub reason: String,
+}
+
+/// The dead-letter queue (`DEAD_LETTER_QUEUE_URL`): a message that failed for good is copied
+/// there with its reason before it is acknowledged, so it can be redriven after a fix.
+pub trait DeadLetterQueue: Send + Sync + 'static {
+    fn send(
+        &self,
+        body: &str,
+        letter: &DeadLetter,
+    ) -> impl Future<Output = Result<(), CallError>> + Send;
+}
+
 /// Where continuation messages go (`CONTINUATION_QUEUE_URL`).
 pub trait ContinuationQueue: Send + Sync + 'static {
     fn send(

@@ -13,18 +13,18 @@ use serde::Serialize;
 use serde_json::Value;
 use tokio::time::Instant;
 use trailwatch::aws::logs::CloudWatchLogsSink;
-use trailwatch::pipeline::InvocationReport;
+use trailwatch::pipeline::{InvocationReport, Queues};
 use trailwatch::summary::ForwardSummary;
 use trailwatch::trigger::UnrecognisedPayload;
 use trailwatch::{Forwarder, ForwarderConfig};
 
 use crate::aws::dynamodb::DynamoCheckpoints;
 use crate::aws::s3::S3Objects;
-use crate::aws::sqs::SqsContinuations;
+use crate::aws::sqs::{SqsContinuations, SqsDeadLetters};
 
 /// The forwarder wired to AWS.
 pub type AwsForwarder =
-    Forwarder<S3Objects, CloudWatchLogsSink, SqsContinuations, DynamoCheckpoints>;
+    Forwarder<S3Objects, CloudWatchLogsSink, SqsContinuations, DynamoCheckpoints, SqsDeadLetters>;
 
 /// Builds the forwarder's clients once per cold start. With a custom endpoint (a local
 /// emulator through `AWS_ENDPOINT_URL`), S3 uses path-style addressing.
@@ -43,13 +43,23 @@ pub fn build_forwarder(sdk: &SdkConfig, config: &ForwarderConfig) -> AwsForwarde
             client: aws_sdk_dynamodb::Client::new(sdk),
             table_name,
         });
+    let dead_letters = config
+        .dead_letter_queue_url
+        .clone()
+        .map(|queue_url| SqsDeadLetters {
+            client: aws_sdk_sqs::Client::new(sdk),
+            queue_url,
+        });
     Forwarder::new(
         S3Objects {
             client: trailwatch::aws::s3::client(sdk),
         },
         CloudWatchLogsSink::new(aws_sdk_cloudwatchlogs::Client::new(sdk)),
-        continuations,
-        checkpoints,
+        Queues {
+            continuations,
+            checkpoints,
+            dead_letters,
+        },
         config,
     )
 }

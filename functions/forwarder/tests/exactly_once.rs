@@ -301,3 +301,70 @@ async fn a_rewritten_key_is_reported_and_not_forwarded_again() {
         expected(&records)
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_that_fails_for_good_is_kept_in_the_dead_letter_queue_with_its_reason() {
+    // Given: a real (moto) dead-letter queue, a good file and one that is not gzip.
+    let endpoint = support::moto().endpoint.clone();
+    let sqs = aws_sdk_sqs::Client::new(&support::sdk_config_for(&endpoint).await);
+    let dlq = sqs
+        .create_queue()
+        .queue_name("trailwatch-dead-letters")
+        .send()
+        .await
+        .unwrap()
+        .queue_url
+        .unwrap();
+    let harness = Harness::checkpointed(
+        &endpoint,
+        "dead-letters",
+        &[("DEAD_LETTER_QUEUE_URL", &dlq)],
+    )
+    .await;
+    let spec = member_spec(151, "444455556666", "us-east-1");
+    let (good, good_size, records) = harness.put_trail_file(&spec, 20_000).await;
+    let broken = member_spec(152, "777788889999", "eu-west-1").key();
+    let (broken, broken_size) = harness.put(&broken, b"not gzip".to_vec()).await;
+    let broken_body = s3_event(&harness.bucket, &[(broken.clone(), broken_size)]).to_string();
+    let payload = sqs_event(&[
+        (
+            "good",
+            s3_event(&harness.bucket, &[(good, good_size)]).to_string(),
+        ),
+        ("broken", broken_body.clone()),
+    ]);
+
+    // When
+    let report = harness.run(&payload, None).await;
+
+    // Then: both acknowledged; the broken one's body is in the dead-letter queue with why.
+    assert!(report.failed_message_ids.is_empty());
+    let received = sqs
+        .receive_message()
+        .queue_url(&dlq)
+        .message_attribute_names("All")
+        .max_number_of_messages(10)
+        .send()
+        .await
+        .unwrap();
+    let messages = received.messages.unwrap_or_default();
+    assert_eq!(messages.len(), 1);
+    assert_eq!(messages[0].body(), Some(broken_body.as_str()));
+    let attributes = messages[0].message_attributes().unwrap();
+    let text = |name: &str| attributes[name].string_value().unwrap().to_owned();
+    assert!(
+        text("trailwatchReason").contains("not gzip"),
+        "{attributes:?}"
+    );
+    assert_eq!(
+        text("trailwatchObject"),
+        format!("s3://{}/{broken}", harness.bucket)
+    );
+    assert_eq!(text("trailwatchMessageId"), "broken");
+    assert_eq!(
+        harness
+            .events("o-aa11bb22cc_444455556666_CloudTrail_us-east-1")
+            .await,
+        expected(&records)
+    );
+}

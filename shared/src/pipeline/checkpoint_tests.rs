@@ -283,3 +283,50 @@ async fn a_dry_run_writes_no_checkpoint() {
     forwarder.forward_key(&key, "invocation-1").await;
     assert_eq!(forwarder.store().get(BUCKET, &key), None);
 }
+
+#[tokio::test]
+async fn sqs_messages_that_fail_for_good_go_to_the_dead_letter_queue_with_their_reason() {
+    let forwarder = checkpointed(MemorySink::default(), None);
+    let (good, good_records) = put_file(&forwarder, 31, "111122223333", 50_000);
+    let broken = crate::generate::TrailSpec::recent(32).key();
+    forwarder.source.put(&broken, b"plain text".to_vec());
+    let (throttled, _) = put_file(&forwarder, 33, "444455556666", 50_000);
+    forwarder.source.fail(
+        &throttled,
+        crate::ports::OpenError::Failed(crate::ports::CallError::new(
+            "GetObject",
+            true,
+            "SlowDown",
+        )),
+    );
+    let payload = json!({"Records": [
+        {"messageId": "good", "eventSource": "aws:sqs", "body": json!({"Records": [s3_record(&good)]}).to_string()},
+        {"messageId": "broken", "eventSource": "aws:sqs", "body": json!({"Records": [s3_record(&broken)]}).to_string()},
+        {"messageId": "garbage", "eventSource": "aws:sqs", "body": "{\"hello\": 1}"},
+        {"messageId": "throttled", "eventSource": "aws:sqs", "body": json!({"Records": [s3_record(&throttled)]}).to_string()},
+    ]});
+
+    let report = forwarder
+        .handle(&payload, None, "invocation-1")
+        .await
+        .unwrap();
+
+    // Only what a retry can fix comes back; what cannot is kept with its reason, then deleted.
+    assert_eq!(report.failed_message_ids, vec!["throttled"]);
+    let sent = forwarder
+        .dead_letters
+        .as_ref()
+        .unwrap()
+        .sent
+        .lock()
+        .unwrap()
+        .clone();
+    let ids: Vec<&str> = sent.iter().map(|(_, l)| l.message_id.as_str()).collect();
+    assert_eq!(ids, vec!["broken", "garbage"]);
+    let (body, letter) = &sent[0];
+    assert_eq!(*body, payload["Records"][1]["body"].as_str().unwrap());
+    assert_eq!(letter.object, Some(format!("s3://{BUCKET}/{broken}")));
+    assert!(letter.reason.contains("not gzip"), "{letter:?}");
+    assert!(sent[1].1.reason.contains("not a known notification"));
+    assert_eq!(forwarder.sink.messages(), sorted(good_records));
+}

@@ -12,8 +12,8 @@ use crate::checkpoint::{Checkpoint, Stored, Written};
 use crate::logs::{Batch, Destination, LogEvent, PutOutcome, RejectedReasons};
 use crate::object::{Continuation, ObjectRef};
 use crate::ports::{
-    CallError, CheckpointStore, ContinuationQueue, EventsPage, LogSink, ObjectSource, OpenError,
-    OpenedObject,
+    CallError, CheckpointStore, ContinuationQueue, DeadLetter, DeadLetterQueue, EventsPage,
+    LogSink, ObjectSource, OpenError, OpenedObject,
 };
 
 /// Objects by key; a key may be set to fail instead.
@@ -265,6 +265,22 @@ impl CheckpointStore for MemoryCheckpoints {
             },
         );
         Ok(Written::Stored)
+    }
+}
+
+/// Dead letters sent: (body, letter).
+#[derive(Default)]
+pub struct MemoryDeadLetters {
+    pub sent: Mutex<Vec<(String, DeadLetter)>>,
+}
+
+impl DeadLetterQueue for MemoryDeadLetters {
+    async fn send(&self, body: &str, letter: &DeadLetter) -> Result<(), CallError> {
+        self.sent
+            .lock()
+            .unwrap()
+            .push((body.to_owned(), letter.clone()));
+        Ok(())
     }
 }
 

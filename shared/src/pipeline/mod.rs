@@ -32,7 +32,9 @@ pub use settle::{Next, rewritten_reason, settle};
 use crate::checkpoint::{Claim, ClaimRequest};
 use crate::config::ForwarderConfig;
 use crate::object::{Continuation, NotifiedObject};
-use crate::ports::{CheckpointStore, ContinuationQueue, LogSink, ObjectSource};
+use crate::ports::{
+    CheckpointStore, ContinuationQueue, DeadLetter, DeadLetterQueue, LogSink, ObjectSource,
+};
 use crate::route::Routes;
 use crate::summary::{CheckpointVerdict, FailedMessage, ForwardSummary, ObjectSummary};
 use crate::trigger::{Invocation, Message, MessageContent, UnrecognisedPayload, parse_invocation};
@@ -75,28 +77,56 @@ impl From<&ForwarderConfig> for Settings {
 
 /// The forwarder over its ports: objects from `source`, events to `sink`, continuations to
 /// `continuations` (without a queue, an object stopped by the deadline is retried whole), each
-/// object's progress in `checkpoints` (without a table, delivery is at least once).
-pub struct Forwarder<S, L, Q, C> {
+/// object's progress in `checkpoints` (without a table, delivery is at least once), SQS
+/// messages that failed for good to `dead_letters` with their reason (without one, they are
+/// acknowledged and logged, or left to the queue's redrive).
+pub struct Forwarder<S, L, Q, C, D> {
     source: S,
     sink: L,
     continuations: Option<Q>,
     checkpoints: Option<C>,
+    dead_letters: Option<D>,
     settings: Settings,
 }
 
-impl<S: ObjectSource, L: LogSink, Q: ContinuationQueue, C: CheckpointStore> Forwarder<S, L, Q, C> {
-    pub fn new(
-        source: S,
-        sink: L,
-        continuations: Option<Q>,
-        checkpoints: Option<C>,
-        config: &ForwarderConfig,
-    ) -> Self {
+/// The ports a forwarder works through, beside the object source and the sink.
+pub struct Queues<Q, C, D> {
+    pub continuations: Option<Q>,
+    pub checkpoints: Option<C>,
+    pub dead_letters: Option<D>,
+}
+
+/// How an SQS message ends.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Settled {
+    /// Acknowledged: everything it names is done (forwarded, skipped, or failed for good with
+    /// no dead-letter queue to keep it).
+    Done,
+    /// Reported in `batchItemFailures`: it comes back after its visibility timeout.
+    Retry,
+    /// Failed for good: copied to the dead-letter queue with this reason, then acknowledged.
+    /// `named_objects`: it named objects (which were read), not only what no retry mends.
+    DeadLetter {
+        letter: DeadLetter,
+        named_objects: bool,
+    },
+}
+
+impl<S, L, Q, C, D> Forwarder<S, L, Q, C, D>
+where
+    S: ObjectSource,
+    L: LogSink,
+    Q: ContinuationQueue,
+    C: CheckpointStore,
+    D: DeadLetterQueue,
+{
+    pub fn new(source: S, sink: L, queues: Queues<Q, C, D>, config: &ForwarderConfig) -> Self {
         Self {
             source,
             sink,
-            continuations,
-            checkpoints,
+            continuations: queues.continuations,
+            checkpoints: queues.checkpoints,
+            dead_letters: queues.dead_letters,
             settings: Settings::from(config),
         }
     }
@@ -126,10 +156,10 @@ impl<S: ObjectSource, L: LogSink, Q: ContinuationQueue, C: CheckpointStore> Forw
             Invocation::Sqs(messages) => {
                 report.sqs = true;
                 for message in &messages {
-                    if self
+                    let settled = self
                         .run_message(message, &deadline, owner, &mut report.summary)
-                        .await
-                    {
+                        .await;
+                    if !self.acknowledge(message, settled).await {
                         report.failed_message_ids.extend(message.id.clone());
                     }
                 }
@@ -138,20 +168,28 @@ impl<S: ObjectSource, L: LogSink, Q: ContinuationQueue, C: CheckpointStore> Forw
         Ok(report)
     }
 
-    /// Runs one message; returns whether it must be retried.
+    /// Runs one message; says how it ends.
     async fn run_message(
         &self,
         message: &Message,
         deadline: &Deadline,
         owner: &str,
         summary: &mut ForwardSummary,
-    ) -> bool {
+    ) -> Settled {
         let message_id = message.id.as_deref().unwrap_or_default();
+        let letter = |object: Option<String>, reason: String, named_objects| Settled::DeadLetter {
+            letter: DeadLetter {
+                message_id: message_id.to_owned(),
+                object,
+                reason,
+            },
+            named_objects,
+        };
         let objects = match &message.content {
             Ok(MessageContent::Objects(objects)) => objects,
             Ok(MessageContent::TestEvent) => {
                 tracing::info!(message_id, "s3:TestEvent acknowledged");
-                return false;
+                return Settled::Done;
             }
             Err(error) => {
                 tracing::error!(message_id, error = %error, "message names nothing readable");
@@ -159,13 +197,12 @@ impl<S: ObjectSource, L: LogSink, Q: ContinuationQueue, C: CheckpointStore> Forw
                     message_id: message_id.to_owned(),
                     error: error.to_string(),
                 });
-                // Nothing was delivered, so a retry duplicates nothing; SQS's redrive policy
-                // takes the message to the dead-letter queue.
-                return true;
+                return letter(None, error.to_string(), false);
             }
         };
         let mut retry = false;
-        let mut named = 0;
+        let mut named = false;
+        let mut failed_for_good = None;
         for entry in objects {
             let notified = match entry {
                 Ok(notified) => notified,
@@ -176,19 +213,56 @@ impl<S: ObjectSource, L: LogSink, Q: ContinuationQueue, C: CheckpointStore> Forw
                         message_id: message_id.to_owned(),
                         error: error.to_string(),
                     });
+                    failed_for_good.get_or_insert((None, error.to_string()));
                     continue;
                 }
             };
-            named += 1;
+            named = true;
             // The first object of an invocation always starts, so every invocation progresses.
             let first = summary.objects.is_empty();
             let object = self.forward(notified, deadline, owner, first).await;
             retry |= object.is_retryable();
+            if let Some(error) = object.error().filter(|_| !object.is_retryable()) {
+                let name = format!("s3://{}/{}", object.bucket, object.key);
+                failed_for_good.get_or_insert((Some(name), error.to_owned()));
+            }
             log_object(&object);
             summary.add(object);
         }
-        // A message that names nothing at all goes back, so SQS's redrive policy keeps it.
-        retry || (named == 0 && !objects.is_empty())
+        // Retried first: on redelivery the finished objects are skipped by their checkpoints,
+        // and what fails for good then goes to the dead-letter queue.
+        match (retry, failed_for_good) {
+            (true, _) => Settled::Retry,
+            (false, Some((object, reason))) => letter(object, reason, named),
+            (false, None) => Settled::Done,
+        }
+    }
+
+    /// Whether the message may be deleted: done, or kept in the dead-letter queue. Without
+    /// that queue, a failure for good is acknowledged (logged and in the summary) when objects
+    /// were read, and left to the queue's redrive policy when the message named nothing.
+    async fn acknowledge(&self, message: &Message, settled: Settled) -> bool {
+        let (letter, named_objects) = match settled {
+            Settled::Done => return true,
+            Settled::Retry => return false,
+            Settled::DeadLetter {
+                letter,
+                named_objects,
+            } => (letter, named_objects),
+        };
+        let (Some(queue), Some(body)) = (&self.dead_letters, &message.body) else {
+            return named_objects;
+        };
+        match queue.send(body, &letter).await {
+            Ok(()) => {
+                tracing::warn!(message_id = %letter.message_id, object = letter.object.as_deref().unwrap_or("-"), reason = %letter.reason, "message failed for good: copied to the dead-letter queue");
+                true
+            }
+            Err(error) => {
+                tracing::error!(message_id = %letter.message_id, error = %error, "the dead-letter copy failed: the message is retried");
+                false
+            }
+        }
     }
 
     /// One object's whole path. `first`: the invocation's first object, which starts even

@@ -6,8 +6,8 @@ use std::collections::HashMap;
 
 use serde_json::{Value, json};
 
-use super::fakes::{MemoryCheckpoints, MemoryObjects, MemoryQueue, MemorySink};
-use super::{Deadline, Forwarder};
+use super::fakes::{MemoryCheckpoints, MemoryDeadLetters, MemoryObjects, MemoryQueue, MemorySink};
+use super::{Deadline, Forwarder, Queues};
 use crate::config::ForwarderConfig;
 use crate::generate::{TrailSpec, write_log_file};
 use crate::object::{Continuation, NotifiedObject};
@@ -16,7 +16,7 @@ use crate::ports::{CallError, OpenError};
 pub(super) const BUCKET: &str = "trail-bucket";
 
 pub(super) type TestForwarder =
-    Forwarder<MemoryObjects, MemorySink, MemoryQueue, MemoryCheckpoints>;
+    Forwarder<MemoryObjects, MemorySink, MemoryQueue, MemoryCheckpoints, MemoryDeadLetters>;
 
 pub(super) fn config() -> ForwarderConfig {
     let vars = HashMap::from([("LOG_GROUP_NAME", "/trail")]);
@@ -24,19 +24,33 @@ pub(super) fn config() -> ForwarderConfig {
 }
 
 pub(super) fn forwarder(sink: MemorySink, queue: Option<MemoryQueue>) -> TestForwarder {
-    Forwarder::new(MemoryObjects::default(), sink, queue, None, &config())
+    with_queues(
+        sink,
+        Queues {
+            continuations: queue,
+            checkpoints: None,
+            dead_letters: None,
+        },
+    )
 }
 
-/// With a checkpoint table.
+/// With a checkpoint table and a dead-letter queue.
 pub(super) fn checkpointed(sink: MemorySink, queue: Option<MemoryQueue>) -> TestForwarder {
-    let checkpoints = Some(MemoryCheckpoints::default());
-    Forwarder::new(
-        MemoryObjects::default(),
+    with_queues(
         sink,
-        queue,
-        checkpoints,
-        &config(),
+        Queues {
+            continuations: queue,
+            checkpoints: Some(MemoryCheckpoints::default()),
+            dead_letters: Some(MemoryDeadLetters::default()),
+        },
     )
+}
+
+fn with_queues(
+    sink: MemorySink,
+    queues: Queues<MemoryQueue, MemoryCheckpoints, MemoryDeadLetters>,
+) -> TestForwarder {
+    Forwarder::new(MemoryObjects::default(), sink, queues, &config())
 }
 
 /// Puts a generated log file of at least `bytes` uncompressed; returns its key and records.

@@ -28,6 +28,8 @@ pub enum MessageContent {
 pub struct Message {
     pub id: Option<String>,
     pub content: Result<MessageContent, MessageError>,
+    /// SQS: the body as received, copied to the dead-letter queue when it fails for good.
+    pub body: Option<String>,
 }
 
 /// An invocation's payload, by how its outcome must be reported.
@@ -83,7 +85,11 @@ pub fn parse_invocation(payload: &Value) -> Result<Invocation, UnrecognisedPaylo
         }
     }
     match parse_content(payload, 0) {
-        Some(content) => Ok(Invocation::Direct(Message { id: None, content })),
+        Some(content) => Ok(Invocation::Direct(Message {
+            id: None,
+            content,
+            body: None,
+        })),
         None => Err(UnrecognisedPayload(describe_shape(payload))),
     }
 }
@@ -93,7 +99,8 @@ fn sqs_message(record: &Value) -> Message {
         .get("messageId")
         .and_then(Value::as_str)
         .map(str::to_owned);
-    let content = match record.get("body").and_then(Value::as_str) {
+    let body = record.get("body").and_then(Value::as_str);
+    let content = match body {
         None => Err(MessageError::NoBody),
         Some(body) => match serde_json::from_str::<Value>(body) {
             Err(e) => Err(MessageError::BodyNotJson(e.to_string())),
@@ -101,7 +108,11 @@ fn sqs_message(record: &Value) -> Message {
                 .unwrap_or_else(|| Err(MessageError::UnknownBody(describe_shape(&inner)))),
         },
     };
-    Message { id, content }
+    Message {
+        id,
+        content,
+        body: body.map(str::to_owned),
+    }
 }
 
 /// Nested envelopes are unwrapped a few levels deep at most (SQS → SNS → S3).

@@ -44,7 +44,8 @@ fn s3_test_event_is_recognised() {
         invocation,
         Invocation::Direct(Message {
             id: None,
-            content: Ok(MessageContent::TestEvent)
+            content: Ok(MessageContent::TestEvent),
+            body: None,
         })
     );
 }
