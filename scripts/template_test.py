@@ -146,9 +146,11 @@ class Template(unittest.TestCase):
                     self.assertIn("DestinationLogGroup", resource)
                     self.assertIn("RouteLogGroupNames", resource)
                 elif service == "sqs":
-                    self.assertEqual(action, "sqs:SendMessage")
-                    self.assertIn(statement["Resource"], [{"Fn::GetAtt": ["DeliveryQueue", "Arn"]},
-                                                          {"Fn::GetAtt": ["DeadLetterQueue", "Arn"]}])
+                    self.assertIn(action, {"sqs:SendMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueUrl"})
+                    allowed = [{"Fn::GetAtt": ["DeliveryQueue", "Arn"]}]
+                    if action == "sqs:SendMessage":
+                        allowed.append({"Fn::GetAtt": ["DeadLetterQueue", "Arn"]})
+                    self.assertIn(statement["Resource"], allowed)
                 elif service == "dynamodb":
                     self.assertIn(action, {"dynamodb:GetItem", "dynamodb:PutItem"})
                     self.assertEqual(statement["Resource"], {"Fn::GetAtt": ["CheckpointTable", "Arn"]})

@@ -20,7 +20,7 @@ use trailwatch::{Forwarder, ForwarderConfig};
 
 use crate::aws::dynamodb::DynamoCheckpoints;
 use crate::aws::s3::S3Objects;
-use crate::aws::sqs::{SqsContinuations, SqsDeadLetters};
+use crate::aws::sqs::{SqsContinuations, SqsDeadLetters, VisibilityKeeper};
 
 /// The forwarder wired to AWS.
 pub type AwsForwarder =
@@ -64,6 +64,17 @@ pub fn build_forwarder(sdk: &SdkConfig, config: &ForwarderConfig) -> AwsForwarde
     )
 }
 
+/// How often an SQS batch's visibility is extended while it is processed.
+pub const VISIBILITY_EVERY: Duration = Duration::from_secs(60);
+
+/// The visibility keeper for the delivery queue's messages.
+pub fn build_visibility_keeper(sdk: &SdkConfig) -> VisibilityKeeper {
+    VisibilityKeeper {
+        client: aws_sdk_sqs::Client::new(sdk),
+        every: VISIBILITY_EVERY,
+    }
+}
+
 /// What the handler answers: SQS batches with the messages to retry, the rest with the summary.
 #[derive(Debug, Serialize)]
 #[serde(untagged)]
@@ -103,13 +114,17 @@ impl From<HandlerError> for Diagnostic {
 /// objects after forwarding the others, so Lambda's retries and failure destinations see it.
 pub async fn handle(
     forwarder: &AwsForwarder,
+    visibility: &VisibilityKeeper,
     namespace: &str,
     event: LambdaEvent<Value>,
 ) -> Result<Response, HandlerError> {
     let deadline = deadline_of(event.context.deadline);
+    let kept = visibility.keep(trailwatch::trigger::sqs_receipts(&event.payload), deadline);
     let report = forwarder
         .handle(&event.payload, deadline, &event.context.request_id)
-        .await?;
+        .await;
+    drop(kept);
+    let report = report?;
     let summary = &report.summary;
     tracing::info!(
         dry_run = summary.dry_run,

@@ -19,9 +19,10 @@ async fn main() -> Result<(), Error> {
         .load()
         .await;
     let forwarder = forwarder::build_forwarder(&sdk, &config);
+    let visibility = forwarder::build_visibility_keeper(&sdk);
     let namespace = config.metrics_namespace.as_str();
     run(service_fn(|event: LambdaEvent<_>| {
-        forwarder::handle(&forwarder, namespace, event)
+        forwarder::handle(&forwarder, &visibility, namespace, event)
     }))
     .await
 }

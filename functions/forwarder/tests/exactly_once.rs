@@ -368,3 +368,85 @@ async fn a_message_that_fails_for_good_is_kept_in_the_dead_letter_queue_with_its
         expected(&records)
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_object_keeps_its_message_hidden_while_it_is_read() {
+    // Given: a queue hiding received messages for 2 s, and GetObject taking 4 s.
+    let rule: proxy::Rule = Arc::new(|seen| {
+        (seen.method == "GET" && seen.path.contains("/AWSLogs/"))
+            .then_some(Fault::Delay(Duration::from_secs(4)))
+    });
+    let endpoint = proxy::start(&support::moto().endpoint, rule).await;
+    let mut harness = Harness::checkpointed(&endpoint, "visibility", &[]).await;
+    harness.visibility.every = Duration::from_millis(500);
+    let spec = member_spec(161, "444455556666", "us-east-1");
+    let (key, size, records) = harness.put_trail_file(&spec, 20_000).await;
+    let queue = harness
+        .sqs
+        .create_queue()
+        .queue_name("trailwatch-visibility")
+        .attributes(
+            aws_sdk_sqs::types::QueueAttributeName::VisibilityTimeout,
+            "2",
+        )
+        .send()
+        .await
+        .unwrap()
+        .queue_url
+        .unwrap();
+    let body = s3_event(&harness.bucket, &[(key, size)]).to_string();
+    harness
+        .sqs
+        .send_message()
+        .queue_url(&queue)
+        .message_body(&body)
+        .send()
+        .await
+        .unwrap();
+    let receive = || async {
+        harness
+            .sqs
+            .receive_message()
+            .queue_url(&queue)
+            .send()
+            .await
+            .unwrap()
+            .messages
+            .unwrap_or_default()
+    };
+    let received = receive().await.pop().unwrap();
+    let mut event = sqs_event(&[("m", body)]);
+    event["Records"][0]["receiptHandle"] = json!(received.receipt_handle().unwrap());
+    event["Records"][0]["eventSourceARN"] =
+        json!("arn:aws:sqs:us-east-1:123456789012:trailwatch-visibility");
+    let mut context = lambda_runtime::Context::default();
+    context.deadline = u64::try_from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis(),
+    )
+    .unwrap()
+        + 30_000;
+
+    // When: the handler works on it, and another consumer polls the queue at 3 s.
+    let handled = harness.invoke_handler_with(lambda_runtime::LambdaEvent::new(event, context));
+    let polled = async {
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        receive().await
+    };
+    let (answer, seen_by_other) = tokio::join!(handled, polled);
+
+    // Then: hidden the whole time (past its own 2 s), and forwarded once.
+    assert!(
+        seen_by_other.is_empty(),
+        "the message came back while it was read"
+    );
+    assert_eq!(answer.unwrap(), json!({"batchItemFailures": []}));
+    assert_eq!(
+        harness
+            .events("o-aa11bb22cc_444455556666_CloudTrail_us-east-1")
+            .await,
+        expected(&records)
+    );
+}

@@ -74,6 +74,39 @@ pub enum MessageError {
 #[error("unrecognised payload: {0}")]
 pub struct UnrecognisedPayload(String);
 
+/// An SQS message being processed: where it came from and the handle that keeps it hidden.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SqsReceipt {
+    /// The queue's account and name, from the record's `eventSourceARN`.
+    pub queue_account: String,
+    pub queue_name: String,
+    pub receipt_handle: String,
+}
+
+/// The receipts of an SQS batch (records without a handle or a queue ARN are left out);
+/// nothing for other payloads.
+pub fn sqs_receipts(payload: &Value) -> Vec<SqsReceipt> {
+    let Some(records) = payload.get("Records").and_then(Value::as_array) else {
+        return Vec::new();
+    };
+    records
+        .iter()
+        .filter(|r| r.get("eventSource").and_then(Value::as_str) == Some("aws:sqs"))
+        .filter_map(|record| {
+            let handle = record.get("receiptHandle")?.as_str()?;
+            // arn:<partition>:sqs:<region>:<account>:<name>
+            let arn = record.get("eventSourceARN")?.as_str()?;
+            let mut parts = arn.splitn(6, ':');
+            let (account, name) = (parts.nth(4)?, parts.next()?);
+            (!account.is_empty() && !name.is_empty()).then(|| SqsReceipt {
+                queue_account: account.to_owned(),
+                queue_name: name.to_owned(),
+                receipt_handle: handle.to_owned(),
+            })
+        })
+        .collect()
+}
+
 /// Recognises the payload of an invocation.
 pub fn parse_invocation(payload: &Value) -> Result<Invocation, UnrecognisedPayload> {
     if let Some(records) = payload.get("Records").and_then(Value::as_array) {

@@ -270,3 +270,25 @@ fn entries_that_name_no_object_are_errors_beside_the_good_ones() {
     );
     assert_eq!(entries.iter().filter(|e| e.is_ok()).count(), 2);
 }
+
+#[test]
+fn sqs_receipts_name_their_queue_and_handle() {
+    let receipts = sqs_receipts(&event("sqs-mixed-bodies.json"));
+    assert!(!receipts.is_empty());
+    assert!(receipts.iter().all(|r| !r.receipt_handle.is_empty()));
+    let payload = serde_json::json!({"Records": [
+        {"eventSource": "aws:sqs", "receiptHandle": "h1",
+         "eventSourceARN": "arn:aws-cn:sqs:cn-north-1:111122223333:trailwatch-deliveries"},
+        {"eventSource": "aws:sqs", "receiptHandle": "h2"},
+        {"eventSource": "aws:sqs", "eventSourceARN": "arn:aws:sqs:us-east-1:1:q"}
+    ]});
+    assert_eq!(
+        sqs_receipts(&payload),
+        vec![SqsReceipt {
+            queue_account: "111122223333".into(),
+            queue_name: "trailwatch-deliveries".into(),
+            receipt_handle: "h1".into(),
+        }]
+    );
+    assert!(sqs_receipts(&event("s3-put-cloudtrail-log.json")).is_empty());
+}

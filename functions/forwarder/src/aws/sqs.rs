@@ -1,10 +1,16 @@
-//! Continuation messages to `CONTINUATION_QUEUE_URL`, and copies of messages that failed for
-//! good to `DEAD_LETTER_QUEUE_URL`.
+//! Continuation messages to `CONTINUATION_QUEUE_URL`, copies of messages that failed for
+//! good to `DEAD_LETTER_QUEUE_URL`, and the visibility of the messages being processed.
+
+use std::collections::HashMap;
+use std::time::Duration;
 
 use aws_sdk_sqs::types::MessageAttributeValue;
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
 use trailwatch::aws::{describe, is_transient};
 use trailwatch::object::Continuation;
 use trailwatch::ports::{CallError, ContinuationQueue, DeadLetter, DeadLetterQueue};
+use trailwatch::trigger::SqsReceipt;
 
 const CALL: &str = "sending the continuation message";
 
@@ -65,5 +71,94 @@ impl DeadLetterQueue for SqsDeadLetters {
                 describe(&e),
             )
         })
+    }
+}
+
+/// SQS's longest visibility timeout.
+const MAX_VISIBILITY: Duration = Duration::from_secs(12 * 60 * 60);
+/// Kept past the deadline, so the message does not come back while the invocation reports.
+const VISIBILITY_MARGIN: Duration = Duration::from_secs(60);
+
+/// Keeps an SQS batch's messages hidden while an invocation works on them
+/// (ChangeMessageVisibility), so that a long object is not delivered to a second invocation.
+/// Best effort: the checkpoint's lease still keeps a second invocation from reading it.
+#[derive(Clone)]
+pub struct VisibilityKeeper {
+    pub client: aws_sdk_sqs::Client,
+    /// How often the visibility is extended; the first extension comes after this long, so
+    /// short invocations make no call.
+    pub every: Duration,
+}
+
+/// Stops extending when dropped.
+pub struct KeptVisible(JoinHandle<()>);
+
+impl Drop for KeptVisible {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+impl VisibilityKeeper {
+    /// Extends each message's visibility to the time left before `deadline` plus a minute
+    /// (without a deadline, twice `every`), every `every`, until the guard is dropped.
+    pub fn keep(
+        &self,
+        receipts: Vec<SqsReceipt>,
+        deadline: Option<Instant>,
+    ) -> Option<KeptVisible> {
+        if receipts.is_empty() {
+            return None;
+        }
+        let keeper = self.clone();
+        Some(KeptVisible(tokio::spawn(async move {
+            let mut urls: HashMap<(String, String), String> = HashMap::new();
+            loop {
+                tokio::time::sleep(keeper.every).await;
+                let left = deadline.map_or(keeper.every * 2, |d| {
+                    d.saturating_duration_since(Instant::now()) + VISIBILITY_MARGIN
+                });
+                let seconds = left.min(MAX_VISIBILITY).as_secs() as i32;
+                for receipt in &receipts {
+                    if let Err(error) = keeper.extend(&mut urls, receipt, seconds).await {
+                        tracing::warn!(queue = %receipt.queue_name, error = %error, "could not extend the message's visibility");
+                    }
+                }
+            }
+        })))
+    }
+
+    async fn extend(
+        &self,
+        urls: &mut HashMap<(String, String), String>,
+        receipt: &SqsReceipt,
+        seconds: i32,
+    ) -> Result<(), CallError> {
+        let queue = (receipt.queue_account.clone(), receipt.queue_name.clone());
+        let url = match urls.get(&queue) {
+            Some(url) => url.clone(),
+            None => {
+                let found = self
+                    .client
+                    .get_queue_url()
+                    .queue_name(&receipt.queue_name)
+                    .queue_owner_aws_account_id(&receipt.queue_account)
+                    .send()
+                    .await
+                    .map_err(|e| CallError::new("GetQueueUrl", is_transient(&e), describe(&e)))?;
+                let url = found.queue_url.unwrap_or_default();
+                urls.insert(queue, url.clone());
+                url
+            }
+        };
+        self.client
+            .change_message_visibility()
+            .queue_url(url)
+            .receipt_handle(&receipt.receipt_handle)
+            .visibility_timeout(seconds)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| CallError::new("ChangeMessageVisibility", is_transient(&e), describe(&e)))
     }
 }

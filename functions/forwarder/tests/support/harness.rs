@@ -18,6 +18,7 @@ pub struct Harness {
     pub sqs: aws_sdk_sqs::Client,
     pub dynamodb: aws_sdk_dynamodb::Client,
     pub forwarder: forwarder::AwsForwarder,
+    pub visibility: forwarder::aws::sqs::VisibilityKeeper,
     pub bucket: String,
     pub group: String,
 }
@@ -48,6 +49,7 @@ impl Harness {
         s3.create_bucket().bucket(&bucket).send().await.unwrap();
         Self {
             forwarder: forwarder::build_forwarder(&super::sdk_config_for(endpoint).await, &config),
+            visibility: forwarder::build_visibility_keeper(&super::sdk_config_for(endpoint).await),
             logs: aws_sdk_cloudwatchlogs::Client::new(&direct),
             sqs: aws_sdk_sqs::Client::new(&direct),
             dynamodb: aws_sdk_dynamodb::Client::new(&direct),
@@ -121,7 +123,15 @@ impl Harness {
     /// Invokes the Lambda handler itself: its response, or its error.
     pub async fn invoke_handler(&self, payload: Value) -> Result<Value, forwarder::HandlerError> {
         let event = LambdaEvent::new(payload, Context::default());
-        forwarder::handle(&self.forwarder, "test", event)
+        self.invoke_handler_with(event).await
+    }
+
+    /// Invokes the Lambda handler with a whole event (its context: deadline, request id).
+    pub async fn invoke_handler_with(
+        &self,
+        event: LambdaEvent<Value>,
+    ) -> Result<Value, forwarder::HandlerError> {
+        forwarder::handle(&self.forwarder, &self.visibility, "test", event)
             .await
             .map(|response| serde_json::to_value(response).unwrap())
     }
