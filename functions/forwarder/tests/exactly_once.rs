@@ -450,3 +450,87 @@ async fn a_long_object_keeps_its_message_hidden_while_it_is_read() {
         expected(&records)
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn continuations_delivered_twice_and_a_message_retried_for_one_object_forward_once() {
+    // Given: a real continuation queue, and CloudTrail's SNS notification naming two members'
+    // files, the second of which S3 throttles on its first six reads (every attempt the
+    // tests' SDK clients make of one call).
+    let direct =
+        aws_sdk_sqs::Client::new(&support::sdk_config_for(&support::moto().endpoint).await);
+    let queue_url = direct
+        .create_queue()
+        .queue_name("trailwatch-continuations-twice")
+        .send()
+        .await
+        .unwrap()
+        .queue_url
+        .unwrap();
+    let throttled_gets = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&throttled_gets);
+    let rule: proxy::Rule = Arc::new(move |seen| {
+        let second = seen.method == "GET" && seen.path.contains("777788889999_CloudTrail");
+        (second && counter.fetch_add(1, Ordering::SeqCst) < 6).then_some(Fault::SlowDown)
+    });
+    let endpoint = proxy::start(&support::moto().endpoint, rule).await;
+    let harness = Harness::checkpointed(
+        &endpoint,
+        "continuations-twice",
+        &[("CONTINUATION_QUEUE_URL", &queue_url)],
+    )
+    .await;
+    let delivered = two_member_files(&harness, 171).await;
+    let keys: Vec<&String> = delivered.objects.iter().map(|(key, _)| key).collect();
+    let notification = json!({"Type": "Notification", "Message":
+        json!({"s3Bucket": harness.bucket, "s3ObjectKey": keys}).to_string()})
+    .to_string();
+    let payload = sqs_event(&[("m", notification)]);
+
+    // When: the first invocation is out of time (the first file hands off after a batch, the
+    // second is handed off whole); each continuation message is then delivered twice.
+    let first = harness.run(&payload, Some(Instant::now())).await;
+    assert!(first.failed_message_ids.is_empty(), "{first:?}");
+    let received = direct
+        .receive_message()
+        .queue_url(&queue_url)
+        .max_number_of_messages(10)
+        .send()
+        .await
+        .unwrap();
+    let bodies: Vec<(String, String)> = received
+        .messages()
+        .iter()
+        .enumerate()
+        .map(|(i, m)| (format!("c{i}"), m.body().unwrap().to_owned()))
+        .collect();
+    assert_eq!(bodies.len(), 2);
+    let refs: Vec<(&str, String)> = bodies
+        .iter()
+        .map(|(id, b)| (id.as_str(), b.clone()))
+        .collect();
+    let continuations = sqs_event(&refs);
+    // Delivered until nothing is retried, then once more: copies only.
+    let mut runs = Vec::new();
+    for _ in 0..4 {
+        let run = harness.run(&continuations, None).await;
+        let retried = !run.failed_message_ids.is_empty();
+        runs.push(run);
+        if !retried {
+            break;
+        }
+    }
+    runs.push(harness.run(&continuations, None).await);
+
+    // Then: the throttled file's continuation was retried alone, the copies were skipped,
+    // every record once.
+    assert!(throttled_gets.load(Ordering::SeqCst) >= 6);
+    assert_eq!(runs[0].failed_message_ids.len(), 1, "{:?}", runs[0]);
+    assert!(runs.len() >= 3, "a retry, then only copies");
+    let last = runs.last().unwrap();
+    assert!(last.failed_message_ids.is_empty(), "{last:?}");
+    assert_eq!(last.summary.already_forwarded_objects, 2, "{last:?}");
+    for run in &runs {
+        assert_balanced(&run.summary);
+    }
+    assert_exactly_once(&harness, &delivered).await;
+}
