@@ -57,6 +57,21 @@ async fn two_member_files(harness: &Harness, seed: u64) -> Delivered {
     delivered
 }
 
+/// A proxy rule that answers the nth PutLogEvents (from 1) as `fault` says; and the count.
+fn on_puts(
+    fault: impl Fn(usize) -> Option<Fault> + Send + Sync + 'static,
+) -> (proxy::Rule, Arc<AtomicUsize>) {
+    let puts = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&puts);
+    let rule: proxy::Rule = Arc::new(move |seen| {
+        if !seen.target.ends_with("PutLogEvents") {
+            return None;
+        }
+        fault(counter.fetch_add(1, Ordering::SeqCst) + 1)
+    });
+    (rule, puts)
+}
+
 /// One SQS message per object.
 fn messages(harness: &Harness, delivered: &Delivered) -> serde_json::Value {
     let bodies: Vec<(String, String)> = delivered
@@ -152,15 +167,7 @@ async fn the_same_message_in_two_invocations_at_once_forwards_each_record_once()
 async fn a_put_failing_past_the_sdk_retries_resumes_at_the_checkpoint() {
     // Given: the 3rd PutLogEvents and every retry of it the SDK makes (the tests' clients
     // make 6 attempts) answered 500.
-    let puts = Arc::new(AtomicUsize::new(0));
-    let counter = Arc::clone(&puts);
-    let rule: proxy::Rule = Arc::new(move |seen| {
-        if !seen.target.ends_with("PutLogEvents") {
-            return None;
-        }
-        let n = counter.fetch_add(1, Ordering::SeqCst) + 1;
-        (3..3 + 6).contains(&n).then_some(Fault::ServerError)
-    });
+    let (rule, _) = on_puts(|n| (3..3 + 6).contains(&n).then_some(Fault::ServerError));
     let endpoint = proxy::start(&support::moto().endpoint, rule).await;
     let harness = Harness::checkpointed(&endpoint, "put-500", &[]).await;
     let spec = member_spec(121, "444455556666", "us-east-1");
@@ -195,15 +202,7 @@ async fn a_put_failing_past_the_sdk_retries_resumes_at_the_checkpoint() {
 async fn a_process_dying_while_its_put_is_in_flight_is_resumed_without_duplicates() {
     // Given: the 3rd PutLogEvents held by the proxy for a second, then let through to moto
     // whether or not anyone still waits for it.
-    let puts = Arc::new(AtomicUsize::new(0));
-    let counter = Arc::clone(&puts);
-    let rule: proxy::Rule = Arc::new(move |seen| {
-        if !seen.target.ends_with("PutLogEvents") {
-            return None;
-        }
-        let n = counter.fetch_add(1, Ordering::SeqCst) + 1;
-        (n == 3).then_some(Fault::Hold(Duration::from_secs(1)))
-    });
+    let (rule, puts) = on_puts(|n| (n == 3).then_some(Fault::Hold(Duration::from_secs(1))));
     let endpoint = proxy::start(&support::moto().endpoint, rule).await;
     let harness = Harness::checkpointed(&endpoint, "crash", &[]).await;
     let spec = member_spec(131, "777788889999", "eu-west-1");

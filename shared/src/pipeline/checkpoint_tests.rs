@@ -12,7 +12,7 @@ use super::Deadline;
 use super::fakes::{MemoryQueue, MemorySink};
 use super::tests::{BUCKET, TestForwarder, checkpointed, put_file, s3_record, sorted, sqs};
 use crate::object::NotifiedObject;
-use crate::summary::{CheckpointVerdict, ObjectSummary};
+use crate::summary::CheckpointVerdict;
 
 /// About four PutLogEvents batches.
 const FOUR_BATCHES: u64 = 3_500_000;
@@ -20,16 +20,6 @@ const FOUR_BATCHES: u64 = 3_500_000;
 impl TestForwarder {
     fn store(&self) -> &super::fakes::MemoryCheckpoints {
         self.checkpoints.as_ref().unwrap()
-    }
-
-    async fn forward_key(&self, key: &str, owner: &str) -> ObjectSummary {
-        self.forward(
-            &NotifiedObject::plain(BUCKET, key),
-            &Deadline::none(),
-            owner,
-            true,
-        )
-        .await
     }
 }
 
@@ -155,28 +145,31 @@ async fn a_process_dying_mid_put_is_resumed_after_its_deadline_without_duplicate
     };
     let forwarder = checkpointed(sink, None);
     let (key, records) = put_file(&forwarder, 25, "111122223333", FOUR_BATCHES);
-    let deadline = Deadline::start(
-        Some(Instant::now() + Duration::from_millis(1500)),
-        Duration::ZERO,
-    );
-    let died = tokio::time::timeout(
-        Duration::from_millis(500),
-        forwarder.forward(
-            &NotifiedObject::plain(BUCKET, &key),
-            &deadline,
-            "invocation-1",
-            true,
-        ),
-    )
-    .await;
-    assert!(died.is_err(), "the invocation hung in its put");
+    let lease_end = Instant::now() + Duration::from_secs(5);
+    let deadline = Deadline::start(Some(lease_end), Duration::ZERO);
+    // Abandoned once its third put hangs (however long the first two take on a busy machine).
+    let notified = NotifiedObject::plain(BUCKET, &key);
+    {
+        let run = forwarder.forward(&notified, &deadline, "invocation-1", true);
+        tokio::pin!(run);
+        loop {
+            tokio::select! {
+                _ = &mut run => panic!("the invocation finished before its put hung"),
+                () = tokio::time::sleep(Duration::from_millis(10)) => {
+                    if *forwarder.sink.puts.lock().unwrap() > 2 {
+                        break;
+                    }
+                }
+            }
+        }
+    } // dropped here: the invocation is gone
     let held = forwarder.store().get(BUCKET, &key).unwrap();
     assert_eq!(held.owner.as_deref(), Some("invocation-1"));
 
     // When: a redelivery before the dead lease ends is told to wait; one after it resumes.
     let early = forwarder.forward_key(&key, "invocation-2").await;
     assert!(early.is_retryable() && early.error().unwrap().contains("another invocation"));
-    tokio::time::sleep(Duration::from_millis(1200)).await;
+    tokio::time::sleep_until(lease_end + Duration::from_millis(100)).await;
     let resumed = forwarder.forward_key(&key, "invocation-3").await;
 
     // Then: the dead put's events were found, the rest sent, each record once.
@@ -329,4 +322,34 @@ async fn sqs_messages_that_fail_for_good_go_to_the_dead_letter_queue_with_their_
     assert!(letter.reason.contains("not gzip"), "{letter:?}");
     assert!(sent[1].1.reason.contains("not a known notification"));
     assert_eq!(forwarder.sink.messages(), sorted(good_records));
+}
+
+#[tokio::test]
+async fn a_checkpoint_table_failing_mid_object_costs_a_retry_never_a_duplicate() {
+    // Given: the table takes the claim and one progress write, then fails every write.
+    let forwarder = checkpointed(MemorySink::default(), None);
+    *forwarder.store().fail_writes_after.lock().unwrap() = Some(2);
+    let (key, records) = put_file(&forwarder, 34, "111122223333", FOUR_BATCHES);
+    let lease_end = Instant::now() + Duration::from_secs(5);
+    let deadline = Deadline::start(Some(lease_end), Duration::ZERO);
+
+    // When: the object fails (its progress and its release both unwritten), and is retried
+    // once the table is back and the lease has ended.
+    let failed = forwarder
+        .forward(
+            &NotifiedObject::plain(BUCKET, &key),
+            &deadline,
+            "invocation-1",
+            true,
+        )
+        .await;
+    assert!(failed.is_retryable() && failed.is_balanced(), "{failed:?}");
+    *forwarder.store().fail_writes_after.lock().unwrap() = None;
+    tokio::time::sleep_until(lease_end + Duration::from_millis(100)).await;
+    let resumed = forwarder.forward_key(&key, "invocation-2").await;
+
+    // Then: the put made after the last recorded boundary was found, not sent again.
+    assert!(resumed.error().is_none(), "{resumed:?}");
+    assert!(resumed.found_delivered > 0, "{resumed:?}");
+    assert_eq!(forwarder.sink.messages(), sorted(records));
 }

@@ -100,6 +100,11 @@ impl MemorySink {
             return false;
         }
         *puts += 1;
+        self.store(destination, batch);
+        true
+    }
+
+    fn store(&self, destination: &Destination, batch: &Batch) {
         let mut events = self.events.lock().unwrap();
         events.extend(
             batch
@@ -107,7 +112,6 @@ impl MemorySink {
                 .iter()
                 .map(|e| (destination.clone(), e.clone())),
         );
-        true
     }
 
     /// Puts succeed from now on.
@@ -155,13 +159,7 @@ impl LogSink for MemorySink {
             if *puts >= after {
                 if self.stored_anyway && *puts == after {
                     *puts += 1;
-                    let mut events = self.events.lock().unwrap();
-                    events.extend(
-                        batch
-                            .events
-                            .iter()
-                            .map(|e| (destination.clone(), e.clone())),
-                    );
+                    self.store(destination, batch);
                 }
                 return Err(CallError::new(
                     format!("PutLogEvents to {destination}"),
@@ -216,12 +214,12 @@ impl LogSink for MemorySink {
     }
 }
 
-/// Checkpoints by bucket and key; `fail_writes_after` writes, every write fails.
+/// Checkpoints by bucket and key; after `fail_writes_after` writes, every write fails.
 #[derive(Default)]
 pub struct MemoryCheckpoints {
     pub items: Mutex<HashMap<(String, String), Stored>>,
     pub writes: Mutex<usize>,
-    pub fail_writes_after: Option<usize>,
+    pub fail_writes_after: Mutex<Option<usize>>,
 }
 
 impl MemoryCheckpoints {
@@ -247,7 +245,12 @@ impl CheckpointStore for MemoryCheckpoints {
         revision: u64,
     ) -> Result<Written, CallError> {
         let mut writes = self.writes.lock().unwrap();
-        if self.fail_writes_after.is_some_and(|after| *writes >= after) {
+        if self
+            .fail_writes_after
+            .lock()
+            .unwrap()
+            .is_some_and(|after| *writes >= after)
+        {
             return Err(CallError::new("PutItem", true, "injected"));
         }
         let mut items = self.items.lock().unwrap();

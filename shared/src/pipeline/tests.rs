@@ -12,6 +12,7 @@ use crate::config::ForwarderConfig;
 use crate::generate::{TrailSpec, write_log_file};
 use crate::object::{Continuation, NotifiedObject};
 use crate::ports::{CallError, OpenError};
+use crate::summary::ObjectSummary;
 
 pub(super) const BUCKET: &str = "trail-bucket";
 
@@ -208,14 +209,7 @@ async fn a_record_nested_too_deeply_costs_itself_only() {
     forwarder
         .source
         .put(&key, crate::generate::gzip(text.as_bytes()));
-    let summary = forwarder
-        .forward(
-            &NotifiedObject::plain(BUCKET, &key),
-            &Deadline::none(),
-            "invocation-1",
-            true,
-        )
-        .await;
+    let summary = forwarder.forward_key(&key, "invocation-1").await;
     assert!(summary.error().is_none(), "{summary:?}");
     assert_eq!(
         (
@@ -311,14 +305,7 @@ async fn a_put_failing_mid_file_fails_the_object_with_every_record_accounted() {
         let sink = MemorySink::failing_after(1, transient);
         let forwarder = forwarder(sink, None);
         let (key, records) = put_file(&forwarder, 7, "111122223333", 3_000_000);
-        let summary = forwarder
-            .forward(
-                &NotifiedObject::plain(BUCKET, &key),
-                &Deadline::none(),
-                "invocation-1",
-                true,
-            )
-            .await;
+        let summary = forwarder.forward_key(&key, "invocation-1").await;
         assert_eq!(summary.is_retryable(), transient);
         assert!(summary.is_balanced(), "{summary:?}");
         let landed = forwarder.sink.messages().len() as u64;
@@ -344,14 +331,7 @@ async fn an_event_cloudwatch_logs_refuses_is_isolated_and_the_rest_of_its_batch_
     let forwarder = forwarder_with_file(sink, &key, body.clone());
 
     // When
-    let summary = forwarder
-        .forward(
-            &NotifiedObject::plain(BUCKET, &key),
-            &Deadline::none(),
-            "invocation-1",
-            true,
-        )
-        .await;
+    let summary = forwarder.forward_key(&key, "invocation-1").await;
 
     // Then: that one is counted as refused, every other record delivered once.
     assert!(summary.error().is_none(), "{summary:?}");
@@ -367,14 +347,7 @@ async fn an_event_cloudwatch_logs_refuses_is_isolated_and_the_rest_of_its_batch_
         ..MemorySink::default()
     };
     let refusing = forwarder_with_file(everything, &key, body);
-    let failed = refusing
-        .forward(
-            &NotifiedObject::plain(BUCKET, &key),
-            &Deadline::none(),
-            "invocation-1",
-            true,
-        )
-        .await;
+    let failed = refusing.forward_key(&key, "invocation-1").await;
     assert!(
         failed
             .error()
@@ -421,20 +394,24 @@ async fn events_cloudwatch_logs_rejects_are_counted_under_their_reason() {
     };
     let forwarder = forwarder(sink, None);
     let (key, records) = put_file(&forwarder, 9, "111122223333", 20_000);
-    let summary = forwarder
-        .forward(
-            &NotifiedObject::plain(BUCKET, &key),
-            &Deadline::none(),
-            "invocation-1",
-            true,
-        )
-        .await;
+    let summary = forwarder.forward_key(&key, "invocation-1").await;
     assert_eq!(summary.forwarded, 0);
     assert_eq!(summary.rejected_reasons.too_old, records.len() as u64);
     assert!(summary.is_balanced() && summary.error().is_none());
 }
 
 impl TestForwarder {
+    /// Forwards the object at `key` (as stored) as invocation `owner`, with no deadline.
+    pub(super) async fn forward_key(&self, key: &str, owner: &str) -> ObjectSummary {
+        self.forward(
+            &NotifiedObject::plain(BUCKET, key),
+            &Deadline::none(),
+            owner,
+            true,
+        )
+        .await
+    }
+
     pub(super) fn queue_sent(&self) -> Vec<Continuation> {
         self.continuations
             .as_ref()
