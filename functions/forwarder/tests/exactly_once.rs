@@ -92,6 +92,21 @@ fn messages(harness: &Harness, delivered: &Delivered) -> serde_json::Value {
     sqs_event(&refs)
 }
 
+/// Exactly these records in the organization member's stream, each once.
+async fn assert_member_stream(
+    harness: &Harness,
+    account: &str,
+    region: &str,
+    records: &[GeneratedRecord],
+) {
+    let stream = format!("o-aa11bb22cc_{account}_CloudTrail_{region}");
+    assert_eq!(
+        harness.events(&stream).await,
+        expected(records),
+        "stream {stream}"
+    );
+}
+
 /// Every record of every file in its stream, once.
 async fn assert_exactly_once(harness: &Harness, delivered: &Delivered) {
     for (stream, records) in &delivered.streams {
@@ -190,12 +205,7 @@ async fn a_put_failing_past_the_sdk_retries_resumes_at_the_checkpoint() {
     assert_eq!(stopped.forwarded + resumed.forwarded, records.len() as u64);
     assert!(again.failed_message_ids.is_empty());
     assert_balanced(&again.summary);
-    assert_eq!(
-        harness
-            .events("o-aa11bb22cc_444455556666_CloudTrail_us-east-1")
-            .await,
-        expected(&records)
-    );
+    assert_member_stream(&harness, "444455556666", "us-east-1", &records).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -247,12 +257,7 @@ async fn a_process_dying_while_its_put_is_in_flight_is_resumed_without_duplicate
     assert!(object.resumed_at.unwrap() > 0, "{object:?}");
     assert!(object.found_delivered > 0, "{object:?}");
     assert_balanced(&resumed.summary);
-    assert_eq!(
-        harness
-            .events("o-aa11bb22cc_777788889999_CloudTrail_eu-west-1")
-            .await,
-        expected(&records)
-    );
+    assert_member_stream(&harness, "777788889999", "eu-west-1", &records).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -293,12 +298,7 @@ async fn a_rewritten_key_is_reported_and_not_forwarded_again() {
             .starts_with("rewritten: forwarded as ETag"),
         "{object:?}"
     );
-    assert_eq!(
-        harness
-            .events("o-aa11bb22cc_444455556666_CloudTrail_us-east-1")
-            .await,
-        expected(&records)
-    );
+    assert_member_stream(&harness, "444455556666", "us-east-1", &records).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -360,12 +360,7 @@ async fn a_message_that_fails_for_good_is_kept_in_the_dead_letter_queue_with_its
         format!("s3://{}/{broken}", harness.bucket)
     );
     assert_eq!(text("trailwatchMessageId"), "broken");
-    assert_eq!(
-        harness
-            .events("o-aa11bb22cc_444455556666_CloudTrail_us-east-1")
-            .await,
-        expected(&records)
-    );
+    assert_member_stream(&harness, "444455556666", "us-east-1", &records).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -442,12 +437,7 @@ async fn a_long_object_keeps_its_message_hidden_while_it_is_read() {
         "the message came back while it was read"
     );
     assert_eq!(answer.unwrap(), json!({"batchItemFailures": []}));
-    assert_eq!(
-        harness
-            .events("o-aa11bb22cc_444455556666_CloudTrail_us-east-1")
-            .await,
-        expected(&records)
-    );
+    assert_member_stream(&harness, "444455556666", "us-east-1", &records).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
