@@ -64,7 +64,7 @@ pub struct ClaimRequest<'a> {
     /// What the notification says was written, when it says.
     pub version_id: Option<&'a str>,
     pub e_tag: Option<&'a str>,
-    /// A continuation message: it resumes at this record, and applies only if the store agrees.
+    /// A continuation message's record (for the log; the store says where to resume).
     pub continuation_at: Option<u64>,
 }
 
@@ -91,9 +91,6 @@ pub enum Claim {
     Rewritten { forwarded: String, notified: String },
     /// Another invocation holds the object: try later.
     Leased { owner: String, until_millis: i64 },
-    /// The continuation's record is not where the object stands: it was applied, or
-    /// overtaken by a redelivery that resumed from the store.
-    StaleContinuation { stored_next: u64, message_next: u64 },
 }
 
 /// The checkpoint an invocation holds, and the revision its next write must carry.
@@ -150,13 +147,18 @@ pub fn claim(stored: Option<&Stored>, request: &ClaimRequest<'_>) -> Claim {
             until_millis: current.lease_until_millis,
         };
     }
+    // A continuation resumes where the store says, not where its message says: the message
+    // may be overtaken (a redelivery resumed further) or ahead (the handoff's last write was
+    // lost, and the records after the stored one are then read back). Only a done object, or
+    // a held one, turns a continuation away.
     if let Some(message_next) = request.continuation_at
         && message_next != current.next_record
     {
-        return Claim::StaleContinuation {
-            stored_next: current.next_record,
+        tracing::info!(
             message_next,
-        };
+            stored_next = current.next_record,
+            "continuation resumes at the checkpoint's record"
+        );
     }
     // A lease still set was not released: its invocation died (or this one, retried).
     let uncertain = current.uncertain || current.owner.is_some();
@@ -370,21 +372,30 @@ mod tests {
     }
 
     #[test]
-    fn a_continuation_applies_only_at_the_stored_record() {
+    fn a_continuation_resumes_at_the_stored_record_whatever_its_message_says() {
         let (held, _, _) = granted(claim(None, &request("a")));
         let handed_off = stored(&held.progressed(1200, NOW).released(false));
         let continuation = |at| ClaimRequest {
             continuation_at: Some(at),
             ..request("b")
         };
-        let (_, start, _) = granted(claim(Some(&handed_off), &continuation(1200)));
-        assert_eq!(start, 1200);
+        // Overtaken (a redelivery went further) or ahead (the handoff's release was lost):
+        // the store is where the delivered records end.
+        for at in [1200, 800, 1500] {
+            let (_, start, _) = granted(claim(Some(&handed_off), &continuation(at)));
+            assert_eq!(start, 1200, "a continuation at {at}");
+        }
+        let lost_release = stored(&held.progressed(1200, NOW));
+        let later = ClaimRequest {
+            now_millis: NOW + 60_001,
+            ..continuation(1500)
+        };
+        let (_, start, uncertain) = granted(claim(Some(&lost_release), &later));
+        assert_eq!((start, uncertain), (1200, true));
+        let done = stored(&held.finished(2500));
         assert_eq!(
-            claim(Some(&handed_off), &continuation(800)),
-            Claim::StaleContinuation {
-                stored_next: 1200,
-                message_next: 800
-            }
+            claim(Some(&done), &continuation(1200)),
+            Claim::AlreadyForwarded
         );
         // Never seen (the table came after the message): the message's record stands.
         let (_, start, _) = granted(claim(None, &continuation(800)));

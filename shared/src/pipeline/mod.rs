@@ -356,15 +356,6 @@ where
                 summary.checkpoint = Some(CheckpointVerdict::AlreadyForwarded);
                 Err(Box::new(summary.skipped("already forwarded")))
             }
-            Claim::StaleContinuation {
-                stored_next,
-                message_next,
-            } => {
-                summary.checkpoint = Some(CheckpointVerdict::AlreadyForwarded);
-                Err(Box::new(summary.skipped(format!(
-                    "already forwarded: a continuation at record {message_next}, but the checkpoint is at record {stored_next}"
-                ))))
-            }
             Claim::Rewritten {
                 forwarded,
                 notified,
