@@ -8,7 +8,7 @@
 use aws_smithy_types::DateTime;
 use aws_smithy_types::date_time::Format;
 
-use super::model::Digest;
+use super::model::{Digest, DigestHeader};
 use super::signature::verify;
 pub use super::store::PublicKeys;
 use super::store::{CallError, DigestStore, FetchError, StoredDigest};
@@ -125,34 +125,35 @@ async fn fetch<S: DigestStore>(store: &S, bucket: &str, key: &str) -> Result<Sto
     }
 }
 
-/// Format, location, key and signature of a fetched digest.
+/// Format, location, key and signature of a fetched digest, in the AWS CLI's order; the rest of
+/// the digest (its log file list) is parsed only once the signature holds.
 pub fn check_digest(
     stored: &StoredDigest,
     keys: &PublicKeys,
     bucket: &str,
     key: &str,
 ) -> Result<Digest, Status> {
-    let digest = Digest::parse(&stored.inflated).ok_or(Status::InvalidFormat)?;
+    let header = DigestHeader::parse(&stored.inflated).ok_or(Status::InvalidFormat)?;
     let (Some(signature), Some(_)) = (&stored.signature, &stored.signature_algorithm) else {
         return Err(Status::SignatureFailed);
     };
-    if digest.bucket != bucket || digest.object != key {
+    if header.bucket != bucket || header.object != key {
         return Err(Status::Moved);
     }
-    let Some(public_key) = keys.by_fingerprint.get(&digest.fingerprint) else {
+    let Some(public_key) = keys.by_fingerprint.get(&header.fingerprint) else {
         return Err(Status::PublicKeyNotFound {
             region: keys.region.clone(),
-            fingerprint: digest.fingerprint.clone(),
+            fingerprint: header.fingerprint.clone(),
         });
     };
     if !verify(
         public_key,
-        &digest.string_to_sign(&stored.inflated),
+        &header.string_to_sign(&stored.inflated),
         signature,
     ) {
         return Err(Status::SignatureFailed);
     }
-    Ok(digest)
+    Digest::complete(header, &stored.inflated).ok_or(Status::InvalidFormat)
 }
 
 /// Walks the chain for digests whose key time is in `[start, end + 1 h]` (epoch seconds).

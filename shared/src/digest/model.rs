@@ -61,6 +61,72 @@ pub const REQUIRED_KEYS: [&str; 6] = [
     "digestStartTime",
 ];
 
+/// The fields the signature covers and the checks before it need, read without building the
+/// rest (a digest may list thousands of log files): the signature is checked before the
+/// digest's values are parsed. The CLI's required keys must all be present; only
+/// `previousDigestSignature` may be null (a starting digest).
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SignedFields {
+    digest_public_key_fingerprint: Option<String>,
+    #[serde(rename = "digestS3Bucket")]
+    digest_s3_bucket: Option<String>,
+    #[serde(rename = "digestS3Object")]
+    digest_s3_object: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    previous_digest_signature: Option<Option<String>>,
+    digest_end_time: Option<String>,
+    digest_start_time: Option<String>,
+}
+
+/// `Some(value)` for a key that is present, even as null.
+fn present<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<Option<String>>, D::Error> {
+    Option::<String>::deserialize(deserializer).map(Some)
+}
+
+/// A digest's signed fields, checked before the rest of it is read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DigestHeader {
+    pub end_time: String,
+    pub start_time: String,
+    pub bucket: String,
+    pub object: String,
+    pub fingerprint: String,
+    /// `None` in a starting digest.
+    pub previous_signature: Option<String>,
+}
+
+impl DigestHeader {
+    /// `None`: not JSON, or a required key is missing ("invalid format").
+    pub fn parse(inflated: &[u8]) -> Option<Self> {
+        let fields: SignedFields = serde_json::from_slice(inflated).ok()?;
+        Some(Self {
+            end_time: fields.digest_end_time?,
+            start_time: fields.digest_start_time?,
+            bucket: fields.digest_s3_bucket?,
+            object: fields.digest_s3_object?,
+            fingerprint: fields.digest_public_key_fingerprint?,
+            previous_signature: fields.previous_digest_signature?,
+        })
+    }
+
+    /// The signed string: `digestEndTime` verbatim, `bucket/object`, the hex SHA-256 of the
+    /// decompressed digest bytes as stored, and the previous signature or `null`, joined by
+    /// newlines with none at the end.
+    pub fn string_to_sign(&self, inflated: &[u8]) -> String {
+        format!(
+            "{}\n{}/{}\n{}\n{}",
+            self.end_time,
+            self.bucket,
+            self.object,
+            hex::encode(Sha256::digest(inflated)),
+            self.previous_signature.as_deref().unwrap_or("null")
+        )
+    }
+}
+
 /// A digest's fields after the required ones were checked.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Digest {
@@ -76,38 +142,33 @@ impl Digest {
     /// Parses the decompressed digest bytes. `None`: not JSON of a digest, or a required key
     /// is missing ("invalid format").
     pub fn parse(inflated: &[u8]) -> Option<Self> {
-        let value: serde_json::Value = serde_json::from_slice(inflated).ok()?;
-        if !REQUIRED_KEYS.iter().all(|key| value.get(key).is_some()) {
-            return None;
-        }
-        let file: DigestFile = serde_json::from_value(value).ok()?;
+        Self::complete(DigestHeader::parse(inflated)?, inflated)
+    }
+
+    /// The whole digest, once its header was read (and its signature checked).
+    pub fn complete(header: DigestHeader, inflated: &[u8]) -> Option<Self> {
+        let file: DigestFile = serde_json::from_slice(inflated).ok()?;
         Some(Self {
-            end_time: file.digest_end_time.clone()?,
-            start_time: file.digest_start_time.clone()?,
-            bucket: file.digest_s3_bucket.clone()?,
-            object: file.digest_s3_object.clone()?,
-            fingerprint: file.digest_public_key_fingerprint.clone()?,
+            end_time: header.end_time,
+            start_time: header.start_time,
+            bucket: header.bucket,
+            object: header.object,
+            fingerprint: header.fingerprint,
             file,
         })
     }
 
-    /// The signed string: `digestEndTime` verbatim, `bucket/object`, the hex SHA-256 of the
-    /// decompressed digest bytes as stored, and the previous signature or `null`, joined by
-    /// newlines with none at the end.
+    /// The string CloudTrail signed for this digest.
     pub fn string_to_sign(&self, inflated: &[u8]) -> String {
-        let previous = self
-            .file
-            .previous_digest_signature
-            .as_deref()
-            .unwrap_or("null");
-        format!(
-            "{}\n{}/{}\n{}\n{}",
-            self.end_time,
-            self.bucket,
-            self.object,
-            hex::encode(Sha256::digest(inflated)),
-            previous
-        )
+        DigestHeader {
+            end_time: self.end_time.clone(),
+            start_time: self.start_time.clone(),
+            bucket: self.bucket.clone(),
+            object: self.object.clone(),
+            fingerprint: self.fingerprint.clone(),
+            previous_signature: self.file.previous_digest_signature.clone(),
+        }
+        .string_to_sign(inflated)
     }
 }
 
@@ -142,5 +203,18 @@ mod tests {
         let missing = br#"{"digestPublicKeyFingerprint":"f","digestS3Bucket":"b","digestS3Object":"o","digestEndTime":"x","digestStartTime":"y"}"#;
         assert_eq!(Digest::parse(missing), None);
         assert_eq!(Digest::parse(b"not json"), None);
+        let null_bucket = br#"{"digestPublicKeyFingerprint":"f","digestS3Bucket":null,"digestS3Object":"o","previousDigestSignature":null,"digestEndTime":"x","digestStartTime":"y"}"#;
+        assert_eq!(DigestHeader::parse(null_bucket), None);
+    }
+
+    #[test]
+    fn the_header_is_read_without_the_log_file_list() {
+        // A list of the wrong shape does not stop the header (the signature is checked
+        // first); the whole digest then is of invalid format.
+        let text = br#"{"digestPublicKeyFingerprint":"f","digestS3Bucket":"b","digestS3Object":"o","previousDigestSignature":"p","digestEndTime":"e","digestStartTime":"s","logFiles":[{"unexpected":[1,2,3]}]}"#;
+        let header = DigestHeader::parse(text).unwrap();
+        assert_eq!(header.previous_signature.as_deref(), Some("p"));
+        assert!(header.string_to_sign(text).starts_with("e\nb/o\n"));
+        assert_eq!(Digest::complete(header, text), None);
     }
 }
