@@ -21,6 +21,23 @@ pub fn emf_line(
     metrics: Vec<Metric>,
     properties: &[(&str, Value)],
 ) -> String {
+    line_with_dimensions(
+        namespace,
+        &[("FunctionName", function_name)],
+        now_millis,
+        metrics,
+        properties,
+    )
+}
+
+/// An EMF line whose metrics carry `dimensions` (names and values), all in one dimension set.
+pub fn line_with_dimensions(
+    namespace: &str,
+    dimensions: &[(&str, &str)],
+    now_millis: i64,
+    metrics: Vec<Metric>,
+    properties: &[(&str, Value)],
+) -> String {
     let mut line = Map::new();
     line.insert(
         "_aws".into(),
@@ -28,12 +45,14 @@ pub fn emf_line(
             "Timestamp": now_millis,
             "CloudWatchMetrics": [{
                 "Namespace": namespace,
-                "Dimensions": [["FunctionName"]],
+                "Dimensions": [dimensions.iter().map(|(name, _)| *name).collect::<Vec<_>>()],
                 "Metrics": metrics.iter().map(|(name, unit, _)| json!({"Name": name, "Unit": unit})).collect::<Vec<_>>(),
             }],
         }),
     );
-    line.insert("FunctionName".into(), json!(function_name));
+    for (name, value) in dimensions {
+        line.insert((*name).into(), json!(value));
+    }
     for (name, value) in properties {
         line.insert((*name).into(), value.clone());
     }
@@ -127,8 +146,9 @@ pub fn forwarder_emf_line(
     )
 }
 
-/// The validator's metrics for one invocation.
-pub fn validator_metrics(counts: &Counts) -> Vec<Metric> {
+/// The validator's metrics for one invocation; `digests_late`: accounts and regions whose
+/// digests stopped coming.
+pub fn validator_metrics(counts: &Counts, digests_late: usize) -> Vec<Metric> {
     vec![
         ("DigestsValid", "Count", json!(counts.digests_valid)),
         ("DigestsInvalid", "Count", json!(counts.digests_invalid)),
@@ -141,7 +161,21 @@ pub fn validator_metrics(counts: &Counts) -> Vec<Metric> {
             json!(counts.log_files_unreferenced),
         ),
         ("ChecksIncomplete", "Count", json!(counts.checks_incomplete)),
+        ("DigestsLate", "Count", json!(digests_late)),
     ]
+}
+
+/// The problem metrics of one account and region, with `Account` and `Region` dimensions
+/// beside `FunctionName`: only those that are not zero, since each dimension combination
+/// published is a custom metric billed for the month (a 1,000-account, 17-region
+/// organization would otherwise publish 17,000 of each).
+pub fn validator_part_metrics(counts: &Counts, late: bool) -> Vec<Metric> {
+    validator_metrics(counts, usize::from(late))
+        .into_iter()
+        .filter(|(name, _, value)| {
+            !matches!(*name, "DigestsValid" | "LogFilesValid") && value.as_u64() != Some(0)
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -258,7 +292,8 @@ mod tests {
             ..Counts::default()
         };
         let line: Value =
-            serde_json::from_str(&emf_line("n", "v", 5, validator_metrics(&counts), &[])).unwrap();
+            serde_json::from_str(&emf_line("n", "v", 5, validator_metrics(&counts, 2), &[]))
+                .unwrap();
         assert_eq!(
             declared(&line),
             [
@@ -269,14 +304,66 @@ mod tests {
                 "LogFilesMissing",
                 "LogFilesUnreferenced",
                 "ChecksIncomplete",
+                "DigestsLate",
             ]
         );
         assert_eq!(
             (
                 line["DigestsValid"].as_u64(),
-                line["LogFilesMissing"].as_u64()
+                line["LogFilesMissing"].as_u64(),
+                line["DigestsLate"].as_u64()
             ),
-            (Some(3), Some(1))
+            (Some(3), Some(1), Some(2))
+        );
+        assert_eq!(
+            line["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
+            json!([["FunctionName"]])
+        );
+    }
+
+    #[test]
+    fn a_part_line_carries_only_its_problems_by_account_and_region() {
+        let counts = Counts {
+            digests_valid: 24,
+            log_files_valid: 300,
+            log_files_invalid: 1,
+            log_files_missing: 1,
+            ..Counts::default()
+        };
+        let metrics = validator_part_metrics(&counts, true);
+        let line: Value = serde_json::from_str(&line_with_dimensions(
+            "n",
+            &[
+                ("FunctionName", "v"),
+                ("Account", "111122223333"),
+                ("Region", "eu-west-1"),
+            ],
+            5,
+            metrics,
+            &[],
+        ))
+        .unwrap();
+        assert_eq!(
+            declared(&line),
+            ["LogFilesInvalid", "LogFilesMissing", "DigestsLate"]
+        );
+        assert_eq!(
+            line["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
+            json!([["FunctionName", "Account", "Region"]])
+        );
+        assert_eq!(
+            (line["Account"].as_str(), line["Region"].as_str()),
+            (Some("111122223333"), Some("eu-west-1"))
+        );
+        assert!(
+            validator_part_metrics(
+                &Counts {
+                    digests_valid: 1,
+                    ..Counts::default()
+                },
+                false
+            )
+            .is_empty()
         );
     }
 }

@@ -99,6 +99,7 @@ impl Args {
             s3_prefix: self.s3_prefix.clone(),
             organization_id: self.organization_id.clone(),
             account_id: self.account_id.clone(),
+            region: None,
         }
     }
 }
@@ -123,9 +124,7 @@ async fn validate(
     let store = Arc::new(S3DigestStore {
         client: clients.s3.clone(),
     });
-    let directory = CloudTrailDirectory {
-        client: clients.cloudtrail.clone(),
-    };
+    let directory = CloudTrailDirectory::new(clients);
     let validated =
         validate_requested_range(store, &KeyCache::new(keys), &directory, &range, region).await?;
     let (out, err) = render_cli(

@@ -13,25 +13,32 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use serde_json::{Value, json};
 use trailwatch::aws::logs::CloudWatchLogsSink;
+use trailwatch::digest::chain::TrailDigests;
 use trailwatch::digest::keys::KeysFile;
 use trailwatch::digest::request::{
-    KeyCache, RangeRequest, Validated, ValidationError, trail_of_digest, validate_delivered_digest,
-    validate_requested_range,
+    KeyCache, RangeRequest, Validated, ValidationError, locate, part_request, trail_of_digest,
+    trail_parts, validate_delivered_digest, validate_part,
 };
+use trailwatch::digest::silence::{Lateness, check_lateness};
 use trailwatch::digest::store::{CallError, PublicKeySource, PublicKeys};
 use trailwatch::digest::validate::Counts;
 use trailwatch::logs::{BatchBuilder, Destination, LogEvent, validate_log_group_name};
+use trailwatch::metrics::{
+    emf_line, line_with_dimensions, validator_metrics, validator_part_metrics,
+};
 use trailwatch::ports::LogSink;
 use trailwatch::trigger::{Invocation, MessageContent, UnrecognisedPayload, parse_invocation};
 
 use crate::aws::Clients;
 use crate::aws::cloudtrail::{CloudTrailDirectory, CloudTrailKeys};
 use crate::aws::s3::S3DigestStore;
+use crate::aws::sqs::SqsRangeQueue;
 
 /// Environment variables: names users' stacks set.
 pub const INTEGRITY_LOG_GROUP_NAME: &str = "INTEGRITY_LOG_GROUP_NAME";
 pub const TRAIL_PUBLIC_KEYS_FILE: &str = "TRAIL_PUBLIC_KEYS_FILE";
 pub const METRICS_NAMESPACE: &str = "METRICS_NAMESPACE";
+pub const DIGEST_QUEUE_URL: &str = "DIGEST_QUEUE_URL";
 
 /// Where the public keys come from: `ListPublicKeys`, or a file of its output.
 pub enum Keys {
@@ -66,9 +73,10 @@ pub struct Validator {
     pub directory: CloudTrailDirectory,
     pub sink: CloudWatchLogsSink,
     pub log_group: Arc<str>,
-    /// The function's region: the digests a range validates.
-    pub region: String,
     pub namespace: String,
+    /// `DIGEST_QUEUE_URL`: a range over more than one account and region is sent here, one
+    /// message per account and region; without it, every part is validated in-process.
+    pub fan_out: Option<SqsRangeQueue>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -84,7 +92,6 @@ impl Validator {
         logs: aws_sdk_cloudwatchlogs::Client,
         log_group: &str,
         keys: Keys,
-        region: &str,
         namespace: &str,
     ) -> Self {
         Self {
@@ -92,14 +99,21 @@ impl Validator {
                 client: clients.s3.clone(),
             }),
             keys: KeyCache::new(keys),
-            directory: CloudTrailDirectory {
-                client: clients.cloudtrail.clone(),
-            },
+            directory: CloudTrailDirectory::new(clients),
             sink: CloudWatchLogsSink::new(logs),
             log_group: Arc::from(log_group),
-            region: region.to_owned(),
             namespace: namespace.to_owned(),
+            fan_out: None,
         }
+    }
+
+    /// Whole-trail ranges fan out through `queue_url`.
+    pub fn with_fan_out(mut self, client: aws_sdk_sqs::Client, queue_url: &str) -> Self {
+        self.fan_out = Some(SqsRangeQueue {
+            client,
+            queue_url: queue_url.to_owned(),
+        });
+        self
     }
 
     pub fn from_env(sdk: &aws_config::SdkConfig) -> Result<Self, ConfigError> {
@@ -114,14 +128,19 @@ impl Validator {
             .ok()
             .filter(|n| !n.is_empty())
             .unwrap_or_else(|| "trailwatch".into());
-        Ok(Self::new(
+        let validator = Self::new(
             &clients,
             aws_sdk_cloudwatchlogs::Client::new(sdk),
             &group,
             keys,
-            &sdk.region().map(|r| r.to_string()).unwrap_or_default(),
             &namespace,
-        ))
+        );
+        Ok(match std::env::var(DIGEST_QUEUE_URL) {
+            Ok(url) if !url.is_empty() => {
+                validator.with_fan_out(aws_sdk_sqs::Client::new(sdk), &url)
+            }
+            _ => validator,
+        })
     }
 }
 
@@ -158,14 +177,29 @@ pub async fn handle(
     validator: &Validator,
     event: LambdaEvent<Value>,
 ) -> Result<Value, HandlerError> {
-    let (done, errors) = validate_payload(validator, &event.payload).await?;
+    let now = now_seconds();
+    let work = run(validator, &event.payload, now).await?;
+    let function_name = &event.context.env_config.function_name;
+    let metrics_line = |dimensions: &[(&str, &str)], metrics| {
+        line_with_dimensions(&validator.namespace, dimensions, now * 1000, metrics, &[])
+    };
     let mut counts = Counts::default();
     let mut invalid = Vec::new();
-    for validated in &done {
-        write_verdicts(validator, validated)
+    for validated in &work.done {
+        let trail = &validated.trail;
+        let lines = validated.report.verdicts.iter().map(|verdict| {
+            json!({"verdict": verdict.to_string(), "status": verdict.status.code(), "valid": verdict.status.is_valid(), "subject": verdict.subject, "bucket": verdict.bucket, "key": verdict.key, "validated": validated.what}).to_string()
+        });
+        write_lines(validator, &verdict_stream(trail), lines, now)
             .await
             .map_err(HandlerError::Verdicts)?;
-        counts.add(&validated.report.counts());
+        let part_counts = validated.report.counts();
+        counts.add(&part_counts);
+        let problems = validator_part_metrics(&part_counts, false);
+        if !problems.is_empty() {
+            let dimensions = part_dimensions(function_name, trail);
+            println!("{}", metrics_line(&dimensions, problems));
+        }
         invalid.extend(
             validated
                 .report
@@ -175,13 +209,23 @@ pub async fn handle(
                 .map(|v| v.to_string()),
         );
     }
+    let late: Vec<&Lateness> = work.lateness.iter().filter(|l| l.late).collect();
+    for lateness in &late {
+        let line = json!({"verdict": lateness.line(now), "status": "late", "valid": false, "subject": "digests", "account": lateness.trail.account_id, "region": lateness.trail.source_region, "newestDigest": lateness.newest.map(trailwatch::digest::validate::display)}).to_string();
+        write_lines(validator, &verdict_stream(&lateness.trail), [line], now)
+            .await
+            .map_err(HandlerError::Verdicts)?;
+        let dimensions = part_dimensions(function_name, &lateness.trail);
+        let metrics = validator_part_metrics(&Counts::default(), true);
+        println!("{}", metrics_line(&dimensions, metrics));
+    }
     println!(
         "{}",
-        trailwatch::metrics::emf_line(
+        emf_line(
             &validator.namespace,
-            &event.context.env_config.function_name,
-            now_seconds() * 1000,
-            trailwatch::metrics::validator_metrics(&counts),
+            function_name,
+            now * 1000,
+            validator_metrics(&counts, late.len()),
             &[],
         )
     );
@@ -190,10 +234,12 @@ pub async fn handle(
         digests_invalid = counts.digests_invalid,
         log_files_valid = counts.log_files_valid,
         log_files_invalid = counts.log_files_invalid,
+        fanned_out = work.fanned_out,
+        digests_late = late.len(),
         "validation summary"
     );
-    if !errors.is_empty() {
-        return Err(HandlerError::Validations(errors));
+    if !work.errors.is_empty() {
+        return Err(HandlerError::Validations(work.errors));
     }
     // A check that did not complete proves nothing: fail, so SQS delivers the digest again.
     if counts.checks_incomplete > 0 {
@@ -201,40 +247,50 @@ pub async fn handle(
             incomplete: counts.checks_incomplete,
         });
     }
-    Ok(
-        json!({"validated": done.iter().map(|d| d.what.clone()).collect::<Vec<_>>(), "counts": counts, "invalid": invalid}),
-    )
+    Ok(json!({
+        "validated": work.done.iter().map(|d| d.what.clone()).collect::<Vec<_>>(),
+        "counts": counts,
+        "invalid": invalid,
+        "fannedOut": work.fanned_out,
+        "late": late.iter().map(|l| l.line(now)).collect::<Vec<_>>(),
+        "checkedForLateness": work.lateness.len(),
+    }))
 }
 
-/// Validates what the payload asks: a `validateRange`, or each delivered digest. Returns the
-/// validations done and those that could not be.
-async fn validate_payload(
-    validator: &Validator,
-    payload: &Value,
-) -> Result<(Vec<Validated>, Vec<ValidationError>), HandlerError> {
-    let mut done = Vec::new();
-    let mut errors = Vec::new();
-    if let Some(range) = payload.get("validateRange") {
-        let request: RangeRequest =
-            serde_json::from_value(range.clone()).map_err(HandlerError::Request)?;
-        let validated = match request.resolve(now_seconds()) {
-            Ok(range) => {
-                validate_requested_range(
-                    Arc::clone(&validator.store),
-                    &validator.keys,
-                    &validator.directory,
-                    &range,
-                    &validator.region,
-                )
-                .await
-            }
-            Err(error) => Err(error.into()),
-        };
-        match validated {
-            Ok(validated) => done.push(validated),
-            Err(error) => errors.push(error),
+/// What one invocation did.
+#[derive(Default)]
+struct Work {
+    done: Vec<Validated>,
+    errors: Vec<ValidationError>,
+    /// Range messages sent, one per account and region.
+    fanned_out: usize,
+    lateness: Vec<Lateness>,
+}
+
+/// Does what the payload asks: `checkDigestsLate`; a `validateRange` (from the schedule, or
+/// in an SQS message of the fan-out); or each delivered digest.
+async fn run(validator: &Validator, payload: &Value, now: i64) -> Result<Work, HandlerError> {
+    let mut work = Work::default();
+    if let Some(check) = payload.get("checkDigestsLate") {
+        let request = range_request(check)?;
+        match check_digests_late(validator, &request, now).await {
+            Ok(lateness) => work.lateness = lateness,
+            Err(error) => work.errors.push(error),
         }
-        return Ok((done, errors));
+        return Ok(work);
+    }
+    if let Some(range) = payload.get("validateRange") {
+        let request = range_request(range)?;
+        if let Err(error) = validate_whole_range(validator, &request, now, &mut work).await {
+            work.errors.push(error);
+        }
+        return Ok(work);
+    }
+    for range in queued_ranges(payload) {
+        let request = range_request(&range)?;
+        if let Err(error) = validate_whole_range(validator, &request, now, &mut work).await {
+            work.errors.push(error);
+        }
     }
     for (bucket, key) in delivered_objects(payload)? {
         if trail_of_digest(&key).is_none() {
@@ -243,11 +299,70 @@ async fn validate_payload(
         }
         let store = Arc::clone(&validator.store);
         match validate_delivered_digest(store, &validator.keys, &bucket, &key).await {
-            Ok(validated) => done.push(validated),
-            Err(error) => errors.push(error),
+            Ok(validated) => work.done.push(validated),
+            Err(error) => work.errors.push(error),
         }
     }
-    Ok((done, errors))
+    Ok(work)
+}
+
+fn range_request(value: &Value) -> Result<RangeRequest, HandlerError> {
+    serde_json::from_value(value.clone()).map_err(HandlerError::Request)
+}
+
+/// The `validateRange` bodies of an SQS batch (the fan-out's messages).
+fn queued_ranges(payload: &Value) -> Vec<Value> {
+    let records = payload.get("Records").and_then(Value::as_array);
+    records
+        .into_iter()
+        .flatten()
+        .filter(|record| record.get("eventSource").and_then(Value::as_str) == Some("aws:sqs"))
+        .filter_map(|record| record.get("body").and_then(Value::as_str))
+        .filter_map(|body| serde_json::from_str::<Value>(body).ok())
+        .filter_map(|body| body.get("validateRange").cloned())
+        .collect()
+}
+
+/// Validates every account and region the range covers: in-process, or, with a fan-out
+/// queue and more than one part, one message per part.
+async fn validate_whole_range(
+    validator: &Validator,
+    request: &RangeRequest,
+    now: i64,
+    work: &mut Work,
+) -> Result<(), ValidationError> {
+    let range = request.resolve(now)?;
+    let located = locate(&validator.directory, &range).await?;
+    let parts = trail_parts(&*validator.store, &located, &range).await?;
+    if let (Some(queue), true) = (&validator.fan_out, parts.len() > 1) {
+        let requests: Vec<RangeRequest> = parts
+            .iter()
+            .map(|part| part_request(&range, &located, part))
+            .collect();
+        work.fanned_out += queue.send(&requests).await?;
+        return Ok(());
+    }
+    for part in parts {
+        let store = Arc::clone(&validator.store);
+        match validate_part(store, &validator.keys, &range, &located, &part).await {
+            Ok(validated) => work.done.push(validated),
+            Err(error) => work.errors.push(error),
+        }
+    }
+    Ok(())
+}
+
+/// The newest digest of every account and region of the trail, judged for lateness.
+async fn check_digests_late(
+    validator: &Validator,
+    request: &RangeRequest,
+    now: i64,
+) -> Result<Vec<Lateness>, ValidationError> {
+    let range = request.resolve_now(now)?;
+    let located = locate(&validator.directory, &range).await?;
+    let parts = trail_parts(&*validator.store, &located, &range).await?;
+    let store = Arc::clone(&validator.store);
+    Ok(check_lateness(store, &located, &range, parts, now).await?)
 }
 
 /// The objects a delivery names (any trigger the forwarder accepts), as bucket and decoded key.
@@ -268,27 +383,38 @@ pub fn delivered_objects(payload: &Value) -> Result<Vec<(String, String)>, Unrec
         .collect())
 }
 
-/// One event per verdict in the integrity group, in a stream per trail and region.
-async fn write_verdicts(validator: &Validator, validated: &Validated) -> Result<(), CallError> {
+/// The stream of one account's, region's and trail's verdicts in the integrity group.
+fn verdict_stream(trail: &TrailDigests) -> String {
+    format!(
+        "{}_CloudTrail-Digest_{}_{}",
+        trail.account_id, trail.source_region, trail.trail_name
+    )
+}
+
+fn part_dimensions<'a>(function_name: &'a str, trail: &'a TrailDigests) -> [(&'a str, &'a str); 3] {
+    [
+        ("FunctionName", function_name),
+        ("Account", &trail.account_id),
+        ("Region", &trail.source_region),
+    ]
+}
+
+/// One event per line in `stream` of the integrity group.
+async fn write_lines(
+    validator: &Validator,
+    stream: &str,
+    lines: impl IntoIterator<Item = String>,
+    now: i64,
+) -> Result<(), CallError> {
     let destination = Destination {
         log_group: Arc::clone(&validator.log_group),
-        log_stream: Arc::from(
-            format!(
-                "{}_CloudTrail-Digest_{}_{}",
-                validated.trail.account_id,
-                validated.trail.source_region,
-                validated.trail.trail_name
-            )
-            .as_str(),
-        ),
+        log_stream: Arc::from(stream),
     };
-    let now = now_seconds() * 1000;
     let mut builder = BatchBuilder::new();
     let mut batches = Vec::new();
-    for (index, verdict) in validated.report.verdicts.iter().enumerate() {
-        let message = json!({"verdict": verdict.to_string(), "status": verdict.status.code(), "valid": verdict.status.is_valid(), "subject": verdict.subject, "bucket": verdict.bucket, "key": verdict.key, "validated": validated.what}).to_string();
+    for (index, message) in lines.into_iter().enumerate() {
         if let Ok(Some(batch)) = builder.push(LogEvent {
-            timestamp: now,
+            timestamp: now * 1000,
             message,
             record_index: index as u64,
         }) {

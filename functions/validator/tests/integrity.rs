@@ -463,7 +463,7 @@ async fn validator_for(
         .unwrap();
     let clients = Clients::new(&sdk);
     let keys = validator::Keys::new(&clients, Some(keys_file.to_string_lossy().into_owned()));
-    let validator = validator::Validator::new(&clients, logs.clone(), group, keys, REGION, "test");
+    let validator = validator::Validator::new(&clients, logs.clone(), group, keys, "test");
     (validator, logs)
 }
 
@@ -523,6 +523,8 @@ async fn a_backfill_digest_vouches_for_a_late_log_file() {
 async fn signed_hour(bucket: &Bucket, signer: &SignedTrail, seed: u64) -> (String, String) {
     let mut spec = TrailSpec::recent(seed);
     spec.region = signer.region.clone();
+    spec.account_id = signer.account_id.clone();
+    spec.organization_id = signer.organization_id.clone();
     let (key, inflated) = bucket.put_log_file(spec, T0 + 600).await;
     let digest = signer.digest(T0, T0 + HOUR, &[(key.clone(), inflated)], None);
     bucket.put_signed(&digest).await;
@@ -583,7 +585,7 @@ async fn each_regions_digests_are_checked_with_that_regions_keys() {
         .await
         .unwrap();
     let keys = validator::Keys::new(&clients, None);
-    let validator = validator::Validator::new(&clients, logs, group, keys, REGION, "test");
+    let validator = validator::Validator::new(&clients, logs, group, keys, "test");
     let deliver = |keys: &[&str]| {
         let event = sqs_delivery(name, keys);
         validator::handle(
@@ -691,4 +693,317 @@ async fn a_digest_inflating_past_its_ceiling_is_invalid_without_being_held() {
         )
     );
     assert_eq!(report.counts().digests_valid, 2);
+}
+
+/// An organization trail as the template deploys it: home us-east-1, members 111122223333 and
+/// 444455556666 each delivering in us-east-1 and eu-west-1 under `AWSLogs/<o-id>/`, each
+/// region signing with its own key pair; bucket and organization learnt from DescribeTrails
+/// and DescribeOrganization (moto), keys from the control plane by the request's region.
+struct OrganizationTrail {
+    bucket: Bucket,
+    arn: String,
+    clients: Clients,
+    logs: aws_sdk_cloudwatchlogs::Client,
+    group: String,
+    /// (account, region) → (log file key, digest key) of the signed hour at T0.
+    hours: std::collections::BTreeMap<(String, String), (String, String)>,
+}
+
+const MEMBERS: [&str; 2] = ["111122223333", "444455556666"];
+
+impl OrganizationTrail {
+    async fn deliver(name: &str) -> Self {
+        let sdk = sdk_config_for(&moto().endpoint).await;
+        let s3 = path_style_s3(&sdk);
+        s3.create_bucket().bucket(name).send().await.unwrap();
+        let bucket = Bucket {
+            name: name.into(),
+            s3,
+            logs: Vec::new(),
+            digests: Vec::new(),
+        };
+        let organizations = aws_sdk_organizations::Client::new(&sdk);
+        // One organization for the emulator's account, whichever test creates it first.
+        let _ = organizations
+            .create_organization()
+            .feature_set(aws_sdk_organizations::types::OrganizationFeatureSet::All)
+            .send()
+            .await;
+        let described = organizations.describe_organization().send().await.unwrap();
+        let organization_id = described.organization().unwrap().id().unwrap().to_owned();
+        let trail_name = format!("{name}-trail");
+        let created = aws_sdk_cloudtrail::Client::new(&sdk)
+            .create_trail()
+            .name(&trail_name)
+            .s3_bucket_name(name)
+            .is_multi_region_trail(true)
+            .is_organization_trail(true)
+            .enable_log_file_validation(true)
+            .send()
+            .await
+            .unwrap();
+        let arn = created.trail_arn().unwrap().to_owned();
+        let mut signers = Vec::new();
+        for (seed, region) in [(41, "eu-west-1"), (42, "us-east-1")] {
+            let mut signer = SignedTrail::new(name, MEMBERS[0], region, &trail_name, seed);
+            signer.home_region = REGION.into();
+            signer.organization_id = Some(organization_id.clone());
+            signers.push(signer);
+        }
+        let control = trailwatch_test_support::control_plane::start(
+            signers
+                .iter()
+                .map(|s| trailwatch_test_support::control_plane::RegionKey {
+                    region: s.region.clone(),
+                    der: s.public_key_der(),
+                    fingerprint: s.fingerprint.clone(),
+                })
+                .collect(),
+        )
+        .await;
+        let mut hours = std::collections::BTreeMap::new();
+        let mut seed = 500;
+        for member in MEMBERS {
+            for signer in &signers {
+                let mut signer = signer.clone();
+                signer.account_id = member.into();
+                seed += 1;
+                let hour = signed_hour(&bucket, &signer, seed).await;
+                hours.insert((member.to_owned(), signer.region.clone()), hour);
+            }
+        }
+        let mut clients = Clients::new(&sdk);
+        clients.sdk = sdk_config_for(&control).await;
+        let group = format!("/trailwatch/test/{name}");
+        let logs = aws_sdk_cloudwatchlogs::Client::new(&sdk);
+        logs.create_log_group()
+            .log_group_name(&group)
+            .send()
+            .await
+            .unwrap();
+        Self {
+            bucket,
+            arn,
+            clients,
+            logs,
+            group,
+            hours,
+        }
+    }
+
+    fn validator(&self) -> validator::Validator {
+        let keys = validator::Keys::new(&self.clients, None);
+        validator::Validator::new(&self.clients, self.logs.clone(), &self.group, keys, "test")
+    }
+
+    /// The trail's range around T0, as the schedule sends it but with fixed times and the
+    /// bucket left for DescribeTrails to name.
+    fn range(&self) -> serde_json::Value {
+        serde_json::json!({"validateRange": {"trailArn": self.arn,
+            "startTime": "2026-11-20T00:00:00Z", "endTime": "2026-11-20T01:00:00Z"}})
+    }
+
+    fn log_file(&self, account: &str, region: &str) -> String {
+        self.hours[&(account.to_owned(), region.to_owned())]
+            .0
+            .clone()
+    }
+}
+
+async fn invoke(
+    validator: &validator::Validator,
+    payload: serde_json::Value,
+) -> Result<serde_json::Value, validator::HandlerError> {
+    validator::handle(
+        validator,
+        lambda_runtime::LambdaEvent::new(payload, lambda_runtime::Context::default()),
+    )
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_range_validates_every_member_and_region_of_an_organization_trail() {
+    // Given: the organization trail, one log file modified in the member's non-home region.
+    let trail = OrganizationTrail::deliver("integrity-organization").await;
+    let validator = trail.validator();
+    let tampered = trail.log_file(MEMBERS[1], "eu-west-1");
+    trail
+        .bucket
+        .put_plain(&tampered, gzip(b"{\"Records\":[]}"))
+        .await;
+
+    // When the range is validated, then every account and region found is (4 digests, 4 log
+    // files), and only the modified file is invalid.
+    let result = invoke(&validator, trail.range()).await.unwrap();
+    assert_eq!(
+        (
+            result["counts"]["digestsValid"].as_u64(),
+            result["counts"]["logFilesValid"].as_u64(),
+            result["counts"]["logFilesInvalid"].as_u64()
+        ),
+        (Some(4), Some(3), Some(1)),
+        "{result}"
+    );
+    assert_eq!(
+        result["invalid"],
+        serde_json::json!([format!(
+            "Log file\ts3://{}/{tampered}\tINVALID: hash value doesn't match",
+            trail.bucket.name
+        )])
+    );
+    // And each account and region has its verdict stream.
+    let trail_name = trail.arn.rsplit('/').next().unwrap();
+    let stream = format!("{}_CloudTrail-Digest_eu-west-1_{trail_name}", MEMBERS[1]);
+    let verdicts = stream_events(&trail.logs, &trail.group, &stream).await;
+    assert!(
+        verdicts
+            .iter()
+            .any(|(_, m)| m.contains("hashMismatch") && m.contains(&tampered)),
+        "{verdicts:?}"
+    );
+
+    // The command keeps the AWS CLI's rule: an organization trail needs --account-id; with it,
+    // the member's region is validated and the tampering found (exit 1), the other member's
+    // region is clean (exit 0).
+    let command = |account: Option<&str>, region: &str| {
+        let mut args = vec![
+            "validate-logs".to_owned(),
+            "--trail-arn".into(),
+            trail.arn.clone(),
+            "--start-time".into(),
+            "2026-11-20T00:00:00Z".into(),
+            "--end-time".into(),
+            "2026-11-20T01:00:00Z".into(),
+        ];
+        if let Some(account) = account {
+            args.extend(["--account-id".to_owned(), account.to_owned()]);
+        }
+        let clients = trail.clients.clone();
+        let region = region.to_owned();
+        async move { validator::cli::run(&args, &clients, &region, 0).await }
+    };
+    assert_eq!(command(None, "eu-west-1").await, 255);
+    assert_eq!(command(Some(MEMBERS[1]), "eu-west-1").await, 1);
+    assert_eq!(command(Some(MEMBERS[0]), "eu-west-1").await, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_whole_trail_range_fans_out_one_message_per_account_and_region() {
+    // Given: the organization trail and the digest queue as the fan-out target.
+    let trail = OrganizationTrail::deliver("integrity-fan-out").await;
+    let sdk = sdk_config_for(&moto().endpoint).await;
+    let sqs = aws_sdk_sqs::Client::new(&sdk);
+    let queue_url = sqs
+        .create_queue()
+        .queue_name("integrity-fan-out")
+        .send()
+        .await
+        .unwrap()
+        .queue_url()
+        .unwrap()
+        .to_owned();
+    let validator = trail.validator().with_fan_out(sqs.clone(), &queue_url);
+    let tampered = trail.log_file(MEMBERS[0], "us-east-1");
+    trail.bucket.put_plain(&tampered, gzip(b"{}")).await;
+
+    // When the schedule's range arrives, then it validates nothing itself and sends 4 messages.
+    let result = invoke(&validator, trail.range()).await.unwrap();
+    assert_eq!(result["fannedOut"], 4, "{result}");
+    assert_eq!(result["validated"], serde_json::json!([]));
+    let mut records = Vec::new();
+    while records.len() < 4 {
+        let received = sqs
+            .receive_message()
+            .queue_url(&queue_url)
+            .max_number_of_messages(10)
+            .send()
+            .await
+            .unwrap();
+        let messages = received.messages();
+        assert!(!messages.is_empty(), "only {} messages", records.len());
+        for message in messages {
+            records.push(serde_json::json!({"messageId": message.message_id(), "eventSource": "aws:sqs", "body": message.body()}));
+        }
+    }
+
+    // And each message, delivered to the validator as SQS would, validates its one part; the
+    // same message twice only validates it twice.
+    let mut parts = std::collections::BTreeSet::new();
+    let mut invalid = Vec::new();
+    for record in records.iter().chain(records.first()) {
+        let result = invoke(&validator, serde_json::json!({ "Records": [record] }))
+            .await
+            .unwrap();
+        assert_eq!(result["fannedOut"], 0);
+        assert_eq!(result["counts"]["digestsValid"], 1, "{result}");
+        let body: serde_json::Value =
+            serde_json::from_str(record["body"].as_str().unwrap()).unwrap();
+        let range = &body["validateRange"];
+        parts.insert((
+            range["accountId"].as_str().unwrap().to_owned(),
+            range["region"].as_str().unwrap().to_owned(),
+        ));
+        invalid.extend(result["invalid"].as_array().unwrap().iter().cloned());
+    }
+    let expected: std::collections::BTreeSet<(String, String)> =
+        trail.hours.keys().cloned().collect();
+    assert_eq!(parts, expected);
+    // The tampered file: once per delivery of its part's message (the first message is
+    // delivered twice; whichever part it is).
+    let first_part: serde_json::Value =
+        serde_json::from_str(records[0]["body"].as_str().unwrap()).unwrap();
+    let twice = first_part["validateRange"]["accountId"] == MEMBERS[0]
+        && first_part["validateRange"]["region"] == "us-east-1";
+    assert_eq!(invalid.len(), if twice { 2 } else { 1 }, "{invalid:?}");
+    assert!(invalid[0].as_str().unwrap().contains(&tampered));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_region_whose_digests_stop_coming_is_reported_late() {
+    // Given: the organization trail, and fresh digests in three of its four account-regions;
+    // the fourth's newest digest is three hours old (the trail stopped logging there).
+    let trail = OrganizationTrail::deliver("integrity-silence").await;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let organization_id = {
+        let key = trail.log_file(MEMBERS[0], "us-east-1");
+        key.split('/').nth(1).unwrap().to_owned()
+    };
+    let trail_name = trail.arn.rsplit('/').next().unwrap().to_owned();
+    for (account, region) in trail.hours.keys() {
+        let silent = account == MEMBERS[1] && region == "eu-west-1";
+        let mut signer = SignedTrail::new(&trail.bucket.name, account, region, &trail_name, 7);
+        signer.home_region = REGION.into();
+        signer.organization_id = Some(organization_id.clone());
+        let end = if silent {
+            now - 3 * HOUR
+        } else {
+            now - 20 * 60
+        };
+        let digest = signer.digest(end - HOUR, end, &[], None);
+        trail.bucket.put_signed(&digest).await;
+    }
+
+    // When the hourly check runs, then exactly that account and region is late.
+    let check = serde_json::json!({"checkDigestsLate": {"trailArn": trail.arn}});
+    let result = invoke(&trail.validator(), check).await.unwrap();
+    assert_eq!(result["checkedForLateness"], 4, "{result}");
+    let late = result["late"].as_array().unwrap();
+    assert_eq!(late.len(), 1, "{result}");
+    let line = late[0].as_str().unwrap();
+    assert!(
+        line.starts_with(&format!(
+            "Digests late\t{} eu-west-1\tno digest since ",
+            MEMBERS[1]
+        )),
+        "{line}"
+    );
+    let stream = format!("{}_CloudTrail-Digest_eu-west-1_{trail_name}", MEMBERS[1]);
+    let lines = stream_events(&trail.logs, &trail.group, &stream).await;
+    assert!(
+        lines.iter().any(|(_, m)| m.contains("\"status\":\"late\"")),
+        "{lines:?}"
+    );
 }

@@ -7,6 +7,7 @@ pub mod keys;
 pub mod model;
 pub mod request;
 pub mod signature;
+pub mod silence;
 pub mod store;
 pub mod validate;
 pub mod verdict;

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use super::chain::{PublicKeys, TrailDigests, iso_seconds, key_time};
 use super::store::{CallError, DigestStore, PublicKeySource, TrailDirectory};
@@ -40,6 +40,9 @@ pub enum RequestError {
     NotADigestKey(String),
     #[error("trail {0} not found")]
     TrailNotFound(String),
+    /// The AWS CLI's rule: an organization trail's digests are per member account.
+    #[error("Missing required parameter for organization trail: '--account-id'")]
+    OrganizationAccount,
 }
 
 /// Why a validation did not produce a report.
@@ -80,19 +83,31 @@ pub const MAX_HOURS_BACK: i64 = 10 * 366 * 24;
 const LAST_TIME: i64 = 253_402_300_799;
 
 /// A range to validate, as `aws cloudtrail validate-logs` takes it; the function's
-/// `validateRange` in JSON (camelCase), the command from its flags.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+/// `validateRange` in JSON (camelCase), the command from its flags. Unset fields are left out
+/// when written (the messages a whole-trail range fans out into).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct RangeRequest {
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub trail_arn: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub start_time: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub end_time: Option<String>,
     /// Instead of `startTime`: this many hours before the end (the template's schedule).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub hours_back: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub s3_bucket: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub s3_prefix: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub organization_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub account_id: Option<String>,
+    /// The one region to validate; the function validates every region found when unset.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
 }
 
 /// A request checked: the trail and the range in epoch seconds.
@@ -106,9 +121,22 @@ pub struct ResolvedRange {
     pub s3_prefix: Option<String>,
     pub organization_id: Option<String>,
     pub account_id: Option<String>,
+    pub region: Option<String>,
 }
 
 impl RangeRequest {
+    /// For checks of the present (trail silence): the request's trail and location; its times
+    /// are not used.
+    pub fn resolve_now(&self, now: i64) -> Result<ResolvedRange, RequestError> {
+        let present = RangeRequest {
+            start_time: None,
+            end_time: None,
+            hours_back: Some(1),
+            ..self.clone()
+        };
+        present.resolve(now)
+    }
+
     /// Checks the request; `now` ends a range without `endTime`. Empty strings count as unset.
     pub fn resolve(&self, now: i64) -> Result<ResolvedRange, RequestError> {
         let text = |value: &Option<String>| value.clone().filter(|t| !t.is_empty());
@@ -141,6 +169,7 @@ impl RangeRequest {
             s3_prefix: text(&self.s3_prefix),
             organization_id: text(&self.organization_id),
             account_id: text(&self.account_id),
+            region: text(&self.region),
         })
     }
 }
@@ -157,8 +186,149 @@ pub struct Validated {
     pub report: Report,
 }
 
-/// Validates a range of `region`'s digests: the bucket and prefix from the request, else from
-/// `directory` (DescribeTrails).
+/// Where a trail's files are, as validation needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Located {
+    pub bucket: String,
+    pub prefix: Option<String>,
+    /// Set for an organization trail: members' folders are `AWSLogs/<o-id>/<account>/`.
+    pub organization_id: Option<String>,
+    /// Learnt from `DescribeTrails` (`IsOrganizationTrail`); a request naming the bucket says
+    /// it with `organizationId`.
+    pub organization_trail: bool,
+}
+
+/// The bucket and prefix from the request, else from `directory` (`DescribeTrails`); for an
+/// organization trail found there, the organization id from `DescribeOrganization` unless the
+/// request names one, as the AWS CLI does.
+pub async fn locate<D: TrailDirectory>(
+    directory: &D,
+    range: &ResolvedRange,
+) -> Result<Located, CallError> {
+    if let Some(bucket) = &range.s3_bucket {
+        return Ok(Located {
+            bucket: bucket.clone(),
+            prefix: range.s3_prefix.clone(),
+            organization_id: range.organization_id.clone(),
+            organization_trail: range.organization_id.is_some(),
+        });
+    }
+    let location = directory.describe_trail(&range.trail_arn).await?;
+    let organization_id = match (&range.organization_id, location.organization_trail) {
+        (Some(id), _) => Some(id.clone()),
+        (None, true) => Some(directory.organization_id().await?),
+        (None, false) => None,
+    };
+    Ok(Located {
+        bucket: location.bucket,
+        prefix: location.prefix,
+        organization_id,
+        organization_trail: location.organization_trail,
+    })
+}
+
+/// One account's digests in one region: what one validation (and one verdict stream) covers.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct TrailPart {
+    pub account_id: String,
+    pub region: String,
+}
+
+impl TrailPart {
+    /// This part's digests of the range's trail.
+    pub fn digests(&self, located: &Located, range: &ResolvedRange) -> TrailDigests {
+        TrailDigests {
+            prefix: located.prefix.clone(),
+            organization_id: located.organization_id.clone(),
+            account_id: self.account_id.clone(),
+            source_region: self.region.clone(),
+            home_region: range.trail.home_region.clone(),
+            trail_name: range.trail.name.clone(),
+        }
+    }
+}
+
+/// The accounts and regions a range covers: those it names, else every one with a digest
+/// folder under the trail's prefix (every member account of an organization trail), found by
+/// listing.
+pub async fn trail_parts<S: DigestStore>(
+    store: &S,
+    located: &Located,
+    range: &ResolvedRange,
+) -> Result<Vec<TrailPart>, CallError> {
+    let mut base = located
+        .prefix
+        .as_ref()
+        .map(|p| format!("{p}/"))
+        .unwrap_or_default();
+    base.push_str("AWSLogs/");
+    if let Some(organization) = &located.organization_id {
+        base.push_str(organization);
+        base.push('/');
+    }
+    let accounts = match (&range.account_id, &located.organization_id) {
+        (Some(account), _) => vec![account.clone()],
+        (None, Some(_)) => store
+            .list_folders(&located.bucket, &base)
+            .await?
+            .iter()
+            .filter_map(|folder| last_segment(folder))
+            .filter(|name| name.len() == 12 && name.bytes().all(|b| b.is_ascii_digit()))
+            .map(str::to_owned)
+            .collect(),
+        (None, None) => vec![range.trail.account_id.clone()],
+    };
+    let mut parts = Vec::new();
+    for account_id in accounts {
+        let regions = match &range.region {
+            Some(region) => vec![region.clone()],
+            None => store
+                .list_folders(
+                    &located.bucket,
+                    &format!("{base}{account_id}/CloudTrail-Digest/"),
+                )
+                .await?
+                .iter()
+                .filter_map(|folder| last_segment(folder).map(str::to_owned))
+                .collect(),
+        };
+        parts.extend(regions.into_iter().map(|region| TrailPart {
+            account_id: account_id.clone(),
+            region,
+        }));
+    }
+    parts.sort();
+    Ok(parts)
+}
+
+/// `a/b/c/` → `c`.
+fn last_segment(folder: &str) -> Option<&str> {
+    folder
+        .trim_end_matches('/')
+        .rsplit('/')
+        .next()
+        .filter(|s| !s.is_empty())
+}
+
+/// The request that validates one part of a range on its own (a message of the fan-out): the
+/// same times, fixed, and the location already resolved.
+pub fn part_request(range: &ResolvedRange, located: &Located, part: &TrailPart) -> RangeRequest {
+    RangeRequest {
+        trail_arn: Some(range.trail_arn.clone()),
+        start_time: Some(display(range.start)),
+        end_time: Some(display(range.end)),
+        hours_back: None,
+        s3_bucket: Some(located.bucket.clone()),
+        s3_prefix: located.prefix.clone(),
+        organization_id: located.organization_id.clone(),
+        account_id: Some(part.account_id.clone()),
+        region: Some(part.region.clone()),
+    }
+}
+
+/// Validates a range of one region's digests, as `aws cloudtrail validate-logs` does: the
+/// account is the request's, else the trail's; an organization trail found through
+/// `DescribeTrails` needs the account named.
 pub async fn validate_requested_range<S, K, D>(
     store: Arc<S>,
     keys: &KeyCache<K>,
@@ -171,26 +341,36 @@ where
     K: PublicKeySource,
     D: TrailDirectory,
 {
-    let (bucket, prefix) = match &range.s3_bucket {
-        Some(bucket) => (bucket.clone(), range.s3_prefix.clone()),
-        None => {
-            let location = directory.describe_trail(&range.trail_arn).await?;
-            (location.bucket, location.prefix)
-        }
-    };
-    let trail = TrailDigests {
-        prefix,
-        organization_id: range.organization_id.clone(),
+    let located = locate(directory, range).await?;
+    if located.organization_trail && range.s3_bucket.is_none() && range.account_id.is_none() {
+        return Err(RequestError::OrganizationAccount.into());
+    }
+    let part = TrailPart {
         account_id: range
             .account_id
             .clone()
             .unwrap_or_else(|| range.trail.account_id.clone()),
-        source_region: region.to_owned(),
-        home_region: range.trail.home_region.clone(),
-        trail_name: range.trail.name.clone(),
+        region: range.region.clone().unwrap_or_else(|| region.to_owned()),
     };
+    validate_part(store, keys, range, &located, &part).await
+}
+
+/// Validates one account's digests of one region in the range, with that region's keys.
+pub async fn validate_part<S, K>(
+    store: Arc<S>,
+    keys: &KeyCache<K>,
+    range: &ResolvedRange,
+    located: &Located,
+    part: &TrailPart,
+) -> Result<Validated, ValidationError>
+where
+    S: DigestStore,
+    K: PublicKeySource,
+{
+    let trail = part.digests(located, range);
     let (start, end) = (range.start, range.end);
-    let public_keys = keys.get(region, start, end).await?;
+    let public_keys = keys.get(&part.region, start, end).await?;
+    let bucket = located.bucket.clone();
     let report = validate_range(store, &public_keys, &trail, &bucket, start, end).await?;
     Ok(Validated {
         what: format!("{} {}..{}", range.trail_arn, display(start), display(end)),

@@ -51,6 +51,13 @@ pub trait DigestStore: Send + Sync + 'static {
         list_prefix: &str,
         start_after: &str,
     ) -> impl Future<Output = Result<Vec<String>, CallError>> + Send;
+    /// The folders directly under `list_prefix` (S3's common prefixes for the delimiter `/`),
+    /// each a whole key prefix ending in `/`: how accounts and regions are found.
+    fn list_folders(
+        &self,
+        bucket: &str,
+        list_prefix: &str,
+    ) -> impl Future<Output = Result<Vec<String>, CallError>> + Send;
     /// A digest, inflated, with its signature metadata.
     fn fetch_digest(
         &self,
@@ -83,6 +90,8 @@ pub trait TrailDirectory: Send + Sync + 'static {
         &self,
         trail_arn: &str,
     ) -> impl Future<Output = Result<TrailLocation, CallError>> + Send;
+    /// The id (`o-…`) of the organization the caller belongs to: `DescribeOrganization`.
+    fn organization_id(&self) -> impl Future<Output = Result<String, CallError>> + Send;
 }
 
 /// A trail's bucket and key prefix.
@@ -90,4 +99,6 @@ pub trait TrailDirectory: Send + Sync + 'static {
 pub struct TrailLocation {
     pub bucket: String,
     pub prefix: Option<String>,
+    /// An organization trail delivers each member's files under `AWSLogs/<o-id>/<account>/`.
+    pub organization_trail: bool,
 }

@@ -54,6 +54,24 @@ impl DigestStore for MemoryStore {
             .collect())
     }
 
+    async fn list_folders(
+        &self,
+        _bucket: &str,
+        list_prefix: &str,
+    ) -> Result<Vec<String>, CallError> {
+        let mut folders: Vec<String> = self
+            .objects
+            .keys()
+            .filter_map(|k| {
+                let rest = k.strip_prefix(list_prefix)?;
+                let end = rest.find('/')?;
+                Some(format!("{list_prefix}{}", &rest[..=end]))
+            })
+            .collect();
+        folders.dedup();
+        Ok(folders)
+    }
+
     async fn fetch_digest(&self, _bucket: &str, key: &str) -> Result<StoredDigest, FetchError> {
         let (body, metadata) = self.objects.get(key).ok_or(FetchError::NotFound)?;
         let mut inflated = Vec::new();

@@ -15,10 +15,14 @@ use sha2::{Digest as _, Sha256};
 pub use super::gzip;
 use crate::digest::model::Digest;
 
-/// A trail that signs digests with its own key pair.
+/// A trail that signs digests with its own key pair. A clone signs with the same key: the
+/// digests of another account of an organization trail, in the same region.
+#[derive(Clone)]
 pub struct SignedTrail {
     pub bucket: String,
     pub prefix: Option<String>,
+    /// An organization trail's members deliver under `AWSLogs/<o-id>/<account>/`.
+    pub organization_id: Option<String>,
     pub account_id: String,
     pub region: String,
     /// The trail's home region, in digest names (a multi-region trail's digests of every region
@@ -64,6 +68,7 @@ impl SignedTrail {
         Self {
             bucket: bucket.into(),
             prefix: None,
+            organization_id: None,
             account_id: account_id.into(),
             region: region.into(),
             home_region: region.into(),
@@ -99,7 +104,12 @@ impl SignedTrail {
             .as_ref()
             .map(|p| format!("{p}/"))
             .unwrap_or_default();
-        format!("{prefix}AWSLogs/{}", self.account_id)
+        let organization = self
+            .organization_id
+            .as_ref()
+            .map(|o| format!("{o}/"))
+            .unwrap_or_default();
+        format!("{prefix}AWSLogs/{organization}{}", self.account_id)
     }
 
     /// The digest key for the hour ending at `end` (epoch seconds).

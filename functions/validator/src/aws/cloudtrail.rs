@@ -94,8 +94,20 @@ impl PublicKeySource for CloudTrailKeys {
     }
 }
 
+/// `DescribeTrails` for where a trail delivers, `DescribeOrganization` for an organization
+/// trail's folder.
 pub struct CloudTrailDirectory {
     pub client: aws_sdk_cloudtrail::Client,
+    pub organizations: aws_sdk_organizations::Client,
+}
+
+impl CloudTrailDirectory {
+    pub fn new(clients: &super::Clients) -> Self {
+        Self {
+            client: clients.cloudtrail.clone(),
+            organizations: clients.organizations.clone(),
+        }
+    }
 }
 
 impl TrailDirectory for CloudTrailDirectory {
@@ -108,9 +120,12 @@ impl TrailDirectory for CloudTrailDirectory {
             .send()
             .await
             .map_err(|e| CallError::new(call(), is_transient(&e), describe(&e)))?;
-        let trail = output
-            .trail_list()
-            .first()
+        // The trail of that ARN: an answer may hold more (emulators ignore the name list).
+        let trails = output.trail_list();
+        let trail = trails
+            .iter()
+            .find(|t| t.trail_arn() == Some(arn))
+            .or_else(|| trails.first().filter(|_| trails.len() == 1))
             .ok_or_else(|| CallError::new(call(), false, "trail not found"))?;
         let bucket = trail
             .s3_bucket_name()
@@ -121,6 +136,22 @@ impl TrailDirectory for CloudTrailDirectory {
                 .s3_key_prefix()
                 .filter(|p| !p.is_empty())
                 .map(str::to_owned),
+            organization_trail: trail.is_organization_trail().unwrap_or(false),
         })
+    }
+
+    async fn organization_id(&self) -> Result<String, CallError> {
+        let call = "DescribeOrganization";
+        let output = self
+            .organizations
+            .describe_organization()
+            .send()
+            .await
+            .map_err(|e| CallError::new(call, is_transient(&e), describe(&e)))?;
+        output
+            .organization()
+            .and_then(|o| o.id())
+            .map(str::to_owned)
+            .ok_or_else(|| CallError::new(call, false, "no organization id in the answer"))
     }
 }

@@ -1,8 +1,9 @@
 //! The validator's own AWS adapters: digests and log files from S3, public keys and trails from
-//! CloudTrail. The CloudWatch Logs sink is shared with the forwarder (`trailwatch::aws::logs`).
+//! CloudTrail, the organization id from Organizations. The CloudWatch Logs sink is shared with the forwarder (`trailwatch::aws::logs`).
 
 pub mod cloudtrail;
 pub mod s3;
+pub mod sqs;
 
 /// The validator's clients, built once, and the configuration more are built from (a
 /// CloudTrail client per region for public keys).
@@ -11,6 +12,7 @@ pub struct Clients {
     pub sdk: aws_config::SdkConfig,
     pub s3: aws_sdk_s3::Client,
     pub cloudtrail: aws_sdk_cloudtrail::Client,
+    pub organizations: aws_sdk_organizations::Client,
 }
 
 impl Clients {
@@ -20,6 +22,7 @@ impl Clients {
             sdk: sdk.clone(),
             s3: trailwatch::aws::s3::client(sdk),
             cloudtrail: aws_sdk_cloudtrail::Client::new(sdk),
+            organizations: aws_sdk_organizations::Client::new(sdk),
         }
     }
 }

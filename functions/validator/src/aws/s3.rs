@@ -70,6 +70,37 @@ impl DigestStore for S3DigestStore {
         Ok(keys)
     }
 
+    async fn list_folders(
+        &self,
+        bucket: &str,
+        list_prefix: &str,
+    ) -> Result<Vec<String>, CallError> {
+        let mut folders = Vec::new();
+        let mut pages = self
+            .client
+            .list_objects_v2()
+            .bucket(bucket)
+            .prefix(list_prefix)
+            .delimiter("/")
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| {
+                CallError::new(
+                    format!("ListObjectsV2 s3://{bucket}/{list_prefix} (folders)"),
+                    is_transient(&e),
+                    describe(&e),
+                )
+            })?;
+            folders.extend(
+                page.common_prefixes()
+                    .iter()
+                    .filter_map(|p| p.prefix().map(str::to_owned)),
+            );
+        }
+        Ok(folders)
+    }
+
     async fn fetch_digest(&self, bucket: &str, key: &str) -> Result<StoredDigest, FetchError> {
         let response = self.get(bucket, key).await?;
         let too_large = FetchError::TooLarge {
