@@ -155,7 +155,10 @@ def integrity_demo(session, endpoint, env, invoke_port):
     print(f"  delivered {len(manifest)} signed files (3 hours of log files and digests) to s3://{INTEGRITY_BUCKET}")
     for path in sorted((ROOT / "events" / "validator").glob("*.json")):
         answer = invoke("validator", path, invoke_port, env)
-        print(f"  validated {', '.join(answer['validated'])}\n  counts {json.dumps(answer['counts'])}; invalid: {answer['invalid'] or 'none'}")
+        if answer.get("checkedForLateness"):
+            print(f"  {path.name}: checked {answer['checkedForLateness']} account and region(s) for late digests; late: {answer['late'] or 'none'}")
+            continue
+        print(f"  {path.name}: validated {', '.join(answer['validated'])}\n  counts {json.dumps(answer['counts'])}; invalid: {answer['invalid'] or 'none'}")
     logs = session.client("logs", endpoint_url=endpoint)
     for stream in logs.describe_log_streams(logGroupName=INTEGRITY_GROUP)["logStreams"]:
         verdicts = logs.get_log_events(logGroupName=INTEGRITY_GROUP, logStreamName=stream["logStreamName"], startFromHead=True)["events"]

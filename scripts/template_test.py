@@ -24,7 +24,7 @@ NOT_FOR_LAMBDA = {
 }
 
 # Actions that support no resource-level permissions (Service Authorization Reference).
-RESOURCE_STAR_ALLOWED = {"cloudtrail:ListPublicKeys", "cloudtrail:DescribeTrails"}
+RESOURCE_STAR_ALLOWED = {"cloudtrail:ListPublicKeys", "cloudtrail:DescribeTrails", "organizations:DescribeOrganization"}
 
 
 def load_template():
@@ -183,9 +183,25 @@ class Template(unittest.TestCase):
                     self.assertIn(action, {"logs:CreateLogStream", "logs:PutLogEvents"})
                     self.assertIn("IntegrityLogGroup", resource)
                     self.assertNotIn("DestinationLogGroup", resource)
+                elif action == "sqs:SendMessage":
+                    self.assertEqual(statement["Resource"], {"Fn::GetAtt": ["DigestQueue", "Arn"]})
                 else:
                     self.fail(f"validator has an unexpected action {action}")
-        self.assertIn("cloudtrail:ListPublicKeys", seen)
+        self.assertLessEqual(
+            {"cloudtrail:ListPublicKeys", "cloudtrail:DescribeTrails", "organizations:DescribeOrganization",
+             "sqs:SendMessage"},
+            seen,
+        )
+
+    def test_the_validator_fans_out_to_its_own_queue_and_checks_for_silence_every_hour(self):
+        validator = self.function("ValidatorFunction")["Properties"]
+        self.assertEqual(validator["Environment"]["Variables"]["DIGEST_QUEUE_URL"], {"Ref": "DigestQueue"})
+        queue_events = [e for e in validator["Events"].values() if e["Type"] == "SQS"]
+        self.assertEqual([e["Properties"]["Queue"] for e in queue_events], [{"Fn::GetAtt": ["DigestQueue", "Arn"]}])
+        late = validator["Events"]["HourlyDigestsLate"]["Properties"]
+        self.assertEqual(late["ScheduleExpression"], "rate(1 hour)")
+        self.assertIn('checkDigestsLate', text(late["Input"]))
+        self.assertEqual(self.resources["DigestsLate"]["Properties"]["MetricName"], "DigestsLate")
 
     def test_no_wildcard_action_is_allowed_to_a_function(self):
         for logical_id in FUNCTIONS:
@@ -273,7 +289,7 @@ class Template(unittest.TestCase):
         self.assertLessEqual(
             {"ApproximateNumberOfMessagesVisible", "Errors", "Rejected", "ObjectsFailed",
              "DigestsInvalid", "LogFilesInvalid", "LogFilesMissing", "ChecksIncomplete",
-             "ObjectsRewritten"},
+             "ObjectsRewritten", "DigestsLate"},
             watched,
         )
         for alarm in alarms.values():
@@ -282,7 +298,7 @@ class Template(unittest.TestCase):
     def test_emitted_metric_names_are_the_ones_the_alarms_watch(self):
         emitted = (ROOT / "shared/src/metrics.rs").read_text() + (ROOT / "functions/validator/src/lib.rs").read_text()
         for name in ("Rejected", "ObjectsFailed", "DigestsInvalid", "LogFilesInvalid", "LogFilesMissing",
-                     "ChecksIncomplete", "ObjectsRewritten"):
+                     "ChecksIncomplete", "ObjectsRewritten", "DigestsLate"):
             self.assertIn(f'"{name}"', emitted)
 
     @unittest.skipUnless(os.environ.get("SAM_BUILD_DIR"), "scripts/test sets SAM_BUILD_DIR after sam build")

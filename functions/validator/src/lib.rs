@@ -456,10 +456,24 @@ mod tests {
         names.sort();
         assert_eq!(
             names,
-            ["sqs-eventbridge-digest.json", "validate-range.json"]
+            [
+                "check-digests-late.json",
+                "sqs-eventbridge-digest.json",
+                "validate-range.json"
+            ]
         );
         for name in names {
             let payload = sample(&name);
+            if let Some(check) = payload.get("checkDigestsLate") {
+                let request: RangeRequest = serde_json::from_value(check.clone()).unwrap();
+                let range = request.resolve_now(0).unwrap();
+                assert_eq!(
+                    range.s3_bucket.as_deref(),
+                    Some("trailwatch-demo-integrity")
+                );
+                assert_eq!(range.trail.name, "demo-trail");
+                continue;
+            }
             match payload.get("validateRange") {
                 Some(range) => {
                     let request: RangeRequest = serde_json::from_value(range.clone()).unwrap();
