@@ -1,10 +1,12 @@
 //! The AWS CLI's text for a validation report (`aws cloudtrail validate-logs`): status lines,
 //! then the summary, worded as awscli/customizations/cloudtrail/validation.py prints them.
 
-use trailwatch::digest::validate::{Report, display};
+use trailwatch::digest::validate::{Gap, Report, display};
 
 /// The AWS CLI's output for a report: status lines, then the summary. Valid lines only when
-/// verbose; invalid lines and gaps go to standard error. Returns (stdout, stderr).
+/// verbose; invalid lines and gaps go to standard error, each followed by a blank line and, when
+/// it follows a line on standard output (or opens the output), preceded by one, as the CLI's
+/// `_write_status` spaces them. Returns (stdout, stderr).
 pub fn render_cli(
     report: &Report,
     trail: &str,
@@ -12,29 +14,44 @@ pub fn render_cli(
     end: i64,
     verbose: bool,
 ) -> (String, String) {
-    let mut out = format!(
-        "Validating log files for trail {trail} between {} and {}\n\n",
-        display(start),
-        display(end)
-    );
-    let mut err = String::new();
-    for verdict in &report.verdicts {
+    let mut lines = CliLines {
+        out: format!(
+            "Validating log files for trail {trail} between {} and {}\n\n",
+            display(start),
+            display(end)
+        ),
+        err: String::new(),
+        last_was_spaced: true,
+        verbose,
+    };
+    let gap_line = |gap: &Gap| {
+        format!(
+            "No log files were delivered by CloudTrail between {} and {}",
+            display(gap.from),
+            display(gap.to)
+        )
+    };
+    for (position, verdict) in report.verdicts.iter().enumerate() {
+        for gap in report.gaps.iter().filter(|g| g.position == position) {
+            lines.error(&gap_line(gap));
+        }
         if verdict.status.is_valid() {
-            if verbose {
-                out.push_str(&format!("{verdict}\n"));
-            }
+            lines.valid(&verdict.to_string());
         } else {
-            err.push_str(&format!("{verdict}\n\n"));
+            lines.error(&verdict.to_string());
         }
     }
-    for (from, to) in &report.gaps {
-        err.push_str(&format!(
-            "No log files were delivered by CloudTrail between {} and {}\n\n",
-            display(*from),
-            display(*to)
-        ));
+    let after = report.verdicts.len();
+    for gap in report.gaps.iter().filter(|g| g.position >= after) {
+        lines.error(&gap_line(gap));
     }
-    if verbose && !report.verdicts.is_empty() {
+    let CliLines {
+        mut out,
+        err,
+        last_was_spaced,
+        ..
+    } = lines;
+    if !last_was_spaced {
         out.push('\n');
     }
     out.push_str(&format!(
@@ -88,6 +105,35 @@ pub fn render_cli(
     (out, err)
 }
 
+/// The CLI's two streams and its spacing rule.
+struct CliLines {
+    out: String,
+    err: String,
+    /// Whether the last line written ended with a blank line (the CLI's
+    /// `_is_last_status_double_space`).
+    last_was_spaced: bool,
+    verbose: bool,
+}
+
+impl CliLines {
+    fn error(&mut self, line: &str) {
+        if !self.last_was_spaced {
+            self.err.push('\n');
+        }
+        self.err.push_str(line);
+        self.err.push_str("\n\n");
+        self.last_was_spaced = true;
+    }
+
+    fn valid(&mut self, line: &str) {
+        if self.verbose {
+            self.out.push_str(line);
+            self.out.push('\n');
+            self.last_was_spaced = false;
+        }
+    }
+}
+
 fn ratio(out: &mut String, valid: u64, invalid: u64, name: &str) {
     let total = valid + invalid;
     if total > 0 {
@@ -122,7 +168,11 @@ mod tests {
                 verdict(Subject::Log, "l2", Status::Valid),
                 verdict(Subject::BackfillDigest, "d2", Status::Valid),
             ],
-            gaps: vec![(T0, T0 + HOUR)],
+            gaps: vec![Gap {
+                from: T0,
+                to: T0 + HOUR,
+                position: 3,
+            }],
             found: Some((T0, T0 + HOUR)),
         };
         let (out, err) = render_cli(
@@ -147,5 +197,46 @@ mod tests {
              No log files were delivered by CloudTrail between 2026-11-24T00:00:00Z and 2026-11-24T01:00:00Z\n\n"
         );
         assert_eq!(report.exit_code(), 1);
+    }
+
+    #[test]
+    fn verbose_output_spaces_lines_as_the_aws_cli_does() {
+        // `_write_status`: an error after a line on standard output opens with a blank line;
+        // the summary opens with one only when the last line was not an error's.
+        let verdict = |key: &str, status| Verdict {
+            subject: Subject::Log,
+            bucket: "b".into(),
+            key: key.into(),
+            status,
+        };
+        let report = |last_valid: bool| Report {
+            verdicts: vec![
+                verdict("l1", Status::HashMismatch),
+                verdict("l2", Status::NotFound),
+                verdict("l3", Status::Valid),
+                verdict("l4", Status::TrailingData),
+            ]
+            .into_iter()
+            .chain(last_valid.then(|| verdict("l5", Status::Valid)))
+            .collect(),
+            gaps: Vec::new(),
+            found: None,
+        };
+        let (out, err) = render_cli(&report(false), "t", T0, T0 + HOUR, true);
+        assert_eq!(
+            err,
+            "Log file\ts3://b/l1\tINVALID: hash value doesn't match\n\n\
+             Log file\ts3://b/l2\tINVALID: not found\n\n\
+             \nLog file\ts3://b/l4\tINVALID: unexpected data after end of compressed stream\n\n"
+        );
+        assert!(
+            out.contains("Log file\ts3://b/l3\tvalid\nResults requested"),
+            "{out}"
+        );
+        let (out, _) = render_cli(&report(true), "t", T0, T0 + HOUR, true);
+        assert!(
+            out.contains("Log file\ts3://b/l5\tvalid\n\nResults requested"),
+            "{out}"
+        );
     }
 }

@@ -141,8 +141,11 @@ pub fn check_digest(
         return Err(Status::Moved);
     }
     let Some(public_key) = keys.by_fingerprint.get(&header.fingerprint) else {
+        // Worded as the AWS CLI words it: the trail's home region (named in the digest's key),
+        // though the keys searched were those of the digest's own region.
+        let home_region = TrailKey::parse(key).and_then(|k| k.home_region);
         return Err(Status::PublicKeyNotFound {
-            region: keys.region.clone(),
+            region: home_region.map_or_else(|| keys.region.clone(), str::to_owned),
             fingerprint: header.fingerprint.clone(),
         });
     };

@@ -22,10 +22,21 @@ pub const LOG_FILES_AT_ONCE: usize = 8;
 pub struct Report {
     /// Newest first, each digest followed by its log files.
     pub verdicts: Vec<Verdict>,
-    /// Hours with no digest chain, as (older digest's end, newer chain's start), epoch seconds.
-    pub gaps: Vec<(i64, i64)>,
+    /// Hours with no digest chain: (older digest's end, newer chain's start), epoch seconds,
+    /// and where the walk found it: the number of verdicts before it (the AWS CLI prints it
+    /// there, after the log files of the digest that ended the newer chain).
+    pub gaps: Vec<Gap>,
     /// The span the valid digests cover, epoch seconds.
     pub found: Option<(i64, i64)>,
+}
+
+/// Hours no log file was delivered in, between two chains of digests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Gap {
+    pub from: i64,
+    pub to: i64,
+    /// Verdicts before it, in `Report::verdicts`.
+    pub position: usize,
 }
 
 /// Counts for summaries and metrics.
@@ -119,7 +130,11 @@ pub async fn validate_range<S: DigestStore>(
     let mut pending = Vec::new();
     for event in events {
         match event {
-            ChainEvent::Gap { from, to } => report.gaps.push((from, to)),
+            ChainEvent::Gap { from, to } => report.gaps.push(Gap {
+                from,
+                to,
+                position: report.verdicts.len(),
+            }),
             ChainEvent::Unverified(named) => listed.extend(named),
             ChainEvent::Digest(verdict, digest) => {
                 report.verdicts.push(verdict);
