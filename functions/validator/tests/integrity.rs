@@ -531,6 +531,21 @@ async fn signed_hour(bucket: &Bucket, signer: &SignedTrail, seed: u64) -> (Strin
     (key, digest.key)
 }
 
+/// A control plane answering ListPublicKeys with each signer's key in its region.
+async fn control_plane_for(signers: &[&SignedTrail]) -> String {
+    trailwatch_test_support::control_plane::start(
+        signers
+            .iter()
+            .map(|trail| trailwatch_test_support::control_plane::RegionKey {
+                region: trail.region.clone(),
+                der: trail.public_key_der(),
+                fingerprint: trail.fingerprint.clone(),
+            })
+            .collect(),
+    )
+    .await
+}
+
 fn sqs_delivery(bucket: &str, keys: &[&str]) -> serde_json::Value {
     let records: Vec<serde_json::Value> = keys
         .iter()
@@ -564,17 +579,7 @@ async fn each_regions_digests_are_checked_with_that_regions_keys() {
     west.home_region = "us-east-1".into();
     let (_, east_digest) = signed_hour(&bucket, &east, 301).await;
     let (west_log, west_digest) = signed_hour(&bucket, &west, 302).await;
-    let control = trailwatch_test_support::control_plane::start(
-        [&east, &west]
-            .iter()
-            .map(|trail| trailwatch_test_support::control_plane::RegionKey {
-                region: trail.region.clone(),
-                der: trail.public_key_der(),
-                fingerprint: trail.fingerprint.clone(),
-            })
-            .collect(),
-    )
-    .await;
+    let control = control_plane_for(&[&east, &west]).await;
     let mut clients = Clients::new(&sdk);
     clients.sdk = sdk_config_for(&control).await;
     let group = "/trailwatch/test/integrity-regions";
@@ -750,17 +755,7 @@ impl OrganizationTrail {
             signer.organization_id = Some(organization_id.clone());
             signers.push(signer);
         }
-        let control = trailwatch_test_support::control_plane::start(
-            signers
-                .iter()
-                .map(|s| trailwatch_test_support::control_plane::RegionKey {
-                    region: s.region.clone(),
-                    der: s.public_key_der(),
-                    fingerprint: s.fingerprint.clone(),
-                })
-                .collect(),
-        )
-        .await;
+        let control = control_plane_for(&signers.iter().collect::<Vec<_>>()).await;
         let mut hours = std::collections::BTreeMap::new();
         let mut seed = 500;
         for member in MEMBERS {

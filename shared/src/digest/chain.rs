@@ -30,16 +30,7 @@ pub struct TrailDigests {
 impl TrailDigests {
     /// `[prefix/]AWSLogs/[o-id/]<account>/CloudTrail-Digest/<region>/`
     pub fn list_prefix(&self) -> String {
-        let mut prefix = self
-            .prefix
-            .as_ref()
-            .map(|p| format!("{p}/"))
-            .unwrap_or_default();
-        prefix.push_str("AWSLogs/");
-        if let Some(org) = &self.organization_id {
-            prefix.push_str(org);
-            prefix.push('/');
-        }
+        let mut prefix = accounts_folder(self.prefix.as_deref(), self.organization_id.as_deref());
         prefix.push_str(&format!(
             "{}/CloudTrail-Digest/{}/",
             self.account_id, self.source_region
@@ -63,6 +54,17 @@ impl TrailDigests {
                 && k.home_region == Some(self.home_region.as_str())
         })
     }
+}
+
+/// `[prefix/]AWSLogs/[o-id/]`: the folder holding a trail's account folders.
+pub fn accounts_folder(prefix: Option<&str>, organization_id: Option<&str>) -> String {
+    let mut folder = prefix.map(|p| format!("{p}/")).unwrap_or_default();
+    folder.push_str("AWSLogs/");
+    if let Some(organization) = organization_id {
+        folder.push_str(organization);
+        folder.push('/');
+    }
+    folder
 }
 
 /// What the walk found, newest first.

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use super::chain::{PublicKeys, TrailDigests, iso_seconds, key_time};
+use super::chain::{PublicKeys, TrailDigests, accounts_folder, iso_seconds, key_time};
 use super::store::{CallError, DigestStore, PublicKeySource, TrailDirectory};
 use super::validate::{Report, display, validate_range};
 use crate::trail::{FileKind, TrailKey};
@@ -256,16 +256,10 @@ pub async fn trail_parts<S: DigestStore>(
     located: &Located,
     range: &ResolvedRange,
 ) -> Result<Vec<TrailPart>, CallError> {
-    let mut base = located
-        .prefix
-        .as_ref()
-        .map(|p| format!("{p}/"))
-        .unwrap_or_default();
-    base.push_str("AWSLogs/");
-    if let Some(organization) = &located.organization_id {
-        base.push_str(organization);
-        base.push('/');
-    }
+    let base = accounts_folder(
+        located.prefix.as_deref(),
+        located.organization_id.as_deref(),
+    );
     let accounts = match (&range.account_id, &located.organization_id) {
         (Some(account), _) => vec![account.clone()],
         (None, Some(_)) => store
