@@ -86,7 +86,9 @@ class Template(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.template = load_template()
-        cls.resources = cls.template["Resources"]
+        # Fn::ForEach entries are templates of resources, looked at on their own below.
+        cls.resources = {k: r for k, r in cls.template["Resources"].items() if not k.startswith("Fn::ForEach::")}
+        cls.for_each = {k: r for k, r in cls.template["Resources"].items() if k.startswith("Fn::ForEach::")}
         cls.readme = (ROOT / "README.md").read_text()
 
     def function(self, logical_id):
@@ -140,8 +142,8 @@ class Template(unittest.TestCase):
                     self.assertIn("TrailKey", resource)
                     self.assertIn("ExistingKmsKeyArn", resource)
                 elif service == "logs":
-                    self.assertIn(action, {"logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents",
-                                           "logs:GetLogEvents"})
+                    self.assertIn(action, {"logs:CreateLogGroup", "logs:PutRetentionPolicy", "logs:CreateLogStream",
+                                           "logs:PutLogEvents", "logs:GetLogEvents"})
                     self.assertNotIn("IntegrityLogGroup", resource)
                     self.assertIn("DestinationLogGroup", resource)
                     self.assertIn("RouteLogGroupNames", resource)
@@ -281,6 +283,23 @@ class Template(unittest.TestCase):
         for logical_id in FUNCTIONS:
             group = self.function(logical_id)["Properties"]["LoggingConfig"]["LogGroup"]["Ref"]
             self.assertIn(group, groups)
+
+    def test_the_stack_creates_each_route_group_as_it_creates_the_destination_group(self):
+        loop, template = self.for_each["Fn::ForEach::RouteLogGroups"][::2]
+        self.assertEqual(self.for_each["Fn::ForEach::RouteLogGroups"][1], {"Ref": "RouteLogGroupNames"})
+        (logical_id, group), = template.items()
+        self.assertEqual(logical_id, f"RouteLogGroup&{{{loop}}}")
+        self.assertEqual(group["Type"], "AWS::Logs::LogGroup")
+        self.assertEqual(group["Condition"], "HasRoutes")
+        destination = self.resources["DestinationLogGroup"]["Properties"]
+        for setting in ("RetentionInDays", "KmsKeyId", "LogGroupClass"):
+            self.assertEqual(group["Properties"][setting], destination[setting], setting)
+        self.assertEqual(destination["LogGroupClass"], {"Ref": "LogGroupClass"})
+        self.assertEqual(group["Properties"]["LogGroupName"], {"Ref": loop})
+        variables = self.function("ForwarderFunction")["Properties"]["Environment"]["Variables"]
+        self.assertEqual(variables["LOG_GROUP_CLASS"], {"Ref": "LogGroupClass"})
+        self.assertEqual(variables["RETENTION_IN_DAYS"], {"Ref": "RetentionInDays"})
+        self.assertIn("AWS::LanguageExtensions", self.template["Transform"])
 
     def test_alarms_watch_dead_letters_errors_rejections_and_integrity_and_notify_the_topic(self):
         alarms = {k: r["Properties"] for k, r in self.resources.items() if r["Type"] == "AWS::CloudWatch::Alarm"}

@@ -1,7 +1,9 @@
 //! Forwarder configuration, read once at cold start. Names here are the interface users'
 //! stacks set: keep them exactly.
 
-use crate::logs::validate_log_group_name;
+use crate::logs::{
+    GroupSettingsByName, LogGroupClass, parse_retention_days, validate_log_group_name,
+};
 use crate::route::Routes;
 use crate::selector::Selectors;
 use crate::trail::file::DEFAULT_MAX_DECOMPRESSED_BYTES;
@@ -26,6 +28,10 @@ pub const MAX_DECOMPRESSED_BYTES: &str = "MAX_DECOMPRESSED_BYTES";
 pub const HANDOFF_MARGIN_SECONDS: &str = "HANDOFF_MARGIN_SECONDS";
 /// The CloudWatch namespace of the embedded metrics.
 pub const METRICS_NAMESPACE: &str = "METRICS_NAMESPACE";
+/// The class of a log group the forwarder creates, for routes that name none.
+pub const LOG_GROUP_CLASS: &str = "LOG_GROUP_CLASS";
+/// The retention of a log group the forwarder creates.
+pub const RETENTION_IN_DAYS: &str = "RETENTION_IN_DAYS";
 
 pub const DEFAULT_HANDOFF_MARGIN_SECONDS: u64 = 20;
 pub const DEFAULT_METRICS_NAMESPACE: &str = "trailwatch";
@@ -40,6 +46,8 @@ pub struct ForwarderConfig {
     pub max_decompressed_bytes: u64,
     pub handoff_margin: std::time::Duration,
     pub metrics_namespace: String,
+    /// How each destination group is created when missing (class, retention).
+    pub group_settings: GroupSettingsByName,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -90,6 +98,19 @@ impl ForwarderConfig {
                 Routes::single(&log_group, selectors)
             }
         };
+        let default_class = get(LOG_GROUP_CLASS)
+            .map(|text| LogGroupClass::parse(&text))
+            .transpose()
+            .map_err(|reason| error(LOG_GROUP_CLASS, reason))?
+            .unwrap_or_default();
+        let retention_days = get(RETENTION_IN_DAYS)
+            .map(|text| parse_retention_days(&text))
+            .transpose()
+            .map_err(|reason| error(RETENTION_IN_DAYS, reason))?;
+        let routes = routes.with_default_class(default_class);
+        let group_settings = routes
+            .group_settings(default_class, retention_days)
+            .map_err(|reason| error(ROUTES, reason))?;
         let number = |variable: &'static str, default: u64| match get(variable) {
             None => Ok(default),
             Some(text) => text
@@ -120,6 +141,7 @@ impl ForwarderConfig {
             )?),
             metrics_namespace: get(METRICS_NAMESPACE)
                 .unwrap_or_else(|| DEFAULT_METRICS_NAMESPACE.to_owned()),
+            group_settings,
         })
     }
 }
@@ -128,6 +150,8 @@ impl ForwarderConfig {
 mod tests {
     use super::*;
     use std::collections::HashMap;
+
+    use crate::logs::GroupSettings;
 
     fn config(vars: &[(&str, &str)]) -> Result<ForwarderConfig, ConfigError> {
         let vars: HashMap<String, String> = vars
@@ -256,6 +280,24 @@ mod tests {
                 DRY_RUN,
                 "not true or false",
             ),
+            (
+                vec![(LOG_GROUP_NAME, "/g"), (LOG_GROUP_CLASS, "DELUXE")],
+                LOG_GROUP_CLASS,
+                "STANDARD or INFREQUENT_ACCESS",
+            ),
+            (
+                vec![(LOG_GROUP_NAME, "/g"), (RETENTION_IN_DAYS, "10")],
+                RETENTION_IN_DAYS,
+                "retention periods",
+            ),
+            (
+                vec![(
+                    ROUTES,
+                    r#"[{"logGroupName": "/a", "logGroupClass": "INFREQUENT_ACCESS"}, {"logGroupName": "/a"}]"#,
+                )],
+                ROUTES,
+                "another route INFREQUENT_ACCESS",
+            ),
         ] {
             let error = config(&vars).unwrap_err();
             assert_eq!(error.variable, variable, "{vars:?}");
@@ -263,5 +305,46 @@ mod tests {
         }
         assert!(config(&[(LOG_GROUP_NAME, &"a".repeat(513))]).is_err());
         assert!(config(&[(LOG_GROUP_NAME, &"a".repeat(512))]).is_ok());
+    }
+
+    #[test]
+    fn created_groups_take_each_routes_class_else_the_default_and_the_retention() {
+        let routes = r#"[{"logGroupName": "/audit", "logGroupClass": "STANDARD", "selectors": [{"IncludeManagementEvents": true}]},
+            {"logGroupName": "/bulk"}]"#;
+        let config = config(&[
+            (ROUTES, routes),
+            (LOG_GROUP_CLASS, "INFREQUENT_ACCESS"),
+            (RETENTION_IN_DAYS, "30"),
+        ])
+        .unwrap();
+        let settings = |group: &str| config.group_settings[group];
+        assert_eq!(
+            settings("/audit"),
+            GroupSettings {
+                class: LogGroupClass::Standard,
+                retention_days: Some(30)
+            }
+        );
+        assert_eq!(settings("/bulk").class, LogGroupClass::InfrequentAccess);
+        let classes: Vec<_> = config.routes.iter().map(|r| r.log_group_class).collect();
+        assert_eq!(
+            classes,
+            [
+                Some(LogGroupClass::Standard),
+                Some(LogGroupClass::InfrequentAccess)
+            ]
+        );
+        let plain = config_of(&[(LOG_GROUP_NAME, "/g")]);
+        assert_eq!(
+            plain.group_settings["/g"],
+            GroupSettings {
+                class: LogGroupClass::Standard,
+                retention_days: None
+            }
+        );
+    }
+
+    fn config_of(vars: &[(&str, &str)]) -> ForwarderConfig {
+        config(vars).unwrap()
     }
 }

@@ -6,8 +6,9 @@ use std::sync::Arc;
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::logs::StreamTemplate;
-use crate::logs::validate_log_group_name;
+use crate::logs::{
+    GroupSettings, GroupSettingsByName, LogGroupClass, StreamTemplate, validate_log_group_name,
+};
 use crate::selector::{SelectorSet, Selectors};
 use crate::trail::{EventCategory, RecordFields};
 
@@ -18,6 +19,8 @@ pub struct Route {
     pub log_group: Arc<str>,
     pub stream: StreamTemplate,
     pub selectors: Selectors,
+    /// The group's class when the forwarder creates it; `None`: the configured default.
+    pub log_group_class: Option<LogGroupClass>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,6 +36,7 @@ struct RouteSpec {
     log_group_name: String,
     log_stream_name: Option<String>,
     selectors: Option<Value>,
+    log_group_class: Option<String>,
 }
 
 impl Routes {
@@ -44,11 +48,13 @@ impl Routes {
                 log_group: Arc::from(log_group),
                 stream: StreamTemplate::default(),
                 selectors,
+                log_group_class: None,
             }],
         }
     }
 
-    /// Reads the `ROUTES` JSON: `[{"name", "logGroupName", "logStreamName", "selectors"}, …]`.
+    /// Reads the `ROUTES` JSON: `[{"name", "logGroupName", "logStreamName", "selectors",
+    /// "logGroupClass"}, …]`.
     /// Errors name the route at fault.
     // The reason becomes the ConfigError of ROUTES, which names the variable.
     pub fn from_json(text: &str) -> Result<Self, String> {
@@ -76,11 +82,18 @@ impl Routes {
                         .and_then(|set| Selectors::compile(&set))
                         .map_err(|e| at(e.to_string()))?,
                 };
+                let log_group_class = spec
+                    .log_group_class
+                    .as_deref()
+                    .map(LogGroupClass::parse)
+                    .transpose()
+                    .map_err(|reason| at(format!("logGroupClass {reason}")))?;
                 Ok(Route {
                     log_group: Arc::from(spec.log_group_name.as_str()),
                     name: name.clone(),
                     stream,
                     selectors,
+                    log_group_class,
                 })
             })
             .collect::<Result<Vec<_>, String>>()?;
@@ -99,6 +112,47 @@ impl Routes {
         self.routes
             .iter()
             .any(|route| route.selectors.may_select(category))
+    }
+
+    /// Gives `class` to every route that names none.
+    pub fn with_default_class(mut self, class: LogGroupClass) -> Self {
+        for route in &mut self.routes {
+            route.log_group_class.get_or_insert(class);
+        }
+        self
+    }
+
+    /// How each destination group is created when missing: its route's class, else
+    /// `default_class`, and `retention_days`. Routes sharing a group must agree on its class.
+    // The reason becomes the ConfigError of ROUTES, which names the variable.
+    pub fn group_settings(
+        &self,
+        default_class: LogGroupClass,
+        retention_days: Option<u32>,
+    ) -> Result<GroupSettingsByName, String> {
+        let mut settings = GroupSettingsByName::new();
+        for route in &self.routes {
+            let class = route.log_group_class.unwrap_or(default_class);
+            let wanted = GroupSettings {
+                class,
+                retention_days,
+            };
+            match settings.get(&route.log_group) {
+                Some(earlier) if earlier.class != class => {
+                    return Err(format!(
+                        "route {:?} gives log group {} the class {}, another route {}",
+                        route.name,
+                        route.log_group,
+                        class.as_str(),
+                        earlier.class.as_str()
+                    ));
+                }
+                _ => {
+                    settings.insert(Arc::clone(&route.log_group), wanted);
+                }
+            }
+        }
+        Ok(settings)
     }
 
     pub fn get(&self, index: usize) -> &Route {
@@ -181,6 +235,10 @@ mod tests {
             (
                 r#"[{"logGroupName": "aws/x"}]"#,
                 "route 0 (\"aws/x\"): logGroupName",
+            ),
+            (
+                r#"[{"logGroupName": "/g", "logGroupClass": "standard"}]"#,
+                "route 0 (\"/g\"): logGroupClass \"standard\" is not a log group class",
             ),
             (
                 r#"[{"logGroupName": "/g", "logStreamName": "{nope}"}]"#,

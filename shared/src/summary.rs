@@ -6,8 +6,8 @@
 
 use serde::ser::{Serialize, SerializeMap, Serializer};
 
-use crate::logs::Destination;
 pub use crate::logs::RejectedReasons;
+use crate::logs::{Destination, LogGroupClass};
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -283,6 +283,8 @@ impl DestinationCount {
 pub struct WouldForward {
     pub route: String,
     pub log_group: String,
+    /// The group's class: what its bytes cost to ingest.
+    pub log_group_class: LogGroupClass,
     pub category: String,
     pub event_source: String,
     pub records: u64,

@@ -54,7 +54,8 @@ pub fn build_forwarder(sdk: &SdkConfig, config: &ForwarderConfig) -> AwsForwarde
         S3Objects {
             client: trailwatch::aws::s3::client(sdk),
         },
-        CloudWatchLogsSink::new(aws_sdk_cloudwatchlogs::Client::new(sdk)),
+        CloudWatchLogsSink::new(aws_sdk_cloudwatchlogs::Client::new(sdk))
+            .with_group_settings(config.group_settings.clone()),
         Queues {
             continuations,
             checkpoints,

@@ -5,8 +5,12 @@
 
 mod support;
 
+use std::sync::{Arc, Mutex};
+
 use support::harness::*;
 use trailwatch::generate::{Content, GeneratedRecord, TrailSpec, now_millis, write_log_file};
+use trailwatch::logs::LogGroupClass;
+use trailwatch_test_support::proxy;
 
 const DAY_MILLIS: i64 = 86_400_000;
 
@@ -204,11 +208,27 @@ async fn put_mixed_files(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_mixed_file_lands_in_three_groups_by_route() {
-    // Given: a log file of every category and an Insights file, and three routes.
-    let harness = Harness::with_config(
+    // Given: a log file of every category and an Insights file, three routes (data events to
+    // an Infrequent Access group), a 30-day retention, and no group yet; a proxy records the
+    // CreateLogGroup calls (moto keeps no class).
+    let created = Arc::new(Mutex::new(Vec::new()));
+    let recorder = Arc::clone(&created);
+    let rule: proxy::Rule = Arc::new(move |seen| {
+        if seen.target.ends_with(".CreateLogGroup") {
+            let body: serde_json::Value = serde_json::from_slice(seen.body).unwrap();
+            recorder.lock().unwrap().push(body);
+        }
+        None
+    });
+    let endpoint = proxy::start(&support::moto().endpoint, rule).await;
+    let harness = Harness::through(
+        &endpoint,
         "routed",
         "/trailwatch/routed/management",
-        &[("ROUTES", &three_routes("routed"))],
+        &[
+            ("ROUTES", &three_routes("routed")),
+            ("RETENTION_IN_DAYS", "30"),
+        ],
     )
     .await;
     let (objects, log_records, insight_records) = put_mixed_files(&harness).await;
@@ -259,6 +279,39 @@ async fn a_mixed_file_lands_in_three_groups_by_route() {
             .await,
     );
     assert_eq!(landed, expected(&data));
+
+    // And each group was created with its route's class, then given the retention.
+    let mut classes: Vec<(String, String)> = created
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|body| {
+            let text = |field: &str| body[field].as_str().unwrap_or_default().to_owned();
+            (text("logGroupName"), text("logGroupClass"))
+        })
+        .collect();
+    classes.sort();
+    assert_eq!(
+        classes,
+        [
+            ("/trailwatch/routed/data".into(), "INFREQUENT_ACCESS".into()),
+            ("/trailwatch/routed/insights".into(), "STANDARD".into()),
+            ("/trailwatch/routed/management".into(), "STANDARD".into()),
+        ]
+    );
+    let groups = harness
+        .logs
+        .describe_log_groups()
+        .log_group_name_prefix("/trailwatch/routed/")
+        .send()
+        .await
+        .unwrap();
+    let retention: Vec<Option<i32>> = groups
+        .log_groups()
+        .iter()
+        .map(|g| g.retention_in_days())
+        .collect();
+    assert_eq!(retention, [Some(30), Some(30), Some(30)]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -295,6 +348,15 @@ async fn a_dry_run_writes_nothing_and_reports_what_would_be_forwarded() {
         .map(|w| w.bytes)
         .sum();
     assert_eq!(tallied_bytes, management_bytes);
+    // Each route's class beside its bytes: what they cost to ingest.
+    for entry in &summary.would_forward {
+        let class = if entry.route == "data" {
+            LogGroupClass::InfrequentAccess
+        } else {
+            LogGroupClass::Standard
+        };
+        assert_eq!(entry.log_group_class, class, "{entry:?}");
+    }
     let groups = harness
         .logs
         .describe_log_groups()

@@ -14,11 +14,13 @@ use aws_sdk_cloudwatchlogs::config::timeout::TimeoutConfig;
 use aws_sdk_cloudwatchlogs::error::SdkError;
 use aws_sdk_cloudwatchlogs::operation::create_log_stream::CreateLogStreamError;
 use aws_sdk_cloudwatchlogs::operation::put_log_events::{PutLogEventsError, PutLogEventsOutput};
-use aws_sdk_cloudwatchlogs::types::InputLogEvent;
+use aws_sdk_cloudwatchlogs::types::{InputLogEvent, LogGroupClass as SdkLogGroupClass};
 use tokio::time::Instant;
 
 use super::transient::{describe, is_transient};
-use crate::logs::{Batch, Destination, PutOutcome, RejectedIndexes, outcome};
+use crate::logs::{
+    Batch, Destination, GroupSettingsByName, LogGroupClass, PutOutcome, RejectedIndexes, outcome,
+};
 use crate::ports::{CallError, EventsPage, LogSink};
 
 /// Kept free before the deadline so the invocation can still report its outcome.
@@ -30,6 +32,8 @@ pub struct CloudWatchLogsSink {
     client: Client,
     /// Streams this process has put to successfully: no copy of the events is kept for them.
     known_streams: Mutex<HashSet<Destination>>,
+    /// How a missing group is created; a group not named here is created bare.
+    group_settings: GroupSettingsByName,
 }
 
 impl CloudWatchLogsSink {
@@ -37,7 +41,70 @@ impl CloudWatchLogsSink {
         Self {
             client,
             known_streams: Mutex::new(HashSet::new()),
+            group_settings: GroupSettingsByName::new(),
         }
+    }
+
+    /// Missing groups are created with these classes and retention.
+    pub fn with_group_settings(mut self, settings: GroupSettingsByName) -> Self {
+        self.group_settings = settings;
+        self
+    }
+
+    /// CreateLogGroup with the group's class, then its retention; already-exists is success
+    /// (another invocation created it, with the same configuration).
+    async fn create_group(&self, log_group: &str) -> Result<(), CallError> {
+        let settings = self
+            .group_settings
+            .get(log_group)
+            .copied()
+            .unwrap_or_default();
+        let class = match settings.class {
+            LogGroupClass::Standard => SdkLogGroupClass::Standard,
+            LogGroupClass::InfrequentAccess => SdkLogGroupClass::InfrequentAccess,
+        };
+        let created = self
+            .client
+            .create_log_group()
+            .log_group_name(log_group)
+            .log_group_class(class)
+            .send()
+            .await;
+        match created {
+            Err(SdkError::ServiceError(e)) if e.err().is_resource_already_exists_exception() => {
+                return Ok(());
+            }
+            Err(error) => {
+                return Err(CallError::new(
+                    format!("CreateLogGroup {log_group}"),
+                    is_transient(&error),
+                    describe(&error),
+                ));
+            }
+            Ok(_) => {
+                tracing::info!(
+                    log_group,
+                    class = settings.class.as_str(),
+                    "created log group"
+                );
+            }
+        }
+        if let Some(days) = settings.retention_days {
+            self.client
+                .put_retention_policy()
+                .log_group_name(log_group)
+                .retention_in_days(days as i32)
+                .send()
+                .await
+                .map_err(|e| {
+                    CallError::new(
+                        format!("PutRetentionPolicy {log_group}"),
+                        is_transient(&e),
+                        describe(&e),
+                    )
+                })?;
+        }
+        Ok(())
     }
 
     async fn put_batch(
@@ -142,23 +209,7 @@ impl CloudWatchLogsSink {
         if !missing_group {
             return created.map_err(|e| stream_error(&e));
         }
-        let group = self
-            .client
-            .create_log_group()
-            .log_group_name(&*destination.log_group)
-            .send()
-            .await;
-        match group {
-            Err(SdkError::ServiceError(e)) if e.err().is_resource_already_exists_exception() => {}
-            Err(error) => {
-                return Err(CallError::new(
-                    format!("CreateLogGroup {}", destination.log_group),
-                    is_transient(&error),
-                    describe(&error),
-                ));
-            }
-            Ok(_) => tracing::info!(log_group = %destination.log_group, "created log group"),
-        }
+        self.create_group(&destination.log_group).await?;
         self.try_create_stream(destination)
             .await
             .map_err(|e| stream_error(&e))

@@ -7,5 +7,8 @@ pub mod outcome;
 
 pub use batch::{Batch, BatchBuilder, BatchLimits, EventTooLarge, LogEvent};
 pub use destination::{DEFAULT_STREAM_TEMPLATE, Destination, KeyFacts, StreamTemplate};
-pub use group::validate_log_group_name;
+pub use group::{
+    GroupSettings, GroupSettingsByName, LogGroupClass, RETENTION_DAYS, parse_retention_days,
+    validate_log_group_name,
+};
 pub use outcome::{PutOutcome, RejectedIndexes, RejectedReasons, outcome};

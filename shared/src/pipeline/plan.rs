@@ -353,6 +353,7 @@ impl DryRunTally {
                     .map(move |(source, (records, bytes))| WouldForward {
                         route: route.name.clone(),
                         log_group: route.log_group.to_string(),
+                        log_group_class: route.log_group_class.unwrap_or_default(),
                         category: category.as_str().to_owned(),
                         event_source: source.into(),
                         records,

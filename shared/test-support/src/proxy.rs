@@ -41,6 +41,8 @@ pub struct Seen<'a> {
     pub path: &'a str,
     /// `X-Amz-Target` (JSON protocols: the operation, e.g. `Logs_20140328.PutLogEvents`).
     pub target: &'a str,
+    /// The request body (what a rule may record: the parameters of a call moto ignores).
+    pub body: &'a [u8],
 }
 
 pub type Rule = Arc<dyn Fn(&Seen<'_>) -> Option<Fault> + Send + Sync>;
@@ -96,6 +98,7 @@ async fn handle(
         method: parts.method.as_str(),
         path,
         target,
+        body: &body,
     });
     match fault {
         Some(Fault::Throttle) => {
