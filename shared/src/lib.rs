@@ -15,6 +15,7 @@
 
 #[cfg(feature = "aws")]
 pub mod aws;
+pub mod backfill;
 pub mod checkpoint;
 pub mod config;
 pub mod digest;

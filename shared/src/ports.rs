@@ -79,6 +79,29 @@ impl OpenError {
     }
 }
 
+/// An object a listing found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListedObject {
+    pub key: String,
+    pub size: u64,
+}
+
+/// Listing a bucket's folders and objects: how a backfill finds a trail's files.
+pub trait ObjectListing: Send + Sync + 'static {
+    /// The folders directly under `prefix`, each ending in `/`.
+    fn list_folders(
+        &self,
+        bucket: &str,
+        prefix: &str,
+    ) -> impl Future<Output = Result<Vec<String>, CallError>> + Send;
+    /// The objects under `prefix`, ascending.
+    fn list_objects(
+        &self,
+        bucket: &str,
+        prefix: &str,
+    ) -> impl Future<Output = Result<Vec<ListedObject>, CallError>> + Send;
+}
+
 /// Trail objects: S3 in production.
 pub trait ObjectSource: Send + Sync + 'static {
     /// Opens `object` at its version, or (resuming without one) only if its ETag is unchanged;

@@ -3,6 +3,7 @@
 //! line, failures → `Diagnostic`. The AWS adapters are in [`aws`].
 
 pub mod aws;
+pub mod backfill;
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 

@@ -2,6 +2,11 @@ use lambda_runtime::{Error, LambdaEvent, run, service_fn, tracing};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if !args.is_empty() {
+        // Command mode: `forwarder backfill …`.
+        std::process::exit(command(&args).await);
+    }
     tracing::init_default_subscriber();
     let config = trailwatch::ForwarderConfig::from_env()?;
     if config.checkpoint_table_name.is_none() {
@@ -25,4 +30,51 @@ async fn main() -> Result<(), Error> {
         forwarder::handle(&forwarder, &visibility, namespace, event)
     }))
     .await
+}
+
+/// `forwarder backfill …`: the summary JSON on standard output, progress on standard error;
+/// exit status 0 all forwarded, 1 an object failed, 2 could not run.
+async fn command(args: &[String]) -> i32 {
+    if args.first().map(String::as_str) != Some("backfill") {
+        eprintln!(
+            "unknown command {:?}\n\n{}",
+            args[0],
+            forwarder::backfill::USAGE
+        );
+        return 2;
+    }
+    let parsed = match forwarder::backfill::parse(args) {
+        Ok(parsed) => parsed,
+        Err(message) => {
+            eprintln!("{message}\n\n{}", forwarder::backfill::USAGE);
+            return 2;
+        }
+    };
+    let config = match trailwatch::ForwarderConfig::from_env() {
+        Ok(config) => config,
+        Err(error) => {
+            eprintln!("{error}");
+            return 2;
+        }
+    };
+    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .http_client(trailwatch::aws::http::https_client())
+        .load()
+        .await;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    let progress = forwarder::backfill::Progress::for_stderr();
+    match forwarder::backfill::run(&parsed, &sdk, config, now, progress).await {
+        Ok(outcome) => {
+            if let Some(summary) = &outcome.summary {
+                println!("{}", serde_json::to_string(summary).unwrap_or_default());
+            }
+            outcome.exit_code()
+        }
+        Err(error) => {
+            eprintln!("backfill: {error}");
+            2
+        }
+    }
 }

@@ -5,6 +5,7 @@
 pub mod http;
 pub mod logs;
 pub mod s3;
+pub mod sqs;
 pub mod transient;
 
 pub use transient::{describe, is_transient};

@@ -3,13 +3,13 @@
 
 use std::io::Read;
 
-use aws_sdk_s3::error::SdkError;
+use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::operation::get_object::GetObjectError;
 use aws_sdk_s3::primitives::ByteStream;
 use tokio_util::io::SyncIoBridge;
 
 use super::transient::{describe, is_transient};
-use crate::ports::{CallError, OpenError};
+use crate::ports::{CallError, ListedObject, OpenError};
 
 /// An S3 client; path-style addressing when an endpoint is configured (local emulators).
 pub fn client(sdk: &aws_config::SdkConfig) -> aws_sdk_s3::Client {
@@ -47,4 +47,69 @@ pub fn open_error(error: &SdkError<GetObjectError>) -> OpenError {
             describe(other),
         )),
     }
+}
+
+/// Every object under `prefix` after `start_after` (ascending), with its size.
+pub async fn list_objects(
+    client: &aws_sdk_s3::Client,
+    bucket: &str,
+    prefix: &str,
+    start_after: &str,
+) -> Result<Vec<ListedObject>, CallError> {
+    let mut objects = Vec::new();
+    let mut pages = client
+        .list_objects_v2()
+        .bucket(bucket)
+        .prefix(prefix)
+        .start_after(start_after)
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| list_error(bucket, prefix, &e))?;
+        objects.extend(page.contents().iter().filter_map(|object| {
+            Some(ListedObject {
+                key: object.key()?.to_owned(),
+                size: object.size().unwrap_or(0).max(0) as u64,
+            })
+        }));
+    }
+    Ok(objects)
+}
+
+/// The folders directly under `prefix` (S3's common prefixes for the delimiter `/`), each a
+/// whole key prefix ending in `/`.
+pub async fn list_folders(
+    client: &aws_sdk_s3::Client,
+    bucket: &str,
+    prefix: &str,
+) -> Result<Vec<String>, CallError> {
+    let mut folders = Vec::new();
+    let mut pages = client
+        .list_objects_v2()
+        .bucket(bucket)
+        .prefix(prefix)
+        .delimiter("/")
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| list_error(bucket, prefix, &e))?;
+        folders.extend(
+            page.common_prefixes()
+                .iter()
+                .filter_map(|p| p.prefix().map(str::to_owned)),
+        );
+    }
+    Ok(folders)
+}
+
+fn list_error<E>(bucket: &str, prefix: &str, error: &SdkError<E>) -> CallError
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    let call = CallError::new(
+        format!("ListObjectsV2 s3://{bucket}/{prefix}"),
+        is_transient(error),
+        describe(error),
+    );
+    call.with_code(error.code())
 }

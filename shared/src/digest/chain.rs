@@ -332,7 +332,7 @@ pub fn iso_seconds(text: &str) -> Option<i64> {
 }
 
 /// `YYYY/MM/DD/`, CloudTrail's date folder; empty for a time that has none (before year 0).
-pub(crate) fn date_folder(seconds: i64) -> String {
+pub fn date_folder(seconds: i64) -> String {
     let text = DateTime::from_secs(seconds)
         .fmt(Format::DateTime)
         .unwrap_or_default();

@@ -4,7 +4,9 @@ use aws_sdk_s3::error::SdkError;
 use aws_sdk_s3::operation::get_object::{GetObjectError, GetObjectOutput};
 use trailwatch::ObjectRef;
 use trailwatch::aws::s3::{blocking_reader, open_error};
-use trailwatch::ports::{ObjectSource, OpenError, OpenedObject};
+use trailwatch::ports::{
+    CallError, ListedObject, ObjectListing, ObjectSource, OpenError, OpenedObject,
+};
 
 pub struct S3Objects {
     pub client: aws_sdk_s3::Client,
@@ -50,5 +52,20 @@ impl ObjectSource for S3Objects {
             content_length: response.content_length(),
             body: blocking_reader(response.body),
         })
+    }
+}
+
+/// The trail's folders and files, for a backfill.
+impl ObjectListing for S3Objects {
+    async fn list_folders(&self, bucket: &str, prefix: &str) -> Result<Vec<String>, CallError> {
+        trailwatch::aws::s3::list_folders(&self.client, bucket, prefix).await
+    }
+
+    async fn list_objects(
+        &self,
+        bucket: &str,
+        prefix: &str,
+    ) -> Result<Vec<ListedObject>, CallError> {
+        trailwatch::aws::s3::list_objects(&self.client, bucket, prefix, "").await
     }
 }

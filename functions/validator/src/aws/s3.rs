@@ -6,8 +6,8 @@ use std::io::Read;
 use aws_sdk_s3::Client;
 use aws_sdk_s3::operation::get_object::GetObjectOutput;
 use flate2::read::GzDecoder;
-use trailwatch::aws::s3::{blocking_reader, open_error};
-use trailwatch::aws::{describe, is_transient};
+use trailwatch::aws::describe;
+use trailwatch::aws::s3::{blocking_reader, list_folders, list_objects, open_error};
 use trailwatch::digest::store::{CallError, DigestStore, FetchError, StoredDigest};
 use trailwatch::ports::OpenError;
 
@@ -44,30 +44,8 @@ impl DigestStore for S3DigestStore {
         list_prefix: &str,
         start_after: &str,
     ) -> Result<Vec<String>, CallError> {
-        let mut keys = Vec::new();
-        let mut pages = self
-            .client
-            .list_objects_v2()
-            .bucket(bucket)
-            .prefix(list_prefix)
-            .start_after(start_after)
-            .into_paginator()
-            .send();
-        while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| {
-                CallError::new(
-                    format!("ListObjectsV2 s3://{bucket}/{list_prefix}"),
-                    is_transient(&e),
-                    describe(&e),
-                )
-            })?;
-            keys.extend(
-                page.contents()
-                    .iter()
-                    .filter_map(|o| o.key().map(str::to_owned)),
-            );
-        }
-        Ok(keys)
+        let objects = list_objects(&self.client, bucket, list_prefix, start_after).await?;
+        Ok(objects.into_iter().map(|object| object.key).collect())
     }
 
     async fn list_folders(
@@ -75,30 +53,7 @@ impl DigestStore for S3DigestStore {
         bucket: &str,
         list_prefix: &str,
     ) -> Result<Vec<String>, CallError> {
-        let mut folders = Vec::new();
-        let mut pages = self
-            .client
-            .list_objects_v2()
-            .bucket(bucket)
-            .prefix(list_prefix)
-            .delimiter("/")
-            .into_paginator()
-            .send();
-        while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| {
-                CallError::new(
-                    format!("ListObjectsV2 s3://{bucket}/{list_prefix} (folders)"),
-                    is_transient(&e),
-                    describe(&e),
-                )
-            })?;
-            folders.extend(
-                page.common_prefixes()
-                    .iter()
-                    .filter_map(|p| p.prefix().map(str::to_owned)),
-            );
-        }
-        Ok(folders)
+        list_folders(&self.client, bucket, list_prefix).await
     }
 
     async fn fetch_digest(&self, bucket: &str, key: &str) -> Result<StoredDigest, FetchError> {

@@ -1,0 +1,239 @@
+//! `forwarder backfill` against moto: an organization trail's files of the last days, two
+//! members in two regions, forwarded once each, safely rerun, dry-run, or queued.
+
+// Test helpers outside #[test] functions: failures should panic the test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use std::collections::{BTreeMap, HashMap};
+
+use forwarder::backfill::{Args, Outcome, Progress, run};
+use support::harness::*;
+use support::{moto, sdk_config_for};
+use trailwatch::ForwarderConfig;
+use trailwatch::generate::{GeneratedRecord, TrailSpec, now_millis};
+
+const ORGANIZATION: &str = "o-aa11bb22cc";
+const MEMBERS: [&str; 2] = ["111122223333", "444455556666"];
+const REGIONS: [&str; 2] = ["eu-west-1", "us-east-1"];
+const HOUR_MILLIS: i64 = 3_600_000;
+
+/// Files of every member and region delivered 1 to 3 days ago, one delivered 20 days ago
+/// (too old for CloudWatch Logs), one after the range, and a digest. Returns the records of
+/// the in-range files by stream.
+async fn deliver(harness: &Harness) -> BTreeMap<String, Vec<GeneratedRecord>> {
+    let now = now_millis();
+    let mut by_stream: BTreeMap<String, Vec<GeneratedRecord>> = BTreeMap::new();
+    let mut seed = 900;
+    for (index, account) in MEMBERS.iter().enumerate() {
+        for region in REGIONS {
+            for days_ago in [3, 1] {
+                seed += 1;
+                let mut spec = TrailSpec::recent(seed);
+                spec.account_id = (*account).into();
+                spec.region = region.into();
+                spec.organization_id = Some(ORGANIZATION.into());
+                spec.delivery_millis =
+                    now - days_ago * 24 * HOUR_MILLIS - index as i64 * HOUR_MILLIS;
+                spec.newest_event_millis = spec.delivery_millis - 60_000;
+                let (_, _, records) = harness.put_trail_file(&spec, 30_000).await;
+                by_stream
+                    .entry(format!("{ORGANIZATION}_{account}_CloudTrail_{region}"))
+                    .or_default()
+                    .extend(records);
+            }
+        }
+    }
+    let mut old = TrailSpec::recent(990);
+    old.organization_id = Some(ORGANIZATION.into());
+    old.delivery_millis = now - 20 * 24 * HOUR_MILLIS;
+    old.newest_event_millis = old.delivery_millis - 60_000;
+    harness.put_trail_file(&old, 10_000).await;
+    let mut later = TrailSpec::recent(991);
+    later.organization_id = Some(ORGANIZATION.into());
+    later.delivery_millis = now + 2 * HOUR_MILLIS;
+    harness.put_trail_file(&later, 10_000).await;
+    let digest = format!(
+        "AWSLogs/{ORGANIZATION}/{}/CloudTrail-Digest/us-east-1/2026/11/20/{}_CloudTrail-Digest_us-east-1_t_us-east-1_20261120T010000Z.json.gz",
+        MEMBERS[0], MEMBERS[0]
+    );
+    harness.put(&digest, b"{}".to_vec()).await;
+    by_stream
+}
+
+fn args(harness: &Harness) -> Args {
+    let start = trailwatch::digest::validate::display(now_millis() / 1000 - 21 * 86_400);
+    Args {
+        bucket: harness.bucket.clone(),
+        start_time: start,
+        ..Args::default()
+    }
+}
+
+fn config(vars: &[(&str, &str)]) -> ForwarderConfig {
+    let vars: HashMap<&str, &str> = vars.iter().copied().collect();
+    ForwarderConfig::from_lookup(|name| vars.get(name).map(|v| v.to_string())).unwrap()
+}
+
+async fn backfill(args: &Args, config: ForwarderConfig) -> Outcome {
+    let sdk = sdk_config_for(&moto().endpoint).await;
+    run(args, &sdk, config, now_millis() / 1000, Progress::Quiet)
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backfill_forwards_every_record_once_and_a_rerun_forwards_nothing() {
+    // Given: the organization's files, and the function's configuration with a checkpoint
+    // table.
+    let harness = Harness::checkpointed(&moto().endpoint, "backfill", &[]).await;
+    let by_stream = deliver(&harness).await;
+    let table = "trailwatch-checkpoints-backfill";
+    let vars = [
+        ("LOG_GROUP_NAME", harness.group.as_str()),
+        ("CHECKPOINT_TABLE_NAME", table),
+    ];
+
+    // When the last three weeks are backfilled.
+    let outcome = backfill(&args(&harness), config(&vars)).await;
+
+    // Then the 8 files in range are forwarded, each record once, in its member's stream; the
+    // 20-day-old file is counted too old and not read; the digest and the later file are not
+    // backfill's.
+    let summary = outcome.summary.as_ref().unwrap();
+    assert_balanced(summary);
+    let records: usize = by_stream.values().map(Vec::len).sum();
+    assert_eq!(
+        (outcome.plan.objects.len(), outcome.plan.too_old.len()),
+        (8, 1)
+    );
+    assert_eq!(outcome.plan.parts.len(), 4);
+    assert_eq!(summary.forwarded, records as u64);
+    assert_eq!(summary.failed_objects, 0);
+    assert_eq!(outcome.exit_code(), 0);
+    for (stream, records) in &by_stream {
+        assert_eq!(harness.events(stream).await, expected(records), "{stream}");
+    }
+
+    // And a rerun (as after an interruption) forwards nothing: every file already forwarded.
+    let rerun = backfill(&args(&harness), config(&vars)).await;
+    let again = rerun.summary.unwrap();
+    assert_eq!(again.forwarded, 0);
+    assert_eq!(again.already_forwarded_objects, 8);
+    for (stream, records) in &by_stream {
+        assert_eq!(harness.events(stream).await, expected(records), "{stream}");
+    }
+
+    // And one member's one region alone is those two files.
+    let mut narrowed = args(&harness);
+    narrowed.accounts = vec![MEMBERS[1].into()];
+    narrowed.regions = vec!["eu-west-1".into()];
+    narrowed.dry_run = true;
+    let only = backfill(&narrowed, config(&vars)).await;
+    assert_eq!(only.plan.objects.len(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dry_run_writes_nothing_and_counts_what_would_be_forwarded() {
+    let harness = Harness::new("backfill-dry-run").await;
+    let by_stream = deliver(&harness).await;
+    let mut dry = args(&harness);
+    dry.dry_run = true;
+    let outcome = backfill(&dry, config(&[("LOG_GROUP_NAME", harness.group.as_str())])).await;
+    let summary = outcome.summary.unwrap();
+    let records: u64 = by_stream.values().map(|r| r.len() as u64).sum();
+    assert!(summary.dry_run);
+    assert_eq!(summary.forwarded, records);
+    let tallied: u64 = summary.would_forward.iter().map(|w| w.records).sum();
+    assert_eq!(tallied, records);
+    let groups = harness
+        .logs
+        .describe_log_groups()
+        .log_group_name_prefix(&harness.group)
+        .send()
+        .await
+        .unwrap();
+    assert!(groups.log_groups().is_empty(), "a dry run created a group");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_a_queue_url_each_file_becomes_one_delivery_message() {
+    let harness = Harness::new("backfill-queue").await;
+    deliver(&harness).await;
+    let queue_url = harness
+        .sqs
+        .create_queue()
+        .queue_name("backfill-deliveries")
+        .send()
+        .await
+        .unwrap()
+        .queue_url()
+        .unwrap()
+        .to_owned();
+    let mut queued = args(&harness);
+    queued.queue_url = Some(queue_url.clone());
+    let outcome = backfill(
+        &queued,
+        config(&[("LOG_GROUP_NAME", harness.group.as_str())]),
+    )
+    .await;
+    assert_eq!(outcome.queued, 8);
+    assert!(outcome.summary.is_none(), "nothing forwarded here");
+    let mut keys = Vec::new();
+    while keys.len() < 8 {
+        let received = harness
+            .sqs
+            .receive_message()
+            .queue_url(&queue_url)
+            .max_number_of_messages(10)
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            !received.messages().is_empty(),
+            "only {} messages",
+            keys.len()
+        );
+        for message in received.messages() {
+            let body: serde_json::Value = serde_json::from_str(message.body().unwrap()).unwrap();
+            assert_eq!(body["s3Bucket"], harness.bucket.as_str());
+            keys.push(body["s3ObjectKey"][0].as_str().unwrap().to_owned());
+        }
+    }
+    keys.sort();
+    let mut planned: Vec<String> = outcome.plan.objects.iter().map(|o| o.key.clone()).collect();
+    planned.sort();
+    assert_eq!(keys, planned);
+    // The function reads such a message as it reads CloudTrail's notification.
+    let sqs = sqs_event(&[(
+        "m1",
+        serde_json::json!({"s3Bucket": harness.bucket, "s3ObjectKey": [keys[0]]}).to_string(),
+    )]);
+    let report = harness.run(&sqs, None).await;
+    assert!(report.failed_message_ids.is_empty());
+    assert!(report.summary.forwarded > 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bucket_that_is_not_a_trail_bucket_is_refused_clearly() {
+    let harness = Harness::new("backfill-not-trail").await;
+    harness.put("reports/2026/x.csv", b"a,b".to_vec()).await;
+    let sdk = sdk_config_for(&moto().endpoint).await;
+    let error = run(
+        &args(&harness),
+        &sdk,
+        config(&[("LOG_GROUP_NAME", harness.group.as_str())]),
+        now_millis() / 1000,
+        Progress::Quiet,
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        format!(
+            "s3://{}/AWSLogs/ holds no CloudTrail account folder: not a trail bucket, or not its --s3-prefix",
+            harness.bucket
+        )
+    );
+}
