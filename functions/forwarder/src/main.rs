@@ -1,13 +1,15 @@
-use lambda_runtime::{Error, LambdaEvent, run, service_fn, tracing};
+use lambda_runtime::{Error, LambdaEvent, run, service_fn};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if !args.is_empty() {
-        // Command mode: `forwarder backfill …`.
+        // Command mode: `forwarder backfill …`; its logs on standard error.
+        trailwatch::aws::logging::init_subscriber_with_writer(std::io::stderr);
         std::process::exit(command(&args).await);
     }
-    tracing::init_default_subscriber();
+    // Lambda's log level and format, with the SDK held at WARN (it would log request bodies).
+    trailwatch::aws::logging::init_subscriber();
     let config = trailwatch::ForwarderConfig::from_env()?;
     if config.checkpoint_table_name.is_none() {
         tracing::warn!(

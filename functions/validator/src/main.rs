@@ -1,4 +1,4 @@
-use lambda_runtime::{Error, LambdaEvent, run, service_fn, tracing};
+use lambda_runtime::{Error, LambdaEvent, run, service_fn};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -17,7 +17,8 @@ async fn main() -> Result<(), Error> {
             validator::cli::run(&args, &validator::aws::Clients::new(&sdk), &region, now).await,
         );
     }
-    tracing::init_default_subscriber();
+    // Lambda's log level and format, with the SDK held at WARN (it would log request bodies).
+    trailwatch::aws::logging::init_subscriber();
     let validator = validator::Validator::from_env(&sdk)?;
     run(service_fn(|event: LambdaEvent<_>| {
         validator::handle(&validator, event)

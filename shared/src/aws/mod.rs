@@ -3,6 +3,7 @@
 //! and the validator's own adapters live with them. The rest of the crate never sees the SDK.
 
 pub mod http;
+pub mod logging;
 pub mod logs;
 pub mod s3;
 pub mod sqs;

@@ -1,0 +1,124 @@
+//! The functions' log subscriber: Lambda's level and format controls read as lambda_runtime's
+//! default subscriber reads them (`AWS_LAMBDA_LOG_LEVEL`, else `RUST_LOG`; `AWS_LAMBDA_LOG_FORMAT`
+//! `JSON`), with the SDK's and the HTTP stack's crates held at WARN whatever is asked: at DEBUG
+//! and TRACE they log requests, and a PutLogEvents request body is the records (identities,
+//! request parameters). Our own code never logs a record.
+//! Controls: https://docs.aws.amazon.com/lambda/latest/dg/monitoring-cloudwatchlogs-advanced.html
+
+use tracing_subscriber::EnvFilter;
+use tracing_subscriber::filter::{Directive, LevelFilter};
+
+/// Crates held at WARN: the SDK, its runtime and signing, and the HTTP and TLS stack.
+pub const QUIET_TARGETS: [&str; 9] = [
+    "aws_smithy",
+    "aws_sdk",
+    "aws_config",
+    "aws_sigv4",
+    "aws_runtime",
+    "hyper",
+    "h2",
+    "rustls",
+    "tower",
+];
+
+/// The filter for a requested level or directive list (`DEBUG`, `info,forwarder=trace`):
+/// every directive about a quiet crate is dropped, then each quiet crate is set to WARN.
+pub fn filter(requested: Option<&str>) -> EnvFilter {
+    let mut filter = EnvFilter::builder()
+        .with_default_directive(LevelFilter::INFO.into())
+        .parse_lossy("");
+    for text in requested.unwrap_or("INFO").split(',') {
+        let text = text.trim();
+        let quiet = QUIET_TARGETS.iter().any(|target| text.starts_with(target));
+        if let (false, Ok(directive)) = (quiet, text.parse::<Directive>()) {
+            filter = filter.add_directive(directive);
+        }
+    }
+    for target in QUIET_TARGETS {
+        if let Ok(directive) = format!("{target}=warn").parse::<Directive>() {
+            filter = filter.add_directive(directive);
+        }
+    }
+    filter
+}
+
+/// Installs the subscriber on standard output, as Lambda expects.
+pub fn init_subscriber() {
+    init_subscriber_with_writer(std::io::stdout);
+}
+
+/// Installs the subscriber on `writer` (commands: standard error, beside their output).
+pub fn init_subscriber_with_writer<W>(writer: W)
+where
+    W: for<'w> tracing_subscriber::fmt::MakeWriter<'w> + Send + Sync + 'static,
+{
+    let requested = std::env::var("AWS_LAMBDA_LOG_LEVEL")
+        .or_else(|_| std::env::var("RUST_LOG"))
+        .ok();
+    let builder = tracing_subscriber::fmt()
+        .with_target(false)
+        .without_time()
+        .with_writer(writer)
+        .with_env_filter(filter(requested.as_deref()));
+    let json = std::env::var("AWS_LAMBDA_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json"));
+    if json {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Captured {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn logged(requested: &str) -> String {
+        let captured = Captured::default();
+        let writer = captured.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_env_filter(filter(Some(requested)))
+            .with_writer(move || writer.clone())
+            .finish();
+        tracing::subscriber::with_default(subscriber, || {
+            tracing::trace!(target: "aws_smithy_runtime::client::orchestrator", "sdk request body");
+            tracing::debug!(target: "hyper_util::client", "http frame");
+            tracing::warn!(target: "aws_smithy_runtime::client", "sdk warning");
+            tracing::debug!(target: "trailwatch::pipeline", "our debug line");
+        });
+        let text = captured.0.lock().unwrap().clone();
+        String::from_utf8(text).unwrap()
+    }
+
+    #[test]
+    fn no_level_setting_lets_the_sdk_log_requests() {
+        for requested in [
+            "TRACE",
+            "trace,aws_smithy_runtime=trace",
+            "aws_smithy_runtime::client::orchestrator=trace,trace",
+            "debug,hyper_util=trace",
+        ] {
+            let text = logged(requested);
+            assert!(!text.contains("sdk request body"), "{requested}: {text}");
+            assert!(!text.contains("http frame"), "{requested}: {text}");
+            assert!(text.contains("sdk warning"), "{requested}: {text}");
+            assert!(text.contains("our debug line"), "{requested}: {text}");
+        }
+        assert!(!logged("INFO").contains("our debug line"));
+    }
+}
