@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use tokio::task::JoinSet;
 
-use crate::digest::chain::{accounts_folder, date_folder, key_time};
+use crate::digest::chain::{accounts_folder, date_folder, folder_name, is_account_id, key_time};
 use crate::digest::validate::display;
 use crate::ports::{CallError, ListedObject, ObjectListing};
 use crate::trail::{FileKind, TrailKey};
@@ -95,14 +95,14 @@ pub async fn plan_backfill<L: ObjectListing>(
     let base = accounts_folder(request.prefix.as_deref(), None);
     let mut accounts = Vec::new();
     for folder in listing.list_folders(bucket, &base).await? {
-        match last_segment(&folder) {
-            Some(name) if is_account(name) => accounts.push(folder.clone()),
+        match folder_name(&folder) {
+            Some(name) if is_account_id(name) => accounts.push(folder.clone()),
             Some(name) if name.starts_with("o-") => accounts.extend(
                 listing
                     .list_folders(bucket, &folder)
                     .await?
                     .into_iter()
-                    .filter(|member| last_segment(member).is_some_and(is_account)),
+                    .filter(|member| folder_name(member).is_some_and(is_account_id)),
             ),
             _ => {}
         }
@@ -114,7 +114,7 @@ pub async fn plan_backfill<L: ObjectListing>(
         });
     }
     let wanted = |list: &[String], name: &str| list.is_empty() || list.iter().any(|w| w == name);
-    accounts.retain(|folder| last_segment(folder).is_some_and(|a| wanted(&request.accounts, a)));
+    accounts.retain(|folder| folder_name(folder).is_some_and(|a| wanted(&request.accounts, a)));
     let mut kinds = vec!["CloudTrail"];
     if request.insights {
         kinds.push("CloudTrail-Insight");
@@ -127,14 +127,14 @@ pub async fn plan_backfill<L: ObjectListing>(
                 .list_folders(bucket, &format!("{account}{kind}/"))
                 .await?
             {
-                let Some(name) = last_segment(&region) else {
+                let Some(name) = folder_name(&region) else {
                     continue;
                 };
                 if !wanted(&request.regions, name) {
                     continue;
                 }
                 let part = (
-                    last_segment(account).unwrap_or_default().to_owned(),
+                    folder_name(account).unwrap_or_default().to_owned(),
                     name.to_owned(),
                 );
                 if !plan.parts.contains(&part) {
@@ -196,19 +196,6 @@ async fn list_all<L: ObjectListing>(
             None => return Ok(found),
         }
     }
-}
-
-fn is_account(name: &str) -> bool {
-    name.len() == 12 && name.bytes().all(|b| b.is_ascii_digit())
-}
-
-/// `a/b/c/` → `c`.
-fn last_segment(folder: &str) -> Option<&str> {
-    folder
-        .trim_end_matches('/')
-        .rsplit('/')
-        .next()
-        .filter(|s| !s.is_empty())
 }
 
 #[cfg(test)]

@@ -17,6 +17,7 @@
 pub mod aws;
 pub mod backfill;
 pub mod checkpoint;
+pub mod command_line;
 pub mod config;
 pub mod digest;
 pub mod generate;

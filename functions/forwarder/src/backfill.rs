@@ -11,6 +11,7 @@ use serde_json::json;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use trailwatch::backfill::{BackfillError, BackfillPlan, BackfillRequest, plan_backfill};
+use trailwatch::command_line::flag_values;
 use trailwatch::digest::chain::iso_seconds;
 use trailwatch::digest::validate::display;
 use trailwatch::ports::{CallError, ListedObject};
@@ -45,17 +46,10 @@ pub struct Args {
 // The message is printed above the usage.
 pub fn parse(args: &[String]) -> Result<Args, String> {
     let mut parsed = Args::default();
-    let mut rest = args.iter().skip_while(|a| *a == "backfill");
-    while let Some(flag) = rest.next() {
-        if flag == "--dry-run" {
-            parsed.dry_run = true;
-            continue;
-        }
-        let value = rest
-            .next()
-            .cloned()
-            .ok_or_else(|| format!("{flag} needs a value"))?;
+    for (flag, value) in flag_values(args, "backfill", &["--dry-run"])? {
+        let value = value.unwrap_or_default();
         match flag.as_str() {
+            "--dry-run" => parsed.dry_run = true,
             "--s3-bucket" => parsed.bucket = value,
             "--s3-prefix" => parsed.prefix = Some(value).filter(|p| !p.is_empty()),
             "--start-time" => parsed.start_time = value,

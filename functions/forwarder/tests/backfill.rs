@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use forwarder::backfill::{Args, Outcome, Progress, run};
 use support::harness::*;
-use support::{moto, sdk_config_for};
+use support::{create_queue, moto, receive_bodies, sdk_config_for};
 use trailwatch::ForwarderConfig;
 use trailwatch::generate::{GeneratedRecord, TrailSpec, now_millis};
 
@@ -161,16 +161,7 @@ async fn a_dry_run_writes_nothing_and_counts_what_would_be_forwarded() {
 async fn with_a_queue_url_each_file_becomes_one_delivery_message() {
     let harness = Harness::new("backfill-queue").await;
     deliver(&harness).await;
-    let queue_url = harness
-        .sqs
-        .create_queue()
-        .queue_name("backfill-deliveries")
-        .send()
-        .await
-        .unwrap()
-        .queue_url()
-        .unwrap()
-        .to_owned();
+    let queue_url = create_queue(&harness.sqs, "backfill-deliveries").await;
     let mut queued = args(&harness);
     queued.queue_url = Some(queue_url.clone());
     let outcome = backfill(
@@ -181,25 +172,10 @@ async fn with_a_queue_url_each_file_becomes_one_delivery_message() {
     assert_eq!(outcome.queued, 8);
     assert!(outcome.summary.is_none(), "nothing forwarded here");
     let mut keys = Vec::new();
-    while keys.len() < 8 {
-        let received = harness
-            .sqs
-            .receive_message()
-            .queue_url(&queue_url)
-            .max_number_of_messages(10)
-            .send()
-            .await
-            .unwrap();
-        assert!(
-            !received.messages().is_empty(),
-            "only {} messages",
-            keys.len()
-        );
-        for message in received.messages() {
-            let body: serde_json::Value = serde_json::from_str(message.body().unwrap()).unwrap();
-            assert_eq!(body["s3Bucket"], harness.bucket.as_str());
-            keys.push(body["s3ObjectKey"][0].as_str().unwrap().to_owned());
-        }
+    for (_, body) in receive_bodies(&harness.sqs, &queue_url, 8).await {
+        let body: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(body["s3Bucket"], harness.bucket.as_str());
+        keys.push(body["s3ObjectKey"][0].as_str().unwrap().to_owned());
     }
     keys.sort();
     let mut planned: Vec<String> = outcome.plan.objects.iter().map(|o| o.key.clone()).collect();

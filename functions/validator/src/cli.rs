@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use trailwatch::command_line::flag_values;
 use trailwatch::digest::request::{
     KeyCache, RangeRequest, RequestError, ValidationError, validate_requested_range,
 };
@@ -36,17 +37,10 @@ pub struct Args {
 // The message is printed above the usage, as the AWS CLI's argument parser does.
 pub fn parse(args: &[String]) -> Result<Args, String> {
     let mut parsed = Args::default();
-    let mut rest = args.iter().skip_while(|a| *a == "validate-logs");
-    while let Some(flag) = rest.next() {
-        if flag == "--verbose" {
-            parsed.verbose = true;
-            continue;
-        }
-        let value = rest
-            .next()
-            .cloned()
-            .ok_or_else(|| format!("{flag} needs a value"))?;
+    for (flag, value) in flag_values(args, "validate-logs", &["--verbose"])? {
+        let value = value.unwrap_or_default();
         match flag.as_str() {
+            "--verbose" => parsed.verbose = true,
             "--trail-arn" => parsed.trail_arn = value,
             "--start-time" => parsed.start_time = value,
             "--end-time" => parsed.end_time = Some(value),

@@ -14,7 +14,9 @@ use trailwatch::digest::validate::{Report, display, validate_range};
 use trailwatch::digest::verdict::{Status, Subject};
 use trailwatch::generate::signed::{SignedObject, SignedTrail, gzip};
 use trailwatch::generate::{TrailSpec, write_log_file};
-use trailwatch_test_support::{moto, path_style_s3, sdk_config_for, stream_events};
+use trailwatch_test_support::{
+    create_queue, moto, path_style_s3, receive_bodies, sdk_config_for, stream_events,
+};
 use validator::aws::Clients;
 use validator::aws::s3::S3DigestStore;
 
@@ -888,15 +890,7 @@ async fn a_whole_trail_range_fans_out_one_message_per_account_and_region() {
     let trail = OrganizationTrail::deliver("integrity-fan-out").await;
     let sdk = sdk_config_for(&moto().endpoint).await;
     let sqs = aws_sdk_sqs::Client::new(&sdk);
-    let queue_url = sqs
-        .create_queue()
-        .queue_name("integrity-fan-out")
-        .send()
-        .await
-        .unwrap()
-        .queue_url()
-        .unwrap()
-        .to_owned();
+    let queue_url = create_queue(&sqs, "integrity-fan-out").await;
     let validator = trail.validator().with_fan_out(sqs.clone(), &queue_url);
     let tampered = trail.log_file(MEMBERS[0], "us-east-1");
     trail.bucket.put_plain(&tampered, gzip(b"{}")).await;
@@ -905,21 +899,11 @@ async fn a_whole_trail_range_fans_out_one_message_per_account_and_region() {
     let result = invoke(&validator, trail.range()).await.unwrap();
     assert_eq!(result["fannedOut"], 4, "{result}");
     assert_eq!(result["validated"], serde_json::json!([]));
-    let mut records = Vec::new();
-    while records.len() < 4 {
-        let received = sqs
-            .receive_message()
-            .queue_url(&queue_url)
-            .max_number_of_messages(10)
-            .send()
-            .await
-            .unwrap();
-        let messages = received.messages();
-        assert!(!messages.is_empty(), "only {} messages", records.len());
-        for message in messages {
-            records.push(serde_json::json!({"messageId": message.message_id(), "eventSource": "aws:sqs", "body": message.body()}));
-        }
-    }
+    let records: Vec<serde_json::Value> = receive_bodies(&sqs, &queue_url, 4)
+        .await
+        .into_iter()
+        .map(|(id, body)| serde_json::json!({"messageId": id, "eventSource": "aws:sqs", "body": body}))
+        .collect();
 
     // And each message, delivered to the validator as SQS would, validates its one part; the
     // same message twice only validates it twice.

@@ -67,6 +67,20 @@ pub fn accounts_folder(prefix: Option<&str>, organization_id: Option<&str>) -> S
     folder
 }
 
+/// Whether a folder name is an account id (12 digits).
+pub fn is_account_id(name: &str) -> bool {
+    name.len() == 12 && name.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// `a/b/c/` → `c`: a listed folder's own name.
+pub fn folder_name(folder: &str) -> Option<&str> {
+    folder
+        .trim_end_matches('/')
+        .rsplit('/')
+        .next()
+        .filter(|s| !s.is_empty())
+}
+
 /// What the walk found, newest first.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ChainEvent {

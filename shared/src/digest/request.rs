@@ -6,7 +6,9 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use super::chain::{PublicKeys, TrailDigests, accounts_folder, iso_seconds, key_time};
+use super::chain::{
+    PublicKeys, TrailDigests, accounts_folder, folder_name, is_account_id, iso_seconds, key_time,
+};
 use super::store::{CallError, DigestStore, PublicKeySource, TrailDirectory};
 use super::validate::{Report, display, validate_range};
 use crate::trail::{FileKind, TrailKey};
@@ -266,8 +268,8 @@ pub async fn trail_parts<S: DigestStore>(
             .list_folders(&located.bucket, &base)
             .await?
             .iter()
-            .filter_map(|folder| last_segment(folder))
-            .filter(|name| name.len() == 12 && name.bytes().all(|b| b.is_ascii_digit()))
+            .filter_map(|folder| folder_name(folder))
+            .filter(|name| is_account_id(name))
             .map(str::to_owned)
             .collect(),
         (None, None) => vec![range.trail.account_id.clone()],
@@ -283,7 +285,7 @@ pub async fn trail_parts<S: DigestStore>(
                 )
                 .await?
                 .iter()
-                .filter_map(|folder| last_segment(folder).map(str::to_owned))
+                .filter_map(|folder| folder_name(folder).map(str::to_owned))
                 .collect(),
         };
         parts.extend(regions.into_iter().map(|region| TrailPart {
@@ -293,15 +295,6 @@ pub async fn trail_parts<S: DigestStore>(
     }
     parts.sort();
     Ok(parts)
-}
-
-/// `a/b/c/` → `c`.
-fn last_segment(folder: &str) -> Option<&str> {
-    folder
-        .trim_end_matches('/')
-        .rsplit('/')
-        .next()
-        .filter(|s| !s.is_empty())
 }
 
 /// The request that validates one part of a range on its own (a message of the fan-out): the

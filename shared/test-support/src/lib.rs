@@ -141,3 +141,37 @@ pub async fn stream_names(logs: &aws_sdk_cloudwatchlogs::Client, group: &str) ->
 pub fn path_style_s3(sdk: &SdkConfig) -> aws_sdk_s3::Client {
     trailwatch::aws::s3::client(sdk)
 }
+
+/// A new queue; its URL.
+pub async fn create_queue(sqs: &aws_sdk_sqs::Client, name: &str) -> String {
+    let created = sqs.create_queue().queue_name(name).send().await;
+    created.unwrap().queue_url().unwrap().to_owned()
+}
+
+/// Receives until `count` messages have come (each poll must bring some): their ids and bodies.
+pub async fn receive_bodies(
+    sqs: &aws_sdk_sqs::Client,
+    queue_url: &str,
+    count: usize,
+) -> Vec<(String, String)> {
+    let mut bodies = Vec::new();
+    while bodies.len() < count {
+        let received = sqs
+            .receive_message()
+            .queue_url(queue_url)
+            .max_number_of_messages(10)
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            !received.messages().is_empty(),
+            "only {} of {count} messages",
+            bodies.len()
+        );
+        bodies.extend(received.messages().iter().map(|message| {
+            let id = message.message_id().unwrap_or_default().to_owned();
+            (id, message.body().unwrap_or_default().to_owned())
+        }));
+    }
+    bodies
+}
