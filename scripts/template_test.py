@@ -86,9 +86,7 @@ class Template(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.template = load_template()
-        # Fn::ForEach entries are templates of resources, looked at on their own below.
-        cls.resources = {k: r for k, r in cls.template["Resources"].items() if not k.startswith("Fn::ForEach::")}
-        cls.for_each = {k: r for k, r in cls.template["Resources"].items() if k.startswith("Fn::ForEach::")}
+        cls.resources = cls.template["Resources"]
         cls.readme = (ROOT / "README.md").read_text()
 
     def function(self, logical_id):
@@ -277,7 +275,8 @@ class Template(unittest.TestCase):
 
     def test_every_log_group_has_retention_and_each_function_logs_to_its_own(self):
         groups = {k for k, r in self.resources.items() if r["Type"] == "AWS::Logs::LogGroup"}
-        self.assertEqual(len(groups), 4)
+        # Destination, integrity, the two functions' own, and five route group slots.
+        self.assertEqual(len(groups), 9)
         for group in groups:
             self.assertEqual(self.resources[group]["Properties"]["RetentionInDays"], {"Ref": "RetentionInDays"})
         for logical_id in FUNCTIONS:
@@ -365,21 +364,24 @@ class Template(unittest.TestCase):
             self.assertNotIn("init_default_subscriber", main, binary)
 
     def test_the_stack_creates_each_route_group_as_it_creates_the_destination_group(self):
-        loop, template = self.for_each["Fn::ForEach::RouteLogGroups"][::2]
-        self.assertEqual(self.for_each["Fn::ForEach::RouteLogGroups"][1], {"Ref": "RouteLogGroupNames"})
-        (logical_id, group), = template.items()
-        self.assertEqual(logical_id, f"RouteLogGroup&{{{loop}}}")
-        self.assertEqual(group["Type"], "AWS::Logs::LogGroup")
-        self.assertEqual(group["Condition"], "HasRoutes")
         destination = self.resources["DestinationLogGroup"]["Properties"]
-        for setting in ("RetentionInDays", "KmsKeyId", "LogGroupClass"):
-            self.assertEqual(group["Properties"][setting], destination[setting], setting)
         self.assertEqual(destination["LogGroupClass"], {"Ref": "LogGroupClass"})
-        self.assertEqual(group["Properties"]["LogGroupName"], {"Ref": loop})
+        conditions = self.template["Conditions"]
+        for slot in range(1, 6):
+            group = self.resources[f"RouteLogGroup{slot}"]
+            self.assertEqual(group["Condition"], f"HasRouteGroup{slot}")
+            for setting in ("RetentionInDays", "KmsKeyId", "LogGroupClass"):
+                self.assertEqual(group["Properties"][setting], destination[setting], setting)
+            name = group["Properties"]["LogGroupName"]["Fn::Select"]
+            self.assertEqual(name[0], slot - 1)
+            self.assertIn("RouteLogGroupNames", text(name[1]))
+            # The slot exists only with Routes and a name in that position.
+            condition = text(conditions[f"HasRouteGroup{slot}"])
+            self.assertIn("HasRoutes", condition)
+            self.assertIn(text(name[1]), condition)
         variables = self.function("ForwarderFunction")["Properties"]["Environment"]["Variables"]
         self.assertEqual(variables["LOG_GROUP_CLASS"], {"Ref": "LogGroupClass"})
         self.assertEqual(variables["RETENTION_IN_DAYS"], {"Ref": "RetentionInDays"})
-        self.assertIn("AWS::LanguageExtensions", self.template["Transform"])
 
     def test_alarms_watch_dead_letters_errors_rejections_and_integrity_and_notify_the_topic(self):
         alarms = {k: r["Properties"] for k, r in self.resources.items() if r["Type"] == "AWS::CloudWatch::Alarm"}
