@@ -3,6 +3,7 @@
 //! the function's configuration, or one delivery message per file to the delivery queue.
 //! The listing is `trailwatch::backfill`; the forwarding is the function's own pipeline.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -15,6 +16,7 @@ use trailwatch::command_line::flag_values;
 use trailwatch::digest::chain::iso_seconds;
 use trailwatch::digest::validate::display;
 use trailwatch::ports::{CallError, ListedObject};
+use trailwatch::summary::ObjectSummary;
 use trailwatch::trail::EventCategory;
 use trailwatch::{ForwardSummary, ForwarderConfig};
 
@@ -186,7 +188,8 @@ pub async fn run(
     Ok(outcome)
 }
 
-/// Forwards each object with the function's pipeline, a few at once, in delivery order.
+/// Forwards each object with the function's pipeline, a few at once, in delivery order. An
+/// object whose forwarding task did not come back is counted failed, never lost silently.
 async fn forward_all(
     forwarder: Arc<crate::AwsForwarder>,
     bucket: &str,
@@ -197,53 +200,65 @@ async fn forward_all(
     let mut tally = progress.start(objects);
     let limit = Arc::new(Semaphore::new(OBJECTS_AT_ONCE));
     let mut running = JoinSet::new();
+    let mut keys = HashMap::new();
     let mut total = ForwardSummary {
         dry_run,
         ..ForwardSummary::default()
     };
     for object in objects {
-        let Ok(permit) = Arc::clone(&limit).acquire_owned().await else {
-            break;
-        };
+        // The semaphore is never closed: acquiring only waits.
+        let permit = Arc::clone(&limit).acquire_owned().await.ok();
         // CloudTrail's own notification shape: the key as stored, no URL encoding.
         let payload = json!({"s3Bucket": bucket, "s3ObjectKey": [object.key]});
         let (forwarder, owner) = (Arc::clone(&forwarder), owner.to_owned());
-        running.spawn(async move {
+        let task = running.spawn(async move {
             let report = forwarder.handle(&payload, None, &owner).await;
             drop(permit);
             report
         });
-        while let Some(done) = running.try_join_next() {
-            merge(&mut total, &mut tally, done);
+        keys.insert(task.id(), object.key.clone());
+        while let Some(done) = running.try_join_next_with_id() {
+            merge(&mut total, &mut tally, done, bucket, &keys);
         }
     }
-    while let Some(done) = running.join_next().await {
-        merge(&mut total, &mut tally, done);
+    while let Some(done) = running.join_next_with_id().await {
+        merge(&mut total, &mut tally, done, bucket, &keys);
     }
     tally.finish(&total);
     total
 }
 
+type Joined = Result<
+    (
+        tokio::task::Id,
+        Result<trailwatch::pipeline::InvocationReport, trailwatch::trigger::UnrecognisedPayload>,
+    ),
+    tokio::task::JoinError,
+>;
+
 fn merge(
     total: &mut ForwardSummary,
     tally: &mut Tally<'_>,
-    done: Result<
-        Result<trailwatch::pipeline::InvocationReport, trailwatch::trigger::UnrecognisedPayload>,
-        tokio::task::JoinError,
-    >,
+    done: Joined,
+    bucket: &str,
+    keys: &HashMap<tokio::task::Id, String>,
 ) {
-    match done {
-        Ok(Ok(report)) => {
+    let (id, reason) = match done {
+        Ok((_, Ok(report))) => {
             total.message_errors.extend(report.summary.message_errors);
             for object in report.summary.objects {
                 tally.advance(object.records, object.bytes_read);
                 total.add(object);
             }
+            return;
         }
-        // Our own payload is always recognised; a task that died is an object not forwarded.
-        Ok(Err(error)) => tracing::error!(%error, "backfill payload not recognised"),
-        Err(error) => tracing::error!(%error, "backfill task stopped"),
-    }
+        Ok((id, Err(error))) => (id, error.to_string()),
+        Err(error) => (error.id(), format!("forwarding stopped: {error}")),
+    };
+    let key = keys.get(&id).map_or("", String::as_str);
+    tracing::error!(%bucket, %key, %reason, "backfill: object not forwarded");
+    tally.advance(0, 0);
+    total.add(ObjectSummary::new(bucket, key, "log").failed(reason));
 }
 
 /// How progress is shown: a bar on a terminal, a line every ten seconds otherwise.

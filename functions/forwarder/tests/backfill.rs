@@ -213,3 +213,31 @@ async fn a_bucket_that_is_not_a_trail_bucket_is_refused_clearly() {
         )
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_damaged_file_fails_alone_and_the_exit_status_says_so() {
+    // Given: the organization's files and one more in range that is not gzip.
+    let harness = Harness::new("backfill-damaged").await;
+    let by_stream = deliver(&harness).await;
+    let mut damaged = TrailSpec::recent(995);
+    damaged.organization_id = Some(ORGANIZATION.into());
+    damaged.delivery_millis = now_millis() - 2 * 24 * HOUR_MILLIS;
+    harness.put(&damaged.key(), b"not gzip".to_vec()).await;
+
+    // When
+    let outcome = backfill(
+        &args(&harness),
+        config(&[("LOG_GROUP_NAME", harness.group.as_str())]),
+    )
+    .await;
+
+    // Then: that file is the one failure, named; every other record arrived once.
+    let summary = outcome.summary.as_ref().unwrap();
+    assert_eq!(summary.failed_objects, 1);
+    let failed: Vec<&str> = summary.failed().map(|o| o.key.as_str()).collect();
+    assert_eq!(failed, [damaged.key().as_str()]);
+    assert_eq!(outcome.exit_code(), 1);
+    for (stream, records) in &by_stream {
+        assert_eq!(harness.events(stream).await, expected(records), "{stream}");
+    }
+}
