@@ -45,6 +45,19 @@ struct Bucket {
 }
 
 impl Bucket {
+    /// A new bucket with nothing in it.
+    async fn empty(name: &str) -> Self {
+        let sdk = sdk_config_for(&moto().endpoint).await;
+        let s3 = path_style_s3(&sdk);
+        s3.create_bucket().bucket(name).send().await.unwrap();
+        Self {
+            name: name.into(),
+            s3,
+            logs: Vec::new(),
+            digests: Vec::new(),
+        }
+    }
+
     /// A bucket with `HOURS` hours of log files (two per hour, none in the second hour) and a
     /// signed digest per hour, the first a starting digest.
     async fn signed(name: &str) -> Self {
@@ -568,14 +581,7 @@ async fn each_regions_digests_are_checked_with_that_regions_keys() {
     // region of the request's signature, and the validator running in us-east-1.
     let sdk = sdk_config_for(&moto().endpoint).await;
     let name = "integrity-regions";
-    let s3 = path_style_s3(&sdk);
-    s3.create_bucket().bucket(name).send().await.unwrap();
-    let bucket = Bucket {
-        name: name.into(),
-        s3,
-        logs: Vec::new(),
-        digests: Vec::new(),
-    };
+    let bucket = Bucket::empty(name).await;
     let east = SignedTrail::new(name, ACCOUNT, "us-east-1", "audit", 21);
     let mut west = SignedTrail::new(name, ACCOUNT, "eu-west-1", "audit", 22);
     west.home_region = "us-east-1".into();
@@ -721,14 +727,7 @@ const MEMBERS: [&str; 2] = ["111122223333", "444455556666"];
 impl OrganizationTrail {
     async fn deliver(name: &str) -> Self {
         let sdk = sdk_config_for(&moto().endpoint).await;
-        let s3 = path_style_s3(&sdk);
-        s3.create_bucket().bucket(name).send().await.unwrap();
-        let bucket = Bucket {
-            name: name.into(),
-            s3,
-            logs: Vec::new(),
-            digests: Vec::new(),
-        };
+        let bucket = Bucket::empty(name).await;
         let organizations = aws_sdk_organizations::Client::new(&sdk);
         // One organization for the emulator's account, whichever test creates it first.
         let _ = organizations
