@@ -6,7 +6,8 @@
 //! - [`object`]: the objects every layer names (a leaf).
 //! - [`trail`]: CloudTrail's artefacts: S3 keys, the streaming record splitter, record views.
 //! - [`selector`]: CloudTrail event selectors; [`route`]: which log group a record goes to.
-//! - [`logs`]: CloudWatch Logs batch rules, destinations, what a put did.
+//! - [`logs`]: CloudWatch Logs batch rules, destinations, request bodies, what a put did.
+//! - [`json_text`]: fast JSON string scanning and escaping for the hot paths (a leaf).
 //! - [`trigger`]: which objects an invocation names.
 //! - [`pipeline`]: one object's path: classify → read → route → batch → deliver → settle.
 //! - [`digest`]: digests, signatures, the chain walk and verdicts.
@@ -21,6 +22,7 @@ pub mod command_line;
 pub mod config;
 pub mod digest;
 pub mod generate;
+pub mod json_text;
 pub mod logs;
 pub mod metrics;
 pub mod object;

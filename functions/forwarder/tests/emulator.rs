@@ -69,6 +69,60 @@ async fn every_record_arrives_once_byte_identical_in_the_right_stream() {
     assert_eq!(harness.events(org_stream).await, expected(&org_records));
 }
 
+/// Records whose text needs escaping in every way JSON allows, and whose fields are spelled
+/// with escapes: each arrives as its exact text, in the stream its fields name.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn records_that_need_escaping_arrive_byte_identical() {
+    // Given: records with escaped quotes and backslashes, raw and escaped non-ASCII, escaped
+    // control characters, an escaped key and an escaped field value, in one file.
+    let harness = Harness::new("escaping").await;
+    let time = trailwatch::generate::iso_seconds(now_millis() - 60_000);
+    let records = [
+        format!(
+            r#"{{"eventTime":"{time}","eventName":"PutBucketPolicy","recipientAccountId":"111122223333","awsRegion":"us-east-1","requestParameters":{{"bucketPolicy":"{{\"Version\":\"2012-10-17\",\"Statement\":[{{\"Sid\":\"a\\\\b\"}}]}}"}}}}"#
+        ),
+        format!(
+            r#"{{"eventTime":"{time}","userAgent":"é ü 漢字 🙂 \u00e9 \ud83d\ude42","recipientAccountId":"111122223333","awsRegion":"us-east-1","errorMessage":"line\nbreak\ttab\r\b\f\u0000\u001f\/ </script>"}}"#
+        ),
+        format!(
+            r#"{{"event\u0054ime":"{time}","eventName":"Run\u0049nstances","recipientAccountId":"\u0031\u0031\u0031\u0031\u0032\u0032\u0033\u0033\u0034\u0034\u0035\u0035","awsRegion":"eu-west-1"}}"#
+        ),
+        format!(
+            "{{ \"eventTime\" : \"{time}\" ,\n\t\"recipientAccountId\":\"111122223333\", \"awsRegion\":\"us-east-1\", \"n\": [ -1.5e3 , 0 , true , null , {{ }} ] }}"
+        ),
+    ];
+    let text = format!("{{\"Records\":[{}]}}", records.join(","));
+    let key = TrailSpec::recent(7).key();
+    let object = harness
+        .put(&key, trailwatch::generate::gzip(text.as_bytes()))
+        .await;
+
+    // When
+    let summary = harness.invoke(&[object]).await;
+
+    // Then: the escaped account (`\u0031…`) names its stream as the plain one would.
+    assert_balanced(&summary);
+    assert_eq!((summary.records, summary.forwarded), (4, 4));
+    let millis = trailwatch::trail::RecordFields::parse(&records[0])
+        .unwrap()
+        .event_time_millis()
+        .unwrap();
+    let arrived = |indexes: &[usize]| {
+        indexes
+            .iter()
+            .map(|&i| (millis, records[i].clone()))
+            .collect::<std::collections::BTreeSet<_>>()
+    };
+    assert_eq!(
+        harness.events("111122223333_CloudTrail_us-east-1").await,
+        arrived(&[0, 1, 3])
+    );
+    assert_eq!(
+        harness.events("111122334455_CloudTrail_eu-west-1").await,
+        arrived(&[2])
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn records_older_than_14_days_are_rejected_not_forwarded() {
     // Given: an existing group, and a file of records from 20 days ago.

@@ -14,17 +14,22 @@ use aws_sdk_cloudwatchlogs::config::timeout::TimeoutConfig;
 use aws_sdk_cloudwatchlogs::error::SdkError;
 use aws_sdk_cloudwatchlogs::operation::create_log_stream::CreateLogStreamError;
 use aws_sdk_cloudwatchlogs::operation::put_log_events::{PutLogEventsError, PutLogEventsOutput};
-use aws_sdk_cloudwatchlogs::types::{InputLogEvent, LogGroupClass as SdkLogGroupClass};
+use aws_sdk_cloudwatchlogs::types::LogGroupClass as SdkLogGroupClass;
+use aws_smithy_types::body::SdkBody;
+use bytes::Bytes;
 use tokio::time::Instant;
 
 use super::transient::{describe, is_transient};
 use crate::logs::{
     Batch, Destination, GroupSettingsByName, LogGroupClass, PutOutcome, RejectedIndexes, outcome,
+    put_log_events_body,
 };
 use crate::ports::{CallError, EventsPage, LogSink};
 
 /// Kept free before the deadline so the invocation can still report its outcome.
 const DEADLINE_RESERVE: Duration = Duration::from_secs(2);
+/// The replaced body's length, as the SDK set it for its own.
+const CONTENT_LENGTH: &str = "content-length";
 /// No call gets less than this, even past the deadline.
 const MIN_CALL_TIME: Duration = Duration::from_secs(1);
 
@@ -114,20 +119,11 @@ impl CloudWatchLogsSink {
         deadline: Option<Instant>,
     ) -> Result<PutOutcome, CallError> {
         let total = batch.events.len();
-        let events = batch
-            .events
-            .iter()
-            .map(|event| {
-                InputLogEvent::builder()
-                    .timestamp(event.timestamp)
-                    .message(event.message.clone())
-                    .build()
-                    .map_err(|e| put_error(destination, false, e.to_string()))
-            })
-            .collect::<Result<Vec<_>, _>>()?;
+        // Cloned per attempt and per retry of a new stream: a reference count, not a copy.
+        let body = Bytes::from(put_log_events_body(destination, batch));
 
         let output = if self.is_known(destination) {
-            match self.send(destination, events, deadline).await {
+            match self.send(destination, body, deadline).await {
                 Err(error) if is_not_found(&error) => {
                     self.forget(destination);
                     return Err(put_error(
@@ -139,10 +135,10 @@ impl CloudWatchLogsSink {
                 other => other.map_err(|e| put_failure(destination, &e))?,
             }
         } else {
-            match self.send(destination, events.clone(), deadline).await {
+            match self.send(destination, body.clone(), deadline).await {
                 Err(error) if is_not_found(&error) => {
                     self.create_stream(destination).await?;
-                    self.send(destination, events, deadline)
+                    self.send(destination, body, deadline)
                         .await
                         .map_err(|e| put_failure(destination, &e))?
                 }
@@ -163,15 +159,25 @@ impl CloudWatchLogsSink {
     async fn send(
         &self,
         destination: &Destination,
-        events: Vec<InputLogEvent>,
+        body: Bytes,
         deadline: Option<Instant>,
     ) -> Result<PutLogEventsOutput, SdkError<PutLogEventsError>> {
+        // The SDK serialises the names only; before signing (every attempt), the body written
+        // by `put_log_events_body` replaces it, so SigV4, retries, endpoints and credentials
+        // stay the SDK's.
         let request = self
             .client
             .put_log_events()
             .log_group_name(&*destination.log_group)
             .log_stream_name(&*destination.log_stream)
-            .set_log_events(Some(events));
+            .customize()
+            .mutate_request(move |request| {
+                let length = body.len();
+                *request.body_mut() = SdkBody::from(body.clone());
+                request
+                    .headers_mut()
+                    .insert(CONTENT_LENGTH, length.to_string());
+            });
         match deadline {
             // The SDK's retries with backoff, all within what is left of the invocation.
             Some(deadline) => {
@@ -181,7 +187,6 @@ impl CloudWatchLogsSink {
                     .max(MIN_CALL_TIME);
                 let timeouts = TimeoutConfig::builder().operation_timeout(left).build();
                 request
-                    .customize()
                     .config_override(
                         aws_sdk_cloudwatchlogs::config::Builder::default().timeout_config(timeouts),
                     )
@@ -327,4 +332,131 @@ fn put_failure(destination: &Destination, error: &SdkError<PutLogEventsError>) -
 
 fn is_not_found(error: &SdkError<PutLogEventsError>) -> bool {
     matches!(error, SdkError::ServiceError(e) if e.err().is_resource_not_found_exception())
+}
+
+#[cfg(test)]
+mod tests {
+    // Test helpers: failures should panic the test.
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use std::sync::{Arc, Mutex};
+
+    use aws_sdk_cloudwatchlogs::config::{BehaviorVersion, Credentials, Region};
+    use aws_sdk_cloudwatchlogs::types::InputLogEvent;
+    use aws_smithy_runtime_api::box_error::BoxError;
+    use aws_smithy_runtime_api::client::interceptors::Intercept;
+    use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef;
+    use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+    use aws_smithy_types::config_bag::ConfigBag;
+
+    use super::*;
+    use crate::logs::LogEvent;
+
+    /// Keeps the signed request's body and content-length, then stops the request before it
+    /// leaves the process.
+    #[derive(Debug, Default, Clone)]
+    struct CaptureRequest(Arc<Mutex<Option<Captured>>>);
+
+    /// A request's body and its content-length header.
+    type Captured = (Vec<u8>, String);
+
+    impl Intercept for CaptureRequest {
+        fn name(&self) -> &'static str {
+            "CaptureRequest"
+        }
+
+        fn read_before_transmit(
+            &self,
+            context: &BeforeTransmitInterceptorContextRef<'_>,
+            _: &RuntimeComponents,
+            _: &mut ConfigBag,
+        ) -> Result<(), BoxError> {
+            let request = context.request();
+            let body = request.body().bytes().expect("an in-memory body").to_vec();
+            let length = request
+                .headers()
+                .get(CONTENT_LENGTH)
+                .unwrap_or("")
+                .to_owned();
+            *self.0.lock().unwrap() = Some((body, length));
+            Err("captured".into())
+        }
+    }
+
+    fn client(capture: &CaptureRequest) -> Client {
+        let config = aws_sdk_cloudwatchlogs::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new("eu-west-1"))
+            .credentials_provider(Credentials::new("AKIDTEST", "secret", None, None, "test"))
+            .endpoint_url("http://127.0.0.1:9")
+            .http_client(super::super::http::https_client())
+            .interceptor(capture.clone())
+            .build();
+        Client::from_conf(config)
+    }
+
+    /// Messages with everything that needs escaping, and text that does not.
+    fn awkward_batch() -> Batch {
+        let messages = [
+            r#"{"eventName":"PutBucketPolicy","requestParameters":{"policy":"{\"Version\":\"2012-10-17\"}"}}"#.to_owned(),
+            "back\\slash \"quotes\" tab\t newline\n cr\r bs\u{8} ff\u{c} nul\u{0} us\u{1f} del\u{7f}".to_owned(),
+            "é ü 漢字 🙂 / </script>".to_owned(),
+            String::new(),
+            "x".repeat(70_000),
+        ];
+        Batch {
+            counted_bytes: messages.iter().map(|m| m.len() + 26).sum(),
+            events: messages
+                .into_iter()
+                .enumerate()
+                .map(|(index, message)| LogEvent {
+                    timestamp: 1_764_000_000_000 + index as i64,
+                    message,
+                    record_index: index as u64,
+                })
+                .collect(),
+        }
+    }
+
+    #[tokio::test]
+    async fn the_written_body_is_byte_for_byte_the_sdks_own_serialisation() {
+        let destination = Destination {
+            log_group: Arc::from("/trailwatch/cloudtrail"),
+            log_stream: Arc::from("o-aa11bb22cc_444455556666_CloudTrail_eu-west-1"),
+        };
+        let batch = awkward_batch();
+
+        // The SDK serialising the events itself.
+        let sdk_capture = CaptureRequest::default();
+        let events = batch.events.iter().map(|event| {
+            InputLogEvent::builder()
+                .timestamp(event.timestamp)
+                .message(&event.message)
+                .build()
+                .unwrap()
+        });
+        let _ = client(&sdk_capture)
+            .put_log_events()
+            .log_group_name(&*destination.log_group)
+            .log_stream_name(&*destination.log_stream)
+            .set_log_events(Some(events.collect()))
+            .send()
+            .await;
+        let (sdk_body, sdk_length) = sdk_capture.0.lock().unwrap().take().unwrap();
+        assert!(sdk_body.len() > 70_000, "{} bytes", sdk_body.len());
+
+        // The sink's request, with and without a deadline.
+        for deadline in [None, Some(Instant::now() + Duration::from_secs(60))] {
+            let capture = CaptureRequest::default();
+            let sink = CloudWatchLogsSink::new(client(&capture));
+            let body = Bytes::from(put_log_events_body(&destination, &batch));
+            let _ = sink.send(&destination, body, deadline).await;
+            let (body, length) = capture.0.lock().unwrap().take().unwrap();
+            assert_eq!(
+                String::from_utf8(body).unwrap(),
+                String::from_utf8(sdk_body.clone()).unwrap()
+            );
+            assert_eq!(length, sdk_length);
+        }
+    }
 }

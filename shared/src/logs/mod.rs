@@ -4,6 +4,7 @@ pub mod batch;
 pub mod destination;
 pub mod group;
 pub mod outcome;
+pub mod put_body;
 
 pub use batch::{Batch, BatchBuilder, BatchLimits, EventTooLarge, LogEvent};
 pub use destination::{DEFAULT_STREAM_TEMPLATE, Destination, KeyFacts, StreamTemplate};
@@ -12,3 +13,4 @@ pub use group::{
     validate_log_group_name,
 };
 pub use outcome::{PutOutcome, RejectedIndexes, RejectedReasons, outcome};
+pub use put_body::put_log_events_body;
