@@ -83,6 +83,16 @@ def json_seeds() -> dict:
         "trailing-garbage": log_file(record()) + b"garbage",
         "record-at-limit": b'{"Records":[' + sized_record(MAX_MESSAGE, "\u00e9") + b"]}",
         "record-over-limit": b'{"Records":[' + sized_record(MAX_MESSAGE + 1, "\u00e9") + b"]}",
+        # What the one-pass reader leaves to serde, beside what it reads itself.
+        "one-pass-fields": log_file({"eventTime": "2026-11-25T12:00:00Z", "readOnly": "false",
+                                     "userIdentity": {"type": "Root", "arn": 1, "arn": "arn:aws:iam::1:root"},
+                                     "resources": [7, {"type": "T", "ARN": "arn:x"}, {}],
+                                     "n": [1.5e3, -0.0, 1e300]}),
+        "one-pass-unsure": b'{"Records":[{"event\\u0054ime":"2026-11-25T12:00:00Z","errorCode":1e400},'
+                           b'{"eventTime":"2026-11-25T12:00:00Z","x":"\\ud83d\\ude42","y":01},'
+                           b'{"eventTime":"2026-11-25T12:00:00Z","resources":[1e999],"z":"a\x01b"}]}',
+        "depth-100": nested(100),
+        "depth-101": nested(101),
     }
     return seeds
 

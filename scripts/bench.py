@@ -98,7 +98,7 @@ def main():
 
     # Sub-second measurements: the best of RUNS, so a busy moment of the machine does not count.
     limits = [timed([RELEASE / "examples" / "limits", mid])[0] for _ in range(RUNS)]
-    inflate, inflate_sha, validator_hash = (min(seconds_of(out, n) for out in limits) for n in ("inflate", "inflate\\+sha256", "validator-hash"))
+    inflate, inflate_sha, read_records, validator_hash = (min(seconds_of(out, n) for out in limits) for n in ("inflate", "inflate\\+sha256", "read-records", "validator-hash"))
     limits = limits[0]
     size_mid = int(re.search(r"inflate [0-9.]+ (\d+)", limits).group(1))
     rows.append(("limit: inflate (flate2, this backend)", mb(size_mid) / inflate, None, None))
@@ -150,10 +150,17 @@ def main():
     print("| ratio | value | goal |")
     print("|---|---|---|")
     print(f"| pipeline / inflate, one core | {inflate / pipeline:.2f} | ≥ 0.6 |")
+    print(f"| end to end per forwarder CPU-second / inflate | {inflate / e2e_cpu:.2f} | ≥ 0.33 |")
     print(f"| pipeline / Python peer, throughput | {peer / pipeline:.1f}× | ≥ 10× |")
     print(f"| Python peer / pipeline, peak memory | {peer_rss / pipeline_rss[100_000_000]:.0f}× | ≥ 15× |")
     print(f"| validator hashing / gzip -dc \\| sha256sum | {shell_wall / validator_hash:.1f}× | ≥ 1.5× |")
     print(f"| forwarder CPU-seconds per GB forwarded (end to end) | {e2e_cpu / (size_mid / 1e9):.1f} | |")
+    print()
+    per_byte = lambda seconds: seconds * 1e9 / size_mid
+    print(f"per-stage profile, ns per uncompressed byte (one core): inflate {per_byte(inflate):.2f}; "
+          f"records and fields in one pass +{per_byte(read_records - inflate):.2f}; "
+          f"route, copy, sort, batch +{per_byte(max(pipeline - read_records, 0)):.2f} (pipeline {per_byte(pipeline):.2f}); "
+          f"end to end adds PutLogEvents bodies, SigV4's SHA-256 and HTTP: +{per_byte(max(e2e_cpu - pipeline, 0)):.2f} (forwarder CPU {per_byte(e2e_cpu):.2f})")
     print()
     print("| pipeline peak RSS by file size | MB |")
     print("|---|---|")

@@ -1,7 +1,7 @@
 //! What the fuzz targets share: the differential check of the record splitter against the
 //! serde reference reader.
 
-use trailwatch::trail::FileError;
+use trailwatch::trail::{FileError, RecordFields};
 use trailwatch::trail::read_records;
 use trailwatch::trail::split::{Element, split_records};
 
@@ -10,6 +10,7 @@ use trailwatch::trail::split::{Element, split_records};
 const MAX_ELEMENT: usize = 4096;
 
 /// Splits `data` with both readers and checks they agree:
+/// - a record read in one pass is one serde reads, with the same fields;
 /// - every record the reference yields before it stops is, byte for byte, the splitter's
 ///   element at that index (unless the splitter only measured it: too large, too deep; or the
 ///   record is a bare number or literal, which is never a CloudTrail record and is counted as
@@ -22,6 +23,13 @@ pub fn compare_with_reference(data: &[u8]) {
     let mut split: Vec<Option<Vec<u8>>> = Vec::new();
     let split_result = split_records(data, MAX_ELEMENT, |_, element| {
         split.push(match element {
+            Element::Record { text, fields } => {
+                // The one pass reads a record only as serde reads it.
+                let expected = RecordFields::parse(text)
+                    .unwrap_or_else(|e| panic!("one pass read a record serde refuses: {e}"));
+                assert_eq!(format!("{fields:?}"), format!("{expected:?}"), "fields differ");
+                Some(text.as_bytes().to_vec())
+            }
             Element::Text(bytes) => Some(bytes.to_vec()),
             Element::TooLarge(_) | Element::TooDeep(_) => None,
         });

@@ -1,11 +1,14 @@
-//! The forwarder's stages on generated records: splitting a decompressed file into records,
-//! reading a record's fields, selecting with a realistic selector set, packing batches.
+//! The forwarder's stages on generated records: reading a decompressed file's records with
+//! their fields in one pass (and the serde reference readers of both), selecting with a
+//! realistic selector set, packing batches, writing PutLogEvents bodies.
 
 use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use std::sync::Arc;
 use trailwatch::generate::TrailSpec;
-use trailwatch::logs::{BatchBuilder, LogEvent};
+
+use trailwatch::logs::{Batch, BatchBuilder, Destination, LogEvent, put_log_events_body};
 use trailwatch::route::Routes;
 use trailwatch::trail::split::split_records;
 use trailwatch::trail::{RecordFields, read_records};
@@ -27,7 +30,7 @@ fn stages(c: &mut Criterion) {
 
     let mut group = c.benchmark_group("stages");
     group.throughput(Throughput::Bytes(bytes as u64));
-    group.bench_function("split records", |b| {
+    group.bench_function("split records and read fields, one pass", |b| {
         b.iter(|| {
             split_records(plain.as_bytes(), usize::MAX, |_, element| {
                 black_box(element);
@@ -43,7 +46,7 @@ fn stages(c: &mut Criterion) {
             })
         })
     });
-    group.bench_function("read fields", |b| {
+    group.bench_function("read fields (serde, the reference)", |b| {
         b.iter(|| {
             for text in &texts {
                 let _ = black_box(RecordFields::parse(text).map(|f| f.event_time_millis()));
@@ -75,6 +78,25 @@ fn stages(c: &mut Criterion) {
             }
             black_box(builder.finish());
         })
+    });
+    let destination = Destination {
+        log_group: Arc::from("/trailwatch/cloudtrail"),
+        log_stream: Arc::from("111122223333_CloudTrail_us-east-1"),
+    };
+    let batch = Batch {
+        counted_bytes: bytes + 26 * texts.len(),
+        events: texts
+            .iter()
+            .enumerate()
+            .map(|(index, text)| LogEvent {
+                timestamp: index as i64,
+                message: text.clone(),
+                record_index: index as u64,
+            })
+            .collect(),
+    };
+    group.bench_function("write PutLogEvents bodies", |b| {
+        b.iter(|| black_box(put_log_events_body(&destination, &batch)))
     });
     group.finish();
 }

@@ -11,37 +11,35 @@ const fn splat(byte: u8) -> u64 {
 const ONES: u64 = splat(0x01);
 const HIGH_BITS: u64 = splat(0x80);
 
-/// Whether any byte of `word` is `"`, `\` or below 0x20. The usual zero-byte test
-/// (`(x - 0x01…) & !x & 0x80…`) can only report false positives above a true hit, never
-/// a hit where there is none, so a clear result is exact.
-fn has_special(word: u64) -> bool {
+/// A mask with the high bit set in each byte of `word` (little-endian) that is `"`, `\` or
+/// below 0x20. The usual zero-byte test (`(x - 0x01…) & !x & 0x80…`) can report false
+/// positives only in bytes above a true one, so the lowest set bit is always a true one.
+fn special_mask(word: u64) -> u64 {
     let quote = word ^ splat(b'"');
     let backslash = word ^ splat(b'\\');
     let found = (quote.wrapping_sub(ONES) & !quote)
         | (backslash.wrapping_sub(ONES) & !backslash)
         | (word.wrapping_sub(splat(0x20)) & !word);
-    found & HIGH_BITS != 0
-}
-
-fn is_special(byte: u8) -> bool {
-    byte < 0x20 || byte == b'"' || byte == b'\\'
+    found & HIGH_BITS
 }
 
 /// The index of the first byte of `bytes` that is `"`, `\` or a control character.
 pub fn find_special(bytes: &[u8]) -> Option<usize> {
     let mut index = 0;
-    while let Some(chunk) = bytes.get(index..index + 8) {
-        let mut word = [0; 8];
-        word.copy_from_slice(chunk);
-        if has_special(u64::from_ne_bytes(word)) {
-            break;
+    while index < bytes.len() {
+        let mut word = [b' '; 8];
+        match bytes.get(index..index + 8) {
+            Some(chunk) => word.copy_from_slice(chunk),
+            // The last few bytes, padded with spaces, which are not special.
+            None => word[..bytes.len() - index].copy_from_slice(&bytes[index..]),
+        }
+        let mask = special_mask(u64::from_le_bytes(word));
+        if mask != 0 {
+            return Some(index + (mask.trailing_zeros() / 8) as usize);
         }
         index += 8;
     }
-    bytes[index..]
-        .iter()
-        .position(|&byte| is_special(byte))
-        .map(|found| index + found)
+    None
 }
 
 /// Appends `text` as a JSON string (quotes included), escaped exactly as the AWS SDK for Rust

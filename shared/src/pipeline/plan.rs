@@ -152,8 +152,9 @@ where
         self.position = index + 1;
         self.plan.records += 1;
         match element {
+            Element::Record { text, fields } => self.add_record(index, text, Ok(fields))?,
             Element::Text(bytes) => match std::str::from_utf8(bytes) {
-                Ok(text) => self.add_record(index, text)?,
+                Ok(text) => self.add_record(index, text, RecordFields::parse(text))?,
                 Err(_) => self.invalid(index, "the record is not UTF-8 text"),
             },
             Element::TooDeep(_) => self.invalid(index, "the record nests deeper than 512 levels"),
@@ -178,8 +179,13 @@ where
         }
     }
 
-    fn add_record(&mut self, index: u64, text: &str) -> Result<(), Halt> {
-        let routed = match self.route(text) {
+    fn add_record(
+        &mut self,
+        index: u64,
+        text: &str,
+        fields: Result<RecordFields<'_>, RecordError>,
+    ) -> Result<(), Halt> {
+        let routed = match fields.and_then(|fields| self.route(text, &fields)) {
             Ok(routed) => routed,
             Err(error) => {
                 self.invalid(index, &describe(&error));
@@ -220,18 +226,21 @@ where
         Ok(())
     }
 
-    /// Reads the record's fields and chooses its route; writes its stream name.
+    /// Chooses the record's route from its fields; writes its stream name.
     /// `Ok(None)`: no route selects it.
-    fn route(&mut self, text: &str) -> Result<Option<Routed>, RecordError> {
-        let fields = RecordFields::parse(text)?;
+    fn route(
+        &mut self,
+        text: &str,
+        fields: &RecordFields<'_>,
+    ) -> Result<Option<Routed>, RecordError> {
         let timestamp = fields.event_time_millis()?;
-        let Some(route) = self.context.routes.route_for(&fields) else {
+        let Some(route) = self.context.routes.route_for(fields) else {
             return Ok(None);
         };
         let category = fields.category();
         self.context.routes.get(route).stream.write(
             &self.context.key_facts,
-            &fields,
+            fields,
             category,
             &mut self.stream_name,
         );

@@ -2,6 +2,7 @@
 
 pub mod file;
 pub mod key;
+pub mod one_pass;
 pub mod record;
 #[cfg(any(test, feature = "reference"))]
 pub mod reference;

@@ -1,8 +1,10 @@
-//! The fast path of the log file reader: one pass over the decompressed bytes that finds each
-//! element of `Records` by tracking strings, escapes and bracket nesting, and hands over the
-//! element's exact bytes. The element is not parsed here: the caller parses it once (and so
-//! validates it). serde_json's reader, used by [`super::read_records`], takes the input a byte
-//! at a time through `io::Read` and was the bound on throughput (see `shared/benches`).
+//! The log file reader: one pass over the decompressed bytes that finds each element of
+//! `Records`. A record is read in place by [`one_pass`](super::one_pass), which finds its end,
+//! checks it and reads its fields at once ([`Element::Record`]); a record that pass is not sure
+//! of is found by tracking strings, escapes and bracket nesting only, and handed over as its
+//! exact bytes for the caller to parse with serde ([`Element::Text`]). serde_json's streaming
+//! reader, used by [`super::read_records`], takes the input a byte at a time through
+//! `io::Read` and was the bound on throughput (see `shared/benches`).
 //!
 //! Accepted: `{"Records": [ … ]}` with any whitespace, a UTF-8 byte-order mark before it, other
 //! top-level keys (their values are skipped; keys are compared unescaped, so `"Rec\u006frds"` is
@@ -13,6 +15,8 @@
 use std::io::{self, Read};
 
 use super::file::{FileError, Halt};
+use super::one_pass::{Scan, read_record};
+use super::record::RecordFields;
 
 const BUFFER: usize = 64 * 1024;
 /// Deeper nesting than any CloudTrail record has; a record nested deeper is reported as
@@ -23,9 +27,19 @@ pub const MAX_KEY_BYTES: usize = 4096;
 const BYTE_ORDER_MARK: [u8; 3] = [0xef, 0xbb, 0xbf];
 
 /// One element of `Records`.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug)]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "built once per record and moved once, on the stack: boxing would allocate per record"
+)]
 pub enum Element<'a> {
-    /// The element's exact bytes, without surrounding whitespace.
+    /// A record read in one pass: its exact text, without surrounding whitespace, and its
+    /// fields, as [`RecordFields::parse`] reads them.
+    Record {
+        text: &'a str,
+        fields: RecordFields<'a>,
+    },
+    /// The element's exact bytes, without surrounding whitespace, not yet parsed.
     Text(&'a [u8]),
     /// An element longer than the caller's limit: its bytes were not kept.
     TooLarge(u64),
@@ -46,6 +60,7 @@ where
         pos: 0,
         len: 0,
         offset: 0,
+        deferred: None,
     };
     scanner.skip_byte_order_mark()?;
     scanner.skip_ws()?;
@@ -94,6 +109,8 @@ struct Scanner<R> {
     len: usize,
     /// Bytes consumed before `buf`, for error positions.
     offset: u64,
+    /// A read error met while reading ahead, reported when the bytes before it are used up.
+    deferred: Option<FileError>,
 }
 
 impl<R: Read> Scanner<R> {
@@ -101,6 +118,9 @@ impl<R: Read> Scanner<R> {
     fn fill(&mut self) -> Result<bool, FileError> {
         if self.pos < self.len {
             return Ok(true);
+        }
+        if let Some(error) = self.deferred.take() {
+            return Err(error);
         }
         self.offset += self.len as u64;
         self.pos = 0;
@@ -214,15 +234,17 @@ impl<R: Read> Scanner<R> {
             return Ok(0);
         }
         loop {
-            record.clear();
-            let mut capture = Capture::Keep(&mut record);
-            let too_deep = self.value(&mut capture, max_element as u64)?;
-            let element = match capture {
-                Capture::Discard(length) if too_deep => Element::TooDeep(length),
-                Capture::Keep(bytes) => Element::Text(bytes),
-                Capture::Discard(length) => Element::TooLarge(length),
-            };
-            visit(count, element).map_err(FileError::Stopped)?;
+            if !self.visit_in_one_pass(max_element, count, visit)? {
+                record.clear();
+                let mut capture = Capture::Keep(&mut record);
+                let too_deep = self.value(&mut capture, max_element as u64)?;
+                let element = match capture {
+                    Capture::Discard(length) if too_deep => Element::TooDeep(length),
+                    Capture::Keep(bytes) => Element::Text(bytes),
+                    Capture::Discard(length) => Element::TooLarge(length),
+                };
+                visit(count, element).map_err(FileError::Stopped)?;
+            }
             count += 1;
             self.skip_ws()?;
             match self.next()? {
@@ -231,6 +253,73 @@ impl<R: Read> Scanner<R> {
                 _ => return Err(self.syntax("expected ',' or ']' after a record")),
             }
         }
+    }
+
+    /// The record at `pos`, read in place in one pass and visited; false when it must take
+    /// the splitting path instead (nothing consumed). The buffer grows to hold a record of up
+    /// to `max_element` bytes whole.
+    fn visit_in_one_pass<F>(
+        &mut self,
+        max_element: usize,
+        index: u64,
+        visit: &mut F,
+    ) -> Result<bool, FileError>
+    where
+        F: FnMut(u64, Element<'_>) -> Result<(), Halt>,
+    {
+        loop {
+            match read_record(&self.buf[self.pos..self.len]) {
+                Scan::Complete { text, .. } if text.len() > max_element => return Ok(false),
+                Scan::Complete { text, fields } => {
+                    let length = text.len();
+                    visit(index, Element::Record { text, fields }).map_err(FileError::Stopped)?;
+                    self.pos += length;
+                    return Ok(true);
+                }
+                Scan::Unsure => return Ok(false),
+                Scan::Incomplete => {
+                    if self.len - self.pos > max_element || !self.read_ahead(max_element)? {
+                        return Ok(false);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Moves the unread bytes to the front, grows the buffer when they fill it (up to a
+    /// record of `max_element` bytes and a read's worth more), and reads until the buffer is
+    /// full or the input ends. False when no byte could be added.
+    fn read_ahead(&mut self, max_element: usize) -> Result<bool, FileError> {
+        if self.deferred.is_some() {
+            return Ok(false);
+        }
+        if self.pos > 0 {
+            self.buf.copy_within(self.pos..self.len, 0);
+            self.offset += self.pos as u64;
+            self.len -= self.pos;
+            self.pos = 0;
+        }
+        if self.len == self.buf.len() {
+            let most = max_element.saturating_add(BUFFER);
+            if self.buf.len() >= most {
+                return Ok(false);
+            }
+            let grown = self.buf.len().saturating_mul(2).min(most);
+            self.buf.resize(grown, 0);
+        }
+        let before = self.len;
+        while self.len < self.buf.len() {
+            match self.input.read(&mut self.buf[self.len..]) {
+                Ok(0) => break,
+                Ok(n) => self.len += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    self.deferred = Some(super::file::classify_read_error(e));
+                    break;
+                }
+            }
+        }
+        Ok(self.len > before)
     }
 
     /// Scans one value, capturing its bytes (or only its length once past `limit`). Returns
@@ -380,6 +469,7 @@ impl Capture<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::trail::RecordFields;
     use crate::trail::read_records;
 
     /// Hands out at most `size` bytes per read, to cross every buffer boundary.
@@ -408,6 +498,7 @@ mod tests {
             |index, element| {
                 assert_eq!(index as usize, found.len());
                 found.push(match element {
+                    Element::Record { text, .. } => text.to_owned(),
                     Element::Text(bytes) => String::from_utf8(bytes.to_vec()).unwrap(),
                     Element::TooLarge(n) => format!("<too large: {n}>"),
                     Element::TooDeep(n) => format!("<too deep: {n}>"),
@@ -464,6 +555,68 @@ mod tests {
             );
             assert_eq!(reference(text.as_bytes()), records);
         }
+    }
+
+    #[test]
+    fn generated_records_take_the_one_pass_path_with_serdes_fields_at_every_chunking() {
+        let records: Vec<String> = crate::generate::TrailSpec::recent(9)
+            .records()
+            .take(200)
+            .map(|r| r.text)
+            .collect();
+        let text = format!("{{\"Records\": [ {} ] }}", records.join(" ,\n"));
+        for chunk in [1, 5, 4093, 1 << 20] {
+            let mut seen = 0;
+            split_records(
+                Chopped {
+                    bytes: text.as_bytes(),
+                    size: chunk,
+                },
+                usize::MAX,
+                |index, element| {
+                    let Element::Record { text, fields } = element else {
+                        panic!("record {index} took the splitting path");
+                    };
+                    assert_eq!(text, records[index as usize]);
+                    let expected = RecordFields::parse(text).unwrap();
+                    assert_eq!(format!("{fields:?}"), format!("{expected:?}"));
+                    seen += 1;
+                    Ok(())
+                },
+            )
+            .unwrap();
+            assert_eq!(seen, records.len(), "chunk {chunk}");
+        }
+    }
+
+    #[test]
+    fn a_read_error_comes_after_every_record_read_before_it() {
+        /// The bytes, then an error in place of the rest.
+        struct FailsAfter<'a>(&'a [u8]);
+        impl Read for FailsAfter<'_> {
+            fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+                if self.0.is_empty() {
+                    return Err(io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        "corrupt deflate stream",
+                    ));
+                }
+                let n = buf.len().min(self.0.len());
+                buf[..n].copy_from_slice(&self.0[..n]);
+                self.0 = &self.0[n..];
+                Ok(n)
+            }
+        }
+        let text = br#"{"Records":[{"a":1},{"b":2},{"c":"#;
+        let mut found = Vec::new();
+        let result = split_records(FailsAfter(text), 4096, |_, element| {
+            if let Element::Record { text, .. } = element {
+                found.push(text.to_owned());
+            }
+            Ok(())
+        });
+        assert_eq!(found, [r#"{"a":1}"#, r#"{"b":2}"#]);
+        assert!(result.is_err());
     }
 
     #[test]
