@@ -5,33 +5,52 @@
 //! a resource just created not found yet, two writers creating one log group, expired
 //! credentials, a skewed clock, S3's RequestTimeout. Invalid parameters and missing objects are
 //! not: a retry cannot change them, and a retried message that keeps failing ends in the
-//! dead-letter queue rather than being acknowledged. Throttling codes:
-//! https://docs.aws.amazon.com/sdkref/latest/guide/feature-retry-behavior.html
+//! dead-letter queue rather than being acknowledged.
+//!
+//! The throttling codes are the AWS SDKs' standard list
+//! (https://docs.aws.amazon.com/sdkref/latest/guide/feature-retry-behavior.html; the Rust SDK's
+//! `aws_runtime::retries::classifiers::THROTTLING_ERRORS`) with the services' own: DynamoDB
+//! throttles with `ProvisionedThroughputExceededException` and `ThrottlingException`, also on
+//! on-demand tables (a burst above twice the previous peak, a hot partition), and refuses a
+//! write that collides with a transaction with `TransactionConflictException`
+//! (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Programming.Errors.html);
+//! CloudWatch Logs throttles with `ThrottlingException` and answers `ServiceUnavailableException`
+//! when it is briefly unavailable. `LimitExceededException`, which the SDKs retry, is left
+//! out: CloudWatch Logs and SQS use it for quotas that a retry does not lift (too many log
+//! groups, too many messages in flight), so a message failing on it ends in the dead-letter
+//! queue after its receives.
 
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_runtime_api::http::Response;
 use aws_smithy_types::error::display::DisplayErrorContext;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
-/// Error codes that mean "slow down" whatever the HTTP status.
-const THROTTLING_CODES: [&str; 8] = [
+/// Error codes that mean "slow down" (or "busy, try again") whatever the HTTP status.
+pub const THROTTLING_CODES: [&str; 14] = [
     "Throttling",
     "ThrottlingException",
     "ThrottledException",
     "RequestThrottledException",
+    "RequestThrottled",
     "TooManyRequestsException",
+    "ProvisionedThroughputExceededException",
+    "TransactionInProgressException",
+    "TransactionConflictException",
     "RequestLimitExceeded",
+    "BandwidthLimitExceeded",
     "SlowDown",
+    "PriorRequestNotComplete",
     "ServiceUnavailableException",
 ];
 
 /// Error codes of refusals that a later attempt may not get.
-const PASSING_CODES: [&str; 11] = [
+const PASSING_CODES: [&str; 12] = [
     "AccessDenied",
     "AccessDeniedException",
     "ResourceNotFoundException",
     "OperationAbortedException",
     "RequestTimeout",
+    "RequestTimeoutException",
     "ExpiredToken",
     "ExpiredTokenException",
     "RequestExpired",
@@ -53,6 +72,19 @@ pub fn is_transient<E: ProvideErrorMetadata>(error: &SdkError<E, Response>) -> b
                     THROTTLING_CODES.contains(&code) || PASSING_CODES.contains(&code)
                 })
         }
+        _ => false,
+    }
+}
+
+/// Whether the request may have been applied although the call failed: the service answered
+/// 5xx (it may have stored the request before failing), or no answer came (a timeout, a
+/// connection lost after sending). A 4xx answer, throttling included, means nothing was done.
+pub fn outcome_unknown<E>(error: &SdkError<E, Response>) -> bool {
+    match error {
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
+            true
+        }
+        SdkError::ServiceError(service) => service.raw().status().as_u16() >= 500,
         _ => false,
     }
 }
@@ -99,6 +131,58 @@ mod tests {
     }
 
     #[test]
+    fn only_an_answer_below_500_says_nothing_was_applied() {
+        for (status, code, unknown) in [
+            (500, "InternalFailure", true),
+            (503, "ServiceUnavailableException", true),
+            (400, "ThrottlingException", false),
+            (400, "InvalidParameterException", false),
+            (403, "AccessDeniedException", false),
+        ] {
+            assert_eq!(
+                outcome_unknown(&service(status, code)),
+                unknown,
+                "{status} {code}"
+            );
+        }
+        let timeout: SdkError<PutLogEventsError, Response> =
+            SdkError::timeout_error("operation timed out");
+        assert!(outcome_unknown(&timeout));
+        let reset: SdkError<PutLogEventsError, Response> =
+            SdkError::dispatch_failure(ConnectorError::io(Box::new(std::io::Error::from(
+                std::io::ErrorKind::ConnectionReset,
+            ))));
+        assert!(outcome_unknown(&reset));
+        let built: SdkError<PutLogEventsError, Response> =
+            SdkError::construction_failure("missing field");
+        assert!(!outcome_unknown(&built));
+    }
+
+    #[test]
+    fn every_services_throttling_is_transient_whatever_its_status() {
+        // DynamoDB (checkpoints), CloudWatch Logs, S3, SQS: each code as the service sends it.
+        for (status, code) in [
+            (400, "ProvisionedThroughputExceededException"),
+            (400, "ThrottlingException"),
+            (400, "RequestLimitExceeded"),
+            (400, "TransactionConflictException"),
+            (400, "TransactionInProgressException"),
+            (400, "Throttling"),
+            (400, "ThrottledException"),
+            (400, "RequestThrottled"),
+            (400, "RequestThrottledException"),
+            (400, "TooManyRequestsException"),
+            (400, "BandwidthLimitExceeded"),
+            (400, "PriorRequestNotComplete"),
+            (503, "SlowDown"),
+            (400, "ServiceUnavailableException"),
+        ] {
+            assert!(is_transient(&service(status, code)), "{status} {code}");
+        }
+        assert_eq!(THROTTLING_CODES.len(), 14);
+    }
+
+    #[test]
     fn refusals_that_pass_once_the_world_catches_up_are_transient() {
         for (status, code) in [
             (403, "AccessDenied"),
@@ -106,6 +190,7 @@ mod tests {
             (400, "ResourceNotFoundException"),
             (400, "OperationAbortedException"),
             (400, "RequestTimeout"),
+            (400, "RequestTimeoutException"),
             (400, "ExpiredToken"),
             (400, "ExpiredTokenException"),
             (403, "RequestTimeTooSkewed"),
@@ -124,6 +209,8 @@ mod tests {
             (400, "InvalidSequenceTokenException"),
             (400, "DataAlreadyAcceptedException"),
             (400, "ValidationException"),
+            (400, "ConditionalCheckFailedException"),
+            (400, "LimitExceededException"),
         ] {
             assert!(!is_transient(&service(status, code)), "{status} {code}");
         }
