@@ -26,6 +26,9 @@ pub const CHECKPOINT_TABLE_NAME: &str = "CHECKPOINT_TABLE_NAME";
 pub const MAX_DECOMPRESSED_BYTES: &str = "MAX_DECOMPRESSED_BYTES";
 /// How long before the invocation's deadline reading stops, to deliver and hand off the rest.
 pub const HANDOFF_MARGIN_SECONDS: &str = "HANDOFF_MARGIN_SECONDS";
+/// How long a PutLogEvents request may still be stored after its caller gave up: an object
+/// whose put's outcome is unknown is read back only after its invocation's deadline plus this.
+pub const IN_FLIGHT_MARGIN_SECONDS: &str = "IN_FLIGHT_MARGIN_SECONDS";
 /// The CloudWatch namespace of the embedded metrics.
 pub const METRICS_NAMESPACE: &str = "METRICS_NAMESPACE";
 /// The class of a log group the forwarder creates, for routes that name none.
@@ -45,6 +48,7 @@ pub struct ForwarderConfig {
     pub dead_letter_queue_url: Option<String>,
     pub max_decompressed_bytes: u64,
     pub handoff_margin: std::time::Duration,
+    pub in_flight_margin: std::time::Duration,
     pub metrics_namespace: String,
     /// How each destination group is created when missing (class, retention).
     pub group_settings: GroupSettingsByName,
@@ -139,6 +143,10 @@ impl ForwarderConfig {
                 HANDOFF_MARGIN_SECONDS,
                 DEFAULT_HANDOFF_MARGIN_SECONDS,
             )?),
+            in_flight_margin: std::time::Duration::from_secs(number(
+                IN_FLIGHT_MARGIN_SECONDS,
+                crate::checkpoint::DEFAULT_IN_FLIGHT_MARGIN_SECONDS,
+            )?),
             metrics_namespace: get(METRICS_NAMESPACE)
                 .unwrap_or_else(|| DEFAULT_METRICS_NAMESPACE.to_owned()),
             group_settings,
@@ -191,6 +199,7 @@ mod tests {
             defaults.handoff_margin.as_secs(),
             DEFAULT_HANDOFF_MARGIN_SECONDS
         );
+        assert_eq!(defaults.in_flight_margin.as_secs(), 60);
         assert_eq!(defaults.continuation_queue_url, None);
         assert_eq!(defaults.checkpoint_table_name, None);
         assert_eq!(defaults.metrics_namespace, "trailwatch");
@@ -198,6 +207,7 @@ mod tests {
             (LOG_GROUP_NAME, "/g"),
             (MAX_DECOMPRESSED_BYTES, "1000"),
             (HANDOFF_MARGIN_SECONDS, "5"),
+            (IN_FLIGHT_MARGIN_SECONDS, "90"),
             (
                 CONTINUATION_QUEUE_URL,
                 "https://sqs.us-east-1.amazonaws.com/111122223333/q",
@@ -225,6 +235,7 @@ mod tests {
             (set.max_decompressed_bytes, set.handoff_margin.as_secs()),
             (1000, 5)
         );
+        assert_eq!(set.in_flight_margin.as_secs(), 90);
         assert!(set.continuation_queue_url.is_some());
         assert_eq!(set.metrics_namespace, "Audit/Trail");
     }

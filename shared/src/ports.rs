@@ -25,6 +25,9 @@ pub struct CallError {
     pub detail: String,
     /// The service's error code, when it answered with one.
     pub code: Option<String>,
+    /// The request may have been applied although the call failed: a 5xx answer, a timeout,
+    /// a connection lost after the request was sent. A retry may then apply it twice.
+    pub outcome_unknown: bool,
 }
 
 impl CallError {
@@ -34,7 +37,13 @@ impl CallError {
             transient,
             detail: detail.into(),
             code: None,
+            outcome_unknown: false,
         }
+    }
+
+    pub fn with_outcome_unknown(mut self, outcome_unknown: bool) -> Self {
+        self.outcome_unknown = outcome_unknown;
+        self
     }
 
     pub fn with_code(mut self, code: Option<&str>) -> Self {
@@ -174,6 +183,8 @@ pub struct DeadLetter {
     pub object: Option<String>,
     /// The error, as in the summary.
     pub reason: String,
+    /// Which records of that object are in CloudWatch Logs already, in words.
+    pub delivered: Option<String>,
 }
 
 /// The dead-letter queue (`DEAD_LETTER_QUEUE_URL`): a message that failed for good is copied

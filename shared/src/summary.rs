@@ -114,6 +114,27 @@ pub struct ObjectSummary {
     pub bytes_read: u64,
     #[serde(skip)]
     pub oldest_event_millis: Option<i64>,
+    /// With a checkpoint table: every record before this one is in CloudWatch Logs, as the
+    /// object's checkpoint last recorded (for the dead-letter copy of a failed object).
+    #[serde(skip)]
+    pub delivered_before: Option<u64>,
+}
+
+impl ObjectSummary {
+    /// Which of the object's records are in CloudWatch Logs, in words.
+    pub fn delivered_records(&self) -> String {
+        match self.delivered_before {
+            Some(0) => "none of its records are in CloudWatch Logs (checkpoint)".to_owned(),
+            Some(end) => format!(
+                "records 0 to {} are in CloudWatch Logs, from {end} on not (checkpoint)",
+                end - 1
+            ),
+            None => format!(
+                "{} of the {} records read were forwarded in this invocation (no checkpoint table)",
+                self.forwarded, self.records
+            ),
+        }
+    }
 }
 
 /// Why a checkpoint kept an object from being read.

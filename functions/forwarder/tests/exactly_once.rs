@@ -179,33 +179,67 @@ async fn the_same_message_in_two_invocations_at_once_forwards_each_record_once()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_put_failing_past_the_sdk_retries_resumes_at_the_checkpoint() {
-    // Given: the 3rd PutLogEvents and every retry of it the SDK makes (the tests' clients
-    // make 6 attempts) answered 500.
-    let (rule, _) = on_puts(|n| (3..3 + 6).contains(&n).then_some(Fault::ServerError));
+async fn a_put_answered_500_is_not_resent_blindly_and_resumes_at_the_checkpoint() {
+    // Given: the 3rd PutLogEvents reaches moto (and is stored), then is answered 500.
+    let (rule, puts) = on_puts(|n| (n == 3).then_some(Fault::StoredThenServerError));
     let endpoint = proxy::start(&support::moto().endpoint, rule).await;
     let harness = Harness::checkpointed(&endpoint, "put-500", &[]).await;
     let spec = member_spec(121, "444455556666", "us-east-1");
     let (key, size, records) = harness.put_trail_file(&spec, FOUR_BATCHES).await;
     let payload = sqs_event(&[("m", s3_event(&harness.bucket, &[(key, size)]).to_string())]);
 
-    // When: the message fails, and SQS delivers it again.
+    // When: the message fails; SQS delivers it again at once, and after the in-flight margin.
     let failed = harness.run(&payload, None).await;
+    let puts_made = puts.load(Ordering::SeqCst);
+    let early = harness.run(&payload, None).await;
+    tokio::time::sleep(IN_FLIGHT_MARGIN + Duration::from_millis(200)).await;
     let again = harness.run(&payload, None).await;
 
-    // Then
+    // Then: the SDK did not send the 500's put again; nobody read it back while it might
+    // still land; the retry found its events in the stream and sent only the rest.
+    assert_eq!(
+        puts_made, 3,
+        "a put answered 500 is never retried by the SDK"
+    );
     assert_eq!(failed.failed_message_ids, vec!["m"]);
     let stopped = &failed.summary.objects[0];
     assert!(
         stopped.is_retryable() && stopped.forwarded > 0,
         "{stopped:?}"
     );
+    assert_eq!(early.failed_message_ids, vec!["m"]);
+    assert!(
+        early.summary.objects[0]
+            .error()
+            .unwrap()
+            .contains("outcome is unknown")
+    );
     let resumed = &again.summary.objects[0];
     assert_eq!(resumed.resumed_at, Some(stopped.forwarded));
+    assert!(resumed.found_delivered > 0, "{resumed:?}");
     assert_eq!(stopped.forwarded + resumed.forwarded, records.len() as u64);
     assert!(again.failed_message_ids.is_empty());
     assert_balanced(&again.summary);
     assert_member_stream(&harness, "444455556666", "us-east-1", &records).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_throttled_put_is_retried_by_the_sdk() {
+    // Given: the 3rd PutLogEvents throttled twice (nothing stored).
+    let (rule, puts) = on_puts(|n| (3..5).contains(&n).then_some(Fault::Throttle));
+    let endpoint = proxy::start(&support::moto().endpoint, rule).await;
+    let harness = Harness::checkpointed(&endpoint, "put-throttled", &[]).await;
+    let spec = member_spec(122, "444455556666", "us-west-2");
+    let (key, size, records) = harness.put_trail_file(&spec, FOUR_BATCHES).await;
+
+    let summary = harness.invoke(&[(key, size)]).await;
+
+    assert!(summary.failed_objects == 0, "{summary:?}");
+    assert!(
+        puts.load(Ordering::SeqCst) >= 6,
+        "the throttled attempts were retried"
+    );
+    assert_member_stream(&harness, "444455556666", "us-west-2", &records).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -248,9 +282,9 @@ async fn a_process_dying_while_its_put_is_in_flight_is_resumed_without_duplicate
             .contains("another invocation")
     );
 
-    // After its deadline, the redelivery resumes: the held put's events are found in the
-    // stream, the rest sent.
-    tokio::time::sleep_until(deadline + Duration::from_millis(200)).await;
+    // After its deadline and the in-flight margin, the redelivery resumes: the held put's
+    // events are found in the stream, the rest sent.
+    tokio::time::sleep_until(deadline + IN_FLIGHT_MARGIN + Duration::from_millis(200)).await;
     let resumed = harness.run(&payload, None).await;
     assert!(resumed.failed_message_ids.is_empty(), "{resumed:?}");
     let object = &resumed.summary.objects[0];

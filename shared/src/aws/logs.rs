@@ -3,7 +3,13 @@
 //! Sequence tokens are ignored by the service since 2023-01, so there is no DescribeLogStreams
 //! on the hot path: the first put to a stream this process has not used yet keeps a copy of the
 //! events, and on ResourceNotFound creates the group and stream (already-exists is success)
-//! and puts again. Throttling and 5xx are retried by the SDK's retry configuration.
+//! and puts again.
+//!
+//! PutLogEvents is not idempotent: a request that was stored but answered 5xx, or whose answer
+//! never came, would be stored twice if sent again. So the SDK retries only throttling answers,
+//! which store nothing ([`RetryOnlyThrottling`]); any other failure ends the put with
+//! `outcome_unknown`, and the pipeline reads the batch back (after the request can no longer
+//! land) before sending what is missing.
 
 use std::collections::HashSet;
 use std::sync::Mutex;
@@ -15,11 +21,17 @@ use aws_sdk_cloudwatchlogs::error::SdkError;
 use aws_sdk_cloudwatchlogs::operation::create_log_stream::CreateLogStreamError;
 use aws_sdk_cloudwatchlogs::operation::put_log_events::{PutLogEventsError, PutLogEventsOutput};
 use aws_sdk_cloudwatchlogs::types::LogGroupClass as SdkLogGroupClass;
+use aws_smithy_runtime_api::client::interceptors::context::InterceptorContext;
+use aws_smithy_runtime_api::client::orchestrator::OrchestratorError;
+use aws_smithy_runtime_api::client::retries::classifiers::{
+    ClassifyRetry, RetryAction, RetryClassifierPriority,
+};
 use aws_smithy_types::body::SdkBody;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use bytes::Bytes;
 use tokio::time::Instant;
 
-use super::transient::{describe, is_transient};
+use super::transient::{THROTTLING_CODES, describe, is_transient, outcome_unknown};
 use crate::logs::{
     Batch, Destination, GroupSettingsByName, LogGroupClass, PutOutcome, RejectedIndexes, outcome,
     put_log_events_body,
@@ -178,23 +190,20 @@ impl CloudWatchLogsSink {
                     .headers_mut()
                     .insert(CONTENT_LENGTH, length.to_string());
             });
-        match deadline {
+        let config = aws_sdk_cloudwatchlogs::config::Builder::default()
+            .retry_classifier(RetryOnlyThrottling);
+        let config = match deadline {
             // The SDK's retries with backoff, all within what is left of the invocation.
             Some(deadline) => {
                 let left = deadline
                     .saturating_duration_since(Instant::now())
                     .saturating_sub(DEADLINE_RESERVE)
                     .max(MIN_CALL_TIME);
-                let timeouts = TimeoutConfig::builder().operation_timeout(left).build();
-                request
-                    .config_override(
-                        aws_sdk_cloudwatchlogs::config::Builder::default().timeout_config(timeouts),
-                    )
-                    .send()
-                    .await
+                config.timeout_config(TimeoutConfig::builder().operation_timeout(left).build())
             }
-            None => request.send().await,
-        }
+            None => config,
+        };
+        request.config_override(config).send().await
     }
 
     /// Creates the stream, and the group first when the stream's group is missing.
@@ -318,6 +327,43 @@ impl LogSink for CloudWatchLogsSink {
     }
 }
 
+/// Lets the SDK retry a PutLogEvents only when it was throttled (HTTP 429 or a throttling
+/// code below 500): those answers say nothing was stored. Any other failure of an attempt
+/// (5xx, timeout, connection lost, an answer cut short) forbids the retry, since the request
+/// may have been stored.
+#[derive(Debug)]
+struct RetryOnlyThrottling;
+
+impl ClassifyRetry for RetryOnlyThrottling {
+    fn classify_retry(&self, context: &InterceptorContext) -> RetryAction {
+        let Some(Err(error)) = context.output_or_error() else {
+            return RetryAction::NoActionIndicated;
+        };
+        let status = context.response().map(|r| r.status().as_u16());
+        let code = OrchestratorError::as_operation_error(error)
+            .and_then(|e| e.downcast_ref::<PutLogEventsError>())
+            .and_then(|e| e.code());
+        let throttled = match status {
+            Some(429) => true,
+            Some(status) if status < 500 => code.is_some_and(|c| THROTTLING_CODES.contains(&c)),
+            _ => false,
+        };
+        if throttled {
+            RetryAction::NoActionIndicated
+        } else {
+            RetryAction::RetryForbidden
+        }
+    }
+
+    fn name(&self) -> &'static str {
+        "PutLogEvents: retry throttling only"
+    }
+
+    fn priority(&self) -> RetryClassifierPriority {
+        RetryClassifierPriority::run_after(RetryClassifierPriority::transient_error_classifier())
+    }
+}
+
 fn put_error(destination: &Destination, transient: bool, detail: impl Into<String>) -> CallError {
     CallError::new(format!("PutLogEvents to {destination}"), transient, detail)
 }
@@ -327,7 +373,9 @@ fn put_failure(destination: &Destination, error: &SdkError<PutLogEventsError>) -
         SdkError::ServiceError(e) => e.err().meta().code(),
         _ => None,
     };
-    put_error(destination, is_transient(error), describe(error)).with_code(code)
+    put_error(destination, is_transient(error), describe(error))
+        .with_code(code)
+        .with_outcome_unknown(outcome_unknown(error))
 }
 
 fn is_not_found(error: &SdkError<PutLogEventsError>) -> bool {

@@ -9,4 +9,4 @@ pub mod s3;
 pub mod sqs;
 pub mod transient;
 
-pub use transient::{describe, is_transient};
+pub use transient::{describe, is_transient, outcome_unknown};

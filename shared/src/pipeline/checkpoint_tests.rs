@@ -10,7 +10,9 @@ use tokio::time::Instant;
 
 use super::Deadline;
 use super::fakes::{MemoryQueue, MemorySink};
-use super::tests::{BUCKET, TestForwarder, checkpointed, put_file, s3_record, sorted, sqs};
+use super::tests::{
+    BUCKET, IN_FLIGHT_MARGIN, TestForwarder, checkpointed, put_file, s3_record, sorted, sqs,
+};
 use crate::object::NotifiedObject;
 use crate::summary::CheckpointVerdict;
 
@@ -128,8 +130,15 @@ async fn a_put_stored_whose_answer_was_lost_is_found_in_the_stream_and_not_sent_
     let failed = forwarder.forward_key(&key, "invocation-1").await;
     assert!(failed.is_retryable());
 
+    // The put may still land: nobody reads it back before the margin has passed.
     forwarder.sink.heal();
-    let resumed = forwarder.forward_key(&key, "invocation-2").await;
+    let early = forwarder.forward_key(&key, "invocation-2").await;
+    assert!(
+        early.is_retryable() && early.error().unwrap().contains("outcome is unknown"),
+        "{early:?}"
+    );
+    tokio::time::sleep(IN_FLIGHT_MARGIN + Duration::from_millis(50)).await;
+    let resumed = forwarder.forward_key(&key, "invocation-3").await;
     assert!(resumed.found_delivered > 0, "{resumed:?}");
     assert!(resumed.is_balanced());
     assert!(*forwarder.sink.pages_read.lock().unwrap() > 1, "paged");
@@ -169,7 +178,7 @@ async fn a_process_dying_mid_put_is_resumed_after_its_deadline_without_duplicate
     // When: a redelivery before the dead lease ends is told to wait; one after it resumes.
     let early = forwarder.forward_key(&key, "invocation-2").await;
     assert!(early.is_retryable() && early.error().unwrap().contains("another invocation"));
-    tokio::time::sleep_until(lease_end + Duration::from_millis(100)).await;
+    tokio::time::sleep_until(lease_end + IN_FLIGHT_MARGIN + Duration::from_millis(100)).await;
     let resumed = forwarder.forward_key(&key, "invocation-3").await;
 
     // Then: the dead put's events were found, the rest sent, each record once.
@@ -320,6 +329,10 @@ async fn sqs_messages_that_fail_for_good_go_to_the_dead_letter_queue_with_their_
     assert_eq!(*body, payload["Records"][1]["body"].as_str().unwrap());
     assert_eq!(letter.object, Some(format!("s3://{BUCKET}/{broken}")));
     assert!(letter.reason.contains("not gzip"), "{letter:?}");
+    assert_eq!(
+        letter.delivered.as_deref(),
+        Some("none of its records are in CloudWatch Logs (checkpoint)")
+    );
     assert!(sent[1].1.reason.contains("not a known notification"));
     assert_eq!(forwarder.sink.messages(), sorted(good_records));
 }
@@ -345,11 +358,169 @@ async fn a_checkpoint_table_failing_mid_object_costs_a_retry_never_a_duplicate()
         .await;
     assert!(failed.is_retryable() && failed.is_balanced(), "{failed:?}");
     *forwarder.store().fail_writes_after.lock().unwrap() = None;
-    tokio::time::sleep_until(lease_end + Duration::from_millis(100)).await;
+    tokio::time::sleep_until(lease_end + IN_FLIGHT_MARGIN + Duration::from_millis(100)).await;
     let resumed = forwarder.forward_key(&key, "invocation-2").await;
 
     // Then: the put made after the last recorded boundary was found, not sent again.
     assert!(resumed.error().is_none(), "{resumed:?}");
     assert!(resumed.found_delivered > 0, "{resumed:?}");
     assert_eq!(forwarder.sink.messages(), sorted(records));
+}
+
+/// The faults of a soak, one at a time, each a defect once: every test below ends with each
+/// record in the sink once.
+mod under_faults {
+    use super::*;
+    use crate::pipeline::fakes::MemoryCheckpoints;
+
+    #[tokio::test]
+    async fn a_read_back_cut_short_by_a_broken_read_is_carried_to_the_next_invocation() {
+        // Given: the third put is stored, but its answer is lost (a 500).
+        let sink = MemorySink {
+            stored_anyway: true,
+            ..MemorySink::failing_after(2, true)
+        };
+        let forwarder = checkpointed(sink, None);
+        let (key, records) = put_file(&forwarder, 41, "111122223333", FOUR_BATCHES);
+        let failed = forwarder.forward_key(&key, "invocation-1").await;
+        assert!(failed.is_retryable());
+        let stored = forwarder.store().get(BUCKET, &key).unwrap();
+        let unconfirmed_end = stored.uncertain_until.unwrap();
+        assert!(stored.uncertain && unconfirmed_end > stored.next_record);
+
+        // When: the next invocation's read breaks in the middle of that put's records (it
+        // flushes what it read with a boundary there), and a third one finishes.
+        forwarder.sink.heal();
+        tokio::time::sleep(IN_FLIGHT_MARGIN + Duration::from_millis(50)).await;
+        let body_len = forwarder.source.objects.lock().unwrap()[&key].len();
+        forwarder
+            .source
+            .cuts
+            .lock()
+            .unwrap()
+            .insert(key.clone(), body_len * 62 / 100);
+        let cut = forwarder.forward_key(&key, "invocation-2").await;
+        assert!(cut.is_retryable(), "{cut:?}");
+        let after_cut = forwarder.store().get(BUCKET, &key).unwrap();
+        assert!(
+            after_cut.next_record > stored.next_record && after_cut.next_record < unconfirmed_end,
+            "the cut must fall inside the lost put: {} < {} < {unconfirmed_end}",
+            stored.next_record,
+            after_cut.next_record
+        );
+        // Then: what the first put may hold beyond the cut is still to be read back.
+        assert!(after_cut.uncertain, "{after_cut:?}");
+        assert_eq!(after_cut.uncertain_until, Some(unconfirmed_end));
+        let finished = forwarder.forward_key(&key, "invocation-3").await;
+        assert!(finished.error().is_none(), "{finished:?}");
+        assert!(finished.found_delivered > 0, "{finished:?}");
+        assert_eq!(forwarder.sink.messages(), sorted(records));
+    }
+
+    #[tokio::test]
+    async fn a_put_landing_after_its_call_failed_is_waited_out_then_read_back() {
+        // Given: the third put fails, and CloudWatch Logs stores it 200 ms later (within the
+        // in-flight margin).
+        let sink = MemorySink {
+            stored_anyway: true,
+            lands_after: Some(Duration::from_millis(200)),
+            ..MemorySink::failing_after(2, true)
+        };
+        let forwarder = checkpointed(sink, None);
+        let (key, records) = put_file(&forwarder, 42, "111122223333", FOUR_BATCHES);
+        let failed = forwarder.forward_key(&key, "invocation-1").await;
+        assert!(failed.is_retryable());
+        forwarder.sink.heal();
+
+        // When: redelivered at once, and again after the margin.
+        let early = forwarder.forward_key(&key, "invocation-2").await;
+        tokio::time::sleep(IN_FLIGHT_MARGIN + Duration::from_millis(50)).await;
+        let resumed = forwarder.forward_key(&key, "invocation-3").await;
+
+        // Then: the early one did not read back before the put landed; the later one found it.
+        assert!(early.is_retryable() && early.forwarded == 0, "{early:?}");
+        assert!(
+            resumed.error().is_none() && resumed.found_delivered > 0,
+            "{resumed:?}"
+        );
+        assert_eq!(forwarder.sink.messages(), sorted(records));
+    }
+
+    #[tokio::test]
+    async fn a_checkpoint_write_applied_whose_answer_was_lost_is_recognised_as_ours() {
+        // Given: the second write (the first progress) is applied, then answered as the SDK's
+        // retry of it would be: the condition failed.
+        let mut forwarder = checkpointed(MemorySink::default(), None);
+        forwarder.checkpoints = Some(MemoryCheckpoints {
+            lose_answer_of_write: Some(2),
+            ..MemoryCheckpoints::default()
+        });
+        let (key, records) = put_file(&forwarder, 43, "111122223333", FOUR_BATCHES);
+
+        // When
+        let forwarded = forwarder.forward_key(&key, "invocation-1").await;
+
+        // Then: not taken for another invocation's takeover; the object is done at once.
+        assert!(forwarded.error().is_none(), "{forwarded:?}");
+        assert_eq!(forwarded.forwarded, records.len() as u64);
+        assert!(forwarder.store().get(BUCKET, &key).unwrap().done);
+        assert_eq!(forwarder.sink.messages(), sorted(records));
+    }
+
+    #[tokio::test]
+    async fn a_put_refused_by_throttling_frees_the_object_at_once_for_a_retry() {
+        // Given: the third put throttled past the retries (answered, nothing stored).
+        let forwarder = checkpointed(MemorySink::failing_after(2, true), None);
+        let (key, records) = put_file(&forwarder, 44, "111122223333", FOUR_BATCHES);
+        let failed = forwarder.forward_key(&key, "invocation-1").await;
+        assert!(failed.is_retryable());
+        let stored = forwarder.store().get(BUCKET, &key).unwrap();
+        // Released: nothing in flight, only the answered puts to check.
+        assert!(stored.owner.is_none() && stored.uncertain, "{stored:?}");
+
+        forwarder.sink.heal();
+        let resumed = forwarder.forward_key(&key, "invocation-2").await;
+        assert!(resumed.error().is_none(), "{resumed:?}");
+        assert_eq!(forwarder.sink.messages(), sorted(records));
+    }
+}
+
+#[tokio::test]
+async fn the_dead_letter_copy_of_a_damaged_file_names_the_records_delivered() {
+    // Given: a file cut off after about half its bytes (a permanent failure: its end is gone).
+    let forwarder = checkpointed(MemorySink::default(), None);
+    let (key, records) = put_file(&forwarder, 45, "111122223333", FOUR_BATCHES);
+    let mut body = forwarder.source.objects.lock().unwrap()[&key].clone();
+    body.truncate(body.len() / 2);
+    forwarder.source.put(&key, body);
+
+    let report = forwarder
+        .handle(&message(&key), None, "invocation-1")
+        .await
+        .unwrap();
+
+    let object = &report.summary.objects[0];
+    assert!(
+        object.error().is_some() && !object.is_retryable(),
+        "{object:?}"
+    );
+    let sent = forwarder
+        .dead_letters
+        .as_ref()
+        .unwrap()
+        .sent
+        .lock()
+        .unwrap()
+        .clone();
+    let delivered = sent[0].1.delivered.clone().unwrap();
+    let end = forwarder.store().get(BUCKET, &key).unwrap().next_record;
+    assert!(end > 0 && end < records.len() as u64);
+    assert_eq!(
+        delivered,
+        format!(
+            "records 0 to {} are in CloudWatch Logs, from {end} on not (checkpoint)",
+            end - 1
+        )
+    );
+    assert_eq!(forwarder.sink.messages().len() as u64, end);
 }

@@ -173,7 +173,7 @@ async fn put_batches<L: LogSink, C: CheckpointStore>(
         }
         let mut batch = ready.batch;
         if let Some(held) = held.as_deref_mut()
-            && held.read_back
+            && held.needs_read_back(&batch)
         {
             match drop_delivered(sink, &ready.destination, batch).await {
                 Ok((rest, found)) => {
@@ -192,7 +192,7 @@ async fn put_batches<L: LogSink, C: CheckpointStore>(
         }
         if !batch.events.is_empty() {
             if let Some(held) = held.as_deref_mut() {
-                held.unconfirmed = true;
+                held.put_attempted(&batch);
             }
             match put_isolating_refusals(sink, &ready.destination, batch, deadline).await {
                 Ok(outcome) => {
@@ -203,6 +203,11 @@ async fn put_batches<L: LogSink, C: CheckpointStore>(
                     }
                 }
                 Err(error) => {
+                    // Never sent again here: a put whose outcome is unknown is read back by
+                    // the next invocation, once it can no longer land.
+                    if let Some(held) = held.as_deref_mut() {
+                        held.put_failed(error.outcome_unknown);
+                    }
                     sink_error = Some(error);
                     break;
                 }

@@ -3,8 +3,9 @@
 #![allow(clippy::unwrap_used)]
 
 use std::collections::HashMap;
-use std::io::Cursor;
+use std::io::{Cursor, Read};
 use std::sync::Mutex;
+use std::time::Duration;
 
 use tokio::time::Instant;
 
@@ -24,6 +25,8 @@ pub struct MemoryObjects {
     pub opened: Mutex<Vec<String>>,
     /// ETags other than `"etag"`, by key (a rewritten object).
     pub e_tags: Mutex<HashMap<String, String>>,
+    /// The next open of a key reads this many bytes, then the connection breaks.
+    pub cuts: Mutex<HashMap<String, usize>>,
 }
 
 impl MemoryObjects {
@@ -54,13 +57,27 @@ impl ObjectSource for MemoryObjects {
             .get(&object.key)
             .cloned()
             .ok_or(OpenError::NotFound)?;
+        let length = body.len() as i64;
+        let body: Box<dyn Read + Send> = match self.cuts.lock().unwrap().remove(&object.key) {
+            Some(at) => Box::new(Cursor::new(body[..at].to_vec()).chain(BrokenConnection)),
+            None => Box::new(Cursor::new(body)),
+        };
         Ok(OpenedObject {
             key: object.key.clone(),
             version_id: None,
             e_tag: Some(e_tag),
-            content_length: Some(body.len() as i64),
-            body: Box::new(Cursor::new(body)),
+            content_length: Some(length),
+            body,
         })
+    }
+}
+
+/// A body whose connection broke.
+struct BrokenConnection;
+
+impl Read for BrokenConnection {
+    fn read(&mut self, _: &mut [u8]) -> std::io::Result<usize> {
+        Err(std::io::Error::from(std::io::ErrorKind::ConnectionReset))
     }
 }
 
@@ -82,6 +99,11 @@ pub struct MemorySink {
     pub pages_read: Mutex<usize>,
     /// Events older than this (epoch ms) are rejected as too old, as CloudWatch Logs does.
     pub too_old_before: Option<i64>,
+    /// With `stored_anyway`: the failing put is stored this long after it failed (a request
+    /// still in flight when its caller gave up).
+    pub lands_after: Option<Duration>,
+    /// Puts that land later: when, and what.
+    pub in_flight: Mutex<Vec<(Instant, Destination, Batch)>>,
 }
 
 impl MemorySink {
@@ -104,6 +126,20 @@ impl MemorySink {
         true
     }
 
+    /// Stores the puts in flight whose time has come.
+    fn land(&self) {
+        let now = Instant::now();
+        let landed: Vec<_> = {
+            let mut in_flight = self.in_flight.lock().unwrap();
+            let (due, later) = in_flight.drain(..).partition(|(at, _, _)| *at <= now);
+            *in_flight = later;
+            due
+        };
+        for (_, destination, batch) in landed {
+            self.store(&destination, &batch);
+        }
+    }
+
     fn store(&self, destination: &Destination, batch: &Batch) {
         let mut events = self.events.lock().unwrap();
         events.extend(
@@ -120,6 +156,7 @@ impl MemorySink {
     }
 
     pub fn messages(&self) -> Vec<String> {
+        self.land();
         let mut all: Vec<String> = self
             .events
             .lock()
@@ -139,6 +176,7 @@ impl LogSink for MemorySink {
         batch: &Batch,
         _deadline: Option<Instant>,
     ) -> Result<PutOutcome, CallError> {
+        self.land();
         if batch
             .events
             .iter()
@@ -159,13 +197,22 @@ impl LogSink for MemorySink {
             if *puts >= after {
                 if self.stored_anyway && *puts == after {
                     *puts += 1;
-                    self.store(destination, batch);
+                    match self.lands_after {
+                        Some(delay) => self.in_flight.lock().unwrap().push((
+                            Instant::now() + delay,
+                            destination.clone(),
+                            batch.clone(),
+                        )),
+                        None => self.store(destination, batch),
+                    }
                 }
+                // A put stored anyway lost its answer: a 5xx or a timeout, of unknown outcome.
                 return Err(CallError::new(
                     format!("PutLogEvents to {destination}"),
                     transient,
                     "injected",
-                ));
+                )
+                .with_outcome_unknown(self.stored_anyway));
             }
         }
         *puts += 1;
@@ -193,6 +240,7 @@ impl LogSink for MemorySink {
         end_millis: i64,
         token: Option<String>,
     ) -> Result<EventsPage, CallError> {
+        self.land();
         *self.pages_read.lock().unwrap() += 1;
         let mut matching: Vec<(i64, String)> = self
             .events
@@ -220,6 +268,9 @@ pub struct MemoryCheckpoints {
     pub items: Mutex<HashMap<(String, String), Stored>>,
     pub writes: Mutex<usize>,
     pub fail_writes_after: Mutex<Option<usize>>,
+    /// The write with this number (from 1) is applied, then answered as the SDK's retry of it
+    /// is: the condition failed (on the write itself).
+    pub lose_answer_of_write: Option<usize>,
 }
 
 impl MemoryCheckpoints {
@@ -267,6 +318,9 @@ impl CheckpointStore for MemoryCheckpoints {
                 revision,
             },
         );
+        if self.lose_answer_of_write == Some(*writes) {
+            return Ok(Written::Conflict);
+        }
         Ok(Written::Stored)
     }
 }

@@ -4,7 +4,8 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use crate::checkpoint::{Claim, ClaimRequest, Lease, Written, claim};
+use crate::checkpoint::{Checkpoint, Claim, ClaimRequest, Lease, Unconfirmed, Written, claim};
+use crate::logs::Batch;
 use crate::ports::{CallError, CheckpointStore};
 
 /// Claims lost to a concurrent writer before giving up for now (each is a fresh read).
@@ -34,9 +35,8 @@ pub async fn claim_object<'c, C: CheckpointStore>(
                 start_record,
                 uncertain,
             } => {
-                let written = store
-                    .store(bucket, key, &lease.checkpoint, lease.revision)
-                    .await?;
+                let written =
+                    store_confirmed(store, bucket, key, &lease.checkpoint, lease.revision).await?;
                 if written == Written::Stored {
                     return Ok(Claimed::Held(Held {
                         store,
@@ -45,7 +45,8 @@ pub async fn claim_object<'c, C: CheckpointStore>(
                         lease,
                         start_record,
                         read_back: uncertain,
-                        unconfirmed: false,
+                        unconfirmed_until: None,
+                        in_flight: false,
                     }));
                 }
             }
@@ -59,6 +60,36 @@ pub async fn claim_object<'c, C: CheckpointStore>(
     ))
 }
 
+/// A conditional write whose answer may have been lost: the SDK retries a write that timed
+/// out or met a 5xx, and when the first attempt was applied, the retry's condition fails on
+/// our own write. So a conflict, or a transient failure, is checked by reading the item: at
+/// our revision with our content, it was stored.
+async fn store_confirmed<C: CheckpointStore>(
+    store: &C,
+    bucket: &str,
+    key: &str,
+    checkpoint: &Checkpoint,
+    revision: u64,
+) -> Result<Written, CallError> {
+    let answer = store.store(bucket, key, checkpoint, revision).await;
+    if matches!(&answer, Ok(Written::Stored)) || matches!(&answer, Err(e) if !e.transient) {
+        return answer;
+    }
+    match store.load(bucket, key).await {
+        Ok(Some(found)) if found.revision == revision && found.checkpoint == *checkpoint => {
+            tracing::info!(
+                bucket,
+                key,
+                revision,
+                "checkpoint write found stored after an unclear answer"
+            );
+            Ok(Written::Stored)
+        }
+        // What the write answered stands: the item is someone else's, or unreadable now.
+        _ => answer,
+    }
+}
+
 /// An object this invocation holds.
 #[derive(Debug)]
 pub struct Held<'c, C> {
@@ -68,20 +99,42 @@ pub struct Held<'c, C> {
     pub lease: Lease,
     /// Where this invocation starts reading.
     pub start_record: u64,
-    /// The batches up to the first boundary may already be in CloudWatch Logs: read their
-    /// streams back before sending them.
-    pub read_back: bool,
-    /// A put was attempted after the last progress write: its outcome is not recorded.
-    pub unconfirmed: bool,
+    /// Records an earlier invocation may have delivered without recording it: the batches
+    /// holding them are read back before they are sent, until a boundary passes them.
+    read_back: Option<Unconfirmed>,
+    /// This invocation's puts since its last progress write end before this record.
+    unconfirmed_until: Option<u64>,
+    /// One of those puts failed with an unknown outcome (a 5xx, a timeout, a connection
+    /// lost): CloudWatch Logs may still store it.
+    in_flight: bool,
 }
 
 impl<C: CheckpointStore> Held<'_, C> {
+    /// Whether `batch` may hold records already in CloudWatch Logs.
+    pub fn needs_read_back(&self, batch: &Batch) -> bool {
+        let first = batch.events.iter().map(|e| e.record_index).min();
+        matches!((self.read_back, first), (Some(range), Some(first)) if range.covers(first))
+    }
+
+    /// A put of `batch` is about to be sent: until the next progress write its records may be
+    /// in CloudWatch Logs without the checkpoint saying so.
+    pub fn put_attempted(&mut self, batch: &Batch) {
+        if let Some(last) = batch.events.iter().map(|e| e.record_index).max() {
+            self.unconfirmed_until = Some(self.unconfirmed_until.unwrap_or(0).max(last + 1));
+        }
+    }
+
+    /// The put failed; `outcome_unknown`: it may still be stored (see [`CallError`]).
+    pub fn put_failed(&mut self, outcome_unknown: bool) {
+        self.in_flight |= outcome_unknown;
+    }
+
     /// Every record before `next_record` is delivered.
     pub async fn progress(&mut self, next_record: u64) -> Result<(), CallError> {
         let next = self.lease.progressed(next_record, epoch_millis());
         self.write(next).await?;
-        self.unconfirmed = false;
-        self.read_back = false;
+        self.unconfirmed_until = None;
+        self.read_back = self.read_back.and_then(|range| range.after(next_record));
         Ok(())
     }
 
@@ -91,21 +144,32 @@ impl<C: CheckpointStore> Held<'_, C> {
         self.write(next).await
     }
 
-    /// Stops working on the object, so the next invocation may start at once; `at`: every
-    /// record before it is delivered (a handoff).
+    /// Stops working on the object; `at`: every record before it is delivered (a handoff).
+    /// What is still unconfirmed (this invocation's last puts, and what it had to read back
+    /// and did not reach) is written for the next invocation to read back; with a put in
+    /// flight, the lease is kept until it can no longer land.
     pub async fn release_at(&mut self, at: Option<u64>) -> Result<(), CallError> {
-        let mut next = self.lease.released(self.unconfirmed || self.read_back);
+        let unconfirmed = Unconfirmed::union(
+            self.read_back,
+            self.unconfirmed_until.map(Unconfirmed::Before),
+        );
+        let mut lease = self.lease.clone();
         if let Some(at) = at {
-            next.checkpoint.next_record = at;
+            lease.checkpoint.next_record = at;
         }
+        let next = lease.released(unconfirmed, self.in_flight, epoch_millis());
         self.write(next).await
     }
 
     async fn write(&mut self, next: Lease) -> Result<(), CallError> {
-        let written = self
-            .store
-            .store(&self.bucket, &self.key, &next.checkpoint, next.revision)
-            .await?;
+        let written = store_confirmed(
+            self.store,
+            &self.bucket,
+            &self.key,
+            &next.checkpoint,
+            next.revision,
+        )
+        .await?;
         match written {
             Written::Stored => {
                 self.lease = next;

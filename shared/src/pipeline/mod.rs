@@ -62,6 +62,8 @@ pub struct Settings {
     pub dry_run: bool,
     pub max_decompressed_bytes: u64,
     pub handoff_margin: Duration,
+    /// How long a put may still be stored after its caller gave up.
+    pub in_flight_margin: Duration,
 }
 
 impl From<&ForwarderConfig> for Settings {
@@ -71,6 +73,7 @@ impl From<&ForwarderConfig> for Settings {
             dry_run: config.dry_run,
             max_decompressed_bytes: config.max_decompressed_bytes,
             handoff_margin: config.handoff_margin,
+            in_flight_margin: config.in_flight_margin,
         }
     }
 }
@@ -94,6 +97,23 @@ pub struct Queues<Q, C, D> {
     pub continuations: Option<Q>,
     pub checkpoints: Option<C>,
     pub dead_letters: Option<D>,
+}
+
+/// The first thing of a message that failed for good: an object, or an entry naming none.
+struct FailedForGood {
+    object: Option<String>,
+    reason: String,
+    delivered: Option<String>,
+}
+
+impl FailedForGood {
+    fn entry(reason: String) -> Self {
+        Self {
+            object: None,
+            reason,
+            delivered: None,
+        }
+    }
 }
 
 /// How an SQS message ends.
@@ -177,11 +197,12 @@ where
         summary: &mut ForwardSummary,
     ) -> Settled {
         let message_id = message.id.as_deref().unwrap_or_default();
-        let letter = |object: Option<String>, reason: String, named_objects| Settled::DeadLetter {
+        let letter = |failed: FailedForGood, named_objects| Settled::DeadLetter {
             letter: DeadLetter {
                 message_id: message_id.to_owned(),
-                object,
-                reason,
+                object: failed.object,
+                reason: failed.reason,
+                delivered: failed.delivered,
             },
             named_objects,
         };
@@ -197,7 +218,7 @@ where
                     message_id: message_id.to_owned(),
                     error: error.to_string(),
                 });
-                return letter(None, error.to_string(), false);
+                return letter(FailedForGood::entry(error.to_string()), false);
             }
         };
         let mut retry = false;
@@ -213,7 +234,7 @@ where
                         message_id: message_id.to_owned(),
                         error: error.to_string(),
                     });
-                    failed_for_good.get_or_insert((None, error.to_string()));
+                    failed_for_good.get_or_insert(FailedForGood::entry(error.to_string()));
                     continue;
                 }
             };
@@ -223,8 +244,11 @@ where
             let object = self.forward(notified, deadline, owner, first).await;
             retry |= object.is_retryable();
             if let Some(error) = object.error().filter(|_| !object.is_retryable()) {
-                let name = format!("s3://{}/{}", object.bucket, object.key);
-                failed_for_good.get_or_insert((Some(name), error.to_owned()));
+                failed_for_good.get_or_insert(FailedForGood {
+                    object: Some(format!("s3://{}/{}", object.bucket, object.key)),
+                    reason: error.to_owned(),
+                    delivered: Some(object.delivered_records()),
+                });
             }
             log_object(&object);
             summary.add(object);
@@ -233,7 +257,7 @@ where
         // and what fails for good then goes to the dead-letter queue.
         match (retry, failed_for_good) {
             (true, _) => Settled::Retry,
-            (false, Some((object, reason))) => letter(object, reason, named),
+            (false, Some(failed)) => letter(failed, named),
             (false, None) => Settled::Done,
         }
     }
@@ -330,6 +354,8 @@ where
             owner,
             now_millis: lease::epoch_millis(),
             deadline_millis: deadline.epoch_millis(),
+            in_flight_margin_millis: i64::try_from(self.settings.in_flight_margin.as_millis())
+                .unwrap_or(i64::MAX),
             version_id: object.version_id.as_deref(),
             e_tag: object.e_tag.as_deref(),
             continuation_at: is_continuation.then_some(object.start_record),
@@ -368,8 +394,16 @@ where
             Claim::Leased {
                 owner,
                 until_millis,
+                in_flight: false,
             } => Err(Box::new(summary.failed_for_now(format!(
                 "another invocation ({owner}) is forwarding the object, its lease until {until_millis} (epoch ms); retried later"
+            )))),
+            Claim::Leased {
+                owner,
+                until_millis,
+                in_flight: true,
+            } => Err(Box::new(summary.failed_for_now(format!(
+                "another invocation ({owner}) stopped with a put whose outcome is unknown; it is read back once that put can no longer land, after {until_millis} (epoch ms); retried later"
             )))),
             Claim::Granted { .. } => Err(Box::new(summary.failed_for_now("claim not written"))),
         }
@@ -393,6 +427,10 @@ where
                 held.release_at(Some(continuation.next_record)).await
             }
             _ => held.release_at(None).await,
+        };
+        let summary = ObjectSummary {
+            delivered_before: Some(held.lease.checkpoint.next_record),
+            ..summary
         };
         match written {
             Ok(()) => summary,

@@ -35,16 +35,21 @@ pub(super) fn forwarder(sink: MemorySink, queue: Option<MemoryQueue>) -> TestFor
     )
 }
 
+/// How long a put of unknown outcome may still land, in these tests (60 s in production).
+pub(super) const IN_FLIGHT_MARGIN: std::time::Duration = std::time::Duration::from_millis(300);
+
 /// With a checkpoint table and a dead-letter queue.
 pub(super) fn checkpointed(sink: MemorySink, queue: Option<MemoryQueue>) -> TestForwarder {
-    with_queues(
+    let mut forwarder = with_queues(
         sink,
         Queues {
             continuations: queue,
             checkpoints: Some(MemoryCheckpoints::default()),
             dead_letters: Some(MemoryDeadLetters::default()),
         },
-    )
+    );
+    forwarder.settings.in_flight_margin = IN_FLIGHT_MARGIN;
+    forwarder
 }
 
 fn with_queues(

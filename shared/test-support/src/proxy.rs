@@ -33,6 +33,12 @@ pub enum Fault {
     /// Held, then forwarded after the delay even if the client has gone (a put in flight when
     /// its process died).
     Hold(Duration),
+    /// Forwarded (so applied), then answered 500 as if it failed: an answer lost.
+    StoredThenServerError,
+    /// DynamoDB's ProvisionedThroughputExceededException (HTTP 400, JSON 1.0).
+    ThroughputExceeded,
+    /// Forwarded, and the answer's body cut off after half its bytes (the connection breaks).
+    CutBody,
 }
 
 /// What the rule sees of a request.
@@ -128,6 +134,30 @@ async fn handle(
                 "application/xml",
                 "<Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>",
             );
+        }
+        Some(Fault::ThroughputExceeded) => {
+            return reply(
+                StatusCode::BAD_REQUEST,
+                "application/x-amz-json-1.0",
+                r#"{"__type":"com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException","message":"The level of configured provisioned throughput for the table was exceeded."}"#,
+            );
+        }
+        Some(Fault::StoredThenServerError) => {
+            let _ = forward(parts, body, upstream, client).await;
+            return reply(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "application/x-amz-json-1.1",
+                r#"{"__type":"InternalFailure","message":"injected after the request was applied"}"#,
+            );
+        }
+        Some(Fault::CutBody) => {
+            let mut answer = forward(parts, body, upstream, client).await;
+            let whole = answer.body().clone().collect().await.map(|b| b.to_bytes());
+            let whole = whole.unwrap_or_default();
+            // The header keeps the whole length: the body ends early, and the connection is
+            // closed mid-answer.
+            *answer.body_mut() = Full::new(whole.slice(..whole.len() / 2));
+            return answer;
         }
         Some(Fault::Delay(delay)) => tokio::time::sleep(delay).await,
         Some(Fault::Hold(delay)) => {

@@ -46,6 +46,9 @@ fn item(id: String, checkpoint: &Checkpoint, revision: u64) -> HashMap<String, A
             number(checkpoint.expires_at_seconds),
         ),
     ]);
+    if let Some(until) = checkpoint.uncertain_until {
+        item.insert("uncertainUntil".to_owned(), number(until));
+    }
     let strings = [
         ("owner", &checkpoint.owner),
         ("versionId", &checkpoint.version_id),
@@ -74,6 +77,7 @@ fn stored(item: &HashMap<String, AttributeValue>) -> Option<Stored> {
             owner: text("owner"),
             lease_until_millis: n("leaseUntil").unwrap_or(0),
             uncertain: flag("uncertain").unwrap_or(true),
+            uncertain_until: n("uncertainUntil").and_then(|n| u64::try_from(n).ok()),
             expires_at_seconds: n("expiresAt").unwrap_or(0),
         },
     })
@@ -160,6 +164,7 @@ mod tests {
             owner: Some("request-1".into()),
             lease_until_millis: 1_764_000_000_000,
             uncertain: true,
+            uncertain_until: Some(1_500),
             expires_at_seconds: 1_765_296_000,
         };
         let written = item(object_id("b", "k"), &checkpoint, 3);

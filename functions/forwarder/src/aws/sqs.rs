@@ -64,6 +64,9 @@ impl DeadLetterQueue for SqsDeadLetters {
         if let Some(object) = &letter.object {
             request = request.message_attributes("trailwatchObject", attribute(object)?);
         }
+        if let Some(delivered) = &letter.delivered {
+            request = request.message_attributes("trailwatchDelivered", attribute(delivered)?);
+        }
         request.send().await.map(|_| ()).map_err(|e| {
             CallError::new(
                 "sending the dead-letter copy",

@@ -12,6 +12,10 @@ use trailwatch::generate::{GeneratedRecord, TrailSpec, write_log_file};
 use trailwatch::pipeline::InvocationReport;
 use trailwatch::{ForwardSummary, ForwarderConfig};
 
+/// The in-flight margin of checkpointed harnesses.
+pub const IN_FLIGHT_MARGIN_SECONDS: &str = "1";
+pub const IN_FLIGHT_MARGIN: std::time::Duration = std::time::Duration::from_secs(1);
+
 pub struct Harness {
     pub s3: aws_sdk_s3::Client,
     pub logs: aws_sdk_cloudwatchlogs::Client,
@@ -66,9 +70,11 @@ impl Harness {
         let table = format!("trailwatch-checkpoints-{name}");
         let direct = super::sdk_config_for(&super::moto().endpoint).await;
         create_checkpoint_table(&aws_sdk_dynamodb::Client::new(&direct), &table).await;
+        // A put of unknown outcome is waited out for a second here (60 s in production).
         let mut all = vec![
             ("LOG_GROUP_NAME", group.as_str()),
             ("CHECKPOINT_TABLE_NAME", table.as_str()),
+            ("IN_FLIGHT_MARGIN_SECONDS", IN_FLIGHT_MARGIN_SECONDS),
         ];
         all.extend_from_slice(vars);
         Self::through(endpoint, name, &group, &all).await
