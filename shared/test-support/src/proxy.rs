@@ -3,12 +3,15 @@
 
 use std::convert::Infallible;
 use std::net::{Ipv4Addr, SocketAddr};
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
+use http_body_util::combinators::BoxBody;
 use http_body_util::{BodyExt, Full};
-use hyper::body::Incoming;
+use hyper::body::{Body, Frame, Incoming, SizeHint};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Request, Response, StatusCode};
@@ -71,7 +74,10 @@ pub async fn start(upstream: &str, rule: Rule) -> String {
                 let service = service_fn(move |request| {
                     let (rule, upstream, client) =
                         (Arc::clone(&rule), Arc::clone(&upstream), client.clone());
-                    async move { Ok::<_, Infallible>(handle(request, &rule, &upstream, &client).await) }
+                    async move {
+                        let answer = handle(request, &rule, &upstream, &client).await;
+                        Ok::<_, Infallible>(answer)
+                    }
                 });
                 let _ = http1::Builder::new()
                     .serve_connection(TokioIo::new(stream), service)
@@ -82,12 +88,38 @@ pub async fn start(upstream: &str, rule: Rule) -> String {
     format!("http://{address}")
 }
 
+/// An answer's body: whole, or cut off.
+type AnswerBody = BoxBody<Bytes, std::io::Error>;
+
+/// The first half of a body, then the connection breaks.
+struct CutOff(Option<Bytes>);
+
+impl Body for CutOff {
+    type Data = Bytes;
+    type Error = std::io::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, std::io::Error>>> {
+        Poll::Ready(Some(match self.0.take() {
+            Some(half) => Ok(Frame::data(half)),
+            None => Err(std::io::Error::other("connection cut by the fault proxy")),
+        }))
+    }
+
+    /// Unknown, so the answer keeps the whole body's content-length.
+    fn size_hint(&self) -> SizeHint {
+        SizeHint::default()
+    }
+}
+
 async fn handle(
     request: Request<Incoming>,
     rule: &Rule,
     upstream: &str,
     client: &Client<HttpConnector, Full<Bytes>>,
-) -> Response<Full<Bytes>> {
+) -> Response<AnswerBody> {
     let (parts, body) = request.into_parts();
     let body = body
         .collect()
@@ -106,6 +138,28 @@ async fn handle(
         target,
         body: &body,
     });
+    if fault == Some(Fault::CutBody) {
+        let (parts, whole) = forward(parts, body, upstream, client).await.into_parts();
+        let whole = whole
+            .collect()
+            .await
+            .map(|b| b.to_bytes())
+            .unwrap_or_default();
+        return Response::from_parts(parts, CutOff(Some(whole.slice(..whole.len() / 2))).boxed());
+    }
+    answer(fault, parts, body, upstream, client)
+        .await
+        .map(|body| body.map_err(|never| match never {}).boxed())
+}
+
+/// The answer to a request, with the fault the rule chose (other than a cut body).
+async fn answer(
+    fault: Option<Fault>,
+    parts: hyper::http::request::Parts,
+    body: Bytes,
+    upstream: &str,
+    client: &Client<HttpConnector, Full<Bytes>>,
+) -> Response<Full<Bytes>> {
     match fault {
         Some(Fault::Throttle) => {
             return reply(
@@ -150,15 +204,6 @@ async fn handle(
                 r#"{"__type":"InternalFailure","message":"injected after the request was applied"}"#,
             );
         }
-        Some(Fault::CutBody) => {
-            let mut answer = forward(parts, body, upstream, client).await;
-            let whole = answer.body().clone().collect().await.map(|b| b.to_bytes());
-            let whole = whole.unwrap_or_default();
-            // The header keeps the whole length: the body ends early, and the connection is
-            // closed mid-answer.
-            *answer.body_mut() = Full::new(whole.slice(..whole.len() / 2));
-            return answer;
-        }
         Some(Fault::Delay(delay)) => tokio::time::sleep(delay).await,
         Some(Fault::Hold(delay)) => {
             let (upstream, client) = (upstream.to_owned(), client.clone());
@@ -170,7 +215,7 @@ async fn handle(
                 .await
                 .unwrap_or_else(|_| reply(StatusCode::BAD_GATEWAY, "text/plain", "held"));
         }
-        None => {}
+        Some(Fault::CutBody) | None => {}
     }
     forward(parts, body, upstream, client).await
 }

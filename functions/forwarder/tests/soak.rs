@@ -1,0 +1,518 @@
+//! A seeded soak of the forwarder as the template deploys it: an organization trail's files
+//! (three member accounts × three regions) announced through an SQS queue with a dead-letter
+//! queue after 5 receives, several invocations polled at once as Lambda's SQS integration polls
+//! (small batches, a visibility timeout, invocations stopped at their deadline), the checkpoint
+//! table, continuations to the same queue, and random faults at 10% of every call of every kind
+//! at once: PutLogEvents throttled, answered 500, stored then answered 500, held past its call's
+//! timeout and stored later; DynamoDB throttled (ProvisionedThroughputExceededException),
+//! answered 500, applied then answered 500; S3 answered 503 or cut off mid-body; SQS sends
+//! answered 500 or sent then answered 500; invocations killed mid-object; batches run by two
+//! invocations at once; notifications sent twice. Every record must be in CloudWatch Logs
+//! exactly once, and the dead-letter queue empty.
+//!
+//! Knobs for longer runs: `TRAILWATCH_SOAK_SEEDS` (default `1,3`), `TRAILWATCH_SOAK_FILES`
+//! (default 10), `TRAILWATCH_SOAK_ONLY` (faults only on calls whose name contains it, e.g.
+//! `PutLogEvents`, `Item`, `GetObject`; `none` for kills and overlaps alone).
+
+// Test helpers outside #[test] functions: failures should panic the test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use aws_sdk_sqs::types::{MessageSystemAttributeName, QueueAttributeName};
+use serde_json::{Value, json};
+use support::harness::*;
+use support::proxy::{self, Fault, Seen};
+use tokio::time::Instant;
+use trailwatch::generate::TrailSpec;
+
+const FILES: u64 = 10;
+const WORKERS: usize = 3;
+/// Of every call the forwarder makes, this share meets a fault.
+const FAULT_RATE: f64 = 0.10;
+/// Of invocations, this share is killed at a random moment, and this share runs twice at once.
+const KILL_RATE: f64 = 0.15;
+const TWICE_RATE: f64 = 0.15;
+/// Each invocation's time, stopped there as Lambda stops it: short, so that long files hand
+/// off and late puts time out (a put gets at least 1 s).
+const INVOCATION_TIME: Duration = Duration::from_secs(3);
+/// Messages per invocation at most (small batches: more invocations, kills and overlaps).
+const BATCH_SIZE: i32 = 2;
+/// Longer than an invocation plus the in-flight margin, as the template's (6 × the timeout).
+const VISIBILITY_SECONDS: i32 = 7;
+/// A put held in flight lands this long after it was sent at most: within the margin.
+const IN_FLIGHT_MARGIN_SECONDS: &str = "2";
+const MAX_HOLD: Duration = Duration::from_millis(1_800);
+const MAX_RECEIVES: u32 = 5;
+/// The soak gives up (and fails) after this long.
+const SOAK_LIMIT: Duration = Duration::from_secs(55);
+
+const ORGANIZATION: &str = "o-aa11bb22cc";
+const MEMBERS: [&str; 3] = ["444455556666", "777788889999", "123456789012"];
+const REGIONS: [&str; 3] = ["us-east-1", "eu-west-1", "ap-southeast-2"];
+
+/// Two seeds by default: between them every kind of fault is drawn, a put stored then
+/// answered 500 and a put landing after its call timed out among them.
+fn seeds() -> Vec<u64> {
+    std::env::var("TRAILWATCH_SOAK_SEEDS")
+        .ok()
+        .map(|text| {
+            text.split(',')
+                .filter_map(|s| s.trim().parse().ok())
+                .collect()
+        })
+        .unwrap_or_else(|| vec![1, 3])
+}
+
+fn files() -> u64 {
+    std::env::var("TRAILWATCH_SOAK_FILES")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(FILES)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn ten_files_under_ten_percent_faults_of_every_kind_arrive_exactly_once() {
+    let only = std::env::var("TRAILWATCH_SOAK_ONLY").ok();
+    let mut failures = Vec::new();
+    for seed in seeds() {
+        let outcome = soak(seed, files(), only.as_deref()).await;
+        eprintln!("soak seed {seed}: {outcome}");
+        if !outcome.exactly_once() {
+            failures.push(format!("seed {seed}: {outcome}"));
+        }
+    }
+    assert!(failures.is_empty(), "{failures:#?}");
+}
+
+/// The faults the proxy injects, drawn from a seeded generator in call order.
+struct Faults {
+    /// Only calls whose name contains this meet faults.
+    only: Option<String>,
+    rng: Mutex<fastrand::Rng>,
+    injected: Mutex<BTreeMap<String, usize>>,
+    calls: AtomicUsize,
+}
+
+impl Faults {
+    fn decide(&self, seen: &Seen<'_>) -> Option<Fault> {
+        let call = call_name(seen)?;
+        self.calls.fetch_add(1, Ordering::Relaxed);
+        if self
+            .only
+            .as_deref()
+            .is_some_and(|only| !call.contains(only))
+        {
+            return None;
+        }
+        let mut rng = self.rng.lock().unwrap();
+        if rng.f64() >= FAULT_RATE {
+            return None;
+        }
+        let hold = Fault::Hold(Duration::from_millis(
+            rng.u64(1_000..=MAX_HOLD.as_millis() as u64),
+        ));
+        let choices: &[Fault] = match call {
+            "PutLogEvents" => &[
+                Fault::Throttle,
+                Fault::ServerError,
+                Fault::StoredThenServerError,
+                hold,
+            ],
+            "GetItem" => &[Fault::ThroughputExceeded, Fault::ServerError],
+            "PutItem" => &[
+                Fault::ThroughputExceeded,
+                Fault::ServerError,
+                Fault::StoredThenServerError,
+            ],
+            "GetObject" => &[Fault::SlowDown, Fault::CutBody],
+            "SendMessage" => &[Fault::ServerError, Fault::StoredThenServerError],
+            _ => &[Fault::Throttle, Fault::ServerError],
+        };
+        let fault = choices[rng.usize(..choices.len())];
+        let name = match fault {
+            Fault::Hold(_) => format!("{call} held past its timeout"),
+            other => format!("{call} {other:?}"),
+        };
+        *self.injected.lock().unwrap().entry(name).or_default() += 1;
+        Some(fault)
+    }
+}
+
+/// The call a request makes, for the calls the forwarder makes through the proxy.
+fn call_name(seen: &Seen<'_>) -> Option<&'static str> {
+    if seen.method == "GET" && seen.path.contains("/AWSLogs/") {
+        return Some("GetObject");
+    }
+    let operation = seen.target.rsplit('.').next()?;
+    [
+        "PutLogEvents",
+        "GetLogEvents",
+        "CreateLogStream",
+        "CreateLogGroup",
+        "GetItem",
+        "PutItem",
+        "SendMessage",
+    ]
+    .into_iter()
+    .find(|name| *name == operation)
+}
+
+/// What one soak saw.
+struct Outcome {
+    records: usize,
+    /// Records not in CloudWatch Logs, there more than once, or there but in no file.
+    missing: usize,
+    duplicated: usize,
+    unknown: usize,
+    /// Messages in the dead-letter queue, and left in the delivery queue at the limit.
+    dead_letters: Vec<Value>,
+    left_in_queue: [u64; 3],
+    invocations: usize,
+    killed: usize,
+    twice: usize,
+    calls: usize,
+    faults: BTreeMap<String, usize>,
+    elapsed: Duration,
+}
+
+impl std::fmt::Display for Outcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let faults: usize = self.faults.values().sum();
+        write!(
+            f,
+            "{} records: {} missing, {} duplicated, {} not from the files; {} dead letters {:?}; left in the queue {:?}; {:.1} s; {} invocations ({} killed, {} run twice at once); {faults} faults in {} calls: {:?}",
+            self.records,
+            self.missing,
+            self.duplicated,
+            self.unknown,
+            self.dead_letters.len(),
+            self.dead_letters,
+            self.left_in_queue,
+            self.elapsed.as_secs_f64(),
+            self.invocations,
+            self.killed,
+            self.twice,
+            self.calls,
+            self.faults
+        )
+    }
+}
+
+impl Outcome {
+    fn exactly_once(&self) -> bool {
+        self.missing + self.duplicated + self.unknown + self.dead_letters.len() == 0
+            && self.left_in_queue == [0, 0, 0]
+    }
+}
+
+/// The queues and counters the workers share.
+struct Soak {
+    harness: Harness,
+    queue_url: String,
+    finished: AtomicBool,
+    busy: AtomicUsize,
+    invocations: AtomicUsize,
+    killed: AtomicUsize,
+    twice: AtomicUsize,
+}
+
+async fn soak(seed: u64, files: u64, only: Option<&str>) -> Outcome {
+    let started = Instant::now();
+    let faults = Arc::new(Faults {
+        only: only.map(str::to_owned),
+        rng: Mutex::new(fastrand::Rng::with_seed(seed)),
+        injected: Mutex::new(BTreeMap::new()),
+        calls: AtomicUsize::new(0),
+    });
+    let rule_faults = Arc::clone(&faults);
+    let endpoint = proxy::start(
+        &support::moto().endpoint,
+        Arc::new(move |seen| rule_faults.decide(seen)),
+    )
+    .await;
+    let name = format!("soak-{seed}");
+    let direct = support::sdk_config_for(&support::moto().endpoint).await;
+    let sqs = aws_sdk_sqs::Client::new(&direct);
+    let (queue_url, dead_letter_url) = queues(&sqs, &name).await;
+    let harness = Harness::checkpointed(
+        &endpoint,
+        &name,
+        &[
+            ("CONTINUATION_QUEUE_URL", queue_url.as_str()),
+            ("DEAD_LETTER_QUEUE_URL", dead_letter_url.as_str()),
+            ("HANDOFF_MARGIN_SECONDS", "1"),
+            ("IN_FLIGHT_MARGIN_SECONDS", IN_FLIGHT_MARGIN_SECONDS),
+        ],
+    )
+    .await;
+
+    // Ten files of one to three batches over nine account-regions; three notified twice.
+    let mut expected_streams: BTreeMap<String, BTreeSet<(i64, String)>> = BTreeMap::new();
+    let mut records = 0;
+    for file in 0..files {
+        let (account, region) = (MEMBERS[file as usize % 3], REGIONS[(file as usize / 3) % 3]);
+        let mut spec = TrailSpec::recent(seed * 1_000 + file);
+        spec.account_id = account.into();
+        spec.region = region.into();
+        spec.organization_id = Some(ORGANIZATION.into());
+        let bytes = [1_500_000, 3_000_000, 4_500_000][file as usize % 3];
+        let (key, size, written) = harness.put_trail_file(&spec, bytes).await;
+        records += written.len();
+        expected_streams
+            .entry(format!("{ORGANIZATION}_{account}_CloudTrail_{region}"))
+            .or_default()
+            .extend(expected(&written));
+        let body = s3_event(&harness.bucket, &[(key, size)]).to_string();
+        for _ in 0..(1 + u64::from(file % 4 == 1)) {
+            sqs.send_message()
+                .queue_url(&queue_url)
+                .message_body(&body)
+                .send()
+                .await
+                .unwrap();
+        }
+    }
+
+    let soak = Arc::new(Soak {
+        harness,
+        queue_url: queue_url.clone(),
+        finished: AtomicBool::new(false),
+        busy: AtomicUsize::new(0),
+        invocations: AtomicUsize::new(0),
+        killed: AtomicUsize::new(0),
+        twice: AtomicUsize::new(0),
+    });
+    let workers: Vec<_> = (0..WORKERS)
+        .map(|id| {
+            let soak = Arc::clone(&soak);
+            tokio::spawn(worker(soak, sqs.clone(), seed * 100 + id as u64))
+        })
+        .collect();
+    let limit = SOAK_LIMIT * u32::try_from(files.div_ceil(FILES)).unwrap_or(1);
+    let drained = wait_until_drained(&soak, &sqs, started, limit).await;
+    soak.finished.store(true, Ordering::SeqCst);
+    for worker in workers {
+        worker.await.unwrap();
+    }
+
+    let left_in_queue = queue_counts(&sqs, &queue_url).await;
+    if !drained {
+        eprintln!("seed {seed}: the queue did not drain in {limit:?}");
+    }
+    let dead_letters = receive_all(&sqs, &dead_letter_url).await;
+    let (mut missing, mut duplicated, mut unknown) = (0, 0, 0);
+    for (stream, records) in &expected_streams {
+        let events = support::stream_events(&soak.harness.logs, &soak.harness.group, stream).await;
+        let found: BTreeSet<(i64, String)> = events.iter().cloned().collect();
+        duplicated += events.len() - found.len();
+        missing += records.difference(&found).count();
+        unknown += found.difference(records).count();
+    }
+    Outcome {
+        records,
+        missing,
+        duplicated,
+        unknown,
+        dead_letters,
+        left_in_queue,
+        invocations: soak.invocations.load(Ordering::SeqCst),
+        killed: soak.killed.load(Ordering::SeqCst),
+        twice: soak.twice.load(Ordering::SeqCst),
+        calls: faults.calls.load(Ordering::SeqCst),
+        faults: faults.injected.lock().unwrap().clone(),
+        elapsed: started.elapsed(),
+    }
+}
+
+/// The delivery queue (its dead-letter queue after 5 receives), and that dead-letter queue.
+async fn queues(sqs: &aws_sdk_sqs::Client, name: &str) -> (String, String) {
+    let dead_letter_url = support::create_queue(sqs, &format!("{name}-dlq")).await;
+    let attributes = sqs
+        .get_queue_attributes()
+        .queue_url(&dead_letter_url)
+        .attribute_names(QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .unwrap();
+    let arn = attributes.attributes().unwrap()[&QueueAttributeName::QueueArn].clone();
+    let redrive = json!({"deadLetterTargetArn": arn, "maxReceiveCount": MAX_RECEIVES}).to_string();
+    let created = sqs
+        .create_queue()
+        .queue_name(format!("{name}-delivery"))
+        .attributes(
+            QueueAttributeName::VisibilityTimeout,
+            VISIBILITY_SECONDS.to_string(),
+        )
+        .attributes(QueueAttributeName::RedrivePolicy, redrive)
+        .send()
+        .await
+        .unwrap();
+    (created.queue_url().unwrap().to_owned(), dead_letter_url)
+}
+
+/// Messages visible, in flight and delayed.
+async fn queue_counts(sqs: &aws_sdk_sqs::Client, queue_url: &str) -> [u64; 3] {
+    let names = [
+        QueueAttributeName::ApproximateNumberOfMessages,
+        QueueAttributeName::ApproximateNumberOfMessagesNotVisible,
+        QueueAttributeName::ApproximateNumberOfMessagesDelayed,
+    ];
+    let answer = sqs
+        .get_queue_attributes()
+        .queue_url(queue_url)
+        .set_attribute_names(Some(names.to_vec()))
+        .send()
+        .await
+        .unwrap();
+    let attributes = answer.attributes().cloned().unwrap_or_default();
+    names.map(|name| {
+        attributes
+            .get(&name)
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0)
+    })
+}
+
+async fn receive_all(sqs: &aws_sdk_sqs::Client, queue_url: &str) -> Vec<Value> {
+    let received = sqs
+        .receive_message()
+        .queue_url(queue_url)
+        .max_number_of_messages(10)
+        .message_attribute_names("All")
+        .send()
+        .await
+        .unwrap();
+    received
+        .messages()
+        .iter()
+        .map(|m| json!({"body": m.body(), "attributes": format!("{:?}", m.message_attributes())}))
+        .collect()
+}
+
+/// Until the queue is empty twice in a row with no invocation running, or the limit.
+async fn wait_until_drained(
+    soak: &Soak,
+    sqs: &aws_sdk_sqs::Client,
+    started: Instant,
+    limit: Duration,
+) -> bool {
+    let mut empty_checks = 0;
+    while started.elapsed() < limit {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let counts = queue_counts(sqs, &soak.queue_url).await;
+        let idle = soak.busy.load(Ordering::SeqCst) == 0;
+        empty_checks = if idle && counts == [0, 0, 0] {
+            empty_checks + 1
+        } else {
+            0
+        };
+        if empty_checks == 2 {
+            return true;
+        }
+    }
+    false
+}
+
+/// Polls like Lambda's SQS integration: a few messages, one invocation each batch until its
+/// deadline (or killed before), then deletes the messages it did not report failed.
+async fn worker(soak: Arc<Soak>, sqs: aws_sdk_sqs::Client, seed: u64) {
+    let mut rng = fastrand::Rng::with_seed(seed);
+    while !soak.finished.load(Ordering::SeqCst) {
+        soak.busy.fetch_add(1, Ordering::SeqCst);
+        let received = sqs
+            .receive_message()
+            .queue_url(&soak.queue_url)
+            .max_number_of_messages(BATCH_SIZE)
+            .message_system_attribute_names(MessageSystemAttributeName::ApproximateReceiveCount)
+            .send()
+            .await
+            .unwrap();
+        let messages = received.messages().to_vec();
+        if messages.is_empty() {
+            soak.busy.fetch_sub(1, Ordering::SeqCst);
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            continue;
+        }
+        let payload = lambda_sqs_event(&messages);
+        let deadline = Instant::now() + INVOCATION_TIME;
+        let stop = if rng.f64() < KILL_RATE {
+            soak.killed.fetch_add(1, Ordering::SeqCst);
+            Instant::now() + Duration::from_millis(rng.u64(100..2_900))
+        } else {
+            deadline
+        };
+        let copies = if rng.f64() < TWICE_RATE {
+            soak.twice.fetch_add(1, Ordering::SeqCst);
+            2
+        } else {
+            1
+        };
+        soak.invocations.fetch_add(copies, Ordering::SeqCst);
+        let batch = rng.u64(..);
+        let invoke = |copy: usize| {
+            let owner = format!("soak-{seed}-{batch}-{copy}");
+            let (soak, payload) = (Arc::clone(&soak), payload.clone());
+            async move {
+                // Lambda stops the invocation at its deadline (or it dies before).
+                let handled = soak
+                    .harness
+                    .forwarder
+                    .handle(&payload, Some(deadline), &owner);
+                tokio::time::timeout_at(stop, handled)
+                    .await
+                    .ok()
+                    .map(|report| report.unwrap().failed_message_ids)
+            }
+        };
+        let runs = if copies == 2 {
+            let (a, b) = tokio::join!(invoke(0), invoke(1));
+            vec![a, b]
+        } else {
+            vec![invoke(0).await]
+        };
+        for message in &messages {
+            let id = message.message_id().unwrap();
+            let done = runs.iter().any(|run| {
+                run.as_ref()
+                    .is_some_and(|failed| !failed.iter().any(|f| f == id))
+            });
+            if done {
+                sqs.delete_message()
+                    .queue_url(&soak.queue_url)
+                    .receipt_handle(message.receipt_handle().unwrap())
+                    .send()
+                    .await
+                    .unwrap();
+            }
+        }
+        soak.busy.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// The SQS event Lambda hands the function for these messages.
+fn lambda_sqs_event(messages: &[aws_sdk_sqs::types::Message]) -> Value {
+    let records: Vec<Value> = messages
+        .iter()
+        .map(|message| {
+            let receives = message
+                .attributes()
+                .and_then(|a| a.get(&MessageSystemAttributeName::ApproximateReceiveCount))
+                .cloned()
+                .unwrap_or_else(|| "1".into());
+            let mut attributes = HashMap::new();
+            attributes.insert("ApproximateReceiveCount", receives);
+            json!({"messageId": message.message_id(), "receiptHandle": message.receipt_handle(),
+                   "body": message.body(), "attributes": attributes, "messageAttributes": {},
+                   "md5OfBody": message.md5_of_body(), "eventSource": "aws:sqs",
+                   "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:trailwatch-delivery",
+                   "awsRegion": "us-east-1"})
+        })
+        .collect();
+    json!({ "Records": records })
+}
