@@ -55,8 +55,7 @@ pub fn build_forwarder(sdk: &SdkConfig, config: &ForwarderConfig) -> AwsForwarde
         S3Objects {
             client: trailwatch::aws::s3::client(sdk),
         },
-        CloudWatchLogsSink::new(aws_sdk_cloudwatchlogs::Client::new(sdk))
-            .with_group_settings(config.group_settings.clone()),
+        sink(sdk, config),
         Queues {
             continuations,
             checkpoints,
@@ -64,6 +63,18 @@ pub fn build_forwarder(sdk: &SdkConfig, config: &ForwarderConfig) -> AwsForwarde
         },
         config,
     )
+}
+
+/// The CloudWatch Logs sink; with the checkpoint table, a put of unknown outcome is read back
+/// rather than retried by the SDK.
+fn sink(sdk: &SdkConfig, config: &ForwarderConfig) -> CloudWatchLogsSink {
+    let sink = CloudWatchLogsSink::new(aws_sdk_cloudwatchlogs::Client::new(sdk))
+        .with_group_settings(config.group_settings.clone());
+    if config.checkpoint_table_name.is_some() && !config.dry_run {
+        sink.retrying_only_throttled_puts()
+    } else {
+        sink
+    }
 }
 
 /// How often an SQS batch's visibility is extended while it is processed.

@@ -108,10 +108,9 @@ async fn an_sqs_batch_reports_only_the_messages_to_retry() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn throttling_and_slow_responses_still_deliver_every_record_once() {
-    // Given: every 2nd PutLogEvents throttled, every 5th delayed; the first GetObject
-    // answered 503. (A PutLogEvents answered 5xx is not retried by the SDK, since it may have
-    // been stored: exactly_once.rs tests it with the checkpoint table.)
+async fn throttling_5xx_and_slow_responses_still_deliver_every_record_once() {
+    // Given: every 2nd PutLogEvents throttled, every 3rd answered 500, every 5th delayed;
+    // the first GetObject answered 503.
     let puts = Arc::new(AtomicUsize::new(0));
     let gets = Arc::new(AtomicUsize::new(0));
     let (put_count, get_count) = (Arc::clone(&puts), Arc::clone(&gets));
@@ -120,6 +119,7 @@ async fn throttling_and_slow_responses_still_deliver_every_record_once() {
             let n = put_count.fetch_add(1, Ordering::SeqCst) + 1;
             return match n {
                 n if n % 2 == 0 => Some(Fault::Throttle),
+                n if n % 3 == 0 => Some(Fault::ServerError),
                 n if n % 5 == 0 => Some(Fault::Delay(Duration::from_millis(300))),
                 _ => None,
             };

@@ -6,10 +6,12 @@
 //! and puts again.
 //!
 //! PutLogEvents is not idempotent: a request that was stored but answered 5xx, or whose answer
-//! never came, would be stored twice if sent again. So the SDK retries only throttling answers,
-//! which store nothing ([`RetryOnlyThrottling`]); any other failure ends the put with
-//! `outcome_unknown`, and the pipeline reads the batch back (after the request can no longer
-//! land) before sending what is missing.
+//! never came, would be stored twice if sent again. With a checkpoint table (exactly once), the
+//! SDK retries only throttling answers, which store nothing ([`RetryOnlyThrottling`]); any
+//! other failure ends the put with `outcome_unknown`, and the pipeline reads the batch back
+//! (after the request can no longer land) before sending what is missing. Without one
+//! (delivery at least once, and the validator's verdicts), the SDK's own retries stand: a
+//! failed put would otherwise send the whole object again.
 
 use std::collections::HashSet;
 use std::sync::Mutex;
@@ -51,6 +53,8 @@ pub struct CloudWatchLogsSink {
     known_streams: Mutex<HashSet<Destination>>,
     /// How a missing group is created; a group not named here is created bare.
     group_settings: GroupSettingsByName,
+    /// The SDK retries a put only when it was throttled.
+    retry_only_throttling: bool,
 }
 
 impl CloudWatchLogsSink {
@@ -59,7 +63,15 @@ impl CloudWatchLogsSink {
             client,
             known_streams: Mutex::new(HashSet::new()),
             group_settings: GroupSettingsByName::new(),
+            retry_only_throttling: false,
         }
+    }
+
+    /// Puts whose outcome is unknown are not sent again by the SDK: the caller reads them back
+    /// (exactly-once delivery with a checkpoint table).
+    pub fn retrying_only_throttled_puts(mut self) -> Self {
+        self.retry_only_throttling = true;
+        self
     }
 
     /// Missing groups are created with these classes and retention.
@@ -190,8 +202,10 @@ impl CloudWatchLogsSink {
                     .headers_mut()
                     .insert(CONTENT_LENGTH, length.to_string());
             });
-        let config = aws_sdk_cloudwatchlogs::config::Builder::default()
-            .retry_classifier(RetryOnlyThrottling);
+        let mut config = aws_sdk_cloudwatchlogs::config::Builder::default();
+        if self.retry_only_throttling {
+            config = config.retry_classifier(RetryOnlyThrottling);
+        }
         let config = match deadline {
             // The SDK's retries with backoff, all within what is left of the invocation.
             Some(deadline) => {
