@@ -576,38 +576,12 @@ mod tests {
         assert_eq!((done.revision, done.checkpoint.done), (3, true));
         assert_eq!(done.checkpoint.owner, None);
     }
-}
 
-#[cfg(test)]
-mod unconfirmed_tests {
-    use super::*;
-
-    const NOW: i64 = 1_764_000_000_000;
-    const MARGIN: i64 = 60_000;
-
-    fn request(owner: &str, now_millis: i64) -> ClaimRequest<'_> {
+    /// `request(owner)` at another time.
+    fn at(owner: &str, now_millis: i64) -> ClaimRequest<'_> {
         ClaimRequest {
-            owner,
             now_millis,
-            deadline_millis: Some(NOW + 60_000),
-            in_flight_margin_millis: MARGIN,
-            version_id: None,
-            e_tag: None,
-            continuation_at: None,
-        }
-    }
-
-    fn held(owner: &str) -> Lease {
-        match claim(None, &request(owner, NOW)) {
-            Claim::Granted { lease, .. } => lease,
-            other => panic!("not granted: {other:?}"),
-        }
-    }
-
-    fn stored(lease: &Lease) -> Stored {
-        Stored {
-            checkpoint: lease.checkpoint.clone(),
-            revision: lease.revision,
+            ..request(owner)
         }
     }
 
@@ -633,7 +607,7 @@ mod unconfirmed_tests {
     #[test]
     fn a_release_with_a_put_in_flight_keeps_the_lease_to_the_deadline_and_its_margin() {
         // Given: a put of unknown outcome (it timed out) after the progress at 700.
-        let lease = held("a").progressed(700, NOW);
+        let lease = granted(claim(None, &request("a"))).0.progressed(700, NOW);
         let released = lease.released(Some(Unconfirmed::Before(1400)), true, NOW + 1_000);
         assert_eq!(released.checkpoint.owner.as_deref(), Some("a"));
         assert_eq!(
@@ -645,7 +619,7 @@ mod unconfirmed_tests {
         // invocation retried; after, the claim reads back exactly that range.
         for (owner, now) in [("b", NOW + 2_000), ("b", NOW + 60_001), ("a", NOW + 60_001)] {
             assert_eq!(
-                claim(Some(&stored(&released)), &request(owner, now)),
+                claim(Some(&stored(&released)), &at(owner, now)),
                 Claim::Leased {
                     owner: "a".into(),
                     until_millis: NOW + 60_000 + MARGIN,
@@ -654,7 +628,7 @@ mod unconfirmed_tests {
                 "{owner} at {now}"
             );
         }
-        let after = request("b", NOW + 60_000 + MARGIN + 1);
+        let after = at("b", NOW + 60_000 + MARGIN + 1);
         match claim(Some(&stored(&released)), &after) {
             Claim::Granted {
                 start_record,
@@ -674,7 +648,7 @@ mod unconfirmed_tests {
 
     #[test]
     fn a_release_with_puts_known_answered_frees_the_object_at_once_and_names_the_range() {
-        let lease = held("a").progressed(700, NOW);
+        let lease = granted(claim(None, &request("a"))).0.progressed(700, NOW);
         let released = lease.released(Some(Unconfirmed::Before(1400)), false, NOW + 1_000);
         assert_eq!(released.checkpoint.owner, None);
         assert_eq!(released.checkpoint.lease_until_millis, 0);
@@ -692,13 +666,11 @@ mod unconfirmed_tests {
 
     #[test]
     fn without_a_deadline_a_put_in_flight_holds_the_lease_for_the_margin_from_now() {
-        let request = ClaimRequest {
+        let without_deadline = ClaimRequest {
             deadline_millis: None,
-            ..request("cli", NOW)
+            ..request("cli")
         };
-        let Claim::Granted { lease, .. } = claim(None, &request) else {
-            panic!("not granted")
-        };
+        let (lease, _, _) = granted(claim(None, &without_deadline));
         assert_eq!(
             lease.checkpoint.lease_until_millis,
             NOW + DEFAULT_LEASE_MILLIS + MARGIN

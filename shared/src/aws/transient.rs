@@ -109,6 +109,16 @@ mod tests {
         SdkError::service_error(error, raw)
     }
 
+    fn timeout() -> SdkError<PutLogEventsError, Response> {
+        SdkError::timeout_error("operation timed out")
+    }
+
+    fn reset() -> SdkError<PutLogEventsError, Response> {
+        SdkError::dispatch_failure(ConnectorError::io(Box::new(std::io::Error::from(
+            std::io::ErrorKind::ConnectionReset,
+        ))))
+    }
+
     #[test]
     fn throttling_5xx_timeouts_and_connection_failures_are_transient() {
         for (status, code) in [
@@ -120,14 +130,7 @@ mod tests {
         ] {
             assert!(is_transient(&service(status, code)), "{status} {code}");
         }
-        let timeout: SdkError<PutLogEventsError, Response> =
-            SdkError::timeout_error("operation timed out");
-        assert!(is_transient(&timeout));
-        let reset: SdkError<PutLogEventsError, Response> =
-            SdkError::dispatch_failure(ConnectorError::io(Box::new(std::io::Error::from(
-                std::io::ErrorKind::ConnectionReset,
-            ))));
-        assert!(is_transient(&reset));
+        assert!(is_transient(&timeout()) && is_transient(&reset()));
     }
 
     #[test]
@@ -145,14 +148,7 @@ mod tests {
                 "{status} {code}"
             );
         }
-        let timeout: SdkError<PutLogEventsError, Response> =
-            SdkError::timeout_error("operation timed out");
-        assert!(outcome_unknown(&timeout));
-        let reset: SdkError<PutLogEventsError, Response> =
-            SdkError::dispatch_failure(ConnectorError::io(Box::new(std::io::Error::from(
-                std::io::ErrorKind::ConnectionReset,
-            ))));
-        assert!(outcome_unknown(&reset));
+        assert!(outcome_unknown(&timeout()) && outcome_unknown(&reset()));
         let built: SdkError<PutLogEventsError, Response> =
             SdkError::construction_failure("missing field");
         assert!(!outcome_unknown(&built));

@@ -23,6 +23,12 @@ impl TestForwarder {
     fn store(&self) -> &super::fakes::MemoryCheckpoints {
         self.checkpoints.as_ref().unwrap()
     }
+
+    /// The dead-letter copies sent: (body, letter).
+    fn letters(&self) -> Vec<(String, crate::ports::DeadLetter)> {
+        let queue = self.dead_letters.as_ref().unwrap();
+        queue.sent.lock().unwrap().clone()
+    }
 }
 
 fn message(key: &str) -> Value {
@@ -121,11 +127,7 @@ async fn a_put_failing_on_the_third_batch_resumes_at_the_stored_record_on_redeli
 
 #[tokio::test]
 async fn a_put_stored_whose_answer_was_lost_is_found_in_the_stream_and_not_sent_again() {
-    let sink = MemorySink {
-        stored_anyway: true,
-        ..MemorySink::failing_after(2, true)
-    };
-    let forwarder = checkpointed(sink, None);
+    let forwarder = checkpointed(MemorySink::answer_lost_after(2), None);
     let (key, records) = put_file(&forwarder, 24, "111122223333", FOUR_BATCHES);
     let failed = forwarder.forward_key(&key, "invocation-1").await;
     assert!(failed.is_retryable());
@@ -315,14 +317,7 @@ async fn sqs_messages_that_fail_for_good_go_to_the_dead_letter_queue_with_their_
 
     // Only what a retry can fix comes back; what cannot is kept with its reason, then deleted.
     assert_eq!(report.failed_message_ids, vec!["throttled"]);
-    let sent = forwarder
-        .dead_letters
-        .as_ref()
-        .unwrap()
-        .sent
-        .lock()
-        .unwrap()
-        .clone();
+    let sent = forwarder.letters();
     let ids: Vec<&str> = sent.iter().map(|(_, l)| l.message_id.as_str()).collect();
     assert_eq!(ids, vec!["broken", "garbage"]);
     let (body, letter) = &sent[0];
@@ -376,11 +371,7 @@ mod under_faults {
     #[tokio::test]
     async fn a_read_back_cut_short_by_a_broken_read_is_carried_to_the_next_invocation() {
         // Given: the third put is stored, but its answer is lost (a 500).
-        let sink = MemorySink {
-            stored_anyway: true,
-            ..MemorySink::failing_after(2, true)
-        };
-        let forwarder = checkpointed(sink, None);
+        let forwarder = checkpointed(MemorySink::answer_lost_after(2), None);
         let (key, records) = put_file(&forwarder, 41, "111122223333", FOUR_BATCHES);
         let failed = forwarder.forward_key(&key, "invocation-1").await;
         assert!(failed.is_retryable());
@@ -422,9 +413,8 @@ mod under_faults {
         // Given: the third put fails, and CloudWatch Logs stores it 200 ms later (within the
         // in-flight margin).
         let sink = MemorySink {
-            stored_anyway: true,
             lands_after: Some(Duration::from_millis(200)),
-            ..MemorySink::failing_after(2, true)
+            ..MemorySink::answer_lost_after(2)
         };
         let forwarder = checkpointed(sink, None);
         let (key, records) = put_file(&forwarder, 42, "111122223333", FOUR_BATCHES);
@@ -466,23 +456,6 @@ mod under_faults {
         assert!(forwarder.store().get(BUCKET, &key).unwrap().done);
         assert_eq!(forwarder.sink.messages(), sorted(records));
     }
-
-    #[tokio::test]
-    async fn a_put_refused_by_throttling_frees_the_object_at_once_for_a_retry() {
-        // Given: the third put throttled past the retries (answered, nothing stored).
-        let forwarder = checkpointed(MemorySink::failing_after(2, true), None);
-        let (key, records) = put_file(&forwarder, 44, "111122223333", FOUR_BATCHES);
-        let failed = forwarder.forward_key(&key, "invocation-1").await;
-        assert!(failed.is_retryable());
-        let stored = forwarder.store().get(BUCKET, &key).unwrap();
-        // Released: nothing in flight, only the answered puts to check.
-        assert!(stored.owner.is_none() && stored.uncertain, "{stored:?}");
-
-        forwarder.sink.heal();
-        let resumed = forwarder.forward_key(&key, "invocation-2").await;
-        assert!(resumed.error().is_none(), "{resumed:?}");
-        assert_eq!(forwarder.sink.messages(), sorted(records));
-    }
 }
 
 #[tokio::test]
@@ -504,14 +477,7 @@ async fn the_dead_letter_copy_of_a_damaged_file_names_the_records_delivered() {
         object.error().is_some() && !object.is_retryable(),
         "{object:?}"
     );
-    let sent = forwarder
-        .dead_letters
-        .as_ref()
-        .unwrap()
-        .sent
-        .lock()
-        .unwrap()
-        .clone();
+    let sent = forwarder.letters();
     let delivered = sent[0].1.delivered.clone().unwrap();
     let end = forwarder.store().get(BUCKET, &key).unwrap().next_record;
     assert!(end > 0 && end < records.len() as u64);

@@ -115,6 +115,15 @@ impl MemorySink {
         }
     }
 
+    /// Puts after the first `after` fail, and the first of them is stored anyway: its answer
+    /// was lost (a 500 after storing, or a timeout).
+    pub fn answer_lost_after(after: usize) -> Self {
+        Self {
+            stored_anyway: true,
+            ..Self::failing_after(after, true)
+        }
+    }
+
     /// Whether this put is the one that hangs; if so its events are stored.
     fn hang_now(&self, destination: &Destination, batch: &Batch) -> bool {
         let mut puts = self.puts.lock().unwrap();
