@@ -7,7 +7,8 @@
 //! timeout and stored later; DynamoDB throttled (ProvisionedThroughputExceededException),
 //! answered 500, applied then answered 500; S3 answered 503 or cut off mid-body; SQS sends
 //! answered 500 or sent then answered 500; invocations killed mid-object; batches run by two
-//! invocations at once; notifications sent twice. Every record must be in CloudWatch Logs
+//! invocations at once; notifications sent twice. The SDK makes its default 3 attempts per
+//! call, so some faults outlast its retries. Every record must be in CloudWatch Logs
 //! exactly once, and the dead-letter queue empty.
 //!
 //! Knobs for longer runs: `TRAILWATCH_SOAK_SEEDS` (default `1,3`), `TRAILWATCH_SOAK_FILES`
@@ -29,6 +30,7 @@ use serde_json::{Value, json};
 use support::harness::*;
 use support::proxy::{self, Fault, Seen};
 use tokio::time::Instant;
+use trailwatch::ForwarderConfig;
 use trailwatch::generate::TrailSpec;
 
 const FILES: u64 = 10;
@@ -49,6 +51,8 @@ const VISIBILITY_SECONDS: i32 = 7;
 const IN_FLIGHT_MARGIN_SECONDS: &str = "2";
 const MAX_HOLD: Duration = Duration::from_millis(1_800);
 const MAX_RECEIVES: u32 = 5;
+/// Attempts per call, the SDK's default.
+const SDK_ATTEMPTS: u32 = 3;
 /// The soak gives up (and fails) after this long.
 const SOAK_LIMIT: Duration = Duration::from_secs(55);
 
@@ -240,17 +244,26 @@ async fn soak(seed: u64, files: u64, only: Option<&str>) -> Outcome {
     let direct = support::sdk_config_for(&support::moto().endpoint).await;
     let sqs = aws_sdk_sqs::Client::new(&direct);
     let (queue_url, dead_letter_url) = queues(&sqs, &name).await;
-    let harness = Harness::checkpointed(
-        &endpoint,
-        &name,
-        &[
-            ("CONTINUATION_QUEUE_URL", queue_url.as_str()),
-            ("DEAD_LETTER_QUEUE_URL", dead_letter_url.as_str()),
-            ("HANDOFF_MARGIN_SECONDS", "1"),
-            ("IN_FLIGHT_MARGIN_SECONDS", IN_FLIGHT_MARGIN_SECONDS),
-        ],
-    )
-    .await;
+    let vars = [
+        ("CONTINUATION_QUEUE_URL", queue_url.as_str()),
+        ("DEAD_LETTER_QUEUE_URL", dead_letter_url.as_str()),
+        ("HANDOFF_MARGIN_SECONDS", "1"),
+        ("IN_FLIGHT_MARGIN_SECONDS", IN_FLIGHT_MARGIN_SECONDS),
+    ];
+    let mut harness = Harness::checkpointed(&endpoint, &name, &vars).await;
+    // The SDK's default of 3 attempts per call, as deployed: faults outlast the retries.
+    let all_vars: HashMap<&str, &str> = [
+        ("LOG_GROUP_NAME", harness.group.as_str()),
+        ("CHECKPOINT_TABLE_NAME", harness.table.as_str()),
+    ]
+    .into_iter()
+    .chain(vars)
+    .collect();
+    let config = ForwarderConfig::from_lookup(|name| all_vars.get(name).map(|v| v.to_string()));
+    harness.forwarder = forwarder::build_forwarder(
+        &support::sdk_config_with_attempts(&endpoint, SDK_ATTEMPTS).await,
+        &config.unwrap(),
+    );
 
     // Ten files of one to three batches over nine account-regions; three notified twice.
     let mut expected_streams: BTreeMap<String, BTreeSet<(i64, String)>> = BTreeMap::new();

@@ -74,12 +74,17 @@ pub fn moto() -> &'static Moto {
 
 /// SDK configuration for `endpoint`, with fast retries so injected faults cost milliseconds.
 pub async fn sdk_config_for(endpoint: &str) -> SdkConfig {
+    sdk_config_with_attempts(endpoint, 6).await
+}
+
+/// As [`sdk_config_for`], with this many attempts per call (the SDK's default is 3).
+pub async fn sdk_config_with_attempts(endpoint: &str, attempts: u32) -> SdkConfig {
     aws_config::defaults(BehaviorVersion::latest())
         .http_client(trailwatch::aws::http::https_client())
         .endpoint_url(endpoint)
         .retry_config(
             RetryConfig::standard()
-                .with_max_attempts(6)
+                .with_max_attempts(attempts)
                 .with_initial_backoff(Duration::from_millis(5)),
         )
         .region(Region::new("us-east-1"))

@@ -25,6 +25,8 @@ pub struct Harness {
     pub visibility: forwarder::aws::sqs::VisibilityKeeper,
     pub bucket: String,
     pub group: String,
+    /// The checkpoint table, when the harness has one.
+    pub table: String,
 }
 
 impl Harness {
@@ -60,6 +62,10 @@ impl Harness {
             s3,
             bucket,
             group: group.to_owned(),
+            table: vars
+                .get("CHECKPOINT_TABLE_NAME")
+                .cloned()
+                .unwrap_or_default(),
         }
     }
 
