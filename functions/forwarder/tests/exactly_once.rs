@@ -394,7 +394,58 @@ async fn a_message_that_fails_for_good_is_kept_in_the_dead_letter_queue_with_its
         format!("s3://{}/{broken}", harness.bucket)
     );
     assert_eq!(text("trailwatchMessageId"), "broken");
+    assert_eq!(
+        text("trailwatchDelivered"),
+        "none of its records are in CloudWatch Logs (checkpoint)"
+    );
     assert_member_stream(&harness, "444455556666", "us-east-1", &records).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_checkpoint_write_throttled_past_the_sdk_retries_is_retried_never_dead_lettered() {
+    // Given: the table throttles the 3rd PutItem (the first progress) and every SDK retry of
+    // it (the tests' clients make 6 attempts), as DynamoDB does past a table's capacity.
+    let writes = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&writes);
+    let rule: proxy::Rule = Arc::new(move |seen| {
+        if !seen.target.ends_with("PutItem") {
+            return None;
+        }
+        let n = counter.fetch_add(1, Ordering::SeqCst) + 1;
+        (2..2 + 6).contains(&n).then_some(Fault::ThroughputExceeded)
+    });
+    let endpoint = proxy::start(&support::moto().endpoint, rule).await;
+    let sqs = aws_sdk_sqs::Client::new(&support::sdk_config_for(&support::moto().endpoint).await);
+    let dlq = support::create_queue(&sqs, "trailwatch-throttled-table-dlq").await;
+    let harness = Harness::checkpointed(
+        &endpoint,
+        "table-throttled",
+        &[("DEAD_LETTER_QUEUE_URL", &dlq)],
+    )
+    .await;
+    let spec = member_spec(161, "777788889999", "eu-west-1");
+    let (key, size, records) = harness.put_trail_file(&spec, FOUR_BATCHES).await;
+    let payload = sqs_event(&[("m", s3_event(&harness.bucket, &[(key, size)]).to_string())]);
+
+    // When: the message fails, and comes back.
+    let failed = harness.run(&payload, None).await;
+    let again = harness.run(&payload, None).await;
+
+    // Then: retried (not copied to the dead-letter queue), and every record once.
+    assert_eq!(failed.failed_message_ids, vec!["m"]);
+    let object = &failed.summary.objects[0];
+    assert!(object.is_retryable(), "{object:?}");
+    assert!(
+        object
+            .error()
+            .unwrap()
+            .contains("ProvisionedThroughputExceeded"),
+        "{object:?}"
+    );
+    assert!(again.failed_message_ids.is_empty(), "{again:?}");
+    let dead = sqs.receive_message().queue_url(&dlq).send().await.unwrap();
+    assert!(dead.messages().is_empty(), "{dead:?}");
+    assert_member_stream(&harness, "777788889999", "eu-west-1", &records).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
