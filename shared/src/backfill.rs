@@ -191,7 +191,7 @@ async fn list_all<L: ObjectListing>(
         match running.join_next().await {
             Some(Ok(listed)) => found.extend(listed?),
             Some(Err(error)) => {
-                return Err(CallError::new("listing", true, error.to_string()));
+                return Err(CallError::transient("listing", error.to_string()));
             }
             None => return Ok(found),
         }
@@ -344,7 +344,7 @@ mod tests {
             BackfillError::NoFiles { .. }
         ));
         let denied =
-            CallError::new("ListObjectsV2", false, "denied").with_code(Some("AccessDenied"));
+            CallError::permanent("ListObjectsV2", "denied").with_code(Some("AccessDenied"));
         assert!(
             BackfillError::from(denied)
                 .to_string()

@@ -1,8 +1,9 @@
 //! What the forwarding pipeline needs from outside, as traits in the core's own types: an
 //! object's bytes, a log sink, a continuation queue (the digest store and public keys are in
 //! `digest::store`). The AWS adapters live with the binaries (the CloudWatch Logs one, which both
-//! use, behind the `aws` feature); unit tests use in-memory fakes. Every adapter decides whether a failure is transient, with the one
-//! classifier of SDK errors (`aws::transient::is_transient`), and says so in [`CallError`].
+//! use, behind the `aws` feature); unit tests use in-memory fakes. Every adapter reports a failed
+//! call as a [`CallError`], built from an SDK error by the one conversion (`CallError::from_sdk`,
+//! module `aws::transient`).
 
 use std::future::Future;
 use std::io::Read;
@@ -13,14 +14,24 @@ use crate::checkpoint::{Checkpoint, Stored, Written};
 use crate::logs::{Batch, Destination, PutOutcome};
 use crate::object::{Continuation, ObjectRef};
 
-/// A call to the outside that failed, and whether trying again could succeed.
+/// Whether trying a failed call again could succeed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transience {
+    /// Throttling, 5xx, timeouts, connection failures, refusals that pass once the world
+    /// catches up: a later attempt may pass.
+    Transient,
+    /// Nothing a retry can change.
+    Permanent,
+}
+
+/// A call to the outside that failed, and whether trying again could succeed. Adapters build
+/// it from an SDK error with `CallError::from_sdk` (module `aws`), the one conversion.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{call} failed: {detail}")]
 pub struct CallError {
     /// What was called, e.g. `PutLogEvents to /g:s`.
     pub call: String,
-    /// Throttling, 5xx, timeouts, connection failures: a later attempt may pass.
-    pub transient: bool,
+    pub transience: Transience,
     /// The service's own words (never a request body).
     pub detail: String,
     /// The service's error code, when it answered with one.
@@ -31,14 +42,28 @@ pub struct CallError {
 }
 
 impl CallError {
-    pub fn new(call: impl Into<String>, transient: bool, detail: impl Into<String>) -> Self {
+    pub fn new(call: impl Into<String>, transience: Transience, detail: impl Into<String>) -> Self {
         Self {
             call: call.into(),
-            transient,
+            transience,
             detail: detail.into(),
             code: None,
             outcome_unknown: false,
         }
+    }
+
+    /// A failure a later attempt may not meet.
+    pub fn transient(call: impl Into<String>, detail: impl Into<String>) -> Self {
+        Self::new(call, Transience::Transient, detail)
+    }
+
+    /// A failure no retry can change.
+    pub fn permanent(call: impl Into<String>, detail: impl Into<String>) -> Self {
+        Self::new(call, Transience::Permanent, detail)
+    }
+
+    pub fn is_transient(&self) -> bool {
+        self.transience == Transience::Transient
     }
 
     pub fn with_outcome_unknown(mut self, outcome_unknown: bool) -> Self {
@@ -54,7 +79,7 @@ impl CallError {
     /// PutLogEvents refused the request's content (an event it will not take), not the
     /// destination or the caller: splitting the batch isolates the event.
     pub fn is_refused_content(&self) -> bool {
-        !self.transient && self.code.as_deref() == Some("InvalidParameterException")
+        !self.is_transient() && self.code.as_deref() == Some("InvalidParameterException")
     }
 }
 
@@ -84,7 +109,7 @@ pub enum OpenError {
 
 impl OpenError {
     pub fn is_transient(&self) -> bool {
-        matches!(self, OpenError::Failed(error) if error.transient)
+        matches!(self, OpenError::Failed(error) if error.is_transient())
     }
 }
 

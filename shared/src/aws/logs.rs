@@ -33,7 +33,7 @@ use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use bytes::Bytes;
 use tokio::time::Instant;
 
-use super::transient::{THROTTLING_CODES, describe, is_transient, outcome_unknown};
+use super::transient::THROTTLING_CODES;
 use crate::logs::{
     Batch, Destination, GroupSettingsByName, LogGroupClass, PutOutcome, RejectedIndexes, outcome,
     put_log_events_body,
@@ -104,10 +104,9 @@ impl CloudWatchLogsSink {
                 return Ok(());
             }
             Err(error) => {
-                return Err(CallError::new(
+                return Err(CallError::from_sdk(
                     format!("CreateLogGroup {log_group}"),
-                    is_transient(&error),
-                    describe(&error),
+                    &error,
                 ));
             }
             Ok(_) => {
@@ -125,13 +124,7 @@ impl CloudWatchLogsSink {
                 .retention_in_days(days as i32)
                 .send()
                 .await
-                .map_err(|e| {
-                    CallError::new(
-                        format!("PutRetentionPolicy {log_group}"),
-                        is_transient(&e),
-                        describe(&e),
-                    )
-                })?;
+                .map_err(|e| CallError::from_sdk(format!("PutRetentionPolicy {log_group}"), &e))?;
         }
         Ok(())
     }
@@ -150,9 +143,8 @@ impl CloudWatchLogsSink {
             match self.send(destination, body, deadline).await {
                 Err(error) if is_not_found(&error) => {
                     self.forget(destination);
-                    return Err(put_error(
-                        destination,
-                        true,
+                    return Err(CallError::transient(
+                        format!("PutLogEvents to {destination}"),
                         "the stream was deleted while in use",
                     ));
                 }
@@ -223,11 +215,7 @@ impl CloudWatchLogsSink {
     /// Creates the stream, and the group first when the stream's group is missing.
     async fn create_stream(&self, destination: &Destination) -> Result<(), CallError> {
         let stream_error = |error: &SdkError<CreateLogStreamError>| {
-            CallError::new(
-                format!("CreateLogStream {destination}"),
-                is_transient(error),
-                describe(error),
-            )
+            CallError::from_sdk(format!("CreateLogStream {destination}"), error)
         };
         let created = self.try_create_stream(destination).await;
         let missing_group = matches!(
@@ -323,10 +311,9 @@ impl LogSink for CloudWatchLogsSink {
                 return Ok(EventsPage::default());
             }
             Err(error) => {
-                return Err(CallError::new(
+                return Err(CallError::from_sdk(
                     format!("GetLogEvents of {destination}"),
-                    is_transient(&error),
-                    describe(&error),
+                    &error,
                 ));
             }
         };
@@ -378,18 +365,8 @@ impl ClassifyRetry for RetryOnlyThrottling {
     }
 }
 
-fn put_error(destination: &Destination, transient: bool, detail: impl Into<String>) -> CallError {
-    CallError::new(format!("PutLogEvents to {destination}"), transient, detail)
-}
-
 fn put_failure(destination: &Destination, error: &SdkError<PutLogEventsError>) -> CallError {
-    let code = match error {
-        SdkError::ServiceError(e) => e.err().meta().code(),
-        _ => None,
-    };
-    put_error(destination, is_transient(error), describe(error))
-        .with_code(code)
-        .with_outcome_unknown(outcome_unknown(error))
+    CallError::from_sdk(format!("PutLogEvents to {destination}"), error)
 }
 
 fn is_not_found(error: &SdkError<PutLogEventsError>) -> bool {

@@ -8,7 +8,6 @@ use aws_sdk_s3::operation::get_object::GetObjectError;
 use aws_sdk_s3::primitives::ByteStream;
 use tokio_util::io::SyncIoBridge;
 
-use super::transient::{describe, is_transient};
 use crate::ports::{CallError, ListedObject, OpenError};
 
 /// An S3 client; path-style addressing when an endpoint is configured (local emulators).
@@ -32,20 +31,14 @@ pub fn open_error(error: &SdkError<GetObjectError>) -> OpenError {
         SdkError::ServiceError(e) if e.err().is_no_such_key() => OpenError::NotFound,
         SdkError::ServiceError(e) if e.raw().status().as_u16() == 412 => OpenError::Changed,
         SdkError::ServiceError(e) if e.raw().status().as_u16() == 403 => {
-            OpenError::Failed(CallError::new(
-                "GetObject",
-                is_transient(error),
-                format!(
-                    "access denied (check s3:GetObject and, with SSE-KMS, kms:Decrypt): {}",
-                    describe(error)
-                ),
-            ))
+            let mut denied = CallError::from_sdk("GetObject", error);
+            denied.detail = format!(
+                "access denied (check s3:GetObject and, with SSE-KMS, kms:Decrypt): {}",
+                denied.detail
+            );
+            OpenError::Failed(denied)
         }
-        other => OpenError::Failed(CallError::new(
-            "GetObject",
-            is_transient(other),
-            describe(other),
-        )),
+        other => OpenError::Failed(CallError::from_sdk("GetObject", other)),
     }
 }
 
@@ -106,10 +99,5 @@ fn list_error<E>(bucket: &str, prefix: &str, error: &SdkError<E>) -> CallError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
 {
-    let call = CallError::new(
-        format!("ListObjectsV2 s3://{bucket}/{prefix}"),
-        is_transient(error),
-        describe(error),
-    );
-    call.with_code(error.code())
+    CallError::from_sdk(format!("ListObjectsV2 s3://{bucket}/{prefix}"), error)
 }

@@ -3,8 +3,7 @@
 
 use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
 
-use super::transient::{describe, is_transient};
-use crate::ports::CallError;
+use crate::ports::{CallError, Transience};
 
 /// SQS's most entries per SendMessageBatch.
 pub const ENTRIES_PER_CALL: usize = 10;
@@ -25,7 +24,7 @@ pub async fn send_batches(
                 .id(format!("m{}", chunk_index * ENTRIES_PER_CALL + index))
                 .message_body(body)
                 .build()
-                .map_err(|e| CallError::new(&call, false, e.to_string()))?;
+                .map_err(|e| CallError::permanent(&call, e.to_string()))?;
             entries.push(entry);
         }
         let output = client
@@ -34,11 +33,17 @@ pub async fn send_batches(
             .set_entries(Some(entries))
             .send()
             .await
-            .map_err(|e| CallError::new(&call, is_transient(&e), describe(&e)))?;
+            .map_err(|e| CallError::from_sdk(&call, &e))?;
         if let Some(failed) = output.failed().first() {
+            // The sender's fault is in the entry; SQS's own may pass.
+            let transience = if failed.sender_fault() {
+                Transience::Permanent
+            } else {
+                Transience::Transient
+            };
             return Err(CallError::new(
                 &call,
-                !failed.sender_fault(),
+                transience,
                 format!(
                     "{} of {} entries refused: {} {}",
                     output.failed().len(),

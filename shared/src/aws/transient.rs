@@ -25,6 +25,8 @@ use aws_smithy_runtime_api::http::Response;
 use aws_smithy_types::error::display::DisplayErrorContext;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
+use crate::ports::{CallError, Transience};
+
 /// Error codes that mean "slow down" (or "busy, try again") whatever the HTTP status.
 pub const THROTTLING_CODES: [&str; 14] = [
     "Throttling",
@@ -89,6 +91,24 @@ pub fn outcome_unknown<E>(error: &SdkError<E, Response>) -> bool {
     }
 }
 
+impl CallError {
+    /// The one conversion of an SDK error: whether a retry may pass, the service's error code,
+    /// whether the call may have been applied, and the whole error chain in words.
+    pub fn from_sdk<E>(call: impl Into<String>, error: &SdkError<E, Response>) -> Self
+    where
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+    {
+        let transience = if is_transient(error) {
+            Transience::Transient
+        } else {
+            Transience::Permanent
+        };
+        CallError::new(call, transience, describe(error))
+            .with_code(error.code())
+            .with_outcome_unknown(outcome_unknown(error))
+    }
+}
+
 /// The whole error chain, as the SDK's own display of it (plain `Display` says little).
 pub fn describe<E: std::error::Error + 'static>(error: &SdkError<E, Response>) -> String {
     DisplayErrorContext(error).to_string()
@@ -131,6 +151,36 @@ mod tests {
             assert!(is_transient(&service(status, code)), "{status} {code}");
         }
         assert!(is_transient(&timeout()) && is_transient(&reset()));
+    }
+
+    #[test]
+    fn an_sdk_error_becomes_one_call_error_with_its_transience_code_and_outcome() {
+        let throttled = CallError::from_sdk(
+            "PutItem s3://b/k to t",
+            &service(400, "ProvisionedThroughputExceededException"),
+        );
+        assert_eq!(throttled.transience, Transience::Transient);
+        assert_eq!(
+            throttled.code.as_deref(),
+            Some("ProvisionedThroughputExceededException")
+        );
+        assert!(!throttled.outcome_unknown);
+        assert!(
+            throttled
+                .to_string()
+                .starts_with("PutItem s3://b/k to t failed: ")
+        );
+        let stored_maybe =
+            CallError::from_sdk("PutLogEvents to /g:s", &service(500, "InternalFailure"));
+        assert!(stored_maybe.is_transient() && stored_maybe.outcome_unknown);
+        let refused = CallError::from_sdk(
+            "PutLogEvents to /g:s",
+            &service(400, "InvalidParameterException"),
+        );
+        assert_eq!(refused.transience, Transience::Permanent);
+        assert!(refused.is_refused_content());
+        let lost = CallError::from_sdk("GetItem", &timeout());
+        assert!(lost.is_transient() && lost.outcome_unknown && lost.code.is_none());
     }
 
     #[test]

@@ -11,7 +11,7 @@ use aws_smithy_types::date_time::Format;
 use super::model::{Digest, DigestHeader};
 use super::signature::verify;
 pub use super::store::PublicKeys;
-use super::store::{CallError, DigestStore, FetchError, StoredDigest};
+use super::store::{CallError, DigestStore, StoredDigest};
 use super::verdict::{Status, Subject, Verdict};
 use crate::trail::{FileKind, TrailKey};
 
@@ -129,16 +129,7 @@ fn checked(
 }
 
 async fn fetch<S: DigestStore>(store: &S, bucket: &str, key: &str) -> Result<StoredDigest, Status> {
-    match store.fetch_digest(bucket, key).await {
-        Ok(stored) => Ok(stored),
-        Err(FetchError::NotFound) => Err(Status::NotFound),
-        Err(FetchError::Corrupt) => Err(Status::InvalidFormat),
-        Err(FetchError::TooLarge { limit }) => Err(Status::TooLarge { limit }),
-        Err(FetchError::Failed(error)) if error.transient => {
-            Err(Status::NotChecked(error.to_string()))
-        }
-        Err(FetchError::Failed(error)) => Err(Status::Other(error.to_string())),
-    }
+    store.fetch_digest(bucket, key).await.map_err(Status::from)
 }
 
 /// Format, location, key and signature of a fetched digest, in the AWS CLI's order; the rest of

@@ -63,7 +63,7 @@ pub struct KeysFile {
 impl PublicKeySource for KeysFile {
     async fn keys(&self, region: &str, _start: i64, _end: i64) -> Result<PublicKeys, CallError> {
         let failed = |detail: String| {
-            CallError::new(format!("public keys file {}", self.path), false, detail)
+            CallError::permanent(format!("public keys file {}", self.path), detail)
         };
         let text = std::fs::read_to_string(&self.path).map_err(|e| failed(e.to_string()))?;
         from_cli_json(&text, region).map_err(|e| failed(e.to_string()))

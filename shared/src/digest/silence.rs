@@ -119,8 +119,8 @@ fn joined(
     match done {
         Some(Ok(result)) => result,
         // A listing task that stopped proves nothing: the check fails and runs again.
-        Some(Err(error)) => Err(CallError::new("digest listing", true, error.to_string())),
-        None => Err(CallError::new("digest listing", true, "no task to join")),
+        Some(Err(error)) => Err(CallError::transient("digest listing", error.to_string())),
+        None => Err(CallError::transient("digest listing", "no task to join")),
     }
 }
 

@@ -98,9 +98,8 @@ impl DigestStore for MemoryStore {
         key: &str,
     ) -> Result<Box<dyn Read + Send>, FetchError> {
         if self.unreadable.contains(key) {
-            return Err(FetchError::Failed(CallError::new(
+            return Err(FetchError::Failed(CallError::transient(
                 "GetObject",
-                true,
                 "SlowDown",
             )));
         }

@@ -10,7 +10,7 @@ use tokio::task::JoinSet;
 
 use super::chain::{ChainEvent, TrailDigests, iso_seconds, walk, walk_backfill};
 use super::hash::{LogHashError, hash_log_file};
-use super::store::{CallError, DigestStore, FetchError, PublicKeys};
+use super::store::{CallError, DigestStore, PublicKeys};
 use super::verdict::{Status, Subject, Verdict};
 use crate::trail::{FileKind, TrailKey};
 
@@ -212,13 +212,7 @@ pub async fn check_log_file<S: DigestStore>(
 ) -> Status {
     let body = match store.open_log_file(bucket, key).await {
         Ok(body) => body,
-        Err(FetchError::NotFound) => return Status::NotFound,
-        Err(FetchError::Corrupt) => return Status::InvalidFormat,
-        Err(FetchError::TooLarge { limit }) => return Status::TooLarge { limit },
-        Err(FetchError::Failed(error)) if error.transient => {
-            return Status::NotChecked(error.to_string());
-        }
-        Err(FetchError::Failed(error)) => return Status::Other(error.to_string()),
+        Err(error) => return Status::from(error),
     };
     let hashed = tokio::task::spawn_blocking(move || hash_log_file(body)).await;
     match hashed {

@@ -5,6 +5,8 @@ use std::fmt;
 
 use serde::Serialize;
 
+use super::store::FetchError;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum Subject {
     #[serde(rename = "digest")]
@@ -40,6 +42,22 @@ pub enum Status {
     /// The check did not complete (throttling, 5xx, a timeout, a reset connection, a hashing
     /// task that stopped): neither valid nor invalid, and checked again on the next run.
     NotChecked(String),
+}
+
+/// What a file that could not be read says: nothing about its content when the read failed
+/// for a reason that may pass (`NotChecked`), never "invalid" for what could not be read yet.
+impl From<FetchError> for Status {
+    fn from(error: FetchError) -> Self {
+        match error {
+            FetchError::NotFound => Status::NotFound,
+            FetchError::Corrupt => Status::InvalidFormat,
+            FetchError::TooLarge { limit } => Status::TooLarge { limit },
+            FetchError::Failed(error) if error.is_transient() => {
+                Status::NotChecked(error.to_string())
+            }
+            FetchError::Failed(error) => Status::Other(error.to_string()),
+        }
+    }
 }
 
 impl Status {
@@ -131,6 +149,27 @@ impl fmt::Display for Verdict {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ports::CallError;
+
+    #[test]
+    fn a_file_that_could_not_be_read_is_invalid_only_for_what_its_read_proved() {
+        let throttled = FetchError::Failed(CallError::transient("GetObject", "SlowDown"));
+        let denied = FetchError::Failed(CallError::permanent("GetObject", "AccessDenied"));
+        assert_eq!(
+            Status::from(throttled),
+            Status::NotChecked("GetObject failed: SlowDown".into())
+        );
+        assert_eq!(
+            Status::from(denied),
+            Status::Other("GetObject failed: AccessDenied".into())
+        );
+        assert_eq!(Status::from(FetchError::NotFound), Status::NotFound);
+        assert_eq!(Status::from(FetchError::Corrupt), Status::InvalidFormat);
+        assert_eq!(
+            Status::from(FetchError::TooLarge { limit: 9 }),
+            Status::TooLarge { limit: 9 }
+        );
+    }
 
     fn line(subject: Subject, status: Status) -> String {
         Verdict {

@@ -256,9 +256,8 @@ async fn a_message_naming_several_objects_retries_only_the_unfinished_one() {
     let (bad, bad_records) = put_file(&forwarder, 29, "444455556666", 50_000);
     forwarder.source.fail(
         &bad,
-        crate::ports::OpenError::Failed(crate::ports::CallError::new(
+        crate::ports::OpenError::Failed(crate::ports::CallError::transient(
             "GetObject",
-            true,
             "SlowDown",
         )),
     );
@@ -297,9 +296,8 @@ async fn sqs_messages_that_fail_for_good_go_to_the_dead_letter_queue_with_their_
     let (throttled, _) = put_file(&forwarder, 33, "444455556666", 50_000);
     forwarder.source.fail(
         &throttled,
-        crate::ports::OpenError::Failed(crate::ports::CallError::new(
+        crate::ports::OpenError::Failed(crate::ports::CallError::transient(
             "GetObject",
-            true,
             "SlowDown",
         )),
     );

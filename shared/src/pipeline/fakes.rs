@@ -14,7 +14,7 @@ use crate::logs::{Batch, Destination, LogEvent, PutOutcome, RejectedReasons};
 use crate::object::{Continuation, ObjectRef};
 use crate::ports::{
     CallError, CheckpointStore, ContinuationQueue, DeadLetter, DeadLetterQueue, EventsPage,
-    LogSink, ObjectSource, OpenError, OpenedObject,
+    LogSink, ObjectSource, OpenError, OpenedObject, Transience,
 };
 
 /// Objects by key; a key may be set to fail instead.
@@ -191,9 +191,8 @@ impl LogSink for MemorySink {
             .iter()
             .any(|e| self.refused_messages.contains(&e.message))
         {
-            return Err(CallError::new(
+            return Err(CallError::permanent(
                 format!("PutLogEvents to {destination}"),
-                false,
                 "InvalidParameterException: injected",
             )
             .with_code(Some("InvalidParameterException")));
@@ -216,9 +215,14 @@ impl LogSink for MemorySink {
                     }
                 }
                 // A put stored anyway lost its answer: a 5xx or a timeout, of unknown outcome.
+                let transience = if transient {
+                    Transience::Transient
+                } else {
+                    Transience::Permanent
+                };
                 return Err(CallError::new(
                     format!("PutLogEvents to {destination}"),
-                    transient,
+                    transience,
                     "injected",
                 )
                 .with_outcome_unknown(self.stored_anyway));
@@ -311,7 +315,7 @@ impl CheckpointStore for MemoryCheckpoints {
             .unwrap()
             .is_some_and(|after| *writes >= after)
         {
-            return Err(CallError::new("PutItem", true, "injected"));
+            return Err(CallError::transient("PutItem", "injected"));
         }
         let mut items = self.items.lock().unwrap();
         let id = (bucket.to_owned(), key.to_owned());
@@ -360,9 +364,8 @@ pub struct MemoryQueue {
 impl ContinuationQueue for MemoryQueue {
     async fn send(&self, continuation: &Continuation) -> Result<(), CallError> {
         if self.refuse {
-            return Err(CallError::new(
+            return Err(CallError::transient(
                 "sending the continuation message",
-                true,
                 "injected",
             ));
         }

@@ -53,9 +53,8 @@ pub async fn claim_object<'c, C: CheckpointStore>(
             refused => return Ok(Claimed::Refused(refused)),
         }
     }
-    Err(CallError::new(
+    Err(CallError::transient(
         format!("claiming s3://{bucket}/{key} in the checkpoint table"),
-        true,
         "other invocations kept writing its checkpoint",
     ))
 }
@@ -72,7 +71,7 @@ async fn store_confirmed<C: CheckpointStore>(
     revision: u64,
 ) -> Result<Written, CallError> {
     let answer = store.store(bucket, key, checkpoint, revision).await;
-    if matches!(&answer, Ok(Written::Stored)) || matches!(&answer, Err(e) if !e.transient) {
+    if matches!(&answer, Ok(Written::Stored)) || matches!(&answer, Err(e) if !e.is_transient()) {
         return answer;
     }
     match store.load(bucket, key).await {
@@ -176,12 +175,11 @@ impl<C: CheckpointStore> Held<'_, C> {
                 Ok(())
             }
             // Our lease ended (the deadline passed) and another invocation took the object.
-            Written::Conflict => Err(CallError::new(
+            Written::Conflict => Err(CallError::transient(
                 format!(
                     "writing the checkpoint of s3://{}/{}",
                     self.bucket, self.key
                 ),
-                true,
                 "another invocation took the object over; it resumes from the last checkpoint",
             )),
         }

@@ -67,7 +67,7 @@ pub fn settle(mut summary: ObjectSummary, delivery: Delivery) -> (ObjectSummary,
         ..RejectedReasons::default()
     });
     if let Some(error) = delivered.sink_error {
-        let transient = error.transient;
+        let transient = error.is_transient();
         return (summary.failed_with(error, transient), Next::Done);
     }
     if let Some(error) = plan.error {
@@ -93,7 +93,7 @@ mod tests {
     use crate::logs::Destination;
     use crate::pipeline::deliver::Delivered;
     use crate::pipeline::plan::FilePlan;
-    use crate::ports::{CallError, OpenError};
+    use crate::ports::{CallError, OpenError, Transience};
     use crate::trail::FileError;
 
     fn destination() -> Destination {
@@ -151,13 +151,13 @@ mod tests {
 
     #[test]
     fn a_failed_put_counts_the_rest_as_not_delivered_and_retries_only_when_transient() {
-        for transient in [true, false] {
-            let error = CallError::new("PutLogEvents to /g:s", transient, "boom");
+        for transience in [Transience::Transient, Transience::Permanent] {
+            let error = CallError::new("PutLogEvents to /g:s", transience, "boom");
             let (summary, next) = settle(summary(), read(5, plan(), Some(error)));
             assert_eq!(next, Next::Done);
             assert!(summary.is_balanced(), "{summary:?}");
             assert_eq!(summary.rejected_reasons.not_delivered, 3);
-            assert_eq!(summary.is_retryable(), transient);
+            assert_eq!(summary.is_retryable(), transience == Transience::Transient);
             assert_eq!(summary.error(), Some("PutLogEvents to /g:s failed: boom"));
         }
     }
@@ -192,7 +192,7 @@ mod tests {
     fn a_failure_wins_over_a_handoff() {
         let mut stopped = plan();
         stopped.handoff_at = Some(10);
-        let error = CallError::new("PutLogEvents", true, "503");
+        let error = CallError::transient("PutLogEvents", "503");
         assert_eq!(
             settle(summary(), read(5, stopped, Some(error))).1,
             Next::Done
@@ -201,7 +201,7 @@ mod tests {
 
     #[test]
     fn objects_that_cannot_be_opened_fail_by_what_a_retry_can_do() {
-        let throttled = OpenError::Failed(CallError::new("GetObject", true, "SlowDown"));
+        let throttled = OpenError::Failed(CallError::transient("GetObject", "SlowDown"));
         assert!(
             settle(summary(), Delivery::NotOpened(throttled))
                 .0

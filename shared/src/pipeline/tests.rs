@@ -104,7 +104,7 @@ async fn an_sqs_batch_retries_only_the_message_whose_object_failed_for_now() {
     let (throttled, _) = put_file(&forwarder, 2, "444455556666", 50_000);
     forwarder.source.fail(
         &throttled,
-        OpenError::Failed(CallError::new("GetObject", true, "SlowDown")),
+        OpenError::Failed(CallError::transient("GetObject", "SlowDown")),
     );
     let payload = sqs(&[
         ("m1", json!({"Records": [s3_record(&good)]})),

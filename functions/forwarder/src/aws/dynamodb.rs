@@ -7,7 +7,6 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::types::AttributeValue;
-use trailwatch::aws::{describe, is_transient};
 use trailwatch::checkpoint::{Checkpoint, Stored, Written};
 use trailwatch::ports::{CallError, CheckpointStore};
 
@@ -95,19 +94,14 @@ impl CheckpointStore for DynamoCheckpoints {
             .send()
             .await
             .map_err(|e| {
-                CallError::new(
-                    format!("GetItem {id} from {}", self.table_name),
-                    is_transient(&e),
-                    describe(&e),
-                )
+                CallError::from_sdk(format!("GetItem {id} from {}", self.table_name), &e)
             })?;
         let Some(found) = output.item else {
             return Ok(None);
         };
         stored(&found).map(Some).ok_or_else(|| {
-            CallError::new(
+            CallError::permanent(
                 format!("GetItem {id} from {}", self.table_name),
-                false,
                 "the item is not a trailwatch checkpoint (a field is missing or of another type)",
             )
         })
@@ -141,10 +135,9 @@ impl CheckpointStore for DynamoCheckpoints {
             Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => {
                 Ok(Written::Conflict)
             }
-            Err(e) => Err(CallError::new(
+            Err(e) => Err(CallError::from_sdk(
                 format!("PutItem {id} to {}", self.table_name),
-                is_transient(&e),
-                describe(&e),
+                &e,
             )),
         }
     }

@@ -7,7 +7,6 @@ use std::time::Duration;
 use aws_sdk_sqs::types::MessageAttributeValue;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
-use trailwatch::aws::{describe, is_transient};
 use trailwatch::object::Continuation;
 use trailwatch::ports::{CallError, ContinuationQueue, DeadLetter, DeadLetterQueue};
 use trailwatch::trigger::SqsReceipt;
@@ -23,7 +22,7 @@ impl ContinuationQueue for SqsContinuations {
     async fn send(&self, continuation: &Continuation) -> Result<(), CallError> {
         let body = continuation
             .to_message_body()
-            .map_err(|e| CallError::new(CALL, false, e.to_string()))?;
+            .map_err(|e| CallError::permanent(CALL, e.to_string()))?;
         self.client
             .send_message()
             .queue_url(&self.queue_url)
@@ -31,7 +30,7 @@ impl ContinuationQueue for SqsContinuations {
             .send()
             .await
             .map(|_| ())
-            .map_err(|e| CallError::new(CALL, is_transient(&e), describe(&e)))
+            .map_err(|e| CallError::from_sdk(CALL, &e))
     }
 }
 
@@ -48,7 +47,7 @@ fn attribute(value: &str) -> Result<MessageAttributeValue, CallError> {
         .data_type("String")
         .string_value(value)
         .build()
-        .map_err(|e| CallError::new("sending the dead-letter copy", false, e.to_string()))
+        .map_err(|e| CallError::permanent("sending the dead-letter copy", e.to_string()))
 }
 
 impl DeadLetterQueue for SqsDeadLetters {
@@ -67,13 +66,11 @@ impl DeadLetterQueue for SqsDeadLetters {
         if let Some(delivered) = &letter.delivered {
             request = request.message_attributes("trailwatchDelivered", attribute(delivered)?);
         }
-        request.send().await.map(|_| ()).map_err(|e| {
-            CallError::new(
-                "sending the dead-letter copy",
-                is_transient(&e),
-                describe(&e),
-            )
-        })
+        request
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| CallError::from_sdk("sending the dead-letter copy", &e))
     }
 }
 
@@ -148,7 +145,7 @@ impl VisibilityKeeper {
                     .queue_owner_aws_account_id(&receipt.queue_account)
                     .send()
                     .await
-                    .map_err(|e| CallError::new("GetQueueUrl", is_transient(&e), describe(&e)))?;
+                    .map_err(|e| CallError::from_sdk("GetQueueUrl", &e))?;
                 let url = found.queue_url.unwrap_or_default();
                 urls.insert(queue, url.clone());
                 url
@@ -162,6 +159,6 @@ impl VisibilityKeeper {
             .send()
             .await
             .map(|_| ())
-            .map_err(|e| CallError::new("ChangeMessageVisibility", is_transient(&e), describe(&e)))
+            .map_err(|e| CallError::from_sdk("ChangeMessageVisibility", &e))
     }
 }

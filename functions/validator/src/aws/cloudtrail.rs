@@ -6,7 +6,6 @@ use std::sync::Mutex;
 
 use aws_sdk_cloudtrail::config::Region;
 use aws_sdk_cloudtrail::primitives::DateTime;
-use trailwatch::aws::{describe, is_transient};
 use trailwatch::digest::signature::parse_public_key;
 use trailwatch::digest::store::{
     CallError, PublicKeySource, PublicKeys, TrailDirectory, TrailLocation,
@@ -66,7 +65,7 @@ impl PublicKeySource for CloudTrailKeys {
                 .set_next_token(token.clone())
                 .send()
                 .await
-                .map_err(|e| CallError::new("ListPublicKeys", is_transient(&e), describe(&e)))?;
+                .map_err(|e| CallError::from_sdk("ListPublicKeys", &e))?;
             for entry in page.public_key_list() {
                 if let (Some(value), Some(fingerprint)) = (entry.value(), entry.fingerprint()) {
                     if let Some(key) = parse_public_key(value.as_ref()) {
@@ -80,9 +79,8 @@ impl PublicKeySource for CloudTrailKeys {
             }
         }
         if keys.by_fingerprint.is_empty() {
-            return Err(CallError::new(
+            return Err(CallError::permanent(
                 "ListPublicKeys",
-                false,
                 format!(
                     "No public keys found between {} and {}",
                     display(start),
@@ -119,17 +117,17 @@ impl TrailDirectory for CloudTrailDirectory {
             .trail_name_list(arn)
             .send()
             .await
-            .map_err(|e| CallError::new(call(), is_transient(&e), describe(&e)))?;
+            .map_err(|e| CallError::from_sdk(call(), &e))?;
         // The trail of that ARN: an answer may hold more (emulators ignore the name list).
         let trails = output.trail_list();
         let trail = trails
             .iter()
             .find(|t| t.trail_arn() == Some(arn))
             .or_else(|| trails.first().filter(|_| trails.len() == 1))
-            .ok_or_else(|| CallError::new(call(), false, "trail not found"))?;
+            .ok_or_else(|| CallError::permanent(call(), "trail not found"))?;
         let bucket = trail
             .s3_bucket_name()
-            .ok_or_else(|| CallError::new(call(), false, "the trail has no S3 bucket"))?;
+            .ok_or_else(|| CallError::permanent(call(), "the trail has no S3 bucket"))?;
         Ok(TrailLocation {
             bucket: bucket.to_owned(),
             prefix: trail
@@ -147,11 +145,11 @@ impl TrailDirectory for CloudTrailDirectory {
             .describe_organization()
             .send()
             .await
-            .map_err(|e| CallError::new(call, is_transient(&e), describe(&e)))?;
+            .map_err(|e| CallError::from_sdk(call, &e))?;
         output
             .organization()
             .and_then(|o| o.id())
             .map(str::to_owned)
-            .ok_or_else(|| CallError::new(call, false, "no organization id in the answer"))
+            .ok_or_else(|| CallError::permanent(call, "no organization id in the answer"))
     }
 }

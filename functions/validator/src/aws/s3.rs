@@ -6,7 +6,6 @@ use std::io::Read;
 use aws_sdk_s3::Client;
 use aws_sdk_s3::operation::get_object::GetObjectOutput;
 use flate2::read::GzDecoder;
-use trailwatch::aws::describe;
 use trailwatch::aws::s3::{blocking_reader, list_folders, list_objects, open_error};
 use trailwatch::digest::store::{CallError, DigestStore, FetchError, StoredDigest};
 use trailwatch::ports::OpenError;
@@ -30,9 +29,7 @@ impl S3DigestStore {
             .map_err(|error| match open_error(&error) {
                 OpenError::NotFound => FetchError::NotFound,
                 OpenError::Failed(error) => FetchError::Failed(error),
-                OpenError::Changed => {
-                    FetchError::Failed(CallError::new("GetObject", false, describe(&error)))
-                }
+                OpenError::Changed => FetchError::Failed(CallError::from_sdk("GetObject", &error)),
             })
     }
 }
@@ -69,7 +66,7 @@ impl DigestStore for S3DigestStore {
             .body
             .collect()
             .await
-            .map_err(|e| FetchError::Failed(CallError::new("GetObject", true, e.to_string())))?
+            .map_err(|e| FetchError::Failed(CallError::transient("GetObject", e.to_string())))?
             .into_bytes();
         let mut inflated = Vec::new();
         GzDecoder::new(&body[..])
