@@ -18,6 +18,7 @@
 pub mod aws;
 pub mod backfill;
 pub mod checkpoint;
+pub mod clock;
 pub mod command_line;
 pub mod config;
 pub mod digest;

@@ -5,7 +5,7 @@
 pub mod aws;
 pub mod backfill;
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use aws_config::SdkConfig;
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse};
@@ -14,6 +14,7 @@ use serde::Serialize;
 use serde_json::Value;
 use tokio::time::Instant;
 use trailwatch::aws::logs::CloudWatchLogsSink;
+use trailwatch::clock::now_millis;
 use trailwatch::pipeline::{InvocationReport, Queues};
 use trailwatch::summary::ForwardSummary;
 use trailwatch::trigger::UnrecognisedPayload;
@@ -206,12 +207,6 @@ fn respond(report: InvocationReport) -> Result<Response, HandlerError> {
 fn deadline_of(deadline_millis: u64) -> Option<Instant> {
     let now = u64::try_from(now_millis()).unwrap_or_default();
     (deadline_millis > now).then(|| Instant::now() + Duration::from_millis(deadline_millis - now))
-}
-
-fn now_millis() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
 }
 
 #[cfg(test)]

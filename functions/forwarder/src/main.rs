@@ -63,9 +63,7 @@ async fn command(args: &[String]) -> i32 {
         .http_client(trailwatch::aws::http::https_client())
         .load()
         .await;
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64);
+    let now = trailwatch::clock::now_seconds();
     let progress = forwarder::backfill::Progress::for_stderr();
     match forwarder::backfill::run(&parsed, &sdk, config, now, progress).await {
         Ok(outcome) => {

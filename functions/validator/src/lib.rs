@@ -8,7 +8,6 @@ pub mod cli;
 pub mod render;
 
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use serde_json::{Value, json};
@@ -177,7 +176,7 @@ pub async fn handle(
     validator: &Validator,
     event: LambdaEvent<Value>,
 ) -> Result<Value, HandlerError> {
-    let now = now_seconds();
+    let now = trailwatch::clock::now_seconds();
     let work = run(validator, &event.payload, now).await?;
     let function_name = &event.context.env_config.function_name;
     let metrics_line = |dimensions: &[(&str, &str)], metrics| {
@@ -426,12 +425,6 @@ async fn write_lines(
         validator.sink.put(&destination, &batch, None).await?;
     }
     Ok(())
-}
-
-fn now_seconds() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
 }
 
 #[cfg(test)]

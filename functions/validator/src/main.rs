@@ -10,9 +10,7 @@ async fn main() -> Result<(), Error> {
     if !args.is_empty() {
         // Command mode: `validator validate-logs …`, as the AWS CLI.
         let region = sdk.region().map(|r| r.to_string()).unwrap_or_default();
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs() as i64);
+        let now = trailwatch::clock::now_seconds();
         std::process::exit(
             validator::cli::run(&args, &validator::aws::Clients::new(&sdk), &region, now).await,
         );

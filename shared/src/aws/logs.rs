@@ -1,9 +1,9 @@
 //! The CloudWatch Logs sink: PutLogEvents, with the group and stream created when missing.
 //!
 //! Sequence tokens are ignored by the service since 2023-01, so there is no DescribeLogStreams
-//! on the hot path: the first put to a stream this process has not used yet keeps a copy of the
-//! events, and on ResourceNotFound creates the group and stream (already-exists is success)
-//! and puts again.
+//! on the hot path: a put to a stream this process has not used yet that meets
+//! ResourceNotFound creates the group and stream (already-exists is success) and sends the same
+//! written body again (shared, not copied).
 //!
 //! PutLogEvents is not idempotent: a request that was stored but answered 5xx, or whose answer
 //! never came, would be stored twice if sent again. With a checkpoint table (exactly once), the
@@ -49,7 +49,8 @@ const MIN_CALL_TIME: Duration = Duration::from_secs(1);
 
 pub struct CloudWatchLogsSink {
     client: Client,
-    /// Streams this process has put to successfully: no copy of the events is kept for them.
+    /// Streams this process has put to successfully: a not-found there means the stream was
+    /// deleted while in use, not that it is new.
     known_streams: Mutex<HashSet<Destination>>,
     /// How a missing group is created; a group not named here is created bare.
     group_settings: GroupSettingsByName,

@@ -171,11 +171,7 @@ pub fn gzip(bytes: &[u8]) -> Vec<u8> {
     encoder.finish().unwrap_or_default()
 }
 
-pub fn now_millis() -> i64 {
-    DateTime::from(std::time::SystemTime::now())
-        .to_millis()
-        .unwrap_or_default()
-}
+pub use crate::clock::now_millis;
 
 /// `YYYY-MM-DDTHH:MM:SSZ`, CloudTrail's eventTime format (whole seconds).
 pub fn iso_seconds(millis: i64) -> String {

@@ -48,6 +48,21 @@ pub struct Batch {
     pub counted_bytes: usize,
 }
 
+impl Batch {
+    /// A batch of these events (already sorted and within the limits), its bytes counted as
+    /// PutLogEvents counts them.
+    pub fn of(events: Vec<LogEvent>) -> Self {
+        let counted_bytes = events
+            .iter()
+            .map(|e| e.message.len() + EVENT_OVERHEAD_BYTES)
+            .sum();
+        Self {
+            events,
+            counted_bytes,
+        }
+    }
+}
+
 /// The limits a batch keeps. PutLogEvents' by default; smaller ones let the fuzzer reach every
 /// limit with a few events (the rules are the same at any scale).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -169,6 +184,13 @@ mod tests {
             message: "x".repeat(bytes),
             record_index,
         }
+    }
+
+    #[test]
+    fn a_batch_of_events_counts_each_message_plus_its_overhead() {
+        let batch = Batch::of(vec![event(1, 10, 0), event(2, 0, 1)]);
+        assert_eq!(batch.counted_bytes, 10 + 2 * EVENT_OVERHEAD_BYTES);
+        assert_eq!(Batch::of(Vec::new()).counted_bytes, 0);
     }
 
     /// Pushes all events and returns every batch, the last one included.

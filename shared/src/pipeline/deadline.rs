@@ -64,7 +64,7 @@ impl Deadline {
     /// The deadline as epoch milliseconds, when there is one: how long a lease lasts.
     pub fn epoch_millis(&self) -> Option<i64> {
         let left = self.at?.saturating_duration_since(Instant::now());
-        Some(super::lease::epoch_millis() + i64::try_from(left.as_millis()).unwrap_or(i64::MAX))
+        Some(crate::clock::now_millis() + i64::try_from(left.as_millis()).unwrap_or(i64::MAX))
     }
 
     /// Starts the timer that gives the stop signal. Must be called within a tokio runtime.

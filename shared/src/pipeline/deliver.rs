@@ -10,7 +10,6 @@ use tokio::task::JoinError;
 use tokio::time::Instant;
 
 use super::plan::{FilePlan, PlanContext, ReadyBatch, plan_file};
-use crate::logs::batch::EVENT_OVERHEAD_BYTES;
 use crate::logs::{Batch, Destination, PutOutcome, RejectedReasons};
 use crate::object::Continuation;
 use crate::ports::{CallError, CheckpointStore, LogSink, ObjectSource, OpenError};
@@ -271,22 +270,7 @@ async fn put_isolating_refusals<L: LogSink>(
 /// Two batches of the halves of `batch`, each still sorted.
 fn split_batch(mut batch: Batch) -> (Batch, Batch) {
     let second = batch.events.split_off(batch.events.len() / 2);
-    let counted = |events: &[crate::logs::LogEvent]| {
-        events
-            .iter()
-            .map(|e| e.message.len() + EVENT_OVERHEAD_BYTES)
-            .sum()
-    };
-    (
-        Batch {
-            counted_bytes: counted(&batch.events),
-            events: batch.events,
-        },
-        Batch {
-            counted_bytes: counted(&second),
-            events: second,
-        },
-    )
+    (Batch::of(batch.events), Batch::of(second))
 }
 
 /// Reads the batch's stream back over the batch's time range and leaves out the events found
@@ -339,17 +323,7 @@ async fn drop_delivered<L: LogSink>(
         .zip(found)
         .filter_map(|(event, found)| (!found).then_some(event))
         .collect();
-    let counted_bytes = events
-        .iter()
-        .map(|e| e.message.len() + EVENT_OVERHEAD_BYTES)
-        .sum();
-    Ok((
-        Batch {
-            events,
-            counted_bytes,
-        },
-        found_count,
-    ))
+    Ok((Batch::of(events), found_count))
 }
 
 fn message_hash(message: &str) -> u64 {

@@ -2,9 +2,8 @@
 //! each batch boundary once its batches are delivered, finished or released at the end. The
 //! rules are [`crate::checkpoint`]'s; this is their conversation with the store.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use crate::checkpoint::{Checkpoint, Claim, ClaimRequest, Lease, Unconfirmed, Written, claim};
+use crate::clock::now_millis;
 use crate::logs::Batch;
 use crate::ports::{CallError, CheckpointStore};
 
@@ -130,7 +129,7 @@ impl<C: CheckpointStore> Held<'_, C> {
 
     /// Every record before `next_record` is delivered.
     pub async fn progress(&mut self, next_record: u64) -> Result<(), CallError> {
-        let next = self.lease.progressed(next_record, epoch_millis());
+        let next = self.lease.progressed(next_record, now_millis());
         self.write(next).await?;
         self.unconfirmed_until = None;
         self.read_back = self.read_back.and_then(|range| range.after(next_record));
@@ -156,7 +155,7 @@ impl<C: CheckpointStore> Held<'_, C> {
         if let Some(at) = at {
             lease.checkpoint.next_record = at;
         }
-        let next = lease.released(unconfirmed, self.in_flight, epoch_millis());
+        let next = lease.released(unconfirmed, self.in_flight, now_millis());
         self.write(next).await
     }
 
@@ -184,11 +183,4 @@ impl<C: CheckpointStore> Held<'_, C> {
             )),
         }
     }
-}
-
-/// Now, as epoch milliseconds.
-pub fn epoch_millis() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }

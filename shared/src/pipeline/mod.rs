@@ -352,7 +352,7 @@ where
         let is_continuation = notified.event_name.is_none() && object.start_record > 0;
         let request = ClaimRequest {
             owner,
-            now_millis: lease::epoch_millis(),
+            now_millis: crate::clock::now_millis(),
             deadline_millis: deadline.epoch_millis(),
             in_flight_margin_millis: i64::try_from(self.settings.in_flight_margin.as_millis())
                 .unwrap_or(i64::MAX),

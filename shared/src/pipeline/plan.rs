@@ -158,18 +158,20 @@ where
                 Err(_) => self.invalid(index, "the record is not UTF-8 text"),
             },
             Element::TooDeep(_) => self.invalid(index, "the record nests deeper than 512 levels"),
-            Element::TooLarge(bytes) => {
-                self.plan.rejected.too_large += 1;
-                if self.plan.rejected.too_large <= LOGGED_RECORD_PROBLEMS {
-                    tracing::warn!(bucket = %self.context.bucket, key = %self.context.key, record_index = index, bytes, "record too large for CloudWatch Logs");
-                }
-            }
+            Element::TooLarge(bytes) => self.too_large(index, bytes),
         }
         if self.context.stop.is_given() && self.emitted > 0 {
             self.plan.handoff_at = Some(index + 1);
             return Err(Halt::Handoff);
         }
         Ok(())
+    }
+
+    fn too_large(&mut self, index: u64, bytes: u64) {
+        self.plan.rejected.too_large += 1;
+        if self.plan.rejected.too_large <= LOGGED_RECORD_PROBLEMS {
+            tracing::warn!(bucket = %self.context.bucket, key = %self.context.key, record_index = index, bytes, "record too large for CloudWatch Logs");
+        }
     }
 
     fn invalid(&mut self, index: u64, reason: &str) {
@@ -216,12 +218,7 @@ where
                     self.send(destination, batch, Some(index))?;
                 }
             }
-            Err(too_large) => {
-                self.plan.rejected.too_large += 1;
-                if self.plan.rejected.too_large <= LOGGED_RECORD_PROBLEMS {
-                    tracing::warn!(bucket = %self.context.bucket, key = %self.context.key, record_index = index, bytes = too_large.bytes, "record too large for CloudWatch Logs");
-                }
-            }
+            Err(too_large) => self.too_large(index, too_large.bytes as u64),
         }
         Ok(())
     }
