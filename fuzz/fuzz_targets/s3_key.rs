@@ -2,7 +2,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use trailwatch::trail::{TrailKey, classify, decode_notification_key};
+use trailwatch::trail::{FileKind, TrailKey, decode_notification_key};
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {
@@ -12,9 +12,9 @@ fuzz_target!(|data: &[u8]| {
         // What a key says is read off the key itself.
         assert!(text.contains(key.account_id));
         assert!(text.contains(key.region));
-        assert_eq!(classify(text), key.kind);
+        assert_eq!(FileKind::of_key(text), key.kind);
     }
     if let Some(decoded) = decode_notification_key(text) {
-        let _ = classify(&decoded);
+        let _ = FileKind::of_key(&decoded);
     }
 });

@@ -142,9 +142,11 @@ impl<'a> TrailKey<'a> {
     }
 }
 
-/// Classifies a decoded key: a CloudTrail layout, or `Other`.
-pub fn classify(key: &str) -> FileKind {
-    TrailKey::parse(key).map_or(FileKind::Other, |parsed| parsed.kind)
+impl FileKind {
+    /// What a decoded key holds: a CloudTrail layout, or `Other`.
+    pub fn of_key(key: &str) -> Self {
+        TrailKey::parse(key).map_or(FileKind::Other, |parsed| parsed.kind)
+    }
 }
 
 /// Splits `[prefix/]AWSLogs/rest` at the last `AWSLogs` folder, so a prefix may itself
@@ -240,7 +242,7 @@ mod tests {
     #[test]
     fn insight_files_are_their_own_kind() {
         let key = "AWSLogs/111122223333/CloudTrail-Insight/us-east-1/2024/01/02/111122223333_CloudTrail-Insight_us-east-1_20240102T0305Z_0123456789abcdef.json.gz";
-        assert_eq!(classify(key), FileKind::Insight);
+        assert_eq!(FileKind::of_key(key), FileKind::Insight);
     }
 
     #[test]
@@ -259,7 +261,7 @@ mod tests {
             "AWSLogs/111122223333/CloudTrail/us-east-1/2024/01/02/111122223333_CloudTrail_us-east-1_20240102T0305Z_x.json",
             "",
         ] {
-            assert_eq!(classify(key), FileKind::Other, "{key}");
+            assert_eq!(FileKind::of_key(key), FileKind::Other, "{key}");
         }
     }
 

@@ -9,7 +9,7 @@ pub mod reference;
 pub mod split;
 
 pub use file::{FileError, Halt, decompress};
-pub use key::{FileKind, TrailKey, classify, decode_notification_key};
+pub use key::{FileKind, TrailKey, decode_notification_key};
 pub use record::{EventCategory, RecordError, RecordFields};
 #[cfg(any(test, feature = "reference"))]
 pub use reference::read_records;
