@@ -194,7 +194,7 @@ mod tests {
 
     #[test]
     fn the_forwarder_line_declares_and_carries_every_metric() {
-        let mut object = ObjectSummary::new("b", "k", "log");
+        let mut object = ObjectSummary::new("b", "k", crate::trail::FileKind::Log);
         object.records = 10;
         object.forwarded = 7;
         object.add_rejected(&RejectedReasons {
@@ -206,7 +206,7 @@ mod tests {
         object.oldest_event_millis = Some(1_000_000);
         let mut summary = ForwardSummary::default();
         summary.add(object);
-        summary.add(ObjectSummary::new("b", "k2", "log").failed("boom"));
+        summary.add(ObjectSummary::new("b", "k2", crate::trail::FileKind::Log).failed("boom"));
 
         let line: Value = serde_json::from_str(&forwarder_emf_line(
             &summary,

@@ -8,6 +8,7 @@ use serde::ser::{Serialize, SerializeMap, Serializer};
 
 pub use crate::logs::RejectedReasons;
 use crate::logs::{Destination, LogGroupClass};
+use crate::trail::FileKind;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -82,7 +83,7 @@ impl ForwardSummary {
 pub struct ObjectSummary {
     pub bucket: String,
     pub key: String,
-    pub kind: String,
+    pub kind: FileKind,
     pub records: u64,
     pub forwarded: u64,
     pub filtered: u64,
@@ -188,11 +189,11 @@ pub struct FailedMessage {
 }
 
 impl ObjectSummary {
-    pub fn new(bucket: &str, key: &str, kind: &str) -> Self {
+    pub fn new(bucket: &str, key: &str, kind: FileKind) -> Self {
         Self {
             bucket: bucket.into(),
             key: key.into(),
-            kind: kind.into(),
+            kind,
             ..Self::default()
         }
     }
@@ -331,7 +332,7 @@ mod tests {
             log_group: Arc::from("g"),
             log_stream: Arc::from("s"),
         };
-        let mut first = ObjectSummary::new("b", "k1", "log");
+        let mut first = ObjectSummary::new("b", "k1", FileKind::Log);
         first.records = 5;
         first.add_forwarded(&destination, 2);
         first.add_forwarded(&destination, 1);
@@ -346,8 +347,8 @@ mod tests {
 
         let mut summary = ForwardSummary::default();
         summary.add(first);
-        summary.add(ObjectSummary::new("b", "k2", "digest").skipped("digest file"));
-        summary.add(ObjectSummary::new("b", "k3", "log").failed("boom"));
+        summary.add(ObjectSummary::new("b", "k2", FileKind::Digest).skipped("digest file"));
+        summary.add(ObjectSummary::new("b", "k3", FileKind::Log).failed("boom"));
         assert_eq!(
             (summary.records, summary.forwarded, summary.rejected),
             (5, 3, 2)
@@ -361,7 +362,7 @@ mod tests {
 
     #[test]
     fn json_uses_the_documented_field_names() {
-        let mut object = ObjectSummary::new("b", "k", "log");
+        let mut object = ObjectSummary::new("b", "k", FileKind::Log);
         object.records = 1;
         object.add_rejected(&RejectedReasons {
             too_new: 1,
@@ -381,7 +382,8 @@ mod tests {
                              "rejectedReasons": {"tooNew": 1}, "bytesRead": 0}]
             })
         );
-        let mut redelivered = ObjectSummary::new("b", "k", "log").skipped("already forwarded");
+        let mut redelivered =
+            ObjectSummary::new("b", "k", FileKind::Log).skipped("already forwarded");
         redelivered.checkpoint = Some(CheckpointVerdict::AlreadyForwarded);
         redelivered.found_delivered = 0;
         let json = serde_json::to_value(&redelivered).unwrap();
@@ -402,19 +404,19 @@ mod tests {
             ["skipped", "error", "retryable"].map(|field| value.get(field).cloned())
         };
         assert_eq!(
-            json(ObjectSummary::new("b", "k", "log").failed_for_now("SlowDown")),
+            json(ObjectSummary::new("b", "k", FileKind::Log).failed_for_now("SlowDown")),
             [None, Some("SlowDown".into()), Some(true.into())]
         );
         assert_eq!(
-            json(ObjectSummary::new("b", "k", "log").failed("not gzip")),
+            json(ObjectSummary::new("b", "k", FileKind::Log).failed("not gzip")),
             [None, Some("not gzip".into()), Some(false.into())]
         );
         assert_eq!(
-            json(ObjectSummary::new("b", "k", "digest").skipped("digest file")),
+            json(ObjectSummary::new("b", "k", FileKind::Digest).skipped("digest file")),
             [Some("digest file".into()), None, None]
         );
         assert_eq!(
-            json(ObjectSummary::new("b", "k", "log")),
+            json(ObjectSummary::new("b", "k", FileKind::Log)),
             [None, None, None]
         );
     }

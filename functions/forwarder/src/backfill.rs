@@ -258,7 +258,7 @@ fn merge(
     let key = keys.get(&id).map_or("", String::as_str);
     tracing::error!(%bucket, %key, %reason, "backfill: object not forwarded");
     tally.advance(0, 0);
-    total.add(ObjectSummary::new(bucket, key, "log").failed(reason));
+    total.add(ObjectSummary::new(bucket, key, trailwatch::trail::FileKind::Log).failed(reason));
 }
 
 /// How progress is shown: a bar on a terminal, a line every ten seconds otherwise.

@@ -237,12 +237,15 @@ mod tests {
     #[test]
     fn a_direct_invocation_with_a_failed_object_is_an_error_naming_it() {
         let mut report = InvocationReport::default();
-        report
-            .summary
-            .add(trailwatch::ObjectSummary::new("b", "k1", "log"));
-        report
-            .summary
-            .add(trailwatch::ObjectSummary::new("b", "k2", "log").failed("not gzip"));
+        report.summary.add(trailwatch::ObjectSummary::new(
+            "b",
+            "k1",
+            trailwatch::trail::FileKind::Log,
+        ));
+        report.summary.add(
+            trailwatch::ObjectSummary::new("b", "k2", trailwatch::trail::FileKind::Log)
+                .failed("not gzip"),
+        );
         let error = respond(report).unwrap_err();
         assert_eq!(
             error.to_string(),

@@ -56,9 +56,9 @@ async fn every_record_arrives_once_byte_identical_in_the_right_stream() {
         (total, total, 0)
     );
     assert_eq!((summary.skipped_objects, summary.failed_objects), (2, 0));
-    assert_eq!(summary.objects[0].kind, "log");
-    assert_eq!(summary.objects[2].kind, "digest");
-    assert_eq!(summary.objects[3].kind, "other");
+    assert_eq!(summary.objects[0].kind.as_str(), "log");
+    assert_eq!(summary.objects[2].kind.as_str(), "digest");
+    assert_eq!(summary.objects[3].kind.as_str(), "other");
     let plain_stream = "111122223333_CloudTrail_us-east-1";
     let org_stream = "o-aa11bb22cc_444455556666_CloudTrail_eu-west-1";
     assert_eq!(
@@ -308,7 +308,7 @@ async fn a_mixed_file_lands_in_three_groups_by_route() {
         summary.forwarded,
         (management.len() + data.len() + insights.len()) as u64
     );
-    assert_eq!(summary.objects[1].kind, "insight");
+    assert_eq!(summary.objects[1].kind.as_str(), "insight");
 
     let stream = "111122223333_CloudTrail_us-east-1";
     assert_eq!(

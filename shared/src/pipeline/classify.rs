@@ -32,17 +32,14 @@ pub fn classify(notified: &NotifiedObject, routes: &Routes) -> Classified {
     let object = match notified.decode() {
         Ok(object) => object,
         Err(error) => {
-            let summary = ObjectSummary::new(
-                &notified.bucket,
-                &notified.encoded_key,
-                FileKind::Other.as_str(),
-            );
+            let summary =
+                ObjectSummary::new(&notified.bucket, &notified.encoded_key, FileKind::Other);
             return Classified::Done(summary.failed(error));
         }
     };
     let trail_key = TrailKey::parse(&object.key);
     let kind = trail_key.as_ref().map_or(FileKind::Other, |key| key.kind);
-    let mut summary = ObjectSummary::new(&object.bucket, &object.key, kind.as_str());
+    let mut summary = ObjectSummary::new(&object.bucket, &object.key, kind);
     let skip = |summary: ObjectSummary, reason: &str| Classified::Done(summary.skipped(reason));
     if let Some(reason) = notified.not_created_reason() {
         return skip(summary, &reason);
@@ -122,8 +119,8 @@ mod tests {
         };
         assert_eq!(read.key_facts.account_id, "111122223333");
         assert_eq!(
-            (read.summary.kind.as_str(), read.summary.key.as_str()),
-            ("log", LOG)
+            (read.summary.kind, read.summary.key.as_str()),
+            (FileKind::Log, LOG)
         );
     }
 

@@ -138,7 +138,7 @@ mod tests {
     }
 
     fn summary() -> ObjectSummary {
-        ObjectSummary::new("b", "k", "log")
+        ObjectSummary::new("b", "k", crate::trail::FileKind::Log)
     }
 
     #[test]

@@ -8,15 +8,23 @@
 use std::borrow::Cow;
 use std::fmt;
 
-/// What an object in a trail bucket is, judged by its key alone.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What an object in a trail bucket is, judged by its key alone. In a summary, its name
+/// (`as_str`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum FileKind {
     Log,
     Digest,
     BackfillDigest,
     Insight,
     /// Anything else: AWS Config's `ConfigWritabilityCheckFile`, stray uploads, folders.
+    #[default]
     Other,
+}
+
+impl serde::Serialize for FileKind {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
 }
 
 impl FileKind {
