@@ -105,12 +105,12 @@ impl ForwarderConfig {
         let default_class = get(LOG_GROUP_CLASS)
             .map(|text| LogGroupClass::parse(&text))
             .transpose()
-            .map_err(|reason| error(LOG_GROUP_CLASS, reason))?
+            .map_err(|reason| error(LOG_GROUP_CLASS, reason.to_string()))?
             .unwrap_or_default();
         let retention_days = get(RETENTION_IN_DAYS)
             .map(|text| parse_retention_days(&text))
             .transpose()
-            .map_err(|reason| error(RETENTION_IN_DAYS, reason))?;
+            .map_err(|reason| error(RETENTION_IN_DAYS, reason.to_string()))?;
         let routes = routes.with_default_class(default_class);
         let group_settings = routes
             .group_settings(default_class, retention_days)

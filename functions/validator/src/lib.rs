@@ -119,7 +119,7 @@ impl Validator {
         let group = std::env::var(INTEGRITY_LOG_GROUP_NAME).unwrap_or_default();
         validate_log_group_name(&group).map_err(|reason| ConfigError {
             variable: INTEGRITY_LOG_GROUP_NAME,
-            reason,
+            reason: reason.to_string(),
         })?;
         let clients = Clients::new(sdk);
         let keys = Keys::new(&clients, std::env::var(TRAIL_PUBLIC_KEYS_FILE).ok());

@@ -15,16 +15,31 @@ pub enum LogGroupClass {
     InfrequentAccess,
 }
 
+/// Why a log group setting is refused. Each message is a phrase that the configuration error
+/// naming the variable (or the route and its field) completes.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum GroupSettingError {
+    #[error("{0:?} is not a log group class (STANDARD or INFREQUENT_ACCESS)")]
+    UnknownClass(String),
+    #[error("{0:?} is not one of CloudWatch Logs' retention periods {RETENTION_DAYS:?}")]
+    UnknownRetention(String),
+    #[error("is required (the destination CloudWatch Logs log group)")]
+    MissingName,
+    #[error("{0:?} is longer than 512 characters")]
+    NameTooLong(String),
+    #[error("{name:?} contains {character:?}; allowed are A-Z a-z 0-9 . - _ / #")]
+    NameCharacter { name: String, character: char },
+    #[error("{0:?} starts with \"aws/\", which is reserved for AWS")]
+    ReservedName(String),
+}
+
 impl LogGroupClass {
     /// `STANDARD` or `INFREQUENT_ACCESS`, as CreateLogGroup names them.
-    // The reason is a phrase that the caller's configuration error completes.
-    pub fn parse(text: &str) -> Result<Self, String> {
+    pub fn parse(text: &str) -> Result<Self, GroupSettingError> {
         match text.trim() {
             "STANDARD" => Ok(Self::Standard),
             "INFREQUENT_ACCESS" => Ok(Self::InfrequentAccess),
-            other => Err(format!(
-                "{other:?} is not a log group class (STANDARD or INFREQUENT_ACCESS)"
-            )),
+            other => Err(GroupSettingError::UnknownClass(other.to_owned())),
         }
     }
 
@@ -43,15 +58,12 @@ pub const RETENTION_DAYS: [u32; 22] = [
 ];
 
 /// A retention period PutRetentionPolicy accepts.
-// The reason is a phrase that the caller's configuration error completes.
-pub fn parse_retention_days(text: &str) -> Result<u32, String> {
+pub fn parse_retention_days(text: &str) -> Result<u32, GroupSettingError> {
     text.trim()
         .parse::<u32>()
         .ok()
         .filter(|days| RETENTION_DAYS.contains(days))
-        .ok_or_else(|| {
-            format!("{text:?} is not one of CloudWatch Logs' retention periods {RETENTION_DAYS:?}")
-        })
+        .ok_or_else(|| GroupSettingError::UnknownRetention(text.to_owned()))
 }
 
 /// How a log group is created when the forwarder finds it missing: so a deleted group comes
@@ -67,26 +79,71 @@ pub struct GroupSettings {
 pub type GroupSettingsByName = BTreeMap<Arc<str>, GroupSettings>;
 
 /// CreateLogGroup's rules: 1 to 512 characters of `[.-_/#A-Za-z0-9]`, not starting with `aws/`.
-// The reason is a phrase that the caller's configuration error puts after the variable's name.
-pub fn validate_log_group_name(name: &str) -> Result<(), String> {
+pub fn validate_log_group_name(name: &str) -> Result<(), GroupSettingError> {
     if name.is_empty() {
-        return Err("is required (the destination CloudWatch Logs log group)".into());
+        return Err(GroupSettingError::MissingName);
     }
     if name.len() > 512 {
-        return Err(format!("{name:?} is longer than 512 characters"));
+        return Err(GroupSettingError::NameTooLong(name.to_owned()));
     }
-    if let Some(bad) = name
+    if let Some(character) = name
         .chars()
         .find(|c| !(c.is_ascii_alphanumeric() || ".-_/#".contains(*c)))
     {
-        return Err(format!(
-            "{name:?} contains {bad:?}; allowed are A-Z a-z 0-9 . - _ / #"
-        ));
+        return Err(GroupSettingError::NameCharacter {
+            name: name.to_owned(),
+            character,
+        });
     }
     if name.starts_with("aws/") {
-        return Err(format!(
-            "{name:?} starts with \"aws/\", which is reserved for AWS"
-        ));
+        return Err(GroupSettingError::ReservedName(name.to_owned()));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_refused_setting_says_what_is_wrong_in_words() {
+        let refused = [
+            (
+                LogGroupClass::parse("COLD").unwrap_err(),
+                "\"COLD\" is not a log group class (STANDARD or INFREQUENT_ACCESS)",
+            ),
+            (
+                validate_log_group_name("").unwrap_err(),
+                "is required (the destination CloudWatch Logs log group)",
+            ),
+            (
+                validate_log_group_name("a b").unwrap_err(),
+                "\"a b\" contains ' '; allowed are A-Z a-z 0-9 . - _ / #",
+            ),
+            (
+                validate_log_group_name("aws/x").unwrap_err(),
+                "\"aws/x\" starts with \"aws/\", which is reserved for AWS",
+            ),
+        ];
+        for (error, words) in refused {
+            assert_eq!(error.to_string(), words);
+        }
+        assert!(
+            parse_retention_days("2")
+                .unwrap_err()
+                .to_string()
+                .starts_with("\"2\" is not one of CloudWatch Logs' retention periods [1, 3, 5,")
+        );
+        assert_eq!(parse_retention_days(" 30 "), Ok(30));
+        assert_eq!(
+            LogGroupClass::parse("INFREQUENT_ACCESS"),
+            Ok(LogGroupClass::InfrequentAccess)
+        );
+        let long = "g".repeat(513);
+        assert_eq!(
+            validate_log_group_name(&long),
+            Err(GroupSettingError::NameTooLong(long.clone()))
+        );
+        assert_eq!(validate_log_group_name(&long[..512]), Ok(()));
+    }
 }

@@ -9,8 +9,8 @@ pub mod put_body;
 pub use batch::{Batch, BatchBuilder, BatchLimits, EventTooLarge, LogEvent};
 pub use destination::{DEFAULT_STREAM_TEMPLATE, Destination, KeyFacts, StreamTemplate};
 pub use group::{
-    GroupSettings, GroupSettingsByName, LogGroupClass, RETENTION_DAYS, parse_retention_days,
-    validate_log_group_name,
+    GroupSettingError, GroupSettings, GroupSettingsByName, LogGroupClass, RETENTION_DAYS,
+    parse_retention_days, validate_log_group_name,
 };
 pub use outcome::{PutOutcome, RejectedIndexes, RejectedReasons, outcome};
 pub use put_body::put_log_events_body;
