@@ -21,6 +21,7 @@ use trailwatch::digest::request::{
 use trailwatch::digest::silence::{Lateness, check_lateness};
 use trailwatch::digest::store::{CallError, PublicKeySource, PublicKeys};
 use trailwatch::digest::validate::Counts;
+use trailwatch::digest::verdict::VerdictEvent;
 use trailwatch::logs::{BatchBuilder, Destination, LogEvent, validate_log_group_name};
 use trailwatch::metrics::{
     emf_line, line_with_dimensions, validator_metrics, validator_part_metrics,
@@ -187,7 +188,8 @@ pub async fn handle(
     for validated in &work.done {
         let trail = &validated.trail;
         let lines = validated.report.verdicts.iter().map(|verdict| {
-            json!({"verdict": verdict.to_string(), "status": verdict.status.code(), "valid": verdict.status.is_valid(), "subject": verdict.subject, "bucket": verdict.bucket, "key": verdict.key, "validated": validated.what}).to_string()
+            let event = VerdictEvent::of(verdict, &validated.what);
+            serde_json::to_string(&event).unwrap_or_default()
         });
         write_lines(validator, &verdict_stream(trail), lines, now)
             .await
@@ -210,7 +212,7 @@ pub async fn handle(
     }
     let late: Vec<&Lateness> = work.lateness.iter().filter(|l| l.late).collect();
     for lateness in &late {
-        let line = json!({"verdict": lateness.line(now), "status": "late", "valid": false, "subject": "digests", "account": lateness.trail.account_id, "region": lateness.trail.source_region, "newestDigest": lateness.newest.map(trailwatch::digest::validate::display)}).to_string();
+        let line = serde_json::to_string(&lateness.event(now)).unwrap_or_default();
         write_lines(validator, &verdict_stream(&lateness.trail), [line], now)
             .await
             .map_err(HandlerError::Verdicts)?;
@@ -412,12 +414,22 @@ async fn write_lines(
     let mut builder = BatchBuilder::new();
     let mut batches = Vec::new();
     for (index, message) in lines.into_iter().enumerate() {
-        if let Ok(Some(batch)) = builder.push(LogEvent {
+        let pushed = builder.push(LogEvent {
             timestamp: now * 1000,
             message,
             record_index: index as u64,
-        }) {
-            batches.push(batch);
+        });
+        match pushed {
+            Ok(Some(batch)) => batches.push(batch),
+            Ok(None) => {}
+            // A verdict line is a few hundred bytes; one this large says the key is absurd.
+            Err(too_large) => {
+                tracing::error!(
+                    stream,
+                    bytes = too_large.bytes,
+                    "verdict event too large for CloudWatch Logs: not written"
+                );
+            }
         }
     }
     batches.extend(builder.finish());
