@@ -6,12 +6,14 @@
 pub mod aws;
 pub mod cli;
 pub mod render;
+pub mod request;
 
 use std::sync::Arc;
 
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use serde_json::{Value, json};
 use trailwatch::aws::logs::CloudWatchLogsSink;
+use trailwatch::config::{ConfigError, DEFAULT_METRICS_NAMESPACE};
 use trailwatch::digest::chain::TrailDigests;
 use trailwatch::digest::keys::KeysFile;
 use trailwatch::digest::request::{
@@ -27,12 +29,12 @@ use trailwatch::metrics::{
     emf_line, line_with_dimensions, validator_metrics, validator_part_metrics,
 };
 use trailwatch::ports::LogSink;
-use trailwatch::trigger::{Invocation, MessageContent, UnrecognisedPayload, parse_invocation};
 
 use crate::aws::Clients;
 use crate::aws::cloudtrail::{CloudTrailDirectory, CloudTrailKeys};
 use crate::aws::s3::S3DigestStore;
 use crate::aws::sqs::SqsRangeQueue;
+use crate::request::{Request, RequestError};
 
 /// Environment variables: names users' stacks set.
 pub const INTEGRITY_LOG_GROUP_NAME: &str = "INTEGRITY_LOG_GROUP_NAME";
@@ -79,13 +81,6 @@ pub struct Validator {
     pub fan_out: Option<SqsRangeQueue>,
 }
 
-#[derive(Debug, thiserror::Error)]
-#[error("configuration {variable}: {reason}")]
-pub struct ConfigError {
-    pub variable: &'static str,
-    pub reason: String,
-}
-
 impl Validator {
     pub fn new(
         clients: &Clients,
@@ -127,7 +122,7 @@ impl Validator {
         let namespace = std::env::var(METRICS_NAMESPACE)
             .ok()
             .filter(|n| !n.is_empty())
-            .unwrap_or_else(|| "trailwatch".into());
+            .unwrap_or_else(|| DEFAULT_METRICS_NAMESPACE.into());
         let validator = Self::new(
             &clients,
             aws_sdk_cloudwatchlogs::Client::new(sdk),
@@ -147,9 +142,7 @@ impl Validator {
 #[derive(Debug, thiserror::Error)]
 pub enum HandlerError {
     #[error(transparent)]
-    Payload(#[from] UnrecognisedPayload),
-    #[error("validateRange is not a range request: {0}")]
-    Request(#[source] serde_json::Error),
+    Request(#[from] RequestError),
     #[error("writing verdicts: {0}")]
     Verdicts(#[source] CallError),
     #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
@@ -272,56 +265,39 @@ struct Work {
 /// in an SQS message of the fan-out); or each delivered digest.
 async fn run(validator: &Validator, payload: &Value, now: i64) -> Result<Work, HandlerError> {
     let mut work = Work::default();
-    if let Some(check) = payload.get("checkDigestsLate") {
-        let request = range_request(check)?;
-        match check_digests_late(validator, &request, now).await {
-            Ok(lateness) => work.lateness = lateness,
-            Err(error) => work.errors.push(error),
+    match Request::from_payload(payload)? {
+        Request::CheckDigestsLate(request) => {
+            match check_digests_late(validator, &request, now).await {
+                Ok(lateness) => work.lateness = lateness,
+                Err(error) => work.errors.push(error),
+            }
         }
-        return Ok(work);
-    }
-    if let Some(range) = payload.get("validateRange") {
-        let request = range_request(range)?;
-        if let Err(error) = validate_whole_range(validator, &request, now, &mut work).await {
-            work.errors.push(error);
+        Request::ValidateRange(request) => {
+            if let Err(error) = validate_whole_range(validator, &request, now, &mut work).await {
+                work.errors.push(error);
+            }
         }
-        return Ok(work);
-    }
-    for range in queued_ranges(payload) {
-        let request = range_request(&range)?;
-        if let Err(error) = validate_whole_range(validator, &request, now, &mut work).await {
-            work.errors.push(error);
-        }
-    }
-    for (bucket, key) in delivered_objects(payload)? {
-        if trail_of_digest(&key).is_none() {
-            tracing::info!(%bucket, %key, "not a digest file: skipped");
-            continue;
-        }
-        let store = Arc::clone(&validator.store);
-        match validate_delivered_digest(store, &validator.keys, &bucket, &key).await {
-            Ok(validated) => work.done.push(validated),
-            Err(error) => work.errors.push(error),
+        Request::Delivered { ranges, objects } => {
+            for request in ranges {
+                if let Err(error) = validate_whole_range(validator, &request, now, &mut work).await
+                {
+                    work.errors.push(error);
+                }
+            }
+            for (bucket, key) in objects {
+                if trail_of_digest(&key).is_none() {
+                    tracing::info!(%bucket, %key, "not a digest file: skipped");
+                    continue;
+                }
+                let store = Arc::clone(&validator.store);
+                match validate_delivered_digest(store, &validator.keys, &bucket, &key).await {
+                    Ok(validated) => work.done.push(validated),
+                    Err(error) => work.errors.push(error),
+                }
+            }
         }
     }
     Ok(work)
-}
-
-fn range_request(value: &Value) -> Result<RangeRequest, HandlerError> {
-    serde_json::from_value(value.clone()).map_err(HandlerError::Request)
-}
-
-/// The `validateRange` bodies of an SQS batch (the fan-out's messages).
-fn queued_ranges(payload: &Value) -> Vec<Value> {
-    let records = payload.get("Records").and_then(Value::as_array);
-    records
-        .into_iter()
-        .flatten()
-        .filter(|record| record.get("eventSource").and_then(Value::as_str) == Some("aws:sqs"))
-        .filter_map(|record| record.get("body").and_then(Value::as_str))
-        .filter_map(|body| serde_json::from_str::<Value>(body).ok())
-        .filter_map(|body| body.get("validateRange").cloned())
-        .collect()
 }
 
 /// Validates every account and region the range covers: in-process, or, with a fan-out
@@ -364,24 +340,6 @@ async fn check_digests_late(
     let parts = trail_parts(&*validator.store, &located, &range).await?;
     let store = Arc::clone(&validator.store);
     Ok(check_lateness(store, &located, &range, parts, now).await?)
-}
-
-/// The objects a delivery names (any trigger the forwarder accepts), as bucket and decoded key.
-pub fn delivered_objects(payload: &Value) -> Result<Vec<(String, String)>, UnrecognisedPayload> {
-    let messages = match parse_invocation(payload)? {
-        Invocation::Direct(message) => vec![message],
-        Invocation::Sqs(messages) => messages,
-    };
-    Ok(messages
-        .into_iter()
-        .filter_map(|message| match message.content {
-            Ok(MessageContent::Objects(objects)) => Some(objects),
-            _ => None,
-        })
-        .flatten()
-        .filter_map(|entry| entry.ok()?.decode().ok())
-        .map(|object| (object.bucket, object.key))
-        .collect())
 }
 
 /// The stream of one account's, region's and trail's verdicts in the integrity group.
@@ -468,20 +426,16 @@ mod tests {
             ]
         );
         for name in names {
-            let payload = sample(&name);
-            if let Some(check) = payload.get("checkDigestsLate") {
-                let request: RangeRequest = serde_json::from_value(check.clone()).unwrap();
-                let range = request.resolve_now(0).unwrap();
-                assert_eq!(
-                    range.s3_bucket.as_deref(),
-                    Some("trailwatch-demo-integrity")
-                );
-                assert_eq!(range.trail.name, "demo-trail");
-                continue;
-            }
-            match payload.get("validateRange") {
-                Some(range) => {
-                    let request: RangeRequest = serde_json::from_value(range.clone()).unwrap();
+            match Request::from_payload(&sample(&name)).unwrap() {
+                Request::CheckDigestsLate(request) => {
+                    let range = request.resolve_now(0).unwrap();
+                    assert_eq!(
+                        range.s3_bucket.as_deref(),
+                        Some("trailwatch-demo-integrity")
+                    );
+                    assert_eq!(range.trail.name, "demo-trail");
+                }
+                Request::ValidateRange(request) => {
                     let range = request.resolve(0).unwrap();
                     assert_eq!(
                         range.s3_bucket.as_deref(),
@@ -489,8 +443,8 @@ mod tests {
                     );
                     assert_eq!(range.end - range.start, 3 * 3600, "{name}");
                 }
-                None => {
-                    let objects = delivered_objects(&payload).unwrap();
+                Request::Delivered { ranges, objects } => {
+                    assert!(ranges.is_empty(), "{name}");
                     assert_eq!(objects.len(), 1, "{name}");
                     let (bucket, key) = &objects[0];
                     assert_eq!(bucket, "trailwatch-demo-integrity");

@@ -1,0 +1,174 @@
+//! What an invocation asks of the validator, read once from its payload: the hourly check for
+//! late digests, a range (the schedule, or the fan-out's SQS messages), or digests delivered
+//! in any envelope the forwarder's triggers know (S3, SNS, SQS, EventBridge).
+
+use serde_json::Value;
+use trailwatch::digest::request::RangeRequest;
+use trailwatch::trigger::{Invocation, MessageContent, UnrecognisedPayload, parse_invocation};
+
+/// One invocation's work.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Request {
+    /// `{"checkDigestsLate": {…}}`: which regions' digests stopped coming.
+    CheckDigestsLate(RangeRequest),
+    /// `{"validateRange": {…}}`: a range, from the schedule.
+    ValidateRange(RangeRequest),
+    /// Digests delivered, and ranges an SQS batch of the fan-out carries.
+    Delivered {
+        ranges: Vec<RangeRequest>,
+        /// (bucket, key) of each object named; digests are told apart later, by key.
+        objects: Vec<(String, String)>,
+    },
+}
+
+/// Why a payload asks for nothing the validator does.
+#[derive(Debug, thiserror::Error)]
+pub enum RequestError {
+    #[error(transparent)]
+    Payload(#[from] UnrecognisedPayload),
+    #[error("{field} is not a range request: {source}")]
+    Range {
+        field: &'static str,
+        #[source]
+        source: serde_json::Error,
+    },
+}
+
+const CHECK_DIGESTS_LATE: &str = "checkDigestsLate";
+const VALIDATE_RANGE: &str = "validateRange";
+
+impl Request {
+    pub fn from_payload(payload: &Value) -> Result<Self, RequestError> {
+        if let Some(check) = payload.get(CHECK_DIGESTS_LATE) {
+            return Ok(Request::CheckDigestsLate(range(CHECK_DIGESTS_LATE, check)?));
+        }
+        if let Some(value) = payload.get(VALIDATE_RANGE) {
+            return Ok(Request::ValidateRange(range(VALIDATE_RANGE, value)?));
+        }
+        // An SQS batch may mix the fan-out's ranges with digest notifications: each body is
+        // read once, a range here and anything else by the trigger parser.
+        let mut ranges = Vec::new();
+        let mut others = Vec::new();
+        for record in sqs_records(payload) {
+            let body = record.get("body").and_then(Value::as_str);
+            let queued = body
+                .and_then(|body| serde_json::from_str::<Value>(body).ok())
+                .and_then(|mut body| body.get_mut(VALIDATE_RANGE).map(Value::take));
+            match queued {
+                Some(value) => ranges.push(range(VALIDATE_RANGE, &value)?),
+                None => others.push(record.clone()),
+            }
+        }
+        let objects = if ranges.is_empty() {
+            delivered_objects(payload)?
+        } else if others.is_empty() {
+            Vec::new()
+        } else {
+            delivered_objects(&serde_json::json!({ "Records": others }))?
+        };
+        Ok(Request::Delivered { ranges, objects })
+    }
+}
+
+fn range(field: &'static str, value: &Value) -> Result<RangeRequest, RequestError> {
+    serde_json::from_value(value.clone()).map_err(|source| RequestError::Range { field, source })
+}
+
+/// The records of an SQS batch; none for any other payload.
+fn sqs_records(payload: &Value) -> &[Value] {
+    let records = payload.get("Records").and_then(Value::as_array);
+    let records = records.map_or(&[][..], Vec::as_slice);
+    let from_sqs = records
+        .first()
+        .and_then(|r| r.get("eventSource"))
+        .and_then(Value::as_str)
+        == Some("aws:sqs");
+    if from_sqs { records } else { &[] }
+}
+
+/// The objects a notification names, in any envelope.
+fn delivered_objects(payload: &Value) -> Result<Vec<(String, String)>, UnrecognisedPayload> {
+    let messages = match parse_invocation(payload)? {
+        Invocation::Direct(message) => vec![message],
+        Invocation::Sqs(messages) => messages,
+    };
+    Ok(messages
+        .into_iter()
+        .filter_map(|message| match message.content {
+            Ok(MessageContent::Objects(objects)) => Some(objects),
+            _ => None,
+        })
+        .flatten()
+        .filter_map(|entry| entry.ok()?.decode().ok())
+        .map(|object| (object.bucket, object.key))
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    const DIGEST: &str = "AWSLogs/111122223333/CloudTrail-Digest/us-east-1/2026/11/25/111122223333_CloudTrail-Digest_us-east-1_t_us-east-1_20261125T120000Z.json.gz";
+
+    fn range_body() -> Value {
+        json!({"trail": {"name": "t"}, "start": "2026-11-25T00:00:00Z"})
+    }
+
+    fn sqs(bodies: &[Value]) -> Value {
+        let records: Vec<Value> = bodies
+            .iter()
+            .enumerate()
+            .map(|(i, body)| json!({"messageId": format!("m{i}"), "eventSource": "aws:sqs", "body": body.to_string()}))
+            .collect();
+        json!({ "Records": records })
+    }
+
+    fn notification() -> Value {
+        json!({"s3Bucket": "b", "s3ObjectKey": [DIGEST]})
+    }
+
+    #[test]
+    fn scheduled_payloads_are_their_request() {
+        let late = Request::from_payload(&json!({"checkDigestsLate": range_body()})).unwrap();
+        assert!(matches!(late, Request::CheckDigestsLate(_)));
+        let range = Request::from_payload(&json!({"validateRange": range_body()})).unwrap();
+        assert!(matches!(range, Request::ValidateRange(_)));
+        let bad = Request::from_payload(&json!({"validateRange": 7})).unwrap_err();
+        assert!(
+            bad.to_string()
+                .starts_with("validateRange is not a range request: "),
+            "{bad}"
+        );
+    }
+
+    #[test]
+    fn an_sqs_batch_may_mix_queued_ranges_and_digest_notifications() {
+        let payload = sqs(&[json!({"validateRange": range_body()}), notification()]);
+        let Request::Delivered { ranges, objects } = Request::from_payload(&payload).unwrap()
+        else {
+            panic!("not delivered")
+        };
+        assert_eq!(ranges.len(), 1);
+        assert_eq!(objects, vec![("b".to_owned(), DIGEST.to_owned())]);
+        let only_ranges = sqs(&[json!({"validateRange": range_body()})]);
+        let Request::Delivered { ranges, objects } = Request::from_payload(&only_ranges).unwrap()
+        else {
+            panic!("not delivered")
+        };
+        assert_eq!((ranges.len(), objects.len()), (1, 0));
+    }
+
+    #[test]
+    fn a_direct_notification_names_its_digest_and_an_unknown_payload_is_refused() {
+        let Request::Delivered { ranges, objects } =
+            Request::from_payload(&notification()).unwrap()
+        else {
+            panic!("not delivered")
+        };
+        assert!(ranges.is_empty() && objects.len() == 1);
+        let unknown = Request::from_payload(&json!({"hello": 1})).unwrap_err();
+        assert!(matches!(unknown, RequestError::Payload(_)), "{unknown}");
+    }
+}
