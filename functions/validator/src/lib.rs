@@ -173,46 +173,8 @@ pub async fn handle(
     let now = trailwatch::clock::now_seconds();
     let work = run(validator, &event.payload, now).await?;
     let function_name = &event.context.env_config.function_name;
-    let metrics_line = |dimensions: &[(&str, &str)], metrics| {
-        line_with_dimensions(&validator.namespace, dimensions, now * 1000, metrics, &[])
-    };
-    let mut counts = Counts::default();
-    let mut invalid = Vec::new();
-    for validated in &work.done {
-        let trail = &validated.trail;
-        let lines = validated.report.verdicts.iter().map(|verdict| {
-            let event = VerdictEvent::of(verdict, &validated.what);
-            serde_json::to_string(&event).unwrap_or_default()
-        });
-        write_lines(validator, &verdict_stream(trail), lines, now)
-            .await
-            .map_err(HandlerError::Verdicts)?;
-        let part_counts = validated.report.counts();
-        counts.add(&part_counts);
-        let problems = validator_part_metrics(&part_counts, false);
-        if !problems.is_empty() {
-            let dimensions = part_dimensions(function_name, trail);
-            println!("{}", metrics_line(&dimensions, problems));
-        }
-        invalid.extend(
-            validated
-                .report
-                .verdicts
-                .iter()
-                .filter(|v| !v.status.is_valid())
-                .map(|v| v.to_string()),
-        );
-    }
-    let late: Vec<&Lateness> = work.lateness.iter().filter(|l| l.late).collect();
-    for lateness in &late {
-        let line = serde_json::to_string(&lateness.event(now)).unwrap_or_default();
-        write_lines(validator, &verdict_stream(&lateness.trail), [line], now)
-            .await
-            .map_err(HandlerError::Verdicts)?;
-        let dimensions = part_dimensions(function_name, &lateness.trail);
-        let metrics = validator_part_metrics(&Counts::default(), true);
-        println!("{}", metrics_line(&dimensions, metrics));
-    }
+    let (counts, invalid) = report_validated(validator, &work.done, function_name, now).await?;
+    let late = report_late(validator, &work.lateness, function_name, now).await?;
     println!(
         "{}",
         emf_line(
@@ -249,6 +211,73 @@ pub async fn handle(
         "late": late.iter().map(|l| l.line(now)).collect::<Vec<_>>(),
         "checkedForLateness": work.lateness.len(),
     }))
+}
+
+/// Writes each part's verdict events and its problem metrics; the counts of all parts and the
+/// lines of what is not valid.
+async fn report_validated(
+    validator: &Validator,
+    done: &[Validated],
+    function_name: &str,
+    now: i64,
+) -> Result<(Counts, Vec<String>), HandlerError> {
+    let mut counts = Counts::default();
+    let mut invalid = Vec::new();
+    for validated in done {
+        let trail = &validated.trail;
+        let lines = validated.report.verdicts.iter().map(|verdict| {
+            let event = VerdictEvent::of(verdict, &validated.what);
+            serde_json::to_string(&event).unwrap_or_default()
+        });
+        write_lines(validator, &verdict_stream(trail), lines, now)
+            .await
+            .map_err(HandlerError::Verdicts)?;
+        let part_counts = validated.report.counts();
+        counts.add(&part_counts);
+        let problems = validator_part_metrics(&part_counts, false);
+        if !problems.is_empty() {
+            print_part_metrics(validator, function_name, trail, problems, now);
+        }
+        let verdicts = validated.report.verdicts.iter();
+        invalid.extend(
+            verdicts
+                .filter(|v| !v.status.is_valid())
+                .map(ToString::to_string),
+        );
+    }
+    Ok((counts, invalid))
+}
+
+/// Writes an event and a metric for each region whose digests are late; those regions.
+async fn report_late<'w>(
+    validator: &Validator,
+    lateness: &'w [Lateness],
+    function_name: &str,
+    now: i64,
+) -> Result<Vec<&'w Lateness>, HandlerError> {
+    let late: Vec<&Lateness> = lateness.iter().filter(|l| l.late).collect();
+    for lateness in &late {
+        let line = serde_json::to_string(&lateness.event(now)).unwrap_or_default();
+        write_lines(validator, &verdict_stream(&lateness.trail), [line], now)
+            .await
+            .map_err(HandlerError::Verdicts)?;
+        let metrics = validator_part_metrics(&Counts::default(), true);
+        print_part_metrics(validator, function_name, &lateness.trail, metrics, now);
+    }
+    Ok(late)
+}
+
+/// One EMF line of a part's problem metrics, with its `Account` and `Region` dimensions.
+fn print_part_metrics(
+    validator: &Validator,
+    function_name: &str,
+    trail: &TrailDigests,
+    metrics: Vec<(&'static str, &'static str, Value)>,
+    now: i64,
+) {
+    let dimensions = part_dimensions(function_name, trail);
+    let line = line_with_dimensions(&validator.namespace, &dimensions, now * 1000, metrics, &[]);
+    println!("{line}");
 }
 
 /// What one invocation did.
