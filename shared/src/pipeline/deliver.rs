@@ -17,7 +17,7 @@ use crate::trail::Halt;
 
 use super::Settings;
 use super::classify::ToRead;
-use super::deadline::StopSignal;
+use super::deadline::Deadline;
 use super::lease::Held;
 
 /// Batches waiting between the reading thread and delivery. Bounds memory to a few MiB
@@ -68,8 +68,7 @@ pub async fn deliver<S: ObjectSource, L: LogSink, C: CheckpointStore>(
     sink: &L,
     settings: &Settings,
     to_read: &ToRead,
-    stop: StopSignal,
-    deadline: Option<Instant>,
+    deadline: &Deadline,
     mut held: Option<&mut Held<'_, C>>,
 ) -> Delivery {
     let object = &to_read.object;
@@ -102,7 +101,7 @@ pub async fn deliver<S: ObjectSource, L: LogSink, C: CheckpointStore>(
         dry_run: settings.dry_run,
         start_record: object.start_record,
         max_decompressed_bytes: settings.max_decompressed_bytes,
-        stop,
+        stop: deadline.signal(),
     };
     let (ready_tx, mut ready_rx) = mpsc::channel::<ReadyBatch>(READY_BATCH_QUEUE);
     let (bucket, key) = (context.bucket.clone(), context.key.clone());
@@ -117,7 +116,7 @@ pub async fn deliver<S: ObjectSource, L: LogSink, C: CheckpointStore>(
         sink,
         settings.dry_run,
         &mut ready_rx,
-        deadline,
+        deadline.at(),
         held,
         &bucket,
         &key,

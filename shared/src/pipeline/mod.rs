@@ -315,8 +315,7 @@ where
             &self.sink,
             &self.settings,
             &to_read,
-            deadline.signal(),
-            deadline.at(),
+            deadline,
             held.as_mut(),
         )
         .await;
