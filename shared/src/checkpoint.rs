@@ -165,6 +165,13 @@ pub enum Claim {
         /// holding them are read back before they are sent.
         uncertain: Option<Unconfirmed>,
     },
+    /// Not to be read: why.
+    Refused(Refusal),
+}
+
+/// Why a claim is refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
     /// Every record was delivered before.
     AlreadyForwarded,
     /// The notification names other content than was forwarded under this key.
@@ -220,13 +227,13 @@ pub fn claim(stored: Option<&Stored>, request: &ClaimRequest<'_>) -> Claim {
     if let Some((forwarded, notified)) =
         different_content(current, request.version_id, request.e_tag)
     {
-        return Claim::Rewritten {
+        return Claim::Refused(Refusal::Rewritten {
             forwarded,
             notified,
-        };
+        });
     }
     if current.done {
-        return Claim::AlreadyForwarded;
+        return Claim::Refused(Refusal::AlreadyForwarded);
     }
     let held_by_other = current
         .owner
@@ -236,11 +243,11 @@ pub fn claim(stored: Option<&Stored>, request: &ClaimRequest<'_>) -> Claim {
     // keeps its request id).
     let in_flight = current.uncertain && current.owner.is_some();
     if (held_by_other || in_flight) && current.lease_until_millis > request.now_millis {
-        return Claim::Leased {
+        return Claim::Refused(Refusal::Leased {
             owner: current.owner.clone().unwrap_or_default(),
             until_millis: current.lease_until_millis,
             in_flight,
-        };
+        });
     }
     // A continuation resumes where the store says, not where its message says: the message
     // may be overtaken (a redelivery resumed further) or ahead (the handoff's last write was
@@ -430,11 +437,11 @@ mod tests {
         let progressed = held.progressed(700, NOW);
         assert_eq!(
             claim(Some(&stored(&progressed)), &request("b")),
-            Claim::Leased {
+            Claim::Refused(Refusal::Leased {
                 owner: "a".into(),
                 until_millis: LEASE_END,
                 in_flight: false,
-            }
+            })
         );
         // Past the deadline, a put of the dead invocation may still land: not yet.
         let at_deadline = ClaimRequest {
@@ -443,7 +450,7 @@ mod tests {
         };
         assert!(matches!(
             claim(Some(&stored(&progressed)), &at_deadline),
-            Claim::Leased { .. }
+            Claim::Refused(Refusal::Leased { .. })
         ));
         let later = ClaimRequest {
             now_millis: LEASE_END + 1,
@@ -461,24 +468,30 @@ mod tests {
         let (mut held, _, _) = granted(claim(None, &request("a")));
         held.opened(None, Some("\"abc\"")).unwrap();
         let done = stored(&held.finished(2500));
-        assert_eq!(claim(Some(&done), &request("b")), Claim::AlreadyForwarded);
+        assert_eq!(
+            claim(Some(&done), &request("b")),
+            Claim::Refused(Refusal::AlreadyForwarded)
+        );
         let rewritten = ClaimRequest {
             e_tag: Some("\"other\""),
             ..request("b")
         };
         assert_eq!(
             claim(Some(&done), &rewritten),
-            Claim::Rewritten {
+            Claim::Refused(Refusal::Rewritten {
                 forwarded: "ETag abc".into(),
                 notified: "ETag other".into()
-            }
+            })
         );
         // A notification that names no content is compared after the object is opened.
         let unnamed = ClaimRequest {
             e_tag: None,
             ..request("b")
         };
-        assert_eq!(claim(Some(&done), &unnamed), Claim::AlreadyForwarded);
+        assert_eq!(
+            claim(Some(&done), &unnamed),
+            Claim::Refused(Refusal::AlreadyForwarded)
+        );
     }
 
     #[test]
@@ -520,7 +533,7 @@ mod tests {
         let done = stored(&held.finished(2500));
         assert_eq!(
             claim(Some(&done), &continuation(1200)),
-            Claim::AlreadyForwarded
+            Claim::Refused(Refusal::AlreadyForwarded)
         );
         // Never seen (the table came after the message): the message's record stands.
         let (_, start, _) = granted(claim(None, &continuation(800)));
@@ -542,7 +555,10 @@ mod tests {
             e_tag: Some("fresh"),
             ..request("b")
         };
-        assert_eq!(claim(Some(&done), &fresh), Claim::AlreadyForwarded);
+        assert_eq!(
+            claim(Some(&done), &fresh),
+            Claim::Refused(Refusal::AlreadyForwarded)
+        );
     }
 
     #[test]
@@ -620,11 +636,11 @@ mod tests {
         for (owner, now) in [("b", NOW + 2_000), ("b", NOW + 60_001), ("a", NOW + 60_001)] {
             assert_eq!(
                 claim(Some(&stored(&released)), &at(owner, now)),
-                Claim::Leased {
+                Claim::Refused(Refusal::Leased {
                     owner: "a".into(),
                     until_millis: NOW + 60_000 + MARGIN,
                     in_flight: true
-                },
+                }),
                 "{owner} at {now}"
             );
         }

@@ -2,7 +2,9 @@
 //! each batch boundary once its batches are delivered, finished or released at the end. The
 //! rules are [`crate::checkpoint`]'s; this is their conversation with the store.
 
-use crate::checkpoint::{Checkpoint, Claim, ClaimRequest, Lease, Unconfirmed, Written, claim};
+use crate::checkpoint::{
+    Checkpoint, Claim, ClaimRequest, Lease, Refusal, Unconfirmed, Written, claim,
+};
 use crate::clock::now_millis;
 use crate::logs::Batch;
 use crate::ports::{CallError, CheckpointStore};
@@ -14,8 +16,8 @@ const CLAIM_ATTEMPTS: usize = 3;
 #[derive(Debug)]
 pub enum Claimed<'c, C> {
     Held(Held<'c, C>),
-    /// Not to be read: the claim's answer says why.
-    Refused(Claim),
+    /// Not to be read: why.
+    Refused(Refusal),
 }
 
 /// Loads the checkpoint, decides, and writes the claim; a lost race is decided again on what
@@ -49,7 +51,7 @@ pub async fn claim_object<'c, C: CheckpointStore>(
                     }));
                 }
             }
-            refused => return Ok(Claimed::Refused(refused)),
+            Claim::Refused(refusal) => return Ok(Claimed::Refused(refusal)),
         }
     }
     Err(CallError::transient(

@@ -29,7 +29,7 @@ pub use lease::{Claimed, Held, claim_object};
 pub use plan::{FilePlan, PlanContext, ReadyBatch, plan_file};
 pub use settle::{Next, rewritten_reason, settle};
 
-use crate::checkpoint::{Claim, ClaimRequest};
+use crate::checkpoint::{ClaimRequest, Refusal};
 use crate::config::ForwarderConfig;
 use crate::object::{Continuation, NotifiedObject};
 use crate::ports::{
@@ -377,11 +377,11 @@ where
         };
         let mut summary = summary();
         match refused {
-            Claim::AlreadyForwarded => {
+            Refusal::AlreadyForwarded => {
                 summary.checkpoint = Some(CheckpointVerdict::AlreadyForwarded);
                 Err(Box::new(summary.skipped("already forwarded")))
             }
-            Claim::Rewritten {
+            Refusal::Rewritten {
                 forwarded,
                 notified,
             } => {
@@ -390,21 +390,20 @@ where
                     summary.skipped(rewritten_reason(&forwarded, &notified)),
                 ))
             }
-            Claim::Leased {
+            Refusal::Leased {
                 owner,
                 until_millis,
                 in_flight: false,
             } => Err(Box::new(summary.failed_for_now(format!(
                 "another invocation ({owner}) is forwarding the object, its lease until {until_millis} (epoch ms); retried later"
             )))),
-            Claim::Leased {
+            Refusal::Leased {
                 owner,
                 until_millis,
                 in_flight: true,
             } => Err(Box::new(summary.failed_for_now(format!(
                 "another invocation ({owner}) stopped with a put whose outcome is unknown; it is read back once that put can no longer land, after {until_millis} (epoch ms); retried later"
             )))),
-            Claim::Granted { .. } => Err(Box::new(summary.failed_for_now("claim not written"))),
         }
     }
 
