@@ -93,6 +93,8 @@ impl ObjectRef {
 /// An object as a trigger names it, the key still as the trigger wrote it.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct NotifiedObject {
+    /// What named the object: a notification, or this forwarder's continuation message.
+    pub origin: Origin,
     /// The notification's event name, e.g. `ObjectCreated:Put`, when it has one.
     pub event_name: Option<String>,
     pub bucket: String,
@@ -102,6 +104,17 @@ pub struct NotifiedObject {
     pub e_tag: Option<String>,
     pub size: Option<i64>,
     pub start_record: u64,
+}
+
+/// What named an object to forward.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Origin {
+    /// A notification of the trail's bucket (S3, SNS, SQS, EventBridge, CloudTrail's own).
+    #[default]
+    Notification,
+    /// A continuation message: the rest of an object an earlier invocation handed off, from
+    /// `start_record` on.
+    Continuation,
 }
 
 /// A notification whose key does not decode.
@@ -122,6 +135,7 @@ impl NotifiedObject {
 
     pub fn from_continuation(continuation: Continuation) -> Self {
         Self {
+            origin: Origin::Continuation,
             event_name: None,
             bucket: continuation.bucket,
             encoded_key: continuation.key,

@@ -31,7 +31,7 @@ pub use settle::{Next, rewritten_reason, settle};
 
 use crate::checkpoint::{ClaimRequest, Refusal};
 use crate::config::ForwarderConfig;
-use crate::object::{Continuation, NotifiedObject};
+use crate::object::{Continuation, NotifiedObject, Origin};
 use crate::ports::{
     CheckpointStore, ContinuationQueue, DeadLetter, DeadLetterQueue, LogSink, ObjectSource,
 };
@@ -348,7 +348,7 @@ where
             return Ok(None);
         };
         let object = &mut to_read.object;
-        let is_continuation = notified.event_name.is_none() && object.start_record > 0;
+        let is_continuation = notified.origin == Origin::Continuation;
         let request = ClaimRequest {
             owner,
             now_millis: crate::clock::now_millis(),

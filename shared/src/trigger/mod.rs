@@ -9,7 +9,7 @@
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::object::{CONTINUATION_FIELD, Continuation, KeyEncoding, NotifiedObject};
+use crate::object::{CONTINUATION_FIELD, Continuation, KeyEncoding, NotifiedObject, Origin};
 
 /// One entry of a message: an object, or why the entry names none (an S3 record without a
 /// key, a key that is not a string). A bad entry never hides the good ones beside it.
@@ -270,6 +270,7 @@ fn s3_record(index: usize, record: &Value) -> Entry {
         .filter(|key| !key.is_empty())
         .ok_or_else(|| incomplete("s3.object.key"))?;
     Ok(NotifiedObject {
+        origin: Origin::Notification,
         event_name: parsed.event_name,
         bucket,
         encoded_key: key,
@@ -331,6 +332,7 @@ fn eventbridge_event(value: &Value) -> Result<MessageContent, MessageError> {
         return Err(MessageError::EventBridgeIncomplete);
     };
     Ok(MessageContent::Objects(vec![Ok(NotifiedObject {
+        origin: Origin::Notification,
         // "Object Created" maps onto the S3 notification vocabulary for the skip rule.
         event_name: Some(if detail_type == "Object Created" {
             "ObjectCreated:EventBridge".to_owned()

@@ -1,5 +1,5 @@
 use super::*;
-use crate::object::ContinuationMessage;
+use crate::object::{ContinuationMessage, Origin};
 
 fn event(name: &str) -> Value {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -25,6 +25,7 @@ fn direct_s3_notification() {
     assert_eq!(objects[0].key_encoding, KeyEncoding::Form);
     assert!(objects[0].encoded_key.starts_with("audit+trail/AWSLogs/"));
     assert_eq!(objects[0].event_name.as_deref(), Some("ObjectCreated:Put"));
+    assert_eq!(objects[0].origin, Origin::Notification);
 }
 
 #[test]
@@ -135,6 +136,9 @@ fn continuation_messages_round_trip() {
         objects[0],
         Ok(NotifiedObject::from_continuation(continuation))
     );
+    // Told apart by where it came from, not by its fields.
+    let continued = objects[0].as_ref().unwrap();
+    assert_eq!(continued.origin, Origin::Continuation);
 }
 
 #[test]
