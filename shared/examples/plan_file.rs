@@ -48,8 +48,6 @@ fn main() -> ExitCode {
         }
     };
     let context = PlanContext {
-        bucket: "local".into(),
-        key: key.into(),
         key_facts: KeyFacts::for_key(&trail_key),
         routes: Arc::new(config.routes),
         dry_run: config.dry_run,

@@ -28,7 +28,8 @@ async fn main() -> Result<(), Error> {
             &format!("forward_once-{}", std::process::id()),
             true,
         )
-        .await;
+        .await
+        .summary;
     println!("{}", serde_json::to_string_pretty(&summary)?);
     Ok(())
 }

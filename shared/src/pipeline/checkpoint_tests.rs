@@ -202,7 +202,8 @@ async fn a_continuation_delivered_twice_applies_once() {
             "invocation-1",
             true,
         )
-        .await;
+        .await
+        .summary;
     let handoff = started.handed_off_at.unwrap();
     assert_eq!(
         forwarder.store().get(BUCKET, &key).unwrap().next_record,
@@ -348,7 +349,8 @@ async fn a_checkpoint_table_failing_mid_object_costs_a_retry_never_a_duplicate()
             "invocation-1",
             true,
         )
-        .await;
+        .await
+        .summary;
     assert!(failed.is_retryable() && failed.is_balanced(), "{failed:?}");
     *forwarder.store().fail_writes_after.lock().unwrap() = None;
     tokio::time::sleep_until(lease_end + IN_FLIGHT_MARGIN + Duration::from_millis(100)).await;

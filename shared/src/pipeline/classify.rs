@@ -1,6 +1,7 @@
 //! The first step of an object's path, and the only place that decides whether it is read:
 //! every skip rule, in order.
 
+use super::settle::{Outcome, Settled};
 use crate::logs::KeyFacts;
 use crate::object::{NotifiedObject, ObjectRef};
 use crate::route::Routes;
@@ -12,8 +13,8 @@ use crate::trail::{EventCategory, FileKind, TrailKey};
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum Classified {
-    /// Not read; the summary says why (skipped, or failed when its key does not decode).
-    Done(ObjectSummary),
+    /// Not read: skipped, or failed for good when its key does not decode.
+    Done(Settled),
     /// To be read.
     Read(ToRead),
 }
@@ -34,13 +35,15 @@ pub fn classify(notified: &NotifiedObject, routes: &Routes) -> Classified {
         Err(error) => {
             let summary =
                 ObjectSummary::new(&notified.bucket, &notified.encoded_key, FileKind::Other);
-            return Classified::Done(summary.failed(error));
+            return Classified::Done(Settled::new(summary, Outcome::failed(error, false)));
         }
     };
     let trail_key = TrailKey::parse(&object.key);
     let kind = trail_key.as_ref().map_or(FileKind::Other, |key| key.kind);
     let mut summary = ObjectSummary::new(&object.bucket, &object.key, kind);
-    let skip = |summary: ObjectSummary, reason: &str| Classified::Done(summary.skipped(reason));
+    let skip = |summary: ObjectSummary, reason: &str| {
+        Classified::Done(Settled::new(summary, Outcome::Skipped(reason.to_owned())))
+    };
     if let Some(reason) = notified.not_created_reason() {
         return skip(summary, &reason);
     }
@@ -105,9 +108,14 @@ mod tests {
 
     fn reason(classified: Classified) -> Option<String> {
         match classified {
-            Classified::Done(summary) => {
-                summary.skip_reason().or(summary.error()).map(str::to_owned)
-            }
+            Classified::Done(Settled { outcome, .. }) => match outcome {
+                Outcome::Skipped(reason) => Some(reason),
+                Outcome::Failed { error, retry } => {
+                    assert!(!retry, "{error}");
+                    Some(error)
+                }
+                other => panic!("not a classify outcome: {other:?}"),
+            },
             Classified::Read(_) => None,
         }
     }

@@ -88,14 +88,12 @@ pub async fn deliver<S: ObjectSource, L: LogSink, C: CheckpointStore>(
     }
     let pinned = Continuation {
         bucket: object.bucket.clone(),
-        key: opened.key.clone(),
+        key: opened.key,
         version_id: opened.version_id.or_else(|| object.version_id.clone()),
         e_tag: opened.e_tag,
         next_record: 0,
     };
     let context = PlanContext {
-        bucket: object.bucket.clone(),
-        key: opened.key,
         key_facts: to_read.key_facts.clone(),
         routes: Arc::clone(&settings.routes),
         dry_run: settings.dry_run,
@@ -104,24 +102,21 @@ pub async fn deliver<S: ObjectSource, L: LogSink, C: CheckpointStore>(
         stop: deadline.signal(),
     };
     let (ready_tx, mut ready_rx) = mpsc::channel::<ReadyBatch>(READY_BATCH_QUEUE);
-    let (bucket, key) = (context.bucket.clone(), context.key.clone());
     let body = opened.body;
+    // The reading thread logs where its caller does, in the object's span (bucket, key).
+    let span = tracing::Span::current();
+    let dispatch = tracing::dispatcher::get_default(Clone::clone);
     let reading = tokio::task::spawn_blocking(move || {
-        plan_file(body, &context, |ready| {
-            ready_tx.blocking_send(ready).map_err(|_| Halt::Delivery)
+        tracing::dispatcher::with_default(&dispatch, || {
+            span.in_scope(|| {
+                plan_file(body, &context, |ready| {
+                    ready_tx.blocking_send(ready).map_err(|_| Halt::Delivery)
+                })
+            })
         })
     });
 
-    let put = put_batches(
-        sink,
-        settings.dry_run,
-        &mut ready_rx,
-        deadline.at(),
-        held,
-        &bucket,
-        &key,
-    )
-    .await;
+    let put = put_batches(sink, settings.dry_run, &mut ready_rx, deadline.at(), held).await;
     // The reading thread sees the closed queue and stops at its next batch.
     drop(ready_rx);
     Delivery::Read(Box::new(Delivered {
@@ -150,8 +145,6 @@ async fn put_batches<L: LogSink, C: CheckpointStore>(
     ready: &mut mpsc::Receiver<ReadyBatch>,
     deadline: Option<Instant>,
     mut held: Option<&mut Held<'_, C>>,
-    bucket: &str,
-    key: &str,
 ) -> Puts {
     let mut forwarded: Vec<(Destination, u64)> = Vec::new();
     let mut count = |destination: &Destination, events: u64| match forwarded
@@ -176,7 +169,7 @@ async fn put_batches<L: LogSink, C: CheckpointStore>(
             match drop_delivered(sink, &ready.destination, batch).await {
                 Ok((rest, found)) => {
                     if found > 0 {
-                        tracing::info!(bucket = %bucket, key = %key, destination = %ready.destination, found, "events of an unfinished put found in their stream: not sent again");
+                        tracing::info!(destination = %ready.destination, found, "events of an unfinished put found in their stream: not sent again");
                     }
                     count(&ready.destination, found);
                     found_delivered += found;
@@ -197,7 +190,7 @@ async fn put_batches<L: LogSink, C: CheckpointStore>(
                     count(&ready.destination, outcome.accepted);
                     rejected.add(&outcome.rejected);
                     if !outcome.rejected.is_empty() {
-                        tracing::warn!(bucket = %bucket, key = %key, destination = %ready.destination, too_old = outcome.rejected.too_old, too_new = outcome.rejected.too_new, expired = outcome.rejected.expired, "CloudWatch Logs rejected events");
+                        tracing::warn!(destination = %ready.destination, too_old = outcome.rejected.too_old, too_new = outcome.rejected.too_new, expired = outcome.rejected.expired, "CloudWatch Logs rejected events");
                     }
                 }
                 Err(error) => {

@@ -78,8 +78,6 @@ async fn store_confirmed<C: CheckpointStore>(
     match store.load(bucket, key).await {
         Ok(Some(found)) if found.revision == revision && found.checkpoint == *checkpoint => {
             tracing::info!(
-                bucket,
-                key,
                 revision,
                 "checkpoint write found stored after an unclear answer"
             );

@@ -2,6 +2,7 @@
 //! route → batch → put) → [`settle`] (summary entry and what is left) → hand off. This module
 //! runs an invocation over the ports: its messages, its deadline, and what to report for retry.
 
+pub mod answer;
 pub mod classify;
 pub mod deadline;
 pub mod deliver;
@@ -21,23 +22,23 @@ use std::time::Duration;
 
 use serde_json::Value;
 use tokio::time::Instant;
+use tracing::Instrument;
 
 pub use classify::{Classified, ToRead, classify};
 pub use deadline::{Deadline, StopSignal};
 pub use deliver::{Delivered, Delivery, deliver};
 pub use lease::{Claimed, Held, claim_object};
 pub use plan::{FilePlan, PlanContext, ReadyBatch, plan_file};
-pub use settle::{Next, rewritten_reason, settle};
+pub use settle::{Outcome, Settled, refused, rewritten_reason, settle};
 
-use crate::checkpoint::{ClaimRequest, Refusal};
+use crate::checkpoint::ClaimRequest;
 use crate::config::ForwarderConfig;
 use crate::object::{Continuation, NotifiedObject, Origin};
-use crate::ports::{
-    CheckpointStore, ContinuationQueue, DeadLetter, DeadLetterQueue, LogSink, ObjectSource,
-};
+use crate::ports::{CheckpointStore, ContinuationQueue, DeadLetterQueue, LogSink, ObjectSource};
 use crate::route::Routes;
-use crate::summary::{CheckpointVerdict, FailedMessage, ForwardSummary, ObjectSummary};
+use crate::summary::{FailedMessage, ForwardSummary, ObjectSummary};
 use crate::trigger::{Invocation, Message, MessageContent, UnrecognisedPayload, parse_invocation};
+use answer::{MessageEnd, MessageTally};
 
 /// What an invocation did, and what the trigger must be told.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -99,39 +100,6 @@ pub struct Queues<Q, C, D> {
     pub dead_letters: Option<D>,
 }
 
-/// The first thing of a message that failed for good: an object, or an entry naming none.
-struct FailedForGood {
-    object: Option<String>,
-    reason: String,
-    delivered: Option<String>,
-}
-
-impl FailedForGood {
-    fn entry(reason: String) -> Self {
-        Self {
-            object: None,
-            reason,
-            delivered: None,
-        }
-    }
-}
-
-/// How an SQS message ends.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Settled {
-    /// Acknowledged: everything it names is done (forwarded, skipped, or failed for good with
-    /// no dead-letter queue to keep it).
-    Done,
-    /// Reported in `batchItemFailures`: it comes back after its visibility timeout.
-    Retry,
-    /// Failed for good: copied to the dead-letter queue with this reason, then acknowledged.
-    /// `named_objects`: it named objects (which were read), not only what no retry mends.
-    DeadLetter {
-        letter: DeadLetter,
-        named_objects: bool,
-    },
-}
-
 impl<S, L, Q, C, D> Forwarder<S, L, Q, C, D>
 where
     S: ObjectSource,
@@ -176,10 +144,19 @@ where
             Invocation::Sqs(messages) => {
                 report.sqs = true;
                 for message in &messages {
-                    let settled = self
-                        .run_message(message, &deadline, owner, &mut report.summary)
-                        .await;
-                    if !self.acknowledge(message, settled).await {
+                    let span = tracing::info_span!(
+                        "message",
+                        message_id = message.id.as_deref().unwrap_or_default()
+                    );
+                    let acknowledged = async {
+                        let end = self
+                            .run_message(message, &deadline, owner, &mut report.summary)
+                            .await;
+                        answer::acknowledge(self.dead_letters.as_ref(), message, end).await
+                    }
+                    .instrument(span)
+                    .await;
+                    if !acknowledged {
                         report.failed_message_ids.extend(message.id.clone());
                     }
                 }
@@ -195,98 +172,46 @@ where
         deadline: &Deadline,
         owner: &str,
         summary: &mut ForwardSummary,
-    ) -> Settled {
+    ) -> MessageEnd {
         let message_id = message.id.as_deref().unwrap_or_default();
-        let letter = |failed: FailedForGood, named_objects| Settled::DeadLetter {
-            letter: DeadLetter {
-                message_id: message_id.to_owned(),
-                object: failed.object,
-                reason: failed.reason,
-                delivered: failed.delivered,
-            },
-            named_objects,
-        };
+        let mut tally = MessageTally::default();
         let objects = match &message.content {
             Ok(MessageContent::Objects(objects)) => objects,
             Ok(MessageContent::TestEvent) => {
-                tracing::info!(message_id, "s3:TestEvent acknowledged");
-                return Settled::Done;
+                tracing::info!("s3:TestEvent acknowledged");
+                return MessageEnd::Done;
             }
             Err(error) => {
-                tracing::error!(message_id, error = %error, "message names nothing readable");
+                tracing::error!(error = %error, "message names nothing readable");
                 summary.message_errors.push(FailedMessage {
                     message_id: message_id.to_owned(),
                     error: error.to_string(),
                 });
-                return letter(FailedForGood::entry(error.to_string()), false);
+                tally.unreadable_entry(message_id, error.to_string());
+                return tally.end();
             }
         };
-        let mut retry = false;
-        let mut named = false;
-        let mut failed_for_good = None;
         for entry in objects {
             let notified = match entry {
                 Ok(notified) => notified,
                 Err(error) => {
-                    // Retrying cannot mend the entry, and would forward its neighbours again.
-                    tracing::error!(message_id, error = %error, "message entry names no object");
+                    tracing::error!(error = %error, "message entry names no object");
                     summary.message_errors.push(FailedMessage {
                         message_id: message_id.to_owned(),
                         error: error.to_string(),
                     });
-                    failed_for_good.get_or_insert(FailedForGood::entry(error.to_string()));
+                    tally.unreadable_entry(message_id, error.to_string());
                     continue;
                 }
             };
-            named = true;
             // The first object of an invocation always starts, so every invocation progresses.
             let first = summary.objects.is_empty();
-            let object = self.forward(notified, deadline, owner, first).await;
-            retry |= object.is_retryable();
-            if let Some(error) = object.error().filter(|_| !object.is_retryable()) {
-                failed_for_good.get_or_insert(FailedForGood {
-                    object: Some(format!("s3://{}/{}", object.bucket, object.key)),
-                    reason: error.to_owned(),
-                    delivered: Some(object.delivered_records()),
-                });
-            }
-            log_object(&object);
-            summary.add(object);
+            let settled = self.forward(notified, deadline, owner, first).await;
+            tally.object(message_id, &settled);
+            log_object(&settled.summary);
+            summary.add(settled.summary);
         }
-        // Retried first: on redelivery the finished objects are skipped by their checkpoints,
-        // and what fails for good then goes to the dead-letter queue.
-        match (retry, failed_for_good) {
-            (true, _) => Settled::Retry,
-            (false, Some(failed)) => letter(failed, named),
-            (false, None) => Settled::Done,
-        }
-    }
-
-    /// Whether the message may be deleted: done, or kept in the dead-letter queue. Without
-    /// that queue, a failure for good is acknowledged (logged and in the summary) when objects
-    /// were read, and left to the queue's redrive policy when the message named nothing.
-    async fn acknowledge(&self, message: &Message, settled: Settled) -> bool {
-        let (letter, named_objects) = match settled {
-            Settled::Done => return true,
-            Settled::Retry => return false,
-            Settled::DeadLetter {
-                letter,
-                named_objects,
-            } => (letter, named_objects),
-        };
-        let (Some(queue), Some(body)) = (&self.dead_letters, &message.body) else {
-            return named_objects;
-        };
-        match queue.send(body, &letter).await {
-            Ok(()) => {
-                tracing::warn!(message_id = %letter.message_id, object = letter.object.as_deref().unwrap_or("-"), reason = %letter.reason, "message failed for good: copied to the dead-letter queue");
-                true
-            }
-            Err(error) => {
-                tracing::error!(message_id = %letter.message_id, error = %error, "the dead-letter copy failed: the message is retried");
-                false
-            }
-        }
+        tally.end()
     }
 
     /// One object's whole path. `first`: the invocation's first object, which starts even
@@ -297,42 +222,41 @@ where
         deadline: &Deadline,
         owner: &str,
         first: bool,
-    ) -> ObjectSummary {
+    ) -> Settled {
         let mut to_read = match classify(notified, &self.settings.routes) {
-            Classified::Done(summary) => return summary,
+            Classified::Done(settled) => return settled,
             Classified::Read(to_read) => to_read,
         };
-        if !first && deadline.stop_requested() {
-            let continuation = Continuation::of(&to_read.object, to_read.object.start_record);
-            return self.hand_off(to_read.summary, continuation).await;
+        let span = tracing::info_span!("object", bucket = %to_read.object.bucket, key = %to_read.object.key);
+        async move {
+            if !first && deadline.stop_requested() {
+                let continuation = Continuation::of(&to_read.object, to_read.object.start_record);
+                let handed_off = Outcome::HandOff(continuation);
+                return self
+                    .hand_off(Settled::new(to_read.summary, handed_off))
+                    .await;
+            }
+            let mut held = match self.claim(&mut to_read, notified, deadline, owner).await {
+                Ok(held) => held,
+                Err(settled) => return *settled,
+            };
+            let delivery = deliver(
+                &self.source,
+                &self.sink,
+                &self.settings,
+                &to_read,
+                deadline,
+                held.as_mut(),
+            )
+            .await;
+            let mut settled = settle(to_read.summary, delivery);
+            if let Some(held) = held.as_mut() {
+                Self::close(held, &mut settled).await;
+            }
+            self.hand_off(settled).await
         }
-        let mut held = match self.claim(&mut to_read, notified, deadline, owner).await {
-            Ok(held) => held,
-            Err(summary) => return *summary,
-        };
-        let delivery = deliver(
-            &self.source,
-            &self.sink,
-            &self.settings,
-            &to_read,
-            deadline,
-            held.as_mut(),
-        )
-        .await;
-        let next_record = match &delivery {
-            Delivery::Read(delivered) => delivered.plan.as_ref().map(|plan| plan.next_record).ok(),
-            Delivery::Empty => Some(0),
-            _ => None,
-        };
-        let (summary, next) = settle(to_read.summary, delivery);
-        let summary = match held.as_mut() {
-            Some(held) => Self::close(held, summary, &next, next_record).await,
-            None => summary,
-        };
-        match next {
-            Next::Done => summary,
-            Next::HandOff(continuation) => self.hand_off(summary, continuation).await,
-        }
+        .instrument(span)
+        .await
     }
 
     /// Claims the object in the checkpoint table, when there is one (and this is not a dry
@@ -343,7 +267,7 @@ where
         notified: &NotifiedObject,
         deadline: &Deadline,
         owner: &str,
-    ) -> Result<Option<Held<'_, C>>, Box<ObjectSummary>> {
+    ) -> Result<Option<Held<'_, C>>, Box<Settled>> {
         let Some(store) = self.checkpoints.as_ref().filter(|_| !self.settings.dry_run) else {
             return Ok(None);
         };
@@ -359,9 +283,11 @@ where
             e_tag: object.e_tag.as_deref(),
             continuation_at: is_continuation.then_some(object.start_record),
         };
-        let summary = || Box::new(to_read.summary.clone());
-        let refused = match claim_object(store, &object.bucket, &object.key, &request).await {
-            Err(error) => return Err(Box::new(summary().failed_with(error.clone(), true))),
+        match claim_object(store, &object.bucket, &object.key, &request).await {
+            Err(error) => {
+                let failed = Outcome::failed(error, true);
+                Err(Box::new(Settled::new(to_read.summary.clone(), failed)))
+            }
             Ok(Claimed::Held(held)) => {
                 // Resume where the store says, pinned to the content it says was read.
                 object.start_record = held.start_record;
@@ -371,101 +297,62 @@ where
                     object.e_tag = checkpoint.e_tag.as_ref().map(|e| format!("\"{e}\""));
                     to_read.summary.resumed_at = Some(held.start_record);
                 }
-                return Ok(Some(held));
+                Ok(Some(held))
             }
-            Ok(Claimed::Refused(refused)) => refused,
-        };
-        let mut summary = summary();
-        match refused {
-            Refusal::AlreadyForwarded => {
-                summary.checkpoint = Some(CheckpointVerdict::AlreadyForwarded);
-                Err(Box::new(summary.skipped("already forwarded")))
+            Ok(Claimed::Refused(refusal)) => {
+                Err(Box::new(refused(to_read.summary.clone(), refusal)))
             }
-            Refusal::Rewritten {
-                forwarded,
-                notified,
-            } => {
-                summary.checkpoint = Some(CheckpointVerdict::Rewritten);
-                Err(Box::new(
-                    summary.skipped(rewritten_reason(&forwarded, &notified)),
-                ))
-            }
-            Refusal::Leased {
-                owner,
-                until_millis,
-                in_flight: false,
-            } => Err(Box::new(summary.failed_for_now(format!(
-                "another invocation ({owner}) is forwarding the object, its lease until {until_millis} (epoch ms); retried later"
-            )))),
-            Refusal::Leased {
-                owner,
-                until_millis,
-                in_flight: true,
-            } => Err(Box::new(summary.failed_for_now(format!(
-                "another invocation ({owner}) stopped with a put whose outcome is unknown; it is read back once that put can no longer land, after {until_millis} (epoch ms); retried later"
-            )))),
         }
     }
 
-    /// The checkpoint's last write for this invocation: done, or released for the next one.
-    /// A write that fails leaves the lease to end at the deadline, which is safe.
-    async fn close(
-        held: &mut Held<'_, C>,
-        summary: ObjectSummary,
-        next: &Next,
-        next_record: Option<u64>,
-    ) -> ObjectSummary {
-        let finished =
-            summary.error().is_none() && *next == Next::Done && summary.checkpoint.is_none();
-        let written = match (finished, next_record, next) {
-            (true, Some(end), _) => held.finish(end).await,
+    /// The checkpoint's last write for this invocation, by the outcome: finished, released at
+    /// the handoff, or released where the last progress write left it. A write that fails
+    /// leaves the lease to end at the deadline, which is safe.
+    async fn close(held: &mut Held<'_, C>, settled: &mut Settled) {
+        let written = match &settled.outcome {
+            Outcome::Finished { next_record } => held.finish(*next_record).await,
             // Every batch emitted was delivered: the handoff's record is a boundary even when
             // no batch ended there (the last records were filtered out).
-            (_, _, Next::HandOff(continuation)) => {
-                held.release_at(Some(continuation.next_record)).await
-            }
-            _ => held.release_at(None).await,
+            Outcome::HandOff(continuation) => held.release_at(Some(continuation.next_record)).await,
+            Outcome::Skipped(_) | Outcome::Failed { .. } => held.release_at(None).await,
         };
-        let summary = ObjectSummary {
-            delivered_before: Some(held.lease.checkpoint.next_record),
-            ..summary
-        };
-        match written {
-            Ok(()) => summary,
-            Err(error) if summary.error().is_none() && finished => {
-                // Delivered, but not recorded as done: a redelivery reads the stream back.
-                tracing::warn!(bucket = %summary.bucket, key = %summary.key, error = %error, "checkpoint not finished");
-                summary
+        settled.summary.delivered_before = Some(held.lease.checkpoint.next_record);
+        match (written, &settled.outcome) {
+            (Ok(()), _) => {}
+            // Delivered, but not recorded as done: a redelivery reads the stream back.
+            (Err(error), Outcome::Finished { .. }) => {
+                tracing::warn!(error = %error, "checkpoint not finished");
             }
-            Err(error) => {
-                tracing::warn!(bucket = %summary.bucket, key = %summary.key, error = %error, "checkpoint not released; its lease ends at the deadline");
-                summary
+            (Err(error), _) => {
+                tracing::warn!(error = %error, "checkpoint not released; its lease ends at the deadline");
             }
         }
     }
 
-    /// Sends the continuation message, or fails the object for a retry when there is no queue.
-    async fn hand_off(&self, summary: ObjectSummary, continuation: Continuation) -> ObjectSummary {
+    /// Sends the continuation of an object handed off, or fails it for a retry when there is
+    /// no queue. Other outcomes pass through.
+    async fn hand_off(&self, settled: Settled) -> Settled {
+        let Outcome::HandOff(continuation) = &settled.outcome else {
+            return settled;
+        };
         let next = continuation.next_record;
         let Some(queue) = &self.continuations else {
-            let delivered = summary.forwarded;
-            return summary.failed_for_now(format!(
+            let delivered = settled.summary.forwarded;
+            return settled.becomes(Outcome::failed(format!(
                 "the invocation's deadline came at record {next}; without CONTINUATION_QUEUE_URL the object is retried whole, and the {delivered} records already forwarded will be forwarded again"
-            ));
+            ), true));
         };
-        match queue.send(&continuation).await {
+        match queue.send(continuation).await {
             Ok(()) => {
-                tracing::info!(bucket = %summary.bucket, key = %summary.key, next_record = next, "handed off the rest of the object");
-                ObjectSummary {
-                    handed_off_at: Some(next),
-                    ..summary
-                }
+                tracing::info!(next_record = next, "handed off the rest of the object");
+                let mut settled = settled;
+                settled.summary.handed_off_at = Some(next);
+                settled
             }
-            Err(error) => summary.failed_for_now(error),
+            Err(error) => settled.becomes(Outcome::failed(error, true)),
         }
     }
 }
-
 /// One line per object, with counts only: records hold identities and request parameters.
 fn log_object(object: &ObjectSummary) {
     let reasons = &object.rejected_reasons;

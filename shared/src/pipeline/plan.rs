@@ -57,8 +57,6 @@ pub struct FilePlan {
 
 /// Everything the planner needs to know about the object being read.
 pub struct PlanContext {
-    pub bucket: String,
-    pub key: String,
     pub key_facts: KeyFacts,
     pub routes: Arc<Routes>,
     /// Tally what would be forwarded by route, category and event source.
@@ -170,14 +168,18 @@ where
     fn too_large(&mut self, index: u64, bytes: u64) {
         self.plan.rejected.too_large += 1;
         if self.plan.rejected.too_large <= LOGGED_RECORD_PROBLEMS {
-            tracing::warn!(bucket = %self.context.bucket, key = %self.context.key, record_index = index, bytes, "record too large for CloudWatch Logs");
+            tracing::warn!(
+                record_index = index,
+                bytes,
+                "record too large for CloudWatch Logs"
+            );
         }
     }
 
     fn invalid(&mut self, index: u64, reason: &str) {
         self.plan.rejected.invalid_record += 1;
         if self.plan.rejected.invalid_record <= LOGGED_RECORD_PROBLEMS {
-            tracing::warn!(bucket = %self.context.bucket, key = %self.context.key, record_index = index, reason = %reason, "invalid record");
+            tracing::warn!(record_index = index, reason = %reason, "invalid record");
         }
     }
 
@@ -400,8 +402,6 @@ mod tests {
 
     fn context_with(routes: Routes, dry_run: bool) -> PlanContext {
         PlanContext {
-            bucket: "bucket".into(),
-            key: KEY.into(),
             key_facts: KeyFacts::for_key(&TrailKey::parse(KEY).unwrap()),
             routes: Arc::new(routes),
             dry_run,

@@ -1,10 +1,12 @@
-//! The last step of an object's path: what happened becomes its summary entry and what is
-//! left to do. Pure, so every outcome and its retry decision is unit-tested.
+//! The last step of an object's path: what happened becomes its summary entry and its
+//! [`Outcome`], the one decision everything after follows. Pure, so every outcome and its
+//! retry decision is unit-tested.
 
 use super::deliver::Delivery;
+use crate::checkpoint::Refusal;
 use crate::logs::RejectedReasons;
 use crate::object::Continuation;
-use crate::summary::{CheckpointVerdict, ObjectSummary};
+use crate::summary::{CheckpointVerdict, ObjectStatus, ObjectSummary};
 
 /// The skip reason of a key whose content changed after it was forwarded.
 pub fn rewritten_reason(forwarded: &str, now: &str) -> String {
@@ -13,29 +15,120 @@ pub fn rewritten_reason(forwarded: &str, now: &str) -> String {
     )
 }
 
-/// What is left to do for an object after this invocation.
+/// What becomes of an object: decided once, by [`settle`] (or by classify and the checkpoint
+/// before it), and followed by everything after: the checkpoint's last write, the handoff, the
+/// SQS answer, the dead-letter copy and the summary's status.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Next {
-    /// Finished, skipped or failed: the summary says which, and whether to retry.
-    Done,
-    /// Stopped before the deadline with every record before `next_record` delivered.
+pub enum Outcome {
+    /// Read to its end: every record before `next_record` is accounted for.
+    Finished { next_record: u64 },
+    /// Stopped before the deadline with every record before the continuation's delivered:
+    /// the rest goes on in the continuation.
     HandOff(Continuation),
+    /// Not read, for this reason (a skip rule or a checkpoint's verdict).
+    Skipped(String),
+    /// Not read to its end; `retry`: whether a later attempt could succeed.
+    Failed { error: String, retry: bool },
+}
+
+impl Outcome {
+    /// Failed; `retry`: whether a later attempt could succeed.
+    pub fn failed(error: impl ToString, retry: bool) -> Self {
+        Self::Failed {
+            error: error.to_string(),
+            retry,
+        }
+    }
+
+    /// The status the summary reports.
+    fn status(&self) -> ObjectStatus {
+        match self {
+            Self::Finished { .. } | Self::HandOff(_) => ObjectStatus::Forwarded,
+            Self::Skipped(reason) => ObjectStatus::Skipped(reason.clone()),
+            Self::Failed { error, retry } => ObjectStatus::Failed {
+                error: error.clone(),
+                retryable: *retry,
+            },
+        }
+    }
+}
+
+/// An object's summary entry and its outcome; the summary's status is the outcome's.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Settled {
+    pub summary: ObjectSummary,
+    pub outcome: Outcome,
+}
+
+impl Settled {
+    pub fn new(mut summary: ObjectSummary, outcome: Outcome) -> Self {
+        summary.status = outcome.status();
+        Self { summary, outcome }
+    }
+
+    /// The same counts, another outcome (a handoff that could not be sent).
+    pub fn becomes(self, outcome: Outcome) -> Self {
+        Self::new(self.summary, outcome)
+    }
+}
+
+/// What a checkpoint's refusal makes of an object: skipped for good (forwarded before, or
+/// rewritten since), or retried once another invocation's lease ends.
+pub fn refused(mut summary: ObjectSummary, refusal: Refusal) -> Settled {
+    let outcome = match refusal {
+        Refusal::AlreadyForwarded => {
+            summary.checkpoint = Some(CheckpointVerdict::AlreadyForwarded);
+            Outcome::Skipped("already forwarded".to_owned())
+        }
+        Refusal::Rewritten {
+            forwarded,
+            notified,
+        } => {
+            summary.checkpoint = Some(CheckpointVerdict::Rewritten);
+            Outcome::Skipped(rewritten_reason(&forwarded, &notified))
+        }
+        Refusal::Leased {
+            owner,
+            until_millis,
+            in_flight: false,
+        } => Outcome::failed(
+            format!(
+                "another invocation ({owner}) is forwarding the object, its lease until {until_millis} (epoch ms); retried later"
+            ),
+            true,
+        ),
+        Refusal::Leased {
+            owner,
+            until_millis,
+            in_flight: true,
+        } => Outcome::failed(
+            format!(
+                "another invocation ({owner}) stopped with a put whose outcome is unknown; it is read back once that put can no longer land, after {until_millis} (epoch ms); retried later"
+            ),
+            true,
+        ),
+    };
+    Settled::new(summary, outcome)
 }
 
 /// Accounts for every record read and decides the outcome. Failures come first: a failed put,
 /// then a failed read; a requested stop becomes a handoff only when nothing failed.
-pub fn settle(mut summary: ObjectSummary, delivery: Delivery) -> (ObjectSummary, Next) {
+pub fn settle(mut summary: ObjectSummary, delivery: Delivery) -> Settled {
     let delivered = match delivery {
         Delivery::NotOpened(error) => {
-            let transient = error.is_transient();
-            return (summary.failed_with(error, transient), Next::Done);
+            let retry = error.is_transient();
+            return Settled::new(summary, Outcome::failed(error, retry));
         }
-        Delivery::Empty => return (summary.skipped("zero-byte object"), Next::Done),
+        Delivery::Empty => {
+            return Settled::new(summary, Outcome::Skipped("zero-byte object".to_owned()));
+        }
         Delivery::Rewritten { forwarded, opened } => {
-            summary.checkpoint = Some(CheckpointVerdict::Rewritten);
-            return (
-                summary.skipped(rewritten_reason(&forwarded, &opened)),
-                Next::Done,
+            return refused(
+                summary,
+                Refusal::Rewritten {
+                    forwarded,
+                    notified: opened,
+                },
             );
         }
         Delivery::Read(delivered) => *delivered,
@@ -48,7 +141,7 @@ pub fn settle(mut summary: ObjectSummary, delivery: Delivery) -> (ObjectSummary,
         Ok(plan) => plan,
         Err(stopped) => {
             let error = format!("reading the object stopped unexpectedly: {stopped}");
-            return (summary.failed_for_now(error), Next::Done);
+            return Settled::new(summary, Outcome::failed(error, true));
         }
     };
     summary.records = plan.records;
@@ -66,22 +159,22 @@ pub fn settle(mut summary: ObjectSummary, delivery: Delivery) -> (ObjectSummary,
         not_delivered,
         ..RejectedReasons::default()
     });
-    if let Some(error) = delivered.sink_error {
-        let transient = error.is_transient();
-        return (summary.failed_with(error, transient), Next::Done);
-    }
-    if let Some(error) = plan.error {
-        let retryable = error.is_retryable();
-        return (summary.failed_with(error, retryable), Next::Done);
-    }
-    match plan.handoff_at {
-        Some(next_record) => {
-            let mut continuation = delivered.pinned;
-            continuation.next_record = next_record;
-            (summary, Next::HandOff(continuation))
+    let outcome = if let Some(error) = delivered.sink_error {
+        let retry = error.is_transient();
+        Outcome::failed(error, retry)
+    } else if let Some(error) = plan.error {
+        let retry = error.is_retryable();
+        Outcome::failed(error, retry)
+    } else if let Some(next_record) = plan.handoff_at {
+        let mut continuation = delivered.pinned;
+        continuation.next_record = next_record;
+        Outcome::HandOff(continuation)
+    } else {
+        Outcome::Finished {
+            next_record: plan.next_record,
         }
-        None => (summary, Next::Done),
-    }
+    };
+    Settled::new(summary, outcome)
 }
 
 #[cfg(test)]
@@ -142,9 +235,10 @@ mod tests {
     }
 
     #[test]
-    fn a_file_read_to_its_end_is_done_and_balanced() {
-        let (summary, next) = settle(summary(), read(8, plan(), None));
-        assert_eq!(next, Next::Done);
+    fn a_file_read_to_its_end_is_finished_and_balanced() {
+        let settled = settle(summary(), read(8, plan(), None));
+        assert_eq!(settled.outcome, Outcome::Finished { next_record: 0 });
+        let summary = settled.summary;
         assert!(summary.is_balanced() && summary.error().is_none());
         assert_eq!((summary.forwarded, summary.rejected), (8, 2));
     }
@@ -153,11 +247,15 @@ mod tests {
     fn a_failed_put_counts_the_rest_as_not_delivered_and_retries_only_when_transient() {
         for transience in [Transience::Transient, Transience::Permanent] {
             let error = CallError::new("PutLogEvents to /g:s", transience, "boom");
-            let (summary, next) = settle(summary(), read(5, plan(), Some(error)));
-            assert_eq!(next, Next::Done);
+            let Settled { summary, outcome } = settle(summary(), read(5, plan(), Some(error)));
+            let retry = transience == Transience::Transient;
+            assert_eq!(
+                outcome,
+                Outcome::failed("PutLogEvents to /g:s failed: boom", retry)
+            );
             assert!(summary.is_balanced(), "{summary:?}");
             assert_eq!(summary.rejected_reasons.not_delivered, 3);
-            assert_eq!(summary.is_retryable(), transience == Transience::Transient);
+            assert_eq!(summary.is_retryable(), retry);
             assert_eq!(summary.error(), Some("PutLogEvents to /g:s failed: boom"));
         }
     }
@@ -166,22 +264,30 @@ mod tests {
     fn a_source_failure_is_retried_and_a_damaged_file_is_not() {
         let mut broken = plan();
         broken.error = Some(FileError::Source(io::Error::other("reset")));
-        assert!(settle(summary(), read(8, broken, None)).0.is_retryable());
+        let settled = settle(summary(), read(8, broken, None));
+        assert!(matches!(
+            settled.outcome,
+            Outcome::Failed { retry: true, .. }
+        ));
         let mut damaged = plan();
         damaged.error = Some(FileError::NotGzip);
-        let (summary, _) = settle(summary(), read(8, damaged, None));
-        assert!(summary.error().is_some() && !summary.is_retryable());
+        let settled = settle(summary(), read(8, damaged, None));
+        assert!(matches!(
+            settled.outcome,
+            Outcome::Failed { retry: false, .. }
+        ));
+        assert!(settled.summary.error().is_some() && !settled.summary.is_retryable());
     }
 
     #[test]
     fn a_stop_hands_off_pinned_to_what_was_read() {
         let mut stopped = plan();
         stopped.handoff_at = Some(10);
-        let (summary, next) = settle(summary(), read(8, stopped, None));
-        assert!(summary.error().is_none());
+        let settled = settle(summary(), read(8, stopped, None));
+        assert!(settled.summary.error().is_none());
         assert_eq!(
-            next,
-            Next::HandOff(Continuation {
+            settled.outcome,
+            Outcome::HandOff(Continuation {
                 next_record: 10,
                 ..pinned()
             })
@@ -193,10 +299,11 @@ mod tests {
         let mut stopped = plan();
         stopped.handoff_at = Some(10);
         let error = CallError::transient("PutLogEvents", "503");
-        assert_eq!(
-            settle(summary(), read(5, stopped, Some(error))).1,
-            Next::Done
-        );
+        let settled = settle(summary(), read(5, stopped, Some(error)));
+        assert!(matches!(
+            settled.outcome,
+            Outcome::Failed { retry: true, .. }
+        ));
     }
 
     #[test]
@@ -204,14 +311,57 @@ mod tests {
         let throttled = OpenError::Failed(CallError::transient("GetObject", "SlowDown"));
         assert!(
             settle(summary(), Delivery::NotOpened(throttled))
-                .0
+                .summary
                 .is_retryable()
         );
         for permanent in [OpenError::NotFound, OpenError::Changed] {
-            let (summary, _) = settle(summary(), Delivery::NotOpened(permanent));
-            assert!(summary.error().is_some() && !summary.is_retryable());
+            let settled = settle(summary(), Delivery::NotOpened(permanent));
+            assert!(matches!(
+                settled.outcome,
+                Outcome::Failed { retry: false, .. }
+            ));
+            assert!(!settled.summary.is_retryable());
         }
-        let (empty, _) = settle(summary(), Delivery::Empty);
-        assert_eq!(empty.skip_reason(), Some("zero-byte object"));
+        let empty = settle(summary(), Delivery::Empty);
+        assert_eq!(empty.outcome, Outcome::Skipped("zero-byte object".into()));
+        assert_eq!(empty.summary.skip_reason(), Some("zero-byte object"));
+    }
+
+    #[test]
+    fn a_refusal_skips_for_good_or_retries_after_the_lease() {
+        let forwarded = refused(summary(), Refusal::AlreadyForwarded);
+        assert_eq!(
+            forwarded.outcome,
+            Outcome::Skipped("already forwarded".into())
+        );
+        assert_eq!(
+            forwarded.summary.checkpoint,
+            Some(CheckpointVerdict::AlreadyForwarded)
+        );
+        let rewritten = Refusal::Rewritten {
+            forwarded: "etag a".into(),
+            notified: "etag b".into(),
+        };
+        let rewritten = refused(summary(), rewritten);
+        assert_eq!(
+            rewritten.summary.checkpoint,
+            Some(CheckpointVerdict::Rewritten)
+        );
+        assert!(
+            matches!(rewritten.outcome, Outcome::Skipped(reason) if reason.contains("forwarded as etag a, now etag b"))
+        );
+        for in_flight in [false, true] {
+            let leased = Refusal::Leased {
+                owner: "other".into(),
+                until_millis: 5,
+                in_flight,
+            };
+            let leased = refused(summary(), leased);
+            assert!(matches!(
+                leased.outcome,
+                Outcome::Failed { retry: true, .. }
+            ));
+            assert_eq!(leased.summary.checkpoint, None);
+        }
     }
 }

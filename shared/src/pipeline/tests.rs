@@ -242,7 +242,8 @@ async fn a_deadline_hands_off_at_a_batch_boundary_and_the_continuations_forward_
             "invocation-1",
             true,
         )
-        .await;
+        .await
+        .summary;
     let deferred = forwarder
         .forward(
             &NotifiedObject::plain(BUCKET, &second),
@@ -250,7 +251,8 @@ async fn a_deadline_hands_off_at_a_batch_boundary_and_the_continuations_forward_
             "invocation-1",
             false,
         )
-        .await;
+        .await
+        .summary;
 
     // Then
     let sent: Vec<Continuation> = forwarder.queue_sent();
@@ -294,7 +296,8 @@ async fn without_a_continuation_queue_a_stopped_object_is_retried_whole() {
             "invocation-1",
             true,
         )
-        .await;
+        .await
+        .summary;
     assert!(summary.is_retryable());
     assert!(
         summary
@@ -415,6 +418,7 @@ impl TestForwarder {
             true,
         )
         .await
+        .summary
     }
 
     pub(super) fn queue_sent(&self) -> Vec<Continuation> {
@@ -423,4 +427,61 @@ impl TestForwarder {
             .map(|q| q.sent.lock().unwrap().clone())
             .unwrap_or_default()
     }
+}
+
+/// Log lines written to a buffer, as the functions' JSON subscriber writes them.
+#[derive(Clone, Default)]
+struct LogLines(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for LogLines {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn lines_logged_while_an_object_is_read_name_the_object_and_the_message() {
+    // Given: a log file with a record CloudTrail never writes (no eventTime), read on the
+    // reading thread, whose warning must still say which object and message it is about.
+    let forwarder = forwarder(MemorySink::default(), None);
+    let key = "AWSLogs/111122223333/CloudTrail/us-east-1/2026/11/25/111122223333_CloudTrail_us-east-1_20261125T1205Z_abcdefghijklmnop.json.gz";
+    let mut body = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    std::io::Write::write_all(&mut body, br#"{"Records":[{"eventVersion":"1.11"}]}"#).unwrap();
+    forwarder.source.put(key, body.finish().unwrap());
+    let lines = LogLines::default();
+    let writer = lines.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .json()
+        .with_writer(move || writer.clone())
+        .finish();
+    let payload = sqs(&[("m1", json!({"Records": [s3_record(key)]}))]);
+
+    // When
+    let report = {
+        let _default = tracing::subscriber::set_default(subscriber);
+        forwarder
+            .handle(&payload, None, "invocation-1")
+            .await
+            .unwrap()
+    };
+
+    // Then
+    assert_eq!(report.summary.rejected, 1);
+    let text = String::from_utf8(lines.0.lock().unwrap().clone()).unwrap();
+    let invalid: Value = text
+        .lines()
+        .map(|line| serde_json::from_str::<Value>(line).unwrap())
+        .find(|line| line["fields"]["message"] == "invalid record")
+        .unwrap_or_else(|| panic!("no invalid-record line in {text}"));
+    assert_eq!(invalid["span"]["bucket"], BUCKET);
+    assert_eq!(invalid["span"]["key"], key);
+    assert_eq!(invalid["spans"][0]["message_id"], "m1");
+    assert!(
+        !text.contains("1.11"),
+        "a record's content was logged: {text}"
+    );
 }
