@@ -6,10 +6,10 @@ use std::sync::Arc;
 
 use tokio::task::JoinSet;
 
-use crate::digest::chain::{accounts_folder, date_folder, folder_name, is_account_id, key_time};
-use crate::digest::validate::display;
+use crate::clock::iso_text;
 use crate::ports::{CallError, ListedObject, ObjectListing};
 use crate::trail::{FileKind, TrailKey};
+use crate::trail::{accounts_folder, date_folder, folder_name, is_account_id, key_time};
 
 /// CloudWatch Logs refuses events older than 14 days
 /// (https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_PutLogEvents.html).
@@ -159,8 +159,8 @@ pub async fn plan_backfill<L: ObjectListing>(
         return Err(BackfillError::NoFiles {
             bucket: bucket.to_owned(),
             folder: base,
-            start: display(request.start),
-            end: display(request.end),
+            start: iso_text(request.start),
+            end: iso_text(request.end),
         });
     }
     let oldest_accepted = now - MAX_EVENT_AGE_SECONDS;

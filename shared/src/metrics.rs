@@ -5,7 +5,7 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::digest::validate::Counts;
+use crate::digest::report::Counts;
 use crate::logs::RejectedReasons;
 use crate::summary::ForwardSummary;
 

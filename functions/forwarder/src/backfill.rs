@@ -12,9 +12,9 @@ use serde_json::json;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use trailwatch::backfill::{BackfillError, BackfillPlan, BackfillRequest, plan_backfill};
+use trailwatch::clock::iso_seconds;
+use trailwatch::clock::iso_text;
 use trailwatch::command_line::flag_values;
-use trailwatch::digest::chain::iso_seconds;
-use trailwatch::digest::validate::display;
 use trailwatch::ports::{CallError, ListedObject};
 use trailwatch::summary::ObjectSummary;
 use trailwatch::trail::EventCategory;
@@ -135,8 +135,8 @@ pub async fn run(
         "backfill: {} files ({}) delivered {} .. {} in {} account-regions of s3://{}{}",
         plan.objects.len(),
         megabytes(BackfillPlan::bytes(&plan.objects)),
-        display(start),
-        display(end),
+        iso_text(start),
+        iso_text(end),
         plan.parts.len(),
         args.bucket,
         args.prefix

@@ -63,7 +63,7 @@ async fn deliver(harness: &Harness) -> BTreeMap<String, Vec<GeneratedRecord>> {
 }
 
 fn args(harness: &Harness) -> Args {
-    let start = trailwatch::digest::validate::display(now_millis() / 1000 - 21 * 86_400);
+    let start = trailwatch::clock::iso_text(now_millis() / 1000 - 21 * 86_400);
     Args {
         bucket: harness.bucket.clone(),
         start_time: start,

@@ -4,9 +4,9 @@
 use std::sync::Arc;
 
 use trailwatch::command_line::flag_values;
-use trailwatch::digest::request::{
-    KeyCache, RangeRequest, RequestError, ValidationError, validate_requested_range,
-};
+use trailwatch::digest::keys::KeyCache;
+use trailwatch::digest::request::{RangeRequest, RequestError, ValidationError};
+use trailwatch::digest::validate::validate_requested_range;
 
 use crate::aws::Clients;
 use crate::aws::cloudtrail::CloudTrailDirectory;
@@ -124,8 +124,8 @@ async fn validate(
     let (out, err) = render_cli(
         &validated.report,
         &args.trail_arn,
-        validated.start,
-        validated.end,
+        validated.scope.start,
+        validated.scope.end,
         args.verbose,
     );
     print!("{out}");

@@ -14,15 +14,15 @@ use lambda_runtime::{Diagnostic, LambdaEvent};
 use serde_json::{Value, json};
 use trailwatch::aws::logs::CloudWatchLogsSink;
 use trailwatch::config::{ConfigError, DEFAULT_METRICS_NAMESPACE};
-use trailwatch::digest::chain::TrailDigests;
-use trailwatch::digest::keys::KeysFile;
-use trailwatch::digest::request::{
-    KeyCache, RangeRequest, Validated, ValidationError, locate, part_request, trail_of_digest,
-    trail_parts, validate_delivered_digest, validate_part,
+use trailwatch::digest::keys::{KeyCache, KeysFile};
+use trailwatch::digest::locate::{
+    TrailDigests, locate, part_request, trail_of_digest, trail_parts,
 };
+use trailwatch::digest::report::Counts;
+use trailwatch::digest::request::{RangeRequest, ValidationError};
 use trailwatch::digest::silence::{Lateness, check_lateness};
 use trailwatch::digest::store::{CallError, PublicKeySource, PublicKeys};
-use trailwatch::digest::validate::Counts;
+use trailwatch::digest::validate::{Validated, validate_delivered_digest, validate_part};
 use trailwatch::digest::verdict::VerdictEvent;
 use trailwatch::logs::{BatchBuilder, Destination, LogEvent, validate_log_group_name};
 use trailwatch::metrics::{
@@ -224,7 +224,7 @@ async fn report_validated(
     let mut counts = Counts::default();
     let mut invalid = Vec::new();
     for validated in done {
-        let trail = &validated.trail;
+        let trail = &validated.scope.trail;
         let lines = validated.report.verdicts.iter().map(|verdict| {
             let event = VerdictEvent::of(verdict, &validated.what);
             serde_json::to_string(&event).unwrap_or_default()

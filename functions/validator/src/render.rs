@@ -1,7 +1,8 @@
 //! The AWS CLI's text for a validation report (`aws cloudtrail validate-logs`): status lines,
 //! then the summary, worded as awscli/customizations/cloudtrail/validation.py prints them.
 
-use trailwatch::digest::validate::{Gap, Report, display};
+use trailwatch::clock::iso_text;
+use trailwatch::digest::report::{Gap, Report};
 
 /// The AWS CLI's output for a report: status lines, then the summary. Valid lines only when
 /// verbose; invalid lines and gaps go to standard error, each followed by a blank line and, when
@@ -17,8 +18,8 @@ pub fn render_cli(
     let mut lines = CliLines {
         out: format!(
             "Validating log files for trail {trail} between {} and {}\n\n",
-            display(start),
-            display(end)
+            iso_text(start),
+            iso_text(end)
         ),
         err: String::new(),
         last_was_spaced: true,
@@ -27,8 +28,8 @@ pub fn render_cli(
     let gap_line = |gap: &Gap| {
         format!(
             "No log files were delivered by CloudTrail between {} and {}",
-            display(gap.from),
-            display(gap.to)
+            iso_text(gap.from),
+            iso_text(gap.to)
         )
     };
     for (position, verdict) in report.verdicts.iter().enumerate() {
@@ -56,8 +57,8 @@ pub fn render_cli(
     }
     out.push_str(&format!(
         "Results requested for {} to {}\n",
-        display(start),
-        display(end)
+        iso_text(start),
+        iso_text(end)
     ));
     let counts = report.counts();
     if counts.digests_valid
@@ -72,8 +73,8 @@ pub fn render_cli(
     match report.found {
         Some((from, to)) => out.push_str(&format!(
             "Results found for {} to {}:\n",
-            display(from.max(start)),
-            display(to.min(end))
+            iso_text(from.max(start)),
+            iso_text(to.min(end))
         )),
         None => out.push_str("No valid digests found in range\n"),
     }

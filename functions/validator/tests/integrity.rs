@@ -8,9 +8,13 @@ use std::io::Read;
 use std::sync::{Arc, OnceLock};
 
 use flate2::read::GzDecoder;
-use trailwatch::digest::chain::{PublicKeys, TrailDigests};
+use trailwatch::clock::iso_text;
 use trailwatch::digest::keys::from_cli_json;
-use trailwatch::digest::validate::{Report, display, validate_range};
+use trailwatch::digest::locate::Scope;
+use trailwatch::digest::locate::TrailDigests;
+use trailwatch::digest::report::Report;
+use trailwatch::digest::store::PublicKeys;
+use trailwatch::digest::validate::validate_range;
 use trailwatch::digest::verdict::{Status, Subject};
 use trailwatch::generate::signed::{SignedObject, SignedTrail, gzip};
 use trailwatch::generate::{TrailSpec, write_log_file};
@@ -173,9 +177,13 @@ impl Bucket {
         let store = Arc::new(S3DigestStore {
             client: self.s3.clone(),
         });
-        validate_range(store, keys(), &trail, &self.name, T0, T0 + HOURS * HOUR)
-            .await
-            .unwrap()
+        let scope = Scope {
+            trail,
+            bucket: self.name.clone(),
+            start: T0,
+            end: T0 + HOURS * HOUR,
+        };
+        validate_range(store, keys(), &scope).await.unwrap()
     }
 }
 
@@ -1247,8 +1255,8 @@ impl Bucket {
                 self.put_signed(&restarted).await;
                 expected.cli_errors.push(format!(
                     "No log files were delivered by CloudTrail between {} and {}",
-                    display(T0 + HOUR),
-                    display(T0 + HOUR)
+                    iso_text(T0 + HOUR),
+                    iso_text(T0 + HOUR)
                 ));
             }
             Tamper::PlantedLog => {
@@ -1277,9 +1285,13 @@ fn cli_summary(arn: &str, expected: &Expected, extra_invalid_logs: u64) -> Strin
             ),
         }
     };
-    let (start, end) = (display(T0), display(T0 + HOURS * HOUR));
+    let (start, end) = (iso_text(T0), iso_text(T0 + HOURS * HOUR));
     let found = match expected.found {
-        Some((from, to)) => format!("Results found for {} to {}:\n", display(from), display(to)),
+        Some((from, to)) => format!(
+            "Results found for {} to {}:\n",
+            iso_text(from),
+            iso_text(to)
+        ),
         None => "No valid digests found in range\n".to_owned(),
     };
     let logs = (expected.logs.0, expected.logs.1 + extra_invalid_logs);

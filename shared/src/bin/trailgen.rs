@@ -135,7 +135,7 @@ fn signed_trail(dir: &str, bucket: &str, hours: &str, end: Option<&str>) -> Resu
     let (account, region) = ("111122223333", "us-east-1");
     let signer = SignedTrail::new(bucket, account, region, "demo-trail", 20);
     let end = match end {
-        Some(text) => trailwatch::digest::chain::iso_seconds(text)
+        Some(text) => trailwatch::clock::iso_seconds(text)
             .filter(|seconds| seconds % 3600 == 0)
             .ok_or_else(|| {
                 format!("END {text:?} is not a whole UTC hour like 2026-11-25T13:00:00Z")
@@ -183,8 +183,8 @@ fn signed_trail(dir: &str, bucket: &str, hours: &str, end: Option<&str>) -> Resu
     write("public-keys.json", signer.public_keys_json().as_bytes())?;
     println!(
         "arn:aws:cloudtrail:{region}:{account}:trail/demo-trail {} {}",
-        trailwatch::digest::validate::display(end - hours * 3600),
-        trailwatch::digest::validate::display(end)
+        trailwatch::clock::iso_text(end - hours * 3600),
+        trailwatch::clock::iso_text(end)
     );
     Ok(())
 }

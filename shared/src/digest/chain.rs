@@ -5,81 +5,13 @@
 //! link ends a chain, and when older digests exist, the hours between are a gap (reported, not
 //! invalid).
 
-use aws_smithy_types::DateTime;
-use aws_smithy_types::date_time::Format;
-
+use super::locate::Scope;
 use super::model::{Digest, DigestHeader};
 use super::signature::verify;
-pub use super::store::PublicKeys;
-use super::store::{CallError, DigestStore, StoredDigest};
+use super::store::{CallError, DigestStore, PublicKeys, StoredDigest};
 use super::verdict::{Status, Subject, Verdict};
-use crate::trail::{FileKind, TrailKey};
-
-/// Which trail's digests, from which region.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TrailDigests {
-    pub prefix: Option<String>,
-    pub organization_id: Option<String>,
-    pub account_id: String,
-    /// The region whose digests are validated.
-    pub source_region: String,
-    pub home_region: String,
-    pub trail_name: String,
-}
-
-impl TrailDigests {
-    /// `[prefix/]AWSLogs/[o-id/]<account>/CloudTrail-Digest/<region>/`
-    pub fn list_prefix(&self) -> String {
-        let mut prefix = accounts_folder(self.prefix.as_deref(), self.organization_id.as_deref());
-        prefix.push_str(&format!(
-            "{}/CloudTrail-Digest/{}/",
-            self.account_id, self.source_region
-        ));
-        prefix
-    }
-
-    /// Whether a key is a (non-backfill) digest of this trail and region.
-    pub fn owns(&self, key: &str) -> bool {
-        self.owns_kind(key, FileKind::Digest)
-    }
-
-    fn owns_kind(&self, key: &str, kind: FileKind) -> bool {
-        TrailKey::parse(key).is_some_and(|k| {
-            k.kind == kind
-                && k.account_id == self.account_id
-                && k.region == self.source_region
-                && k.organization_id == self.organization_id.as_deref()
-                && k.prefix == self.prefix.as_deref()
-                && k.trail_name == Some(self.trail_name.as_str())
-                && k.home_region == Some(self.home_region.as_str())
-        })
-    }
-}
-
-/// `[prefix/]AWSLogs/[o-id/]`: the folder holding a trail's account folders.
-pub fn accounts_folder(prefix: Option<&str>, organization_id: Option<&str>) -> String {
-    let mut folder = prefix.map(|p| format!("{p}/")).unwrap_or_default();
-    folder.push_str("AWSLogs/");
-    if let Some(organization) = organization_id {
-        folder.push_str(organization);
-        folder.push('/');
-    }
-    folder
-}
-
-/// Whether a folder name is an account id (12 digits).
-pub fn is_account_id(name: &str) -> bool {
-    name.len() == 12 && name.bytes().all(|b| b.is_ascii_digit())
-}
-
-/// `a/b/c/` → `c`: a listed folder's own name.
-pub fn folder_name(folder: &str) -> Option<&str> {
-    folder
-        .trim_end_matches('/')
-        .rsplit('/')
-        .next()
-        .filter(|s| !s.is_empty())
-}
+use crate::clock::iso_seconds;
+use crate::trail::{FileKind, TrailKey, date_folder, key_time};
 
 /// What the walk found, newest first.
 #[derive(Debug, Clone, PartialEq)]
@@ -166,18 +98,16 @@ pub fn check_digest(
     Digest::complete(header, &stored.inflated).ok_or(Status::InvalidFormat)
 }
 
-/// Walks the chain for digests whose key time is in `[start, end + 1 h]` (epoch seconds).
+/// Walks the chain for the scope's digests whose key time is in `[start, end + 1 h]`.
 pub async fn walk<S: DigestStore>(
     store: &S,
     keys: &PublicKeys,
-    trail: &TrailDigests,
-    bucket: &str,
-    start: i64,
-    end: i64,
+    scope: &Scope,
 ) -> Result<Vec<ChainEvent>, CallError> {
+    let start = scope.start;
     let mut events = Vec::new();
-    let mut bucket = bucket.to_owned();
-    let mut listed = list_in_range(store, trail, &bucket, start, end, FileKind::Digest).await?;
+    let mut bucket = scope.bucket.clone();
+    let mut listed = list_in_range(store, scope, &bucket, FileKind::Digest).await?;
     let mut current = listed.pop();
     let mut last_start = current.as_deref().and_then(key_time).unwrap_or(i64::MIN);
     // A chain that links back to a digest already seen would walk for ever.
@@ -202,9 +132,7 @@ pub async fn walk<S: DigestStore>(
                     (Some(previous_bucket), Some(previous_key)) => {
                         if previous_bucket != bucket {
                             bucket = previous_bucket;
-                            listed =
-                                list_in_range(store, trail, &bucket, start, end, FileKind::Digest)
-                                    .await?;
+                            listed = list_in_range(store, scope, &bucket, FileKind::Digest).await?;
                         }
                         current = Some(previous_key);
                     }
@@ -235,13 +163,10 @@ pub async fn walk<S: DigestStore>(
 pub async fn walk_backfill<S: DigestStore>(
     store: &S,
     keys: &PublicKeys,
-    trail: &TrailDigests,
-    bucket: &str,
-    start: i64,
-    end: i64,
+    scope: &Scope,
 ) -> Result<Vec<ChainEvent>, CallError> {
-    let mut listed =
-        list_in_range(store, trail, bucket, start, end, FileKind::BackfillDigest).await?;
+    let bucket = scope.bucket.as_str();
+    let mut listed = list_in_range(store, scope, bucket, FileKind::BackfillDigest).await?;
     listed.sort_by_key(|key| std::cmp::Reverse(key_time(key)));
     let mut events = Vec::new();
     for key in listed {
@@ -284,15 +209,15 @@ fn verdict(bucket: &str, key: &str, status: Status) -> Verdict {
     }
 }
 
-/// This trail's digest keys of `kind` with key time in `[start, end + 1 h]`, ascending.
+/// The scope's digest keys of `kind` in `bucket` (the scope's, or one a chain moved to) with
+/// key time in `[start, end + 1 h]`, ascending.
 async fn list_in_range<S: DigestStore>(
     store: &S,
-    trail: &TrailDigests,
+    scope: &Scope,
     bucket: &str,
-    start: i64,
-    end: i64,
     kind: FileKind,
 ) -> Result<Vec<String>, CallError> {
+    let (trail, start, end) = (&scope.trail, scope.start, scope.end);
     let list_prefix = trail.list_prefix();
     // Keys sort by date folder, so listing can start at the start date's folder.
     let start_after = format!("{list_prefix}{}", date_folder(start - 60));
@@ -313,36 +238,4 @@ fn pop_older(listed: &mut Vec<String>, key: &str) -> Option<String> {
         }
     }
     None
-}
-
-/// The time in a digest key's name (`YYYYMMDDTHHmmssZ`), in epoch seconds.
-pub fn key_time(key: &str) -> Option<i64> {
-    let stamp = TrailKey::parse(key)?.file_timestamp;
-    let iso = format!(
-        "{}-{}-{}T{}:{}:{}Z",
-        &stamp[0..4],
-        &stamp[4..6],
-        &stamp[6..8],
-        &stamp[9..11],
-        &stamp[11..13],
-        stamp.get(13..15).unwrap_or("00")
-    );
-    iso_seconds(&iso)
-}
-
-pub fn iso_seconds(text: &str) -> Option<i64> {
-    DateTime::from_str(text, Format::DateTime)
-        .ok()
-        .map(|t| t.secs())
-}
-
-/// `YYYY/MM/DD/`, CloudTrail's date folder; empty for a time that has none (before year 0).
-pub fn date_folder(seconds: i64) -> String {
-    let text = DateTime::from_secs(seconds)
-        .fmt(Format::DateTime)
-        .unwrap_or_default();
-    match (text.get(0..4), text.get(5..7), text.get(8..10)) {
-        (Some(year), Some(month), Some(day)) => format!("{year}/{month}/{day}/"),
-        _ => String::new(),
-    }
 }

@@ -1,6 +1,9 @@
-//! CloudTrail's public keys for digest signatures, from a file in the JSON that
-//! `aws cloudtrail list-public-keys` prints (air-gapped use, tests with their own key pair).
-//! `ListPublicKeys` itself is the validator's adapter.
+//! CloudTrail's public keys for digest signatures: kept for the life of the process by
+//! [`KeyCache`], and read from a file in the JSON that `aws cloudtrail list-public-keys` prints
+//! (air-gapped use, tests with their own key pair). `ListPublicKeys` itself is the validator's
+//! adapter.
+
+use std::collections::HashMap;
 
 use serde::Deserialize;
 
@@ -54,7 +57,7 @@ pub fn from_cli_json(text: &str, region: &str) -> Result<PublicKeys, KeyListErro
 }
 
 /// Public keys from a file of `aws cloudtrail list-public-keys` output, read at each call
-/// (a [`KeyCache`](super::request::KeyCache) keeps what it read).
+/// (a [`KeyCache`] keeps what it read).
 #[derive(Debug, Clone)]
 pub struct KeysFile {
     pub path: String,
@@ -67,6 +70,44 @@ impl PublicKeySource for KeysFile {
         };
         let text = std::fs::read_to_string(&self.path).map_err(|e| failed(e.to_string()))?;
         from_cli_json(&text, region).map_err(|e| failed(e.to_string()))
+    }
+}
+
+/// Public keys kept for the life of the process, by region and fingerprint: a key, once
+/// fetched, is never fetched again; a range not covered yet is fetched and merged.
+pub struct KeyCache<K> {
+    source: K,
+    by_region: tokio::sync::Mutex<HashMap<String, (i64, i64, PublicKeys)>>,
+}
+
+impl<K: PublicKeySource> KeyCache<K> {
+    pub fn new(source: K) -> Self {
+        Self {
+            source,
+            by_region: tokio::sync::Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub async fn get(&self, region: &str, start: i64, end: i64) -> Result<PublicKeys, CallError> {
+        let mut cache = self.by_region.lock().await;
+        if let Some((from, to, keys)) = cache.get(region) {
+            if *from <= start && end <= *to {
+                return Ok(keys.clone());
+            }
+        }
+        let fresh = self.source.keys(region, start, end).await?;
+        let entry = cache.entry(region.to_owned()).or_insert((
+            start,
+            end,
+            PublicKeys {
+                region: region.to_owned(),
+                ..PublicKeys::default()
+            },
+        ));
+        entry.0 = entry.0.min(start);
+        entry.1 = entry.1.max(end);
+        entry.2.by_fingerprint.extend(fresh.by_fingerprint);
+        Ok(entry.2.clone())
     }
 }
 
@@ -88,5 +129,27 @@ mod tests {
             )
             .is_err()
         );
+    }
+
+    #[tokio::test]
+    async fn keys_are_loaded_once_per_covered_range() {
+        let dir = std::env::temp_dir().join("trailwatch-key-cache-test");
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("keys.json");
+        std::fs::write(
+            &path,
+            SignedTrail::new("b", "111122223333", "us-east-1", "t", 3).public_keys_json(),
+        )
+        .unwrap();
+        let cache = KeyCache::new(KeysFile {
+            path: path.to_string_lossy().into_owned(),
+        });
+        let count = |keys: PublicKeys| keys.by_fingerprint.len();
+        assert_eq!(count(cache.get("us-east-1", 100, 200).await.unwrap()), 1);
+        // Covered now: served from the cache even with the file gone.
+        std::fs::remove_file(&path).unwrap();
+        assert_eq!(count(cache.get("us-east-1", 120, 180).await.unwrap()), 1);
+        // Not covered: loaded again (and the file is gone).
+        assert!(cache.get("us-east-1", 100, 900).await.is_err());
     }
 }

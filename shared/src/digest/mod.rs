@@ -4,7 +4,9 @@
 pub mod chain;
 pub mod hash;
 pub mod keys;
+pub mod locate;
 pub mod model;
+pub mod report;
 pub mod request;
 pub mod signature;
 pub mod silence;

@@ -9,10 +9,11 @@ use std::sync::Arc;
 
 use tokio::task::JoinSet;
 
-use super::chain::{TrailDigests, date_folder, key_time};
-use super::request::{Located, ResolvedRange, TrailPart};
+use super::locate::{Located, TrailDigests, TrailPart};
+use super::request::ResolvedRange;
 use super::store::{CallError, DigestStore};
-use super::validate::display;
+use crate::clock::iso_text;
+use crate::trail::{date_folder, key_time};
 
 /// CloudTrail's digest interval.
 pub const DIGEST_INTERVAL_SECONDS: i64 = 3600;
@@ -60,7 +61,7 @@ impl Lateness {
             subject: "digests",
             account: &self.trail.account_id,
             region: &self.trail.source_region,
-            newest_digest: self.newest.map(display),
+            newest_digest: self.newest.map(iso_text),
         }
     }
 
@@ -82,7 +83,7 @@ impl Lateness {
             "Digests late\t{} {}\tno digest since {} ({} minutes; one is due every {} minutes)",
             self.trail.account_id,
             self.trail.source_region,
-            display(newest),
+            iso_text(newest),
             (now - newest) / 60,
             DIGEST_INTERVAL_SECONDS / 60,
         )
@@ -208,7 +209,7 @@ mod tests {
             lateness.line(now),
             format!(
                 "Digests late\t111122223333 eu-west-1\tno digest since {} (180 minutes; one is due every 60 minutes)",
-                display(now - 3 * 3600)
+                iso_text(now - 3 * 3600)
             )
         );
     }

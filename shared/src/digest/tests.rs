@@ -8,7 +8,8 @@ use flate2::read::GzDecoder;
 
 use std::sync::Arc;
 
-use super::chain::{ChainEvent, TrailDigests, walk};
+use super::chain::{ChainEvent, walk};
+use super::locate::{Scope, TrailDigests};
 use super::signature::parse_public_key;
 use super::store::{CallError, DigestStore, FetchError, PublicKeys, StoredDigest};
 use super::validate::validate_range;
@@ -125,6 +126,16 @@ fn keys() -> PublicKeys {
     keys
 }
 
+/// The trail's digests in BUCKET over `[T0, T0 + hours]`.
+fn scope(hours: i64) -> Scope {
+    Scope {
+        trail: trail_digests(),
+        bucket: BUCKET.into(),
+        start: T0,
+        end: T0 + hours * HOUR,
+    }
+}
+
 fn trail_digests() -> TrailDigests {
     TrailDigests {
         prefix: None,
@@ -161,9 +172,7 @@ fn chain(hours: i64, starting_at: &[i64]) -> (MemoryStore, Vec<String>) {
 }
 
 async fn statuses(store: &MemoryStore) -> Vec<(String, Status)> {
-    let events = walk(store, &keys(), &trail_digests(), BUCKET, T0, T0 + 10 * HOUR)
-        .await
-        .unwrap();
+    let events = walk(store, &keys(), &scope(10)).await.unwrap();
     events
         .into_iter()
         .filter_map(|event| match event {
@@ -268,10 +277,7 @@ fn an_unknown_fingerprint_is_reported_with_its_region() {
             region: "us-east-1".into(),
             ..PublicKeys::default()
         },
-        &trail_digests(),
-        BUCKET,
-        T0,
-        T0 + HOUR,
+        &scope(1),
     ));
     let ChainEvent::Digest(verdict, _) = &events.unwrap()[0] else {
         panic!()
@@ -288,15 +294,7 @@ fn an_unknown_fingerprint_is_reported_with_its_region() {
 #[test]
 fn a_restarted_chain_is_a_gap_not_an_error() {
     let (store, _) = chain(4, &[0, 2]);
-    let events = run(walk(
-        &store,
-        &keys(),
-        &trail_digests(),
-        BUCKET,
-        T0,
-        T0 + 10 * HOUR,
-    ))
-    .unwrap();
+    let events = run(walk(&store, &keys(), &scope(10))).unwrap();
     let gaps: Vec<&ChainEvent> = events
         .iter()
         .filter(|e| matches!(e, ChainEvent::Gap { .. }))
@@ -345,19 +343,11 @@ fn chain_with_logs(hours: i64) -> (MemoryStore, Vec<String>) {
 }
 
 /// Range validation of the first `hours` hours from T0, in memory.
-fn validate_hours(store: MemoryStore, hours: i64) -> super::validate::Report {
-    run(validate_range(
-        Arc::new(store),
-        &keys(),
-        &trail_digests(),
-        BUCKET,
-        T0,
-        T0 + hours * HOUR,
-    ))
-    .unwrap()
+fn validate_hours(store: MemoryStore, hours: i64) -> super::report::Report {
+    run(validate_range(Arc::new(store), &keys(), &scope(hours))).unwrap()
 }
 
-fn log_statuses(report: &super::validate::Report) -> Vec<(String, Status)> {
+fn log_statuses(report: &super::report::Report) -> Vec<(String, Status)> {
     report
         .verdicts
         .iter()

@@ -1,132 +1,147 @@
-//! Validating a time range: walk the digest chain, hash every log file the valid digests list
-//! (a few at a time, each streamed), and, beyond the AWS CLI, report log files in the validated
-//! hours that no digest lists.
+//! Validating: the entry points (a requested range, one part of a range, one delivered
+//! digest), and under them one scope's validation: walk the digest chain, hash every log file
+//! the valid digests list (a few at a time, each streamed), and, beyond the AWS CLI, report log
+//! files in the validated hours that no digest lists.
 
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use serde::Serialize;
 use tokio::task::JoinSet;
 
-use super::chain::{ChainEvent, TrailDigests, iso_seconds, walk, walk_backfill};
+use super::chain::{ChainEvent, walk, walk_backfill};
 use super::hash::{LogHashError, hash_log_file};
-use super::store::{CallError, DigestStore, PublicKeys};
+use super::keys::KeyCache;
+use super::locate::{Located, Scope, TrailPart, locate, trail_of_digest};
+use super::report::{Gap, Report};
+use super::request::{RequestError, ResolvedRange, ValidationError};
+use super::store::{CallError, DigestStore, PublicKeySource, PublicKeys, TrailDirectory};
 use super::verdict::{Status, Subject, Verdict};
-use crate::trail::{FileKind, TrailKey};
+use crate::clock::{iso_seconds, iso_text};
+use crate::trail::{FileKind, TrailKey, date_folder, key_time};
 
 /// Log files hashed at once: each streams through a 64 KiB buffer.
 pub const LOG_FILES_AT_ONCE: usize = 8;
 
-/// What a validation found.
-#[derive(Debug, Clone, Default)]
-pub struct Report {
-    /// Newest first, each digest followed by its log files.
-    pub verdicts: Vec<Verdict>,
-    /// Hours with no digest chain: (older digest's end, newer chain's start), epoch seconds,
-    /// and where the walk found it: the number of verdicts before it (the AWS CLI prints it
-    /// there, after the log files of the digest that ended the newer chain).
-    pub gaps: Vec<Gap>,
-    /// The span the valid digests cover, epoch seconds.
-    pub found: Option<(i64, i64)>,
+/// One validation: what it covered, what was asked, and what was found.
+#[derive(Debug, Clone)]
+pub struct Validated {
+    pub scope: Scope,
+    /// What was validated, in words: the digest's S3 URL, or the trail and range.
+    pub what: String,
+    pub report: Report,
 }
 
-/// Hours no log file was delivered in, between two chains of digests.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Gap {
-    pub from: i64,
-    pub to: i64,
-    /// Verdicts before it, in `Report::verdicts`.
-    pub position: usize,
-}
-
-/// Counts for summaries and metrics.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Counts {
-    pub digests_valid: u64,
-    pub digests_invalid: u64,
-    pub backfill_digests_valid: u64,
-    pub backfill_digests_invalid: u64,
-    pub log_files_valid: u64,
-    pub log_files_invalid: u64,
-    pub log_files_missing: u64,
-    pub log_files_unreferenced: u64,
-    /// Digests and log files whose check did not complete: neither valid nor invalid.
-    pub checks_incomplete: u64,
-}
-
-impl Counts {
-    pub fn add(&mut self, other: &Counts) {
-        self.digests_valid += other.digests_valid;
-        self.digests_invalid += other.digests_invalid;
-        self.backfill_digests_valid += other.backfill_digests_valid;
-        self.backfill_digests_invalid += other.backfill_digests_invalid;
-        self.log_files_valid += other.log_files_valid;
-        self.log_files_invalid += other.log_files_invalid;
-        self.log_files_missing += other.log_files_missing;
-        self.log_files_unreferenced += other.log_files_unreferenced;
-        self.checks_incomplete += other.checks_incomplete;
+/// Validates a range of one region's digests, as `aws cloudtrail validate-logs` does: the
+/// account is the request's, else the trail's; an organization trail found through
+/// `DescribeTrails` needs the account named.
+pub async fn validate_requested_range<S, K, D>(
+    store: Arc<S>,
+    keys: &KeyCache<K>,
+    directory: &D,
+    range: &ResolvedRange,
+    region: &str,
+) -> Result<Validated, ValidationError>
+where
+    S: DigestStore,
+    K: PublicKeySource,
+    D: TrailDirectory,
+{
+    let located = locate(directory, range).await?;
+    if located.organization_trail && range.s3_bucket.is_none() && range.account_id.is_none() {
+        return Err(RequestError::OrganizationAccount.into());
     }
+    let part = TrailPart {
+        account_id: range
+            .account_id
+            .clone()
+            .unwrap_or_else(|| range.trail.account_id.clone()),
+        region: range.region.clone().unwrap_or_else(|| region.to_owned()),
+    };
+    validate_part(store, keys, range, &located, &part).await
 }
 
-impl Report {
-    pub fn counts(&self) -> Counts {
-        let mut counts = Counts::default();
-        for verdict in &self.verdicts {
-            if verdict.status.is_not_checked() {
-                counts.checks_incomplete += 1;
-                continue;
-            }
-            let valid = verdict.status.is_valid();
-            match (verdict.subject, valid) {
-                (Subject::Digest, true) => counts.digests_valid += 1,
-                (Subject::Digest, false) => counts.digests_invalid += 1,
-                (Subject::BackfillDigest, true) => counts.backfill_digests_valid += 1,
-                (Subject::BackfillDigest, false) => counts.backfill_digests_invalid += 1,
-                (Subject::Log, true) => counts.log_files_valid += 1,
-                (Subject::Log, false) => {
-                    counts.log_files_invalid += 1;
-                    counts.log_files_missing += u64::from(verdict.status == Status::NotFound);
-                    counts.log_files_unreferenced +=
-                        u64::from(verdict.status == Status::Unreferenced);
-                }
-            }
-        }
-        counts
-    }
-
-    /// The AWS CLI's exit status: 1 when any digest or log file is invalid or missing; else 255
-    /// when a check did not complete (the CLI's status when it cannot validate); else 0.
-    pub fn exit_code(&self) -> i32 {
-        if self.verdicts.iter().any(|v| v.status.is_invalid()) {
-            1
-        } else if self.verdicts.iter().any(|v| v.status.is_not_checked()) {
-            255
-        } else {
-            0
-        }
-    }
-
-    /// Whether every check completed (nothing is `NOT CHECKED`).
-    pub fn is_complete(&self) -> bool {
-        !self.verdicts.iter().any(|v| v.status.is_not_checked())
-    }
+/// Validates one account's digests of one region in the range, with that region's keys.
+pub async fn validate_part<S, K>(
+    store: Arc<S>,
+    keys: &KeyCache<K>,
+    range: &ResolvedRange,
+    located: &Located,
+    part: &TrailPart,
+) -> Result<Validated, ValidationError>
+where
+    S: DigestStore,
+    K: PublicKeySource,
+{
+    let scope = Scope {
+        trail: part.digests(located, range),
+        bucket: located.bucket.clone(),
+        start: range.start,
+        end: range.end,
+    };
+    let public_keys = keys.get(&part.region, scope.start, scope.end).await?;
+    let report = validate_range(store, &public_keys, &scope).await?;
+    let what = format!(
+        "{} {}..{}",
+        range.trail_arn,
+        iso_text(scope.start),
+        iso_text(scope.end)
+    );
+    Ok(Validated {
+        scope,
+        what,
+        report,
+    })
 }
 
-/// Validates the digests in `[start, end]` (epoch seconds) and the log files they list.
+/// Validates one delivered digest, its log files, and its link to the previous digest (which
+/// is validated too): the range from an hour before the digest's time to its time, with the
+/// keys of the digest's own region.
+pub async fn validate_delivered_digest<S, K>(
+    store: Arc<S>,
+    keys: &KeyCache<K>,
+    bucket: &str,
+    digest_key: &str,
+) -> Result<Validated, ValidationError>
+where
+    S: DigestStore,
+    K: PublicKeySource,
+{
+    let not_digest = || RequestError::NotADigestKey(digest_key.to_owned());
+    let trail = trail_of_digest(digest_key).ok_or_else(not_digest)?;
+    let time = key_time(digest_key).ok_or_else(not_digest)?;
+    let public_keys = keys.get(&trail.source_region, time - 3600, time).await?;
+    let scope = Scope {
+        trail,
+        bucket: bucket.to_owned(),
+        start: time - 3600,
+        end: time,
+    };
+    let report = validate_range(store, &public_keys, &scope).await?;
+    Ok(Validated {
+        scope,
+        what: format!("s3://{bucket}/{digest_key}"),
+        report,
+    })
+}
+
+/// A log file a valid digest lists, waiting for its hash: its verdict's place in the report.
+struct ListedLogFile {
+    slot: usize,
+    bucket: String,
+    key: String,
+    expected_hash: String,
+}
+
+/// Validates the scope's digests and the log files they list.
 pub async fn validate_range<S: DigestStore>(
     store: Arc<S>,
     keys: &PublicKeys,
-    trail: &TrailDigests,
-    bucket: &str,
-    start: i64,
-    end: i64,
+    scope: &Scope,
 ) -> Result<Report, CallError> {
-    let mut events = walk(&*store, keys, trail, bucket, start, end).await?;
-    events.extend(walk_backfill(&*store, keys, trail, bucket, start, end).await?);
+    let mut events = walk(&*store, keys, scope).await?;
+    events.extend(walk_backfill(&*store, keys, scope).await?);
     let mut report = Report::default();
     let mut listed = HashSet::new();
-    // (position in verdicts, bucket, key, expected hash)
     let mut pending = Vec::new();
     for event in events {
         match event {
@@ -148,12 +163,12 @@ pub async fn validate_range<S: DigestStore>(
                 }
                 for log in &digest.file.log_files {
                     listed.insert(log.s3_object.clone());
-                    pending.push((
-                        report.verdicts.len(),
-                        log.s3_bucket.clone(),
-                        log.s3_object.clone(),
-                        log.hash_value.clone(),
-                    ));
+                    pending.push(ListedLogFile {
+                        slot: report.verdicts.len(),
+                        bucket: log.s3_bucket.clone(),
+                        key: log.s3_object.clone(),
+                        expected_hash: log.hash_value.clone(),
+                    });
                     // Not checked until its hash says otherwise: a check that never
                     // completes can never pass for valid.
                     report.verdicts.push(Verdict {
@@ -168,10 +183,10 @@ pub async fn validate_range<S: DigestStore>(
     }
     check_log_files(&store, &mut report, pending).await;
     if let Some((from, to)) = report.found {
-        for key in unreferenced_log_files(&*store, trail, bucket, from, to, &listed).await? {
+        for key in unreferenced_log_files(&*store, scope, (from, to), &listed).await? {
             report.verdicts.push(Verdict {
                 subject: Subject::Log,
-                bucket: bucket.to_owned(),
+                bucket: scope.bucket.clone(),
                 key,
                 status: Status::Unreferenced,
             });
@@ -184,17 +199,28 @@ pub async fn validate_range<S: DigestStore>(
 async fn check_log_files<S: DigestStore>(
     store: &Arc<S>,
     report: &mut Report,
-    pending: Vec<(usize, String, String, String)>,
+    pending: Vec<ListedLogFile>,
 ) {
     let mut running: JoinSet<(usize, Status)> = JoinSet::new();
-    for (slot, bucket, key, hash) in pending {
+    for listed in pending {
         if running.len() >= LOG_FILES_AT_ONCE {
             if let Some(Ok((slot, status))) = running.join_next().await {
                 report.verdicts[slot].status = status;
             }
         }
         let store = Arc::clone(store);
-        running.spawn(async move { (slot, check_log_file(&*store, &bucket, &key, &hash).await) });
+        running.spawn(async move {
+            let ListedLogFile {
+                slot,
+                bucket,
+                key,
+                expected_hash,
+            } = listed;
+            (
+                slot,
+                check_log_file(&*store, &bucket, &key, &expected_hash).await,
+            )
+        });
     }
     while let Some(done) = running.join_next().await {
         if let Ok((slot, status)) = done {
@@ -230,23 +256,24 @@ pub async fn check_log_file<S: DigestStore>(
     }
 }
 
-/// Log files of this trail and region delivered in `[from, to - 1 h)` that no digest lists.
-/// The last hour is left out: a file delivered then may be listed by the next digest.
+/// Log files of the scope's account and region delivered in `[from, to - 1 h)` (the span the
+/// valid digests cover) that no digest lists. The last hour is left out: a file delivered then
+/// may be listed by the next digest.
 async fn unreferenced_log_files<S: DigestStore>(
     store: &S,
-    trail: &TrailDigests,
-    bucket: &str,
-    from: i64,
-    to: i64,
+    scope: &Scope,
+    (from, to): (i64, i64),
     listed: &HashSet<String>,
 ) -> Result<Vec<String>, CallError> {
+    let bucket = scope.bucket.as_str();
     let mut found = Vec::new();
-    let base = trail
+    let base = scope
+        .trail
         .list_prefix()
         .replace("/CloudTrail-Digest/", "/CloudTrail/");
     let mut day = from - from.rem_euclid(86_400);
     while day < to {
-        let folder = super::chain::date_folder(day);
+        let folder = date_folder(day);
         let keys = store
             .list_keys(bucket, &format!("{base}{folder}"), "")
             .await?;
@@ -257,7 +284,7 @@ async fn unreferenced_log_files<S: DigestStore>(
             if parsed.kind != FileKind::Log || listed.contains(&key) {
                 continue;
             }
-            let delivered = super::chain::key_time(&key).unwrap_or(i64::MIN);
+            let delivered = key_time(&key).unwrap_or(i64::MIN);
             if delivered >= from && delivered < to - 3600 {
                 found.push(key);
             }
@@ -265,11 +292,4 @@ async fn unreferenced_log_files<S: DigestStore>(
         day += 86_400;
     }
     Ok(found)
-}
-
-/// `YYYY-MM-DDTHH:MM:SSZ`
-pub fn display(seconds: i64) -> String {
-    aws_smithy_types::DateTime::from_secs(seconds)
-        .fmt(aws_smithy_types::date_time::Format::DateTime)
-        .unwrap_or_default()
 }

@@ -8,6 +8,8 @@
 use std::borrow::Cow;
 use std::fmt;
 
+use crate::clock::{iso_seconds, iso_text};
+
 /// What an object in a trail bucket is, judged by its key alone. In a summary, its name
 /// (`as_str`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -36,6 +38,11 @@ impl FileKind {
             FileKind::Insight => "insight",
             FileKind::Other => "other",
         }
+    }
+
+    /// What a decoded key holds: a CloudTrail layout, or `Other`.
+    pub fn of_key(key: &str) -> Self {
+        TrailKey::parse(key).map_or(FileKind::Other, |parsed| parsed.kind)
     }
 }
 
@@ -150,13 +157,6 @@ impl<'a> TrailKey<'a> {
     }
 }
 
-impl FileKind {
-    /// What a decoded key holds: a CloudTrail layout, or `Other`.
-    pub fn of_key(key: &str) -> Self {
-        TrailKey::parse(key).map_or(FileKind::Other, |parsed| parsed.kind)
-    }
-}
-
 /// Splits `[prefix/]AWSLogs/rest` at the last `AWSLogs` folder, so a prefix may itself
 /// contain an `AWSLogs` segment.
 fn split_logs_folder(key: &str) -> Option<(Option<&str>, &str)> {
@@ -167,7 +167,8 @@ fn split_logs_folder(key: &str) -> Option<(Option<&str>, &str)> {
     Some((Some(&key[..at]), &key[at + LOGS_FOLDER.len() + 2..]))
 }
 
-fn is_account_id(value: &str) -> bool {
+/// Whether a folder name is an account id (12 digits).
+pub fn is_account_id(value: &str) -> bool {
     value.len() == 12 && value.bytes().all(|b| b.is_ascii_digit())
 }
 
@@ -186,6 +187,51 @@ fn is_timestamp(value: &str, len: usize) -> bool {
             .iter()
             .chain(&bytes[9..len - 1])
             .all(u8::is_ascii_digit)
+}
+
+/// `[prefix/]AWSLogs/[o-id/]`: the folder holding a trail's account folders.
+pub fn accounts_folder(prefix: Option<&str>, organization_id: Option<&str>) -> String {
+    let mut folder = prefix.map(|p| format!("{p}/")).unwrap_or_default();
+    folder.push_str("AWSLogs/");
+    if let Some(organization) = organization_id {
+        folder.push_str(organization);
+        folder.push('/');
+    }
+    folder
+}
+
+/// `a/b/c/` → `c`: a listed folder's own name.
+pub fn folder_name(folder: &str) -> Option<&str> {
+    folder
+        .trim_end_matches('/')
+        .rsplit('/')
+        .next()
+        .filter(|s| !s.is_empty())
+}
+
+/// The time in a trail file's name (`YYYYMMDDTHHmmZ`, a digest's `YYYYMMDDTHHmmssZ`), in
+/// epoch seconds.
+pub fn key_time(key: &str) -> Option<i64> {
+    let stamp = TrailKey::parse(key)?.file_timestamp;
+    let iso = format!(
+        "{}-{}-{}T{}:{}:{}Z",
+        &stamp[0..4],
+        &stamp[4..6],
+        &stamp[6..8],
+        &stamp[9..11],
+        &stamp[11..13],
+        stamp.get(13..15).unwrap_or("00")
+    );
+    iso_seconds(&iso)
+}
+
+/// `YYYY/MM/DD/`, CloudTrail's date folder; empty for a time that has none (before year 0).
+pub fn date_folder(seconds: i64) -> String {
+    let text = iso_text(seconds);
+    match (text.get(0..4), text.get(5..7), text.get(8..10)) {
+        (Some(year), Some(month), Some(day)) => format!("{year}/{month}/{day}/"),
+        _ => String::new(),
+    }
 }
 
 /// Decodes a key from an S3 event notification, which is form-URL-encoded: `+` is a space and

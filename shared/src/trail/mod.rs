@@ -9,7 +9,10 @@ pub mod reference;
 pub mod split;
 
 pub use file::{FileError, Halt, decompress};
-pub use key::{FileKind, TrailKey, decode_notification_key};
+pub use key::{
+    FileKind, TrailKey, accounts_folder, date_folder, decode_notification_key, folder_name,
+    is_account_id, key_time,
+};
 pub use record::{EventCategory, RecordError, RecordFields};
 #[cfg(any(test, feature = "reference"))]
 pub use reference::read_records;

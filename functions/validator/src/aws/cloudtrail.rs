@@ -6,11 +6,11 @@ use std::sync::Mutex;
 
 use aws_sdk_cloudtrail::config::Region;
 use aws_sdk_cloudtrail::primitives::DateTime;
+use trailwatch::clock::iso_text;
 use trailwatch::digest::signature::parse_public_key;
 use trailwatch::digest::store::{
     CallError, PublicKeySource, PublicKeys, TrailDirectory, TrailLocation,
 };
-use trailwatch::digest::validate::display;
 
 /// `ListPublicKeys` in the region whose digests are checked: each region signs its digests with
 /// its own key pair, so a digest of eu-west-1 is checked with eu-west-1's keys whatever region
@@ -83,8 +83,8 @@ impl PublicKeySource for CloudTrailKeys {
                 "ListPublicKeys",
                 format!(
                     "No public keys found between {} and {}",
-                    display(start),
-                    display(end)
+                    iso_text(start),
+                    iso_text(end)
                 ),
             ));
         }

@@ -1,0 +1,102 @@
+//! What a validation found: verdicts in the order the AWS CLI prints them, the gaps between
+//! chains, and the counts for summaries and metrics.
+
+use serde::Serialize;
+
+use super::verdict::{Status, Subject, Verdict};
+
+/// What a validation found.
+#[derive(Debug, Clone, Default)]
+pub struct Report {
+    /// Newest first, each digest followed by its log files.
+    pub verdicts: Vec<Verdict>,
+    /// Hours with no digest chain: (older digest's end, newer chain's start), epoch seconds,
+    /// and where the walk found it: the number of verdicts before it (the AWS CLI prints it
+    /// there, after the log files of the digest that ended the newer chain).
+    pub gaps: Vec<Gap>,
+    /// The span the valid digests cover, epoch seconds.
+    pub found: Option<(i64, i64)>,
+}
+
+/// Hours no log file was delivered in, between two chains of digests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Gap {
+    pub from: i64,
+    pub to: i64,
+    /// Verdicts before it, in `Report::verdicts`.
+    pub position: usize,
+}
+
+/// Counts for summaries and metrics.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Counts {
+    pub digests_valid: u64,
+    pub digests_invalid: u64,
+    pub backfill_digests_valid: u64,
+    pub backfill_digests_invalid: u64,
+    pub log_files_valid: u64,
+    pub log_files_invalid: u64,
+    pub log_files_missing: u64,
+    pub log_files_unreferenced: u64,
+    /// Digests and log files whose check did not complete: neither valid nor invalid.
+    pub checks_incomplete: u64,
+}
+
+impl Counts {
+    pub fn add(&mut self, other: &Counts) {
+        self.digests_valid += other.digests_valid;
+        self.digests_invalid += other.digests_invalid;
+        self.backfill_digests_valid += other.backfill_digests_valid;
+        self.backfill_digests_invalid += other.backfill_digests_invalid;
+        self.log_files_valid += other.log_files_valid;
+        self.log_files_invalid += other.log_files_invalid;
+        self.log_files_missing += other.log_files_missing;
+        self.log_files_unreferenced += other.log_files_unreferenced;
+        self.checks_incomplete += other.checks_incomplete;
+    }
+}
+
+impl Report {
+    pub fn counts(&self) -> Counts {
+        let mut counts = Counts::default();
+        for verdict in &self.verdicts {
+            if verdict.status.is_not_checked() {
+                counts.checks_incomplete += 1;
+                continue;
+            }
+            let valid = verdict.status.is_valid();
+            match (verdict.subject, valid) {
+                (Subject::Digest, true) => counts.digests_valid += 1,
+                (Subject::Digest, false) => counts.digests_invalid += 1,
+                (Subject::BackfillDigest, true) => counts.backfill_digests_valid += 1,
+                (Subject::BackfillDigest, false) => counts.backfill_digests_invalid += 1,
+                (Subject::Log, true) => counts.log_files_valid += 1,
+                (Subject::Log, false) => {
+                    counts.log_files_invalid += 1;
+                    counts.log_files_missing += u64::from(verdict.status == Status::NotFound);
+                    counts.log_files_unreferenced +=
+                        u64::from(verdict.status == Status::Unreferenced);
+                }
+            }
+        }
+        counts
+    }
+
+    /// The AWS CLI's exit status: 1 when any digest or log file is invalid or missing; else 255
+    /// when a check did not complete (the CLI's status when it cannot validate); else 0.
+    pub fn exit_code(&self) -> i32 {
+        if self.verdicts.iter().any(|v| v.status.is_invalid()) {
+            1
+        } else if self.verdicts.iter().any(|v| v.status.is_not_checked()) {
+            255
+        } else {
+            0
+        }
+    }
+
+    /// Whether every check completed (nothing is `NOT CHECKED`).
+    pub fn is_complete(&self) -> bool {
+        !self.verdicts.iter().any(|v| v.status.is_not_checked())
+    }
+}
