@@ -12,6 +12,8 @@
 //! unknown outcome may still be in flight, nobody reads back: the lease lasts until the
 //! invocation's deadline plus [`DEFAULT_IN_FLIGHT_MARGIN_SECONDS`].
 
+use crate::object::ETag;
+
 /// Checkpoints expire after this long (DynamoDB TTL): CloudWatch Logs refuses events older
 /// than 14 days, so an object redelivered later has nothing left to forward.
 pub const CHECKPOINT_TTL_SECONDS: i64 = 15 * 24 * 60 * 60;
@@ -31,8 +33,8 @@ pub const DEFAULT_IN_FLIGHT_MARGIN_SECONDS: u64 = 60;
 pub struct Checkpoint {
     /// The S3 version read, once the object was opened.
     pub version_id: Option<String>,
-    /// The ETag read (without quotes), once the object was opened.
-    pub e_tag: Option<String>,
+    /// The ETag read, once the object was opened.
+    pub e_tag: Option<ETag>,
     /// Every record before this one is delivered, none from it on (but see `uncertain`).
     pub next_record: u64,
     /// Every record was delivered.
@@ -129,7 +131,7 @@ pub enum Written {
 }
 
 /// An invocation asking to work on an object.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct ClaimRequest<'a> {
     pub owner: &'a str,
     pub now_millis: i64,
@@ -139,7 +141,7 @@ pub struct ClaimRequest<'a> {
     pub in_flight_margin_millis: i64,
     /// What the notification says was written, when it says.
     pub version_id: Option<&'a str>,
-    pub e_tag: Option<&'a str>,
+    pub e_tag: Option<ETag>,
     /// A continuation message's record (for the log; the store says where to resume).
     pub continuation_at: Option<u64>,
 }
@@ -225,7 +227,7 @@ pub fn claim(stored: Option<&Stored>, request: &ClaimRequest<'_>) -> Claim {
     };
     let current = &stored.checkpoint;
     if let Some((forwarded, notified)) =
-        different_content(current, request.version_id, request.e_tag)
+        different_content(current, request.version_id, request.e_tag.as_ref())
     {
         return Claim::Refused(Refusal::Rewritten {
             forwarded,
@@ -281,24 +283,22 @@ pub fn claim(stored: Option<&Stored>, request: &ClaimRequest<'_>) -> Claim {
 fn different_content(
     current: &Checkpoint,
     version_id: Option<&str>,
-    e_tag: Option<&str>,
+    e_tag: Option<&ETag>,
 ) -> Option<(String, String)> {
     if let (Some(stored), Some(notified)) = (&current.version_id, version_id)
         && stored != notified
     {
         return Some((format!("version {stored}"), format!("version {notified}")));
     }
-    if let (Some(stored), Some(notified)) = (&current.e_tag, e_tag.map(unquoted))
-        && *stored != notified
+    if let (Some(stored), Some(notified)) = (&current.e_tag, e_tag)
+        && stored != notified
     {
-        return Some((format!("ETag {stored}"), format!("ETag {notified}")));
+        return Some((
+            format!("ETag {}", stored.bare()),
+            format!("ETag {}", notified.bare()),
+        ));
     }
     None
-}
-
-/// S3 quotes ETags in responses and not in notifications.
-pub fn unquoted(e_tag: &str) -> String {
-    e_tag.trim_matches('"').to_owned()
 }
 
 impl Lease {
@@ -307,7 +307,7 @@ impl Lease {
     pub fn opened(
         &mut self,
         version_id: Option<&str>,
-        e_tag: Option<&str>,
+        e_tag: Option<&ETag>,
     ) -> Result<(), (String, String)> {
         if let Some(difference) = different_content(&self.checkpoint, version_id, e_tag) {
             return Err(difference);
@@ -317,7 +317,7 @@ impl Lease {
             .version_id
             .take()
             .or_else(|| version_id.map(str::to_owned));
-        checkpoint.e_tag = checkpoint.e_tag.take().or_else(|| e_tag.map(unquoted));
+        checkpoint.e_tag = checkpoint.e_tag.take().or_else(|| e_tag.cloned());
         Ok(())
     }
 
@@ -394,7 +394,7 @@ mod tests {
             deadline_millis: Some(NOW + 60_000),
             in_flight_margin_millis: MARGIN,
             version_id: None,
-            e_tag: Some("abc"),
+            e_tag: ETag::new("abc"),
             continuation_at: None,
         }
     }
@@ -466,14 +466,14 @@ mod tests {
     #[test]
     fn a_done_object_is_already_forwarded_and_other_content_is_a_rewrite() {
         let (mut held, _, _) = granted(claim(None, &request("a")));
-        held.opened(None, Some("\"abc\"")).unwrap();
+        held.opened(None, ETag::new("\"abc\"").as_ref()).unwrap();
         let done = stored(&held.finished(2500));
         assert_eq!(
             claim(Some(&done), &request("b")),
             Claim::Refused(Refusal::AlreadyForwarded)
         );
         let rewritten = ClaimRequest {
-            e_tag: Some("\"other\""),
+            e_tag: ETag::new("\"other\""),
             ..request("b")
         };
         assert_eq!(
@@ -545,14 +545,14 @@ mod tests {
         // Named "stale", read "fresh": what is read is forwarded and pinned, so the
         // notification of the fresh content finds it forwarded, not rewritten.
         let stale = ClaimRequest {
-            e_tag: Some("stale"),
+            e_tag: ETag::new("stale"),
             ..request("a")
         };
         let (mut held, _, _) = granted(claim(None, &stale));
-        held.opened(None, Some("\"fresh\"")).unwrap();
+        held.opened(None, ETag::new("\"fresh\"").as_ref()).unwrap();
         let done = stored(&held.finished(10));
         let fresh = ClaimRequest {
-            e_tag: Some("fresh"),
+            e_tag: ETag::new("fresh"),
             ..request("b")
         };
         assert_eq!(
@@ -568,11 +568,15 @@ mod tests {
             ..request("a")
         };
         let (mut lease, _, _) = granted(claim(None, &unnamed));
-        lease.opened(Some("v1"), Some("\"abc\"")).unwrap();
+        lease
+            .opened(Some("v1"), ETag::new("\"abc\"").as_ref())
+            .unwrap();
         assert_eq!(lease.checkpoint.version_id.as_deref(), Some("v1"));
-        assert_eq!(lease.checkpoint.e_tag.as_deref(), Some("abc"));
+        assert_eq!(lease.checkpoint.e_tag, ETag::new("abc"));
         assert_eq!(
-            lease.clone().opened(Some("v2"), Some("\"abc\"")),
+            lease
+                .clone()
+                .opened(Some("v2"), ETag::new("\"abc\"").as_ref()),
             Err(("version v1".into(), "version v2".into()))
         );
     }

@@ -3,7 +3,8 @@
 
 /// The flags after the command's name, each with its value (`None` for a switch in
 /// `switches`). A flag missing its value is an error naming it.
-// The message is printed above the command's usage.
+// A String: the message is printed above the command's usage (clap replaces this with the
+// command-line work of the first-hour issue).
 pub fn flag_values(
     args: &[String],
     command: &str,

@@ -88,7 +88,7 @@ impl ForwarderConfig {
                         ));
                     }
                 }
-                Routes::from_json(&routes).map_err(|reason| error(ROUTES, reason))?
+                Routes::from_json(&routes).map_err(|e| error(ROUTES, e.to_string()))?
             }
             None => {
                 let log_group = get(LOG_GROUP_NAME).unwrap_or_default();
@@ -114,7 +114,7 @@ impl ForwarderConfig {
         let routes = routes.with_default_class(default_class);
         let group_settings = routes
             .group_settings(default_class, retention_days)
-            .map_err(|reason| error(ROUTES, reason))?;
+            .map_err(|e| error(ROUTES, e.to_string()))?;
         let number = |variable: &'static str, default: u64| match get(variable) {
             None => Ok(default),
             Some(text) => text

@@ -18,6 +18,44 @@ pub enum KeyEncoding {
     PlainThenForm,
 }
 
+/// An S3 object's ETag. S3 quotes it in responses and headers and not in notifications, so
+/// it is kept bare and compared bare; written quoted (If-Match, continuation messages), and
+/// read either way.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct ETag(String);
+
+impl ETag {
+    /// `None` for an empty ETag (sample events carry `""`).
+    pub fn new(text: &str) -> Option<Self> {
+        let bare = text.trim_matches('"');
+        (!bare.is_empty()).then(|| Self(bare.to_owned()))
+    }
+
+    pub fn bare(&self) -> &str {
+        &self.0
+    }
+
+    /// As S3 writes it in headers: `"…"`.
+    pub fn quoted(&self) -> String {
+        format!("\"{}\"", self.0)
+    }
+}
+
+impl TryFrom<String> for ETag {
+    type Error = &'static str;
+
+    fn try_from(text: String) -> Result<Self, Self::Error> {
+        Self::new(&text).ok_or("an ETag cannot be empty")
+    }
+}
+
+impl From<ETag> for String {
+    fn from(e_tag: ETag) -> Self {
+        e_tag.quoted()
+    }
+}
+
 /// Resumes an object where an earlier invocation stopped, sent to `CONTINUATION_QUEUE_URL`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -28,7 +66,7 @@ pub struct Continuation {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub version_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub e_tag: Option<String>,
+    pub e_tag: Option<ETag>,
     /// The first record not yet forwarded.
     pub next_record: u64,
 }
@@ -73,7 +111,7 @@ pub struct ObjectRef {
     /// Read this version when the notification names one, so a later overwrite is not read.
     pub version_id: Option<String>,
     /// When resuming without a version: read only if the object still has this ETag.
-    pub e_tag: Option<String>,
+    pub e_tag: Option<ETag>,
     /// Size from the notification, when known.
     pub size: Option<i64>,
     /// Records before this index were forwarded by an earlier invocation.
@@ -101,7 +139,7 @@ pub struct NotifiedObject {
     pub encoded_key: String,
     pub key_encoding: KeyEncoding,
     pub version_id: Option<String>,
-    pub e_tag: Option<String>,
+    pub e_tag: Option<ETag>,
     pub size: Option<i64>,
     pub start_record: u64,
 }
@@ -178,7 +216,7 @@ impl NotifiedObject {
             key,
             fallback_key,
             version_id: self.version_id.clone().filter(|v| !v.is_empty()),
-            e_tag: self.e_tag.clone().filter(|e| !e.is_empty()),
+            e_tag: self.e_tag.clone(),
             size: self.size,
             start_record: self.start_record,
         })
@@ -261,12 +299,33 @@ mod tests {
             bucket: "b".into(),
             key: "a+b".into(),
             version_id: None,
-            e_tag: Some("\"abc\"".into()),
+            e_tag: ETag::new("\"abc\""),
             next_record: 812,
         })
         .decode()
         .unwrap();
         assert_eq!((object.key.as_str(), object.start_record), ("a+b", 812));
-        assert_eq!(object.e_tag.as_deref(), Some("\"abc\""));
+        assert_eq!(object.e_tag.map(|e| e.quoted()).as_deref(), Some("\"abc\""));
+    }
+
+    #[test]
+    fn an_etag_is_compared_bare_and_written_quoted() {
+        assert_eq!(ETag::new("\"abc\""), ETag::new("abc"));
+        assert_eq!(ETag::new(""), None);
+        assert_eq!(ETag::new("\"\""), None);
+        let continuation = Continuation {
+            bucket: "b".into(),
+            key: "k".into(),
+            version_id: None,
+            e_tag: ETag::new("abc"),
+            next_record: 1,
+        };
+        let body = continuation.to_message_body().unwrap();
+        assert!(body.contains(r#""eTag":"\"abc\"""#), "{body}");
+        let read: ContinuationMessage = serde_json::from_str(&body).unwrap();
+        assert_eq!(read.trailwatch_continuation, continuation);
+        let unquoted = r#"{"bucket":"b","key":"k","eTag":"abc","nextRecord":1}"#;
+        let read: Continuation = serde_json::from_str(unquoted).unwrap();
+        assert_eq!(read.e_tag, ETag::new("abc"));
     }
 }

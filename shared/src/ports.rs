@@ -12,7 +12,7 @@ use tokio::time::Instant;
 
 use crate::checkpoint::{Checkpoint, Stored, Written};
 use crate::logs::{Batch, Destination, PutOutcome};
-use crate::object::{Continuation, ObjectRef};
+use crate::object::{Continuation, ETag, ObjectRef};
 
 /// Whether trying a failed call again could succeed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -88,7 +88,7 @@ pub struct OpenedObject {
     /// The key that was found (a trigger's fallback key when the first was not).
     pub key: String,
     pub version_id: Option<String>,
-    pub e_tag: Option<String>,
+    pub e_tag: Option<ETag>,
     pub content_length: Option<i64>,
     /// The compressed bytes as they arrive; read on a blocking thread.
     pub body: Box<dyn Read + Send>,

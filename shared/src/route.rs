@@ -7,9 +7,10 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::logs::{
-    GroupSettings, GroupSettingsByName, LogGroupClass, StreamTemplate, validate_log_group_name,
+    GroupSettingError, GroupSettings, GroupSettingsByName, LogGroupClass, StreamTemplate,
+    StreamTemplateError, validate_log_group_name,
 };
-use crate::selector::{SelectorSet, Selectors};
+use crate::selector::{SelectorError, SelectorSet, Selectors};
 use crate::trail::{EventCategory, RecordFields};
 
 /// One route, ready to evaluate.
@@ -21,6 +22,41 @@ pub struct Route {
     pub selectors: Selectors,
     /// The group's class when the forwarder creates it; `None`: the configured default.
     pub log_group_class: Option<LogGroupClass>,
+}
+
+/// Why `ROUTES` is refused: a phrase the configuration error puts after the variable's name.
+#[derive(Debug, thiserror::Error)]
+pub enum RoutesError {
+    #[error("is not a JSON list of routes: {0}")]
+    NotJson(serde_json::Error),
+    #[error("is an empty list; give at least one route")]
+    Empty,
+    #[error("route {index} ({name:?}): {fault}")]
+    Route {
+        index: usize,
+        name: String,
+        fault: RouteFault,
+    },
+    #[error("route {route:?} gives log group {group} the class {class}, another route {other}")]
+    ClassConflict {
+        route: String,
+        group: String,
+        class: &'static str,
+        other: &'static str,
+    },
+}
+
+/// What is wrong with one route.
+#[derive(Debug, thiserror::Error)]
+pub enum RouteFault {
+    #[error("logGroupName {0}")]
+    LogGroupName(GroupSettingError),
+    #[error("logStreamName {0}")]
+    LogStreamName(StreamTemplateError),
+    #[error(transparent)]
+    Selectors(SelectorError),
+    #[error("logGroupClass {0}")]
+    LogGroupClass(GroupSettingError),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,38 +92,40 @@ impl Routes {
     /// Reads the `ROUTES` JSON: `[{"name", "logGroupName", "logStreamName", "selectors",
     /// "logGroupClass"}, …]`.
     /// Errors name the route at fault.
-    // The reason becomes the ConfigError of ROUTES, which names the variable.
-    pub fn from_json(text: &str) -> Result<Self, String> {
-        let specs: Vec<RouteSpec> =
-            serde_json::from_str(text).map_err(|e| format!("is not a JSON list of routes: {e}"))?;
+    pub fn from_json(text: &str) -> Result<Self, RoutesError> {
+        let specs: Vec<RouteSpec> = serde_json::from_str(text).map_err(RoutesError::NotJson)?;
         if specs.is_empty() {
-            return Err("is an empty list; give at least one route".to_owned());
+            return Err(RoutesError::Empty);
         }
         let routes = specs
             .into_iter()
             .enumerate()
             .map(|(index, spec)| {
                 let name = spec.name.unwrap_or_else(|| spec.log_group_name.clone());
-                let at = |reason: String| format!("route {index} ({name:?}): {reason}");
+                let at = |fault: RouteFault| RoutesError::Route {
+                    index,
+                    name: name.clone(),
+                    fault,
+                };
                 validate_log_group_name(&spec.log_group_name)
-                    .map_err(|reason| at(format!("logGroupName {reason}")))?;
+                    .map_err(|e| at(RouteFault::LogGroupName(e)))?;
                 let stream = match &spec.log_stream_name {
                     Some(template) => StreamTemplate::parse(template)
-                        .map_err(|reason| at(format!("logStreamName {reason}")))?,
+                        .map_err(|e| at(RouteFault::LogStreamName(e)))?,
                     None => StreamTemplate::default(),
                 };
                 let selectors = match spec.selectors {
                     None | Some(Value::Null) => Selectors::All,
                     Some(value) => SelectorSet::from_value(value)
                         .and_then(|set| Selectors::compile(&set))
-                        .map_err(|e| at(e.to_string()))?,
+                        .map_err(|e| at(RouteFault::Selectors(e)))?,
                 };
                 let log_group_class = spec
                     .log_group_class
                     .as_deref()
                     .map(LogGroupClass::parse)
                     .transpose()
-                    .map_err(|reason| at(format!("logGroupClass {reason}")))?;
+                    .map_err(|e| at(RouteFault::LogGroupClass(e)))?;
                 Ok(Route {
                     log_group: Arc::from(spec.log_group_name.as_str()),
                     name: name.clone(),
@@ -96,7 +134,7 @@ impl Routes {
                     log_group_class,
                 })
             })
-            .collect::<Result<Vec<_>, String>>()?;
+            .collect::<Result<Vec<_>, RoutesError>>()?;
         Ok(Self { routes })
     }
 
@@ -124,12 +162,11 @@ impl Routes {
 
     /// How each destination group is created when missing: its route's class, else
     /// `default_class`, and `retention_days`. Routes sharing a group must agree on its class.
-    // The reason becomes the ConfigError of ROUTES, which names the variable.
     pub fn group_settings(
         &self,
         default_class: LogGroupClass,
         retention_days: Option<u32>,
-    ) -> Result<GroupSettingsByName, String> {
+    ) -> Result<GroupSettingsByName, RoutesError> {
         let mut settings = GroupSettingsByName::new();
         for route in &self.routes {
             let class = route.log_group_class.unwrap_or(default_class);
@@ -139,13 +176,12 @@ impl Routes {
             };
             match settings.get(&route.log_group) {
                 Some(earlier) if earlier.class != class => {
-                    return Err(format!(
-                        "route {:?} gives log group {} the class {}, another route {}",
-                        route.name,
-                        route.log_group,
-                        class.as_str(),
-                        earlier.class.as_str()
-                    ));
+                    return Err(RoutesError::ClassConflict {
+                        route: route.name.clone(),
+                        group: route.log_group.to_string(),
+                        class: class.as_str(),
+                        other: earlier.class.as_str(),
+                    });
                 }
                 _ => {
                     settings.insert(Arc::clone(&route.log_group), wanted);
@@ -253,7 +289,7 @@ mod tests {
                 "unknown field",
             ),
         ] {
-            let error = Routes::from_json(text).unwrap_err();
+            let error = Routes::from_json(text).unwrap_err().to_string();
             assert!(error.contains(expected), "{text}: {error}");
         }
     }

@@ -12,10 +12,10 @@ use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse};
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use serde::Serialize;
 use serde_json::Value;
-use tokio::time::Instant;
+
 use trailwatch::aws::logs::CloudWatchLogsSink;
 use trailwatch::clock::now_millis;
-use trailwatch::pipeline::{InvocationReport, Queues};
+use trailwatch::pipeline::{InvocationEnd, InvocationReport, Queues};
 use trailwatch::summary::ForwardSummary;
 use trailwatch::trigger::UnrecognisedPayload;
 use trailwatch::{Forwarder, ForwarderConfig};
@@ -132,10 +132,13 @@ pub async fn handle(
     namespace: &str,
     event: LambdaEvent<Value>,
 ) -> Result<Response, HandlerError> {
-    let deadline = deadline_of(event.context.deadline);
-    let kept = visibility.keep(trailwatch::trigger::sqs_receipts(&event.payload), deadline);
+    let end = InvocationEnd::from_epoch_millis(event.context.deadline);
+    let kept = visibility.keep(
+        trailwatch::trigger::sqs_receipts(&event.payload),
+        end.map(|end| end.instant()),
+    );
     let report = forwarder
-        .handle(&event.payload, deadline, &event.context.request_id)
+        .handle(&event.payload, end, &event.context.request_id)
         .await;
     drop(kept);
     let report = report?;
@@ -201,14 +204,6 @@ fn respond(report: InvocationReport) -> Result<Response, HandlerError> {
     Ok(Response::Summary(Box::new(report.summary)))
 }
 
-/// Lambda's deadline (epoch milliseconds) as an instant on this clock. A deadline already
-/// past at the start is unknown, not expired: Lambda never sends one, but local runtimes do
-/// (cargo-lambda's sends a fixed 600000, in 1970).
-fn deadline_of(deadline_millis: u64) -> Option<Instant> {
-    let now = u64::try_from(now_millis()).unwrap_or_default();
-    (deadline_millis > now).then(|| Instant::now() + Duration::from_millis(deadline_millis - now))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -252,14 +247,5 @@ mod tests {
             "1 of 2 objects failed: s3://b/k2 (not gzip)"
         );
         assert_eq!(Diagnostic::from(error).error_type, "ObjectsFailed");
-    }
-
-    #[test]
-    fn no_deadline_when_lambda_gives_none_or_one_already_past() {
-        assert!(deadline_of(0).is_none());
-        assert!(deadline_of(600_000).is_none());
-        assert!(
-            deadline_of(u64::try_from(now_millis()).unwrap() + 60_000).unwrap() > Instant::now()
-        );
     }
 }

@@ -16,7 +16,6 @@ use std::time::Duration;
 use serde_json::json;
 use support::harness::*;
 use support::proxy::{self, Fault};
-use tokio::time::Instant;
 use trailwatch::generate::{GeneratedRecord, TrailSpec};
 
 /// About four PutLogEvents batches of generated records.
@@ -254,8 +253,8 @@ async fn a_process_dying_while_its_put_is_in_flight_is_resumed_without_duplicate
     let payload = sqs_event(&[("m", s3_event(&harness.bucket, &[(key, size)]).to_string())]);
 
     // When: the invocation (deadline in 8 s) dies while its 3rd put is held.
-    let deadline = Instant::now() + Duration::from_secs(8);
-    let run = harness.run(&payload, Some(deadline));
+    let end = InvocationEnd::after(Duration::from_secs(8));
+    let run = harness.run(&payload, Some(end));
     let died = tokio::time::timeout(Duration::from_secs(5), async {
         tokio::pin!(run);
         loop {
@@ -284,7 +283,7 @@ async fn a_process_dying_while_its_put_is_in_flight_is_resumed_without_duplicate
 
     // After its deadline and the in-flight margin, the redelivery resumes: the held put's
     // events are found in the stream, the rest sent.
-    tokio::time::sleep_until(deadline + IN_FLIGHT_MARGIN + Duration::from_millis(200)).await;
+    tokio::time::sleep_until(end.instant() + IN_FLIGHT_MARGIN + Duration::from_millis(200)).await;
     let resumed = harness.run(&payload, None).await;
     assert!(resumed.failed_message_ids.is_empty(), "{resumed:?}");
     let object = &resumed.summary.objects[0];
@@ -562,7 +561,9 @@ async fn continuations_delivered_twice_and_a_message_retried_for_one_object_forw
 
     // When: the first invocation is out of time (the first file hands off after a batch, the
     // second is handed off whole); each continuation message is then delivered twice.
-    let first = harness.run(&payload, Some(Instant::now())).await;
+    let first = harness
+        .run(&payload, Some(InvocationEnd::after(Duration::ZERO)))
+        .await;
     assert!(first.failed_message_ids.is_empty(), "{first:?}");
     let received = direct
         .receive_message()

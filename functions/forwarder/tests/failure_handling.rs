@@ -12,7 +12,6 @@ use std::time::Duration;
 
 use support::harness::*;
 use support::proxy::{self, Fault};
-use tokio::time::Instant;
 use trailwatch::generate::{GeneratedRecord, TrailSpec};
 use trailwatch::object::{Continuation, ContinuationMessage};
 
@@ -188,7 +187,10 @@ async fn a_deadline_hands_off_and_the_continuation_resumes_exactly_where_it_stop
 
     // When: the invocation is already at its deadline.
     let first = harness
-        .run(&sqs_event(&[("m1", both)]), Some(Instant::now()))
+        .run(
+            &sqs_event(&[("m1", both)]),
+            Some(InvocationEnd::after(Duration::ZERO)),
+        )
         .await;
 
     // Then: the first object delivered its first batch and handed off the rest; the second,
@@ -266,7 +268,7 @@ async fn without_a_queue_a_deadline_fails_the_object_for_a_retry() {
     let report = harness
         .run(
             &sqs_event(&[("m1", s3_body(&harness.bucket, &key, size))]),
-            Some(Instant::now()),
+            Some(InvocationEnd::after(Duration::ZERO)),
         )
         .await;
     assert_eq!(report.failed_message_ids, vec!["m1"]);
@@ -291,7 +293,7 @@ async fn a_continuation_of_a_changed_object_is_refused() {
         bucket: harness.bucket.clone(),
         key: key.clone(),
         version_id: None,
-        e_tag: Some("\"0123456789abcdef0123456789abcdef\"".into()),
+        e_tag: trailwatch::object::ETag::new("0123456789abcdef0123456789abcdef"),
         next_record: 3,
     };
     let body = serde_json::to_string(&ContinuationMessage {

@@ -453,12 +453,12 @@ async fn worker(soak: Arc<Soak>, sqs: aws_sdk_sqs::Client, seed: u64) {
             continue;
         }
         let payload = lambda_sqs_event(&messages);
-        let deadline = Instant::now() + INVOCATION_TIME;
+        let end = InvocationEnd::after(INVOCATION_TIME);
         let stop = if rng.f64() < KILL_RATE {
             soak.killed.fetch_add(1, Ordering::SeqCst);
             Instant::now() + Duration::from_millis(rng.u64(100..2_900))
         } else {
-            deadline
+            end.instant()
         };
         let copies = if rng.f64() < TWICE_RATE {
             soak.twice.fetch_add(1, Ordering::SeqCst);
@@ -473,10 +473,7 @@ async fn worker(soak: Arc<Soak>, sqs: aws_sdk_sqs::Client, seed: u64) {
             let (soak, payload) = (Arc::clone(&soak), payload.clone());
             async move {
                 // Lambda stops the invocation at its deadline (or it dies before).
-                let handled = soak
-                    .harness
-                    .forwarder
-                    .handle(&payload, Some(deadline), &owner);
+                let handled = soak.harness.forwarder.handle(&payload, Some(end), &owner);
                 tokio::time::timeout_at(stop, handled)
                     .await
                     .ok()

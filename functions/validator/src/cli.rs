@@ -34,7 +34,8 @@ pub struct Args {
     pub verbose: bool,
 }
 
-// The message is printed above the usage, as the AWS CLI's argument parser does.
+// A String: the message is printed above the usage, as the AWS CLI's argument parser does
+// (clap replaces this parser with the command-line work of the first-hour issue).
 pub fn parse(args: &[String]) -> Result<Args, String> {
     let mut parsed = Args::default();
     for (flag, value) in flag_values(args, "validate-logs", &["--verbose"])? {

@@ -92,9 +92,28 @@ impl Default for StreamTemplate {
     }
 }
 
+/// Why a `logStreamName` template is refused: a phrase the ROUTES error puts after the route
+/// and field it names.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StreamTemplateError {
+    #[error("{template:?} has an unclosed '{{'")]
+    Unclosed { template: String },
+    #[error("{template:?} uses {{{name}}}; known placeholders are {known}")]
+    UnknownPlaceholder {
+        template: String,
+        name: String,
+        known: String,
+    },
+    #[error(
+        "{template:?} has '}}', ':' or '*' outside a placeholder; stream names cannot hold ':' or '*'"
+    )]
+    OutsidePlaceholder { template: String },
+    #[error("the stream name template is empty")]
+    Empty,
+}
+
 impl StreamTemplate {
-    // The reason is a phrase that the ROUTES error puts after the route and field it names.
-    pub fn parse(template: &str) -> Result<Self, String> {
+    pub fn parse(template: &str) -> Result<Self, StreamTemplateError> {
         let mut parts = Vec::new();
         let mut rest = template;
         while !rest.is_empty() {
@@ -102,7 +121,9 @@ impl StreamTemplate {
                 Some(0) => {
                     let end = rest
                         .find('}')
-                        .ok_or_else(|| format!("{template:?} has an unclosed '{{'"))?;
+                        .ok_or_else(|| StreamTemplateError::Unclosed {
+                            template: template.to_owned(),
+                        })?;
                     let name = &rest[1..end];
                     let placeholder = Placeholder::ALL
                         .iter()
@@ -113,10 +134,11 @@ impl StreamTemplate {
                                 .iter()
                                 .map(|(n, _)| format!("{{{n}}}"))
                                 .collect();
-                            format!(
-                                "{template:?} uses {{{name}}}; known placeholders are {}",
-                                known.join(", ")
-                            )
+                            StreamTemplateError::UnknownPlaceholder {
+                                template: template.to_owned(),
+                                name: name.to_owned(),
+                                known: known.join(", "),
+                            }
                         })?;
                     parts.push(Part::Value(placeholder));
                     rest = &rest[end + 1..];
@@ -125,9 +147,9 @@ impl StreamTemplate {
                     let end = found.unwrap_or(rest.len());
                     let literal = &rest[..end];
                     if literal.contains(['}', ':', '*']) {
-                        return Err(format!(
-                            "{template:?} has '}}', ':' or '*' outside a placeholder; stream names cannot hold ':' or '*'"
-                        ));
+                        return Err(StreamTemplateError::OutsidePlaceholder {
+                            template: template.to_owned(),
+                        });
                     }
                     parts.push(Part::Literal(literal.into()));
                     rest = &rest[end..];
@@ -135,7 +157,7 @@ impl StreamTemplate {
             }
         }
         if parts.is_empty() {
-            return Err("the stream name template is empty".to_owned());
+            return Err(StreamTemplateError::Empty);
         }
         Ok(Self { parts })
     }
@@ -286,7 +308,7 @@ mod tests {
             ("x}", "outside a placeholder"),
             ("", "empty"),
         ] {
-            let error = StreamTemplate::parse(template).unwrap_err();
+            let error = StreamTemplate::parse(template).unwrap_err().to_string();
             assert!(error.contains(reason), "{template}: {error}");
         }
     }

@@ -7,7 +7,9 @@ pub mod outcome;
 pub mod put_body;
 
 pub use batch::{Batch, BatchBuilder, BatchLimits, EventTooLarge, LogEvent};
-pub use destination::{DEFAULT_STREAM_TEMPLATE, Destination, KeyFacts, StreamTemplate};
+pub use destination::{
+    DEFAULT_STREAM_TEMPLATE, Destination, KeyFacts, StreamTemplate, StreamTemplateError,
+};
 pub use group::{
     GroupSettingError, GroupSettings, GroupSettingsByName, LogGroupClass, RETENTION_DAYS,
     parse_retention_days, validate_log_group_name,

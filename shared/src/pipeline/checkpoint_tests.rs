@@ -6,13 +6,12 @@
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use tokio::time::Instant;
 
-use super::Deadline;
 use super::fakes::{MemoryQueue, MemorySink};
 use super::tests::{
     BUCKET, IN_FLIGHT_MARGIN, TestForwarder, checkpointed, put_file, s3_record, sorted, sqs,
 };
+use super::{Deadline, InvocationEnd};
 use crate::object::NotifiedObject;
 use crate::summary::CheckpointVerdict;
 
@@ -156,8 +155,8 @@ async fn a_process_dying_mid_put_is_resumed_after_its_deadline_without_duplicate
     };
     let forwarder = checkpointed(sink, None);
     let (key, records) = put_file(&forwarder, 25, "111122223333", FOUR_BATCHES);
-    let lease_end = Instant::now() + Duration::from_secs(5);
-    let deadline = Deadline::start(Some(lease_end), Duration::ZERO);
+    let end = InvocationEnd::after(Duration::from_secs(5));
+    let deadline = Deadline::start(Some(end), Duration::ZERO);
     // Abandoned once its third put hangs (however long the first two take on a busy machine).
     let notified = NotifiedObject::plain(BUCKET, &key);
     {
@@ -180,7 +179,7 @@ async fn a_process_dying_mid_put_is_resumed_after_its_deadline_without_duplicate
     // When: a redelivery before the dead lease ends is told to wait; one after it resumes.
     let early = forwarder.forward_key(&key, "invocation-2").await;
     assert!(early.is_retryable() && early.error().unwrap().contains("another invocation"));
-    tokio::time::sleep_until(lease_end + IN_FLIGHT_MARGIN + Duration::from_millis(100)).await;
+    tokio::time::sleep_until(end.instant() + IN_FLIGHT_MARGIN + Duration::from_millis(100)).await;
     let resumed = forwarder.forward_key(&key, "invocation-3").await;
 
     // Then: the dead put's events were found, the rest sent, each record once.
@@ -337,8 +336,8 @@ async fn a_checkpoint_table_failing_mid_object_costs_a_retry_never_a_duplicate()
     let forwarder = checkpointed(MemorySink::default(), None);
     *forwarder.store().fail_writes_after.lock().unwrap() = Some(2);
     let (key, records) = put_file(&forwarder, 34, "111122223333", FOUR_BATCHES);
-    let lease_end = Instant::now() + Duration::from_secs(5);
-    let deadline = Deadline::start(Some(lease_end), Duration::ZERO);
+    let end = InvocationEnd::after(Duration::from_secs(5));
+    let deadline = Deadline::start(Some(end), Duration::ZERO);
 
     // When: the object fails (its progress and its release both unwritten), and is retried
     // once the table is back and the lease has ended.
@@ -353,7 +352,7 @@ async fn a_checkpoint_table_failing_mid_object_costs_a_retry_never_a_duplicate()
         .summary;
     assert!(failed.is_retryable() && failed.is_balanced(), "{failed:?}");
     *forwarder.store().fail_writes_after.lock().unwrap() = None;
-    tokio::time::sleep_until(lease_end + IN_FLIGHT_MARGIN + Duration::from_millis(100)).await;
+    tokio::time::sleep_until(end.instant() + IN_FLIGHT_MARGIN + Duration::from_millis(100)).await;
     let resumed = forwarder.forward_key(&key, "invocation-2").await;
 
     // Then: the put made after the last recorded boundary was found, not sent again.

@@ -32,12 +32,52 @@ impl StopSignal {
     }
 }
 
+/// When an invocation ends, on both clocks it is used on: the monotonic instant for timers and
+/// call timeouts, and epoch milliseconds for leases other invocations read. Taken once from
+/// Lambda's deadline (epoch milliseconds), never converted back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InvocationEnd {
+    instant: Instant,
+    epoch_millis: i64,
+}
+
+impl InvocationEnd {
+    /// Lambda's deadline. One already past at the start is unknown, not expired: Lambda never
+    /// sends one, but local runtimes do (cargo-lambda's sends a fixed 600000, in 1970).
+    pub fn from_epoch_millis(deadline_millis: u64) -> Option<Self> {
+        let now = crate::clock::now_millis();
+        let epoch_millis = i64::try_from(deadline_millis).ok().filter(|d| *d > now)?;
+        let left = Duration::from_millis(u64::try_from(epoch_millis - now).unwrap_or_default());
+        Some(Self {
+            instant: Instant::now() + left,
+            epoch_millis,
+        })
+    }
+
+    /// `left` from now (tests, local runs).
+    pub fn after(left: Duration) -> Self {
+        let millis = i64::try_from(left.as_millis()).unwrap_or(i64::MAX);
+        Self {
+            instant: Instant::now() + left,
+            epoch_millis: crate::clock::now_millis().saturating_add(millis),
+        }
+    }
+
+    pub fn instant(&self) -> Instant {
+        self.instant
+    }
+
+    pub fn epoch_millis(&self) -> i64 {
+        self.epoch_millis
+    }
+}
+
 /// An invocation's deadline: the stop signal, given `margin` before the deadline (at most a
 /// quarter of the time left, so short timeouts still make progress), and the instant itself
 /// for the timeouts of calls.
 #[derive(Debug)]
 pub struct Deadline {
-    at: Option<Instant>,
+    end: Option<InvocationEnd>,
     stop: StopSignal,
     timer: Option<JoinHandle<()>>,
 }
@@ -46,7 +86,7 @@ impl Deadline {
     /// No deadline: nothing stops early (local runs, commands).
     pub fn none() -> Self {
         Self {
-            at: None,
+            end: None,
             stop: StopSignal::never(),
             timer: None,
         }
@@ -55,7 +95,7 @@ impl Deadline {
     /// Out of time already: the first object still starts, the others are handed off.
     pub fn stopped() -> Self {
         Self {
-            at: None,
+            end: None,
             stop: StopSignal::given(),
             timer: None,
         }
@@ -63,15 +103,15 @@ impl Deadline {
 
     /// The deadline as epoch milliseconds, when there is one: how long a lease lasts.
     pub fn epoch_millis(&self) -> Option<i64> {
-        let left = self.at?.saturating_duration_since(Instant::now());
-        Some(crate::clock::now_millis() + i64::try_from(left.as_millis()).unwrap_or(i64::MAX))
+        self.end.map(|end| end.epoch_millis())
     }
 
     /// Starts the timer that gives the stop signal. Must be called within a tokio runtime.
-    pub fn start(at: Option<Instant>, margin: Duration) -> Self {
-        let Some(at) = at else {
+    pub fn start(end: Option<InvocationEnd>, margin: Duration) -> Self {
+        let Some(end) = end else {
             return Self::none();
         };
+        let at = end.instant();
         let left = at.saturating_duration_since(Instant::now());
         tracing::debug!(left_ms = left.as_millis() as u64, "invocation deadline");
         let stop = StopSignal::never();
@@ -82,7 +122,7 @@ impl Deadline {
             signal.give();
         });
         Self {
-            at: Some(at),
+            end: Some(end),
             stop,
             timer: Some(timer),
         }
@@ -90,7 +130,7 @@ impl Deadline {
 
     /// When Lambda stops the function, if known.
     pub fn at(&self) -> Option<Instant> {
-        self.at
+        self.end.map(|end| end.instant())
     }
 
     pub fn signal(&self) -> StopSignal {
@@ -118,7 +158,7 @@ mod tests {
     async fn the_stop_comes_a_margin_before_the_deadline_and_at_most_a_quarter_of_the_time_left() {
         // Given: 100 s left and a 20 s margin.
         let deadline = Deadline::start(
-            Some(Instant::now() + Duration::from_secs(100)),
+            Some(InvocationEnd::after(Duration::from_secs(100))),
             Duration::from_secs(20),
         );
         tokio::time::sleep(Duration::from_secs(79)).await;
@@ -128,13 +168,27 @@ mod tests {
 
         // A short invocation: 8 s left, the stop after 6 s, not 20 s before the end.
         let short = Deadline::start(
-            Some(Instant::now() + Duration::from_secs(8)),
+            Some(InvocationEnd::after(Duration::from_secs(8))),
             Duration::from_secs(20),
         );
         tokio::time::sleep(Duration::from_millis(5_900)).await;
         assert!(!short.stop_requested());
         tokio::time::sleep(Duration::from_millis(200)).await;
         assert!(short.stop_requested());
+    }
+
+    #[test]
+    fn lambdas_deadline_is_kept_on_both_clocks_and_one_already_past_is_unknown() {
+        assert!(InvocationEnd::from_epoch_millis(0).is_none());
+        assert!(InvocationEnd::from_epoch_millis(600_000).is_none());
+        let in_a_minute = u64::try_from(crate::clock::now_millis()).unwrap() + 60_000;
+        let end = InvocationEnd::from_epoch_millis(in_a_minute).unwrap();
+        assert_eq!(end.epoch_millis(), i64::try_from(in_a_minute).unwrap());
+        let left = end.instant().saturating_duration_since(Instant::now());
+        assert!(
+            left > Duration::from_secs(59) && left <= Duration::from_secs(60),
+            "{left:?}"
+        );
     }
 
     #[test]

@@ -13,7 +13,7 @@ use super::plan::{FilePlan, PlanContext, ReadyBatch, plan_file};
 use crate::logs::{Batch, Destination, PutOutcome, RejectedReasons};
 use crate::object::Continuation;
 use crate::ports::{CallError, CheckpointStore, LogSink, ObjectSource, OpenError};
-use crate::trail::Halt;
+use crate::trail::Stop;
 
 use super::Settings;
 use super::classify::ToRead;
@@ -79,7 +79,7 @@ pub async fn deliver<S: ObjectSource, L: LogSink, C: CheckpointStore>(
     if let Some(held) = held.as_deref_mut()
         && let Err((forwarded, opened)) = held
             .lease
-            .opened(opened.version_id.as_deref(), opened.e_tag.as_deref())
+            .opened(opened.version_id.as_deref(), opened.e_tag.as_ref())
     {
         return Delivery::Rewritten { forwarded, opened };
     }
@@ -110,7 +110,7 @@ pub async fn deliver<S: ObjectSource, L: LogSink, C: CheckpointStore>(
         tracing::dispatcher::with_default(&dispatch, || {
             span.in_scope(|| {
                 plan_file(body, &context, |ready| {
-                    ready_tx.blocking_send(ready).map_err(|_| Halt::Delivery)
+                    ready_tx.blocking_send(ready).map_err(|_| Stop)
                 })
             })
         })

@@ -11,7 +11,7 @@ use tokio::time::Instant;
 
 use crate::checkpoint::{Checkpoint, Stored, Written};
 use crate::logs::{Batch, Destination, LogEvent, PutOutcome, RejectedReasons};
-use crate::object::{Continuation, ObjectRef};
+use crate::object::{Continuation, ETag, ObjectRef};
 use crate::ports::{
     CallError, CheckpointStore, ContinuationQueue, DeadLetter, DeadLetterQueue, EventsPage,
     LogSink, ObjectSource, OpenError, OpenedObject, Transience,
@@ -46,8 +46,8 @@ impl ObjectSource for MemoryObjects {
             return Err(error.clone());
         }
         let e_tag = self.e_tags.lock().unwrap().get(&object.key).cloned();
-        let e_tag = e_tag.unwrap_or_else(|| "\"etag\"".into());
-        if object.start_record > 0 && object.e_tag.as_ref().is_some_and(|e| *e != e_tag) {
+        let e_tag = ETag::new(&e_tag.unwrap_or_else(|| "\"etag\"".into()));
+        if object.start_record > 0 && object.e_tag.is_some() && object.e_tag != e_tag {
             return Err(OpenError::Changed);
         }
         let body = self
@@ -65,7 +65,7 @@ impl ObjectSource for MemoryObjects {
         Ok(OpenedObject {
             key: object.key.clone(),
             version_id: None,
-            e_tag: Some(e_tag),
+            e_tag,
             content_length: Some(length),
             body,
         })

@@ -21,11 +21,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::Value;
-use tokio::time::Instant;
 use tracing::Instrument;
 
 pub use classify::{Classified, ToRead, classify};
-pub use deadline::{Deadline, StopSignal};
+pub use deadline::{Deadline, InvocationEnd, StopSignal};
 pub use deliver::{Delivered, Delivery, deliver};
 pub use lease::{Claimed, Held, claim_object};
 pub use plan::{FilePlan, PlanContext, ReadyBatch, plan_file};
@@ -119,16 +118,16 @@ where
         }
     }
 
-    /// Runs one invocation. `deadline`: when Lambda will stop the function; `owner`: this
+    /// Runs one invocation. `end`: when Lambda will stop the function; `owner`: this
     /// invocation's id (Lambda's request id), which holds the leases of its objects.
     pub async fn handle(
         &self,
         payload: &Value,
-        deadline: Option<Instant>,
+        end: Option<InvocationEnd>,
         owner: &str,
     ) -> Result<InvocationReport, UnrecognisedPayload> {
         let invocation = parse_invocation(payload)?;
-        let deadline = Deadline::start(deadline, self.settings.handoff_margin);
+        let deadline = Deadline::start(end, self.settings.handoff_margin);
         let mut report = InvocationReport {
             summary: ForwardSummary {
                 dry_run: self.settings.dry_run,
@@ -280,7 +279,7 @@ where
             in_flight_margin_millis: i64::try_from(self.settings.in_flight_margin.as_millis())
                 .unwrap_or(i64::MAX),
             version_id: object.version_id.as_deref(),
-            e_tag: object.e_tag.as_deref(),
+            e_tag: object.e_tag.clone(),
             continuation_at: is_continuation.then_some(object.start_record),
         };
         match claim_object(store, &object.bucket, &object.key, &request).await {
@@ -294,7 +293,7 @@ where
                 if held.start_record > 0 {
                     let checkpoint = &held.lease.checkpoint;
                     object.version_id = checkpoint.version_id.clone();
-                    object.e_tag = checkpoint.e_tag.as_ref().map(|e| format!("\"{e}\""));
+                    object.e_tag = checkpoint.e_tag.clone();
                     to_read.summary.resumed_at = Some(held.start_record);
                 }
                 Ok(Some(held))

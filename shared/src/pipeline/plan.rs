@@ -13,7 +13,7 @@ use crate::route::Routes;
 use crate::summary::WouldForward;
 use crate::trail::file::decompress_at_most;
 use crate::trail::split::{Element, split_records};
-use crate::trail::{EventCategory, FileError, Halt, RecordError, RecordFields};
+use crate::trail::{EventCategory, FileError, RecordError, RecordFields, Stop};
 
 /// Invalid or oversized records logged one by one per file; the rest only in the counts.
 const LOGGED_RECORD_PROBLEMS: u64 = 10;
@@ -74,7 +74,7 @@ pub struct PlanContext {
 pub fn plan_file<R, F>(compressed: R, context: &PlanContext, emit: F) -> FilePlan
 where
     R: Read,
-    F: FnMut(ReadyBatch) -> Result<(), Halt>,
+    F: FnMut(ReadyBatch) -> Result<(), Stop>,
 {
     let mut planner = Planner {
         context,
@@ -99,7 +99,7 @@ where
     });
     match read {
         // Stopping for a handoff is not a failure.
-        Err(FileError::Stopped(Halt::Handoff)) => {}
+        Err(FileError::Stopped) if planner.plan.handoff_at.is_some() => {}
         Err(error) => planner.plan.error = Some(error),
         Ok(_) => {}
     }
@@ -141,9 +141,9 @@ struct Planner<'c, F> {
 
 impl<F> Planner<'_, F>
 where
-    F: FnMut(ReadyBatch) -> Result<(), Halt>,
+    F: FnMut(ReadyBatch) -> Result<(), Stop>,
 {
-    fn add(&mut self, index: u64, element: Element<'_>) -> Result<(), Halt> {
+    fn add(&mut self, index: u64, element: Element<'_>) -> Result<(), Stop> {
         if index < self.context.start_record {
             return Ok(());
         }
@@ -160,7 +160,7 @@ where
         }
         if self.context.stop.is_given() && self.emitted > 0 {
             self.plan.handoff_at = Some(index + 1);
-            return Err(Halt::Handoff);
+            return Err(Stop);
         }
         Ok(())
     }
@@ -188,7 +188,7 @@ where
         index: u64,
         text: &str,
         fields: Result<RecordFields<'_>, RecordError>,
-    ) -> Result<(), Halt> {
+    ) -> Result<(), Stop> {
         let routed = match fields.and_then(|fields| self.route(text, &fields)) {
             Ok(routed) => routed,
             Err(error) => {
@@ -272,7 +272,7 @@ where
         destination: Destination,
         batch: Batch,
         boundary: Option<u64>,
-    ) -> Result<(), Halt> {
+    ) -> Result<(), Stop> {
         self.emitted += 1;
         let sent = (self.emit)(ReadyBatch {
             destination,
@@ -284,7 +284,7 @@ where
     }
 
     /// Emits every open batch but the one in `slot`.
-    fn flush_others(&mut self, slot: usize) -> Result<(), Halt> {
+    fn flush_others(&mut self, slot: usize) -> Result<(), Stop> {
         for other in 0..self.open.len() {
             if other == slot {
                 continue;
@@ -711,10 +711,10 @@ mod tests {
         let mut emitted = 0;
         let plan = plan_file(&gzip(&text)[..], &context(), |_| {
             emitted += 1;
-            Err(Halt::Delivery)
+            Err(Stop)
         });
         assert_eq!(emitted, 1);
-        assert!(matches!(plan.error, Some(FileError::Stopped(_))));
+        assert!(matches!(plan.error, Some(FileError::Stopped)));
         assert_eq!(plan.records, 10_001);
     }
 }

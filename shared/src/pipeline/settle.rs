@@ -201,7 +201,7 @@ mod tests {
             bucket: "b".into(),
             key: "k".into(),
             version_id: None,
-            e_tag: Some("\"e\"".into()),
+            e_tag: crate::object::ETag::new("e"),
             next_record: 0,
         }
     }

@@ -10,7 +10,7 @@ use super::fakes::{MemoryCheckpoints, MemoryDeadLetters, MemoryObjects, MemoryQu
 use super::{Deadline, Forwarder, Queues};
 use crate::config::ForwarderConfig;
 use crate::generate::{TrailSpec, write_log_file};
-use crate::object::{Continuation, NotifiedObject};
+use crate::object::{Continuation, ETag, NotifiedObject};
 use crate::ports::{CallError, OpenError};
 use crate::summary::ObjectSummary;
 
@@ -263,8 +263,11 @@ async fn a_deadline_hands_off_at_a_batch_boundary_and_the_continuations_forward_
         "{handoff}"
     );
     assert_eq!(
-        (sent[0].next_record, sent[0].e_tag.as_deref()),
-        (handoff, Some("\"etag\""))
+        (
+            sent[0].next_record,
+            sent[0].e_tag.as_ref().map(ETag::quoted)
+        ),
+        (handoff, Some("\"etag\"".to_owned()))
     );
     assert_eq!((deferred.handed_off_at, sent[1].next_record), (Some(0), 0));
     assert_eq!(forwarder.source.opened.lock().unwrap().len(), 1);

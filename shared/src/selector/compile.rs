@@ -250,9 +250,7 @@ fn compile_basic(selectors: &[EventSelector]) -> Result<Vec<CompiledBasic>, Sele
                 .data_resources
                 .iter()
                 .map(|resource| {
-                    let compiled = compile_data_resource(resource).map_err(|reason| {
-                        SelectorError::new(at(), Some("DataResources"), reason)
-                    })?;
+                    let compiled = compile_data_resource(resource, at)?;
                     data_values += compiled
                         .rules
                         .iter()
@@ -292,25 +290,29 @@ const DYNAMODB_TABLE: &str = "AWS::DynamoDB::Table";
 /// CloudTrail's rules for basic data resource values: S3 values are ARN prefixes
 /// (`arn:aws:s3` all buckets, `arn:aws:s3:::bucket/` all its objects); a Lambda function or
 /// DynamoDB table ARN matches exactly, and `arn:aws:lambda` / `arn:aws:dynamodb` match all.
-// The reason becomes a SelectorError naming the selector and field.
-fn compile_data_resource(resource: &DataResource) -> Result<CompiledDataResource, String> {
+/// `selector` names the selector in the error.
+fn compile_data_resource(
+    resource: &DataResource,
+    selector: impl Fn() -> Option<String>,
+) -> Result<CompiledDataResource, SelectorError> {
+    let refused = |reason: String| SelectorError::new(selector(), Some("DataResources"), reason);
     let resource_type = resource.resource_type.as_str();
     if ![S3_OBJECT, LAMBDA_FUNCTION, DYNAMODB_TABLE].contains(&resource_type) {
-        return Err(format!(
+        return Err(refused(format!(
             "Type {resource_type:?} is not one basic selectors take ({S3_OBJECT}, {LAMBDA_FUNCTION}, {DYNAMODB_TABLE}); use advanced selectors"
-        ));
+        )));
     }
     if resource.values.is_empty() {
-        return Err(format!("{resource_type} has an empty Values list"));
+        return Err(refused(format!("{resource_type} has an empty Values list")));
     }
     let rules = resource
         .values
         .iter()
         .map(|value| {
             if value.is_empty() || value.chars().count() > MAX_VALUE_CHARS {
-                return Err(format!(
+                return Err(refused(format!(
                     "{resource_type} value {value:?} must be 1 to {MAX_VALUE_CHARS} characters"
-                ));
+                )));
             }
             if resource_type == S3_OBJECT {
                 return Ok(ArnRule::Prefix(value.as_str().into()));

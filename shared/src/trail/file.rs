@@ -44,20 +44,13 @@ pub enum FileError {
         "the file has a top-level key longer than {limit} bytes: not CloudTrail JSON ({{\"Records\": [...]}})"
     )]
     KeyTooLong { limit: usize },
-    #[error("reading stopped: {0}")]
-    Stopped(Halt),
+    #[error("reading stopped at the caller's request")]
+    Stopped,
 }
 
-/// Why the caller asked the reader to stop.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-pub enum Halt {
-    /// The receiving side has gone away.
-    #[error("delivery stopped")]
-    Delivery,
-    /// The invocation nears its deadline: the rest is handed off.
-    #[error("stopping for a handoff")]
-    Handoff,
-}
+/// What a record visitor returns to stop the reading; why it stopped is the caller's to know.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stop;
 
 impl FileError {
     /// Whether reading the object again could succeed: only when its source failed.
@@ -365,9 +358,9 @@ mod tests {
     fn the_caller_can_stop_reading() {
         let compressed = gzip(br#"{"Records":[{"a":1},{"b":2}]}"#);
         let result = read_records(decompress(&compressed[..]).unwrap(), |i, _| {
-            if i == 1 { Err(Halt::Delivery) } else { Ok(()) }
+            if i == 1 { Err(Stop) } else { Ok(()) }
         });
-        assert!(matches!(result, Err(FileError::Stopped(Halt::Delivery))));
+        assert!(matches!(result, Err(FileError::Stopped)));
     }
 
     #[test]

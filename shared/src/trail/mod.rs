@@ -8,7 +8,7 @@ pub mod record;
 pub mod reference;
 pub mod split;
 
-pub use file::{FileError, Halt, decompress};
+pub use file::{FileError, Stop, decompress};
 pub use key::{
     FileKind, TrailKey, accounts_folder, date_folder, decode_notification_key, folder_name,
     is_account_id, key_time,

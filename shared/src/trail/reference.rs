@@ -9,7 +9,7 @@ use serde::Deserialize;
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 
-use super::file::{FileError, Halt, classify_io_within};
+use super::file::{FileError, Stop, classify_io_within};
 
 /// Large enough that serde_json's byte-at-a-time reads rarely reach the inflater.
 const DECOMPRESSED_BUFFER_BYTES: usize = 64 * 1024;
@@ -20,7 +20,7 @@ const DECOMPRESSED_BUFFER_BYTES: usize = 64 * 1024;
 pub fn read_records<R, F>(decompressed: R, visit: F) -> Result<u64, FileError>
 where
     R: Read,
-    F: FnMut(u64, Box<RawValue>) -> Result<(), Halt>,
+    F: FnMut(u64, Box<RawValue>) -> Result<(), Stop>,
 {
     read_records_within(decompressed, 0, visit)
 }
@@ -33,7 +33,7 @@ pub fn read_records_within<R, F>(
 ) -> Result<u64, FileError>
 where
     R: Read,
-    F: FnMut(u64, Box<RawValue>) -> Result<(), Halt>,
+    F: FnMut(u64, Box<RawValue>) -> Result<(), Stop>,
 {
     let mut decompressed = decompressed;
     // A byte-order mark before the JSON is skipped, as the splitter does.
@@ -64,8 +64,8 @@ where
     let outcome = (&mut deserializer)
         .deserialize_map(FileVisitor { state: &mut state })
         .and_then(|()| deserializer.end());
-    if let Some(reason) = state.stopped {
-        return Err(FileError::Stopped(reason));
+    if state.stopped.is_some() {
+        return Err(FileError::Stopped);
     }
     let progress = state.progress;
     match outcome {
@@ -92,7 +92,7 @@ struct Progress {
 struct VisitState<'f, F> {
     visit: &'f mut F,
     count: u64,
-    stopped: Option<Halt>,
+    stopped: Option<Stop>,
     progress: Progress,
 }
 
@@ -110,7 +110,7 @@ enum TopLevelKey {
 
 impl<'de, F> Visitor<'de> for FileVisitor<'_, '_, F>
 where
-    F: FnMut(u64, Box<RawValue>) -> Result<(), Halt>,
+    F: FnMut(u64, Box<RawValue>) -> Result<(), Stop>,
 {
     type Value = ();
 
@@ -147,7 +147,7 @@ struct RecordsSeed<'s, 'f, F> {
 
 impl<'de, F> DeserializeSeed<'de> for RecordsSeed<'_, '_, F>
 where
-    F: FnMut(u64, Box<RawValue>) -> Result<(), Halt>,
+    F: FnMut(u64, Box<RawValue>) -> Result<(), Stop>,
 {
     type Value = ();
 
@@ -158,7 +158,7 @@ where
 
 impl<'de, F> Visitor<'de> for RecordsSeed<'_, '_, F>
 where
-    F: FnMut(u64, Box<RawValue>) -> Result<(), Halt>,
+    F: FnMut(u64, Box<RawValue>) -> Result<(), Stop>,
 {
     type Value = ();
 

@@ -14,7 +14,7 @@
 
 use std::io::{self, Read};
 
-use super::file::{FileError, Halt};
+use super::file::{FileError, Stop};
 use super::one_pass::{Scan, read_record};
 use super::record::RecordFields;
 
@@ -52,7 +52,7 @@ pub enum Element<'a> {
 pub fn split_records<R, F>(input: R, max_element: usize, mut visit: F) -> Result<u64, FileError>
 where
     R: Read,
-    F: FnMut(u64, Element<'_>) -> Result<(), Halt>,
+    F: FnMut(u64, Element<'_>) -> Result<(), Stop>,
 {
     let mut scanner = Scanner {
         input,
@@ -224,7 +224,7 @@ impl<R: Read> Scanner<R> {
     /// The elements of the Records array, after its `[`.
     fn elements<F>(&mut self, max_element: usize, visit: &mut F) -> Result<u64, FileError>
     where
-        F: FnMut(u64, Element<'_>) -> Result<(), Halt>,
+        F: FnMut(u64, Element<'_>) -> Result<(), Stop>,
     {
         let mut record = Vec::new();
         let mut count = 0u64;
@@ -243,7 +243,7 @@ impl<R: Read> Scanner<R> {
                     Capture::Keep(bytes) => Element::Text(bytes),
                     Capture::Discard(length) => Element::TooLarge(length),
                 };
-                visit(count, element).map_err(FileError::Stopped)?;
+                visit(count, element).map_err(|Stop| FileError::Stopped)?;
             }
             count += 1;
             self.skip_ws()?;
@@ -265,14 +265,15 @@ impl<R: Read> Scanner<R> {
         visit: &mut F,
     ) -> Result<bool, FileError>
     where
-        F: FnMut(u64, Element<'_>) -> Result<(), Halt>,
+        F: FnMut(u64, Element<'_>) -> Result<(), Stop>,
     {
         loop {
             match read_record(&self.buf[self.pos..self.len]) {
                 Scan::Complete { text, .. } if text.len() > max_element => return Ok(false),
                 Scan::Complete { text, fields } => {
                     let length = text.len();
-                    visit(index, Element::Record { text, fields }).map_err(FileError::Stopped)?;
+                    visit(index, Element::Record { text, fields })
+                        .map_err(|Stop| FileError::Stopped)?;
                     self.pos += length;
                     return Ok(true);
                 }

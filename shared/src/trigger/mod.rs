@@ -9,7 +9,7 @@
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::object::{CONTINUATION_FIELD, Continuation, KeyEncoding, NotifiedObject, Origin};
+use crate::object::{CONTINUATION_FIELD, Continuation, ETag, KeyEncoding, NotifiedObject, Origin};
 
 /// One entry of a message: an object, or why the entry names none (an S3 record without a
 /// key, a key that is not a string). A bad entry never hides the good ones beside it.
@@ -276,7 +276,7 @@ fn s3_record(index: usize, record: &Value) -> Entry {
         encoded_key: key,
         key_encoding: KeyEncoding::Form,
         version_id: parsed.s3.object.version_id,
-        e_tag: parsed.s3.object.e_tag,
+        e_tag: parsed.s3.object.e_tag.as_deref().and_then(ETag::new),
         size: parsed.s3.object.size,
         start_record: 0,
     })
@@ -343,7 +343,7 @@ fn eventbridge_event(value: &Value) -> Result<MessageContent, MessageError> {
         encoded_key: key,
         key_encoding: KeyEncoding::PlainThenForm,
         version_id: detail.object.version_id,
-        e_tag: detail.object.etag,
+        e_tag: detail.object.etag.as_deref().and_then(ETag::new),
         size: detail.object.size,
         start_record: 0,
     })]))

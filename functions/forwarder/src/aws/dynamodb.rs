@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::types::AttributeValue;
 use trailwatch::checkpoint::{Checkpoint, Stored, Written};
+use trailwatch::object::ETag;
 use trailwatch::ports::{CallError, CheckpointStore};
 
 pub struct DynamoCheckpoints {
@@ -49,13 +50,14 @@ fn item(id: String, checkpoint: &Checkpoint, revision: u64) -> HashMap<String, A
         item.insert("uncertainUntil".to_owned(), number(until));
     }
     let strings = [
-        ("owner", &checkpoint.owner),
-        ("versionId", &checkpoint.version_id),
-        ("eTag", &checkpoint.e_tag),
+        ("owner", checkpoint.owner.as_deref()),
+        ("versionId", checkpoint.version_id.as_deref()),
+        // Bare, as notifications name it.
+        ("eTag", checkpoint.e_tag.as_ref().map(ETag::bare)),
     ];
     for (name, value) in strings {
         if let Some(value) = value {
-            item.insert(name.to_owned(), AttributeValue::S(value.clone()));
+            item.insert(name.to_owned(), AttributeValue::S(value.to_owned()));
         }
     }
     item
@@ -70,7 +72,7 @@ fn stored(item: &HashMap<String, AttributeValue>) -> Option<Stored> {
         revision: u64::try_from(n("revision")?).ok()?,
         checkpoint: Checkpoint {
             version_id: text("versionId"),
-            e_tag: text("eTag"),
+            e_tag: text("eTag").as_deref().and_then(ETag::new),
             next_record: u64::try_from(n("nextRecord")?).ok()?,
             done: flag("done")?,
             owner: text("owner"),
@@ -151,7 +153,7 @@ mod tests {
     fn an_item_reads_back_as_the_checkpoint_written() {
         let checkpoint = Checkpoint {
             version_id: Some("v1".into()),
-            e_tag: Some("abc".into()),
+            e_tag: ETag::new("abc"),
             next_record: 812,
             done: false,
             owner: Some("request-1".into()),

@@ -4,6 +4,7 @@ use aws_sdk_s3::error::SdkError;
 use aws_sdk_s3::operation::get_object::{GetObjectError, GetObjectOutput};
 use trailwatch::ObjectRef;
 use trailwatch::aws::s3::{blocking_reader, open_error};
+use trailwatch::object::ETag;
 use trailwatch::ports::{
     CallError, ListedObject, ObjectListing, ObjectSource, OpenError, OpenedObject,
 };
@@ -26,7 +27,7 @@ impl S3Objects {
             .set_version_id(object.version_id.clone());
         // A version pins the content already; otherwise resume only the same content.
         let request = match (&object.version_id, &object.e_tag, object.start_record) {
-            (None, Some(e_tag), start) if start > 0 => request.if_match(e_tag),
+            (None, Some(e_tag), start) if start > 0 => request.if_match(e_tag.quoted()),
             _ => request,
         };
         request.send().await
@@ -48,7 +49,7 @@ impl ObjectSource for S3Objects {
         Ok(OpenedObject {
             key,
             version_id: response.version_id().map(str::to_owned),
-            e_tag: response.e_tag().map(str::to_owned),
+            e_tag: response.e_tag().and_then(ETag::new),
             content_length: response.content_length(),
             body: blocking_reader(response.body),
         })

@@ -7,8 +7,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use lambda_runtime::{Context, LambdaEvent};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde_json::{Value, json};
-use tokio::time::Instant;
 use trailwatch::generate::{GeneratedRecord, TrailSpec, write_log_file};
+pub use trailwatch::pipeline::InvocationEnd;
 use trailwatch::pipeline::InvocationReport;
 use trailwatch::{ForwardSummary, ForwarderConfig};
 
@@ -120,16 +120,13 @@ impl Harness {
     }
 
     /// Runs any payload through the forwarder, as an invocation of its own.
-    pub async fn run(&self, payload: &Value, deadline: Option<Instant>) -> InvocationReport {
+    pub async fn run(&self, payload: &Value, end: Option<InvocationEnd>) -> InvocationReport {
         static INVOCATIONS: AtomicU64 = AtomicU64::new(0);
         let owner = format!(
             "test-invocation-{}",
             INVOCATIONS.fetch_add(1, Ordering::Relaxed)
         );
-        self.forwarder
-            .handle(payload, deadline, &owner)
-            .await
-            .unwrap()
+        self.forwarder.handle(payload, end, &owner).await.unwrap()
     }
 
     /// Invokes the Lambda handler itself: its response, or its error.
