@@ -226,13 +226,9 @@ pub fn claim(stored: Option<&Stored>, request: &ClaimRequest<'_>) -> Claim {
         };
     };
     let current = &stored.checkpoint;
-    if let Some((forwarded, notified)) =
-        different_content(current, request.version_id, request.e_tag.as_ref())
+    if let Some(rewritten) = different_content(current, request.version_id, request.e_tag.as_ref())
     {
-        return Claim::Refused(Refusal::Rewritten {
-            forwarded,
-            notified,
-        });
+        return Claim::Refused(rewritten);
     }
     if current.done {
         return Claim::Refused(Refusal::AlreadyForwarded);
@@ -279,38 +275,43 @@ pub fn claim(stored: Option<&Stored>, request: &ClaimRequest<'_>) -> Claim {
     }
 }
 
-/// The stored and the notified content, when both are known and differ.
+/// [`Refusal::Rewritten`] when the stored and the notified (or opened) content are both
+/// known and differ.
 fn different_content(
     current: &Checkpoint,
     version_id: Option<&str>,
     e_tag: Option<&ETag>,
-) -> Option<(String, String)> {
+) -> Option<Refusal> {
     if let (Some(stored), Some(notified)) = (&current.version_id, version_id)
         && stored != notified
     {
-        return Some((format!("version {stored}"), format!("version {notified}")));
+        return Some(Refusal::Rewritten {
+            forwarded: format!("version {stored}"),
+            notified: format!("version {notified}"),
+        });
     }
     if let (Some(stored), Some(notified)) = (&current.e_tag, e_tag)
         && stored != notified
     {
-        return Some((
-            format!("ETag {}", stored.bare()),
-            format!("ETag {}", notified.bare()),
-        ));
+        return Some(Refusal::Rewritten {
+            forwarded: format!("ETag {}", stored.bare()),
+            notified: format!("ETag {}", notified.bare()),
+        });
     }
     None
 }
 
 impl Lease {
     /// The checkpoint after the object was opened: the content read is pinned (a later write
-    /// compares against it). `Err`: the object is not what the checkpoint says was read.
+    /// compares against it). `Err`: [`Refusal::Rewritten`], the object is not what the
+    /// checkpoint says was read.
     pub fn opened(
         &mut self,
         version_id: Option<&str>,
         e_tag: Option<&ETag>,
-    ) -> Result<(), (String, String)> {
-        if let Some(difference) = different_content(&self.checkpoint, version_id, e_tag) {
-            return Err(difference);
+    ) -> Result<(), Refusal> {
+        if let Some(rewritten) = different_content(&self.checkpoint, version_id, e_tag) {
+            return Err(rewritten);
         }
         let checkpoint = &mut self.checkpoint;
         checkpoint.version_id = checkpoint
@@ -577,7 +578,10 @@ mod tests {
             lease
                 .clone()
                 .opened(Some("v2"), ETag::new("\"abc\"").as_ref()),
-            Err(("version v1".into(), "version v2".into()))
+            Err(Refusal::Rewritten {
+                forwarded: "version v1".into(),
+                notified: "version v2".into()
+            })
         );
     }
 

@@ -77,7 +77,14 @@ impl PublicKeySource for KeysFile {
 /// fetched, is never fetched again; a range not covered yet is fetched and merged.
 pub struct KeyCache<K> {
     source: K,
-    by_region: tokio::sync::Mutex<HashMap<String, (i64, i64, PublicKeys)>>,
+    by_region: tokio::sync::Mutex<HashMap<String, CachedKeys>>,
+}
+
+/// One region's keys, fetched for the times from `from` to `to` (epoch seconds).
+struct CachedKeys {
+    from: i64,
+    to: i64,
+    keys: PublicKeys,
 }
 
 impl<K: PublicKeySource> KeyCache<K> {
@@ -90,24 +97,25 @@ impl<K: PublicKeySource> KeyCache<K> {
 
     pub async fn get(&self, region: &str, start: i64, end: i64) -> Result<PublicKeys, CallError> {
         let mut cache = self.by_region.lock().await;
-        if let Some((from, to, keys)) = cache.get(region) {
-            if *from <= start && end <= *to {
-                return Ok(keys.clone());
-            }
+        if let Some(cached) = cache.get(region)
+            && cached.from <= start
+            && end <= cached.to
+        {
+            return Ok(cached.keys.clone());
         }
         let fresh = self.source.keys(region, start, end).await?;
-        let entry = cache.entry(region.to_owned()).or_insert((
-            start,
-            end,
-            PublicKeys {
+        let cached = cache.entry(region.to_owned()).or_insert(CachedKeys {
+            from: start,
+            to: end,
+            keys: PublicKeys {
                 region: region.to_owned(),
                 ..PublicKeys::default()
             },
-        ));
-        entry.0 = entry.0.min(start);
-        entry.1 = entry.1.max(end);
-        entry.2.by_fingerprint.extend(fresh.by_fingerprint);
-        Ok(entry.2.clone())
+        });
+        cached.from = cached.from.min(start);
+        cached.to = cached.to.max(end);
+        cached.keys.by_fingerprint.extend(fresh.by_fingerprint);
+        Ok(cached.keys.clone())
     }
 }
 

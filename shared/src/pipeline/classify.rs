@@ -68,7 +68,7 @@ pub fn classify(notified: &NotifiedObject, routes: &Routes) -> Classified {
         FileKind::Other => return skip(summary, "not a CloudTrail log file"),
     }
     if object.size == Some(0) {
-        return skip(summary, "zero-byte object");
+        return Classified::Done(empty(summary));
     }
     if object.start_record > 0 {
         summary.resumed_at = Some(object.start_record);
@@ -79,6 +79,12 @@ pub fn classify(notified: &NotifiedObject, routes: &Routes) -> Classified {
         key_facts,
         summary,
     })
+}
+
+/// A zero-byte object, known from its notification or found when opened (a continuation,
+/// a notification without a size): skipped, with nothing to record.
+pub fn empty(summary: ObjectSummary) -> Settled {
+    Settled::new(summary, Outcome::Skipped("zero-byte object".to_owned()))
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@ use tokio::task::JoinError;
 use tokio::time::Instant;
 
 use super::plan::{FilePlan, PlanContext, ReadyBatch, plan_file};
+use crate::checkpoint::Refusal;
 use crate::logs::{Batch, Destination, PutOutcome, RejectedReasons};
 use crate::object::Continuation;
 use crate::ports::{CallError, CheckpointStore, LogSink, ObjectSource, OpenError};
@@ -35,11 +36,9 @@ pub enum Delivery {
     NotOpened(OpenError),
     /// The object has no bytes.
     Empty,
-    /// The object is not the content its checkpoint says was forwarded under this key.
-    Rewritten {
-        forwarded: String,
-        opened: String,
-    },
+    /// The checkpoint refuses what was opened: not the content it says was forwarded under
+    /// this key ([`Refusal::Rewritten`]).
+    Refused(Refusal),
     Read(Box<Delivered>),
 }
 
@@ -77,11 +76,11 @@ pub async fn deliver<S: ObjectSource, L: LogSink, C: CheckpointStore>(
         Err(error) => return Delivery::NotOpened(error),
     };
     if let Some(held) = held.as_deref_mut()
-        && let Err((forwarded, opened)) = held
+        && let Err(refusal) = held
             .lease
             .opened(opened.version_id.as_deref(), opened.e_tag.as_ref())
     {
-        return Delivery::Rewritten { forwarded, opened };
+        return Delivery::Refused(refusal);
     }
     if opened.content_length == Some(0) {
         return Delivery::Empty;

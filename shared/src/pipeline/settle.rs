@@ -119,18 +119,8 @@ pub fn settle(mut summary: ObjectSummary, delivery: Delivery) -> Settled {
             let retry = error.is_transient();
             return Settled::new(summary, Outcome::failed(error, retry));
         }
-        Delivery::Empty => {
-            return Settled::new(summary, Outcome::Skipped("zero-byte object".to_owned()));
-        }
-        Delivery::Rewritten { forwarded, opened } => {
-            return refused(
-                summary,
-                Refusal::Rewritten {
-                    forwarded,
-                    notified: opened,
-                },
-            );
-        }
+        Delivery::Empty => return super::classify::empty(summary),
+        Delivery::Refused(refusal) => return refused(summary, refusal),
         Delivery::Read(delivered) => *delivered,
     };
     summary.found_delivered = delivered.found_delivered;
