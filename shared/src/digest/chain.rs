@@ -23,20 +23,24 @@ pub enum ChainEvent {
     /// The log files an invalid digest (present and readable) names: not proven, so not
     /// checked, and not reported as listed in no digest.
     Unverified(Vec<String>),
+    /// A digest whose list could not be read (missing, not gzip, not JSON): which log files
+    /// of its hour (the hour before `hour_end`) it lists is unknown; of any hour, for a
+    /// backfill digest (`None`), which lists late files of earlier hours.
+    Unread { hour_end: Option<i64> },
 }
 
-/// Validates one digest: format, location, key, signature. With an invalid digest that is
-/// present and readable comes the list of log files it names (unproven, so not hashed; but
-/// not "listed in no digest" either).
+/// Validates one digest: format, location, key, signature. With an invalid digest comes the
+/// list of log files it names when it is present and readable (unproven, so not hashed; but
+/// not "listed in no digest" either), `None` when it is not.
 pub async fn validate_digest<S: DigestStore>(
     store: &S,
     keys: &PublicKeys,
     bucket: &str,
     key: &str,
-) -> (Result<Digest, Status>, Vec<String>) {
+) -> (Result<Digest, Status>, Option<Vec<String>>) {
     match fetch(store, bucket, key).await {
         Ok(stored) => checked(&stored, keys, bucket, key),
-        Err(status) => (Err(status), Vec::new()),
+        Err(status) => (Err(status), None),
     }
 }
 
@@ -45,18 +49,26 @@ fn checked(
     keys: &PublicKeys,
     bucket: &str,
     key: &str,
-) -> (Result<Digest, Status>, Vec<String>) {
+) -> (Result<Digest, Status>, Option<Vec<String>>) {
     match check_digest(stored, keys, bucket, key) {
-        Ok(digest) => (Ok(digest), Vec::new()),
-        Err(status) => {
-            let named = Digest::parse(&stored.inflated)
-                .map(|digest| {
-                    let logs = digest.file.log_files.into_iter();
-                    logs.map(|log| log.s3_object).collect()
-                })
-                .unwrap_or_default();
-            (Err(status), named)
-        }
+        Ok(digest) => (Ok(digest), Some(Vec::new())),
+        Err(status) => (Err(status), named(stored)),
+    }
+}
+
+/// The log files a digest names, when its content can be read, whatever its signature says.
+fn named(stored: &StoredDigest) -> Option<Vec<String>> {
+    Digest::parse(&stored.inflated).map(|digest| {
+        let logs = digest.file.log_files.into_iter();
+        logs.map(|log| log.s3_object).collect()
+    })
+}
+
+/// What an invalid digest says of the log files it may list.
+fn unverified(hour_end: Option<i64>, named: Option<Vec<String>>) -> ChainEvent {
+    match named {
+        Some(named) => ChainEvent::Unverified(named),
+        None => ChainEvent::Unread { hour_end },
     }
 }
 
@@ -150,7 +162,7 @@ pub async fn walk<S: DigestStore>(
             }
             Err(status) => {
                 events.push(ChainEvent::Digest(verdict(&bucket, &key, status), None));
-                events.push(ChainEvent::Unverified(named));
+                events.push(unverified(key_time(&key), named));
                 current = pop_older(&mut listed, &key);
             }
         }
@@ -171,12 +183,11 @@ pub async fn walk_backfill<S: DigestStore>(
     let mut events = Vec::new();
     for key in listed {
         let (checked, named) = match fetch(store, bucket, &key).await {
-            Ok(stored) if stored.backfill_generation_timestamp.is_none() => (
-                Err(Status::InvalidFormat),
-                checked(&stored, keys, bucket, &key).1,
-            ),
+            Ok(stored) if stored.backfill_generation_timestamp.is_none() => {
+                (Err(Status::InvalidFormat), named(&stored))
+            }
             Ok(stored) => checked(&stored, keys, bucket, &key),
-            Err(status) => (Err(status), Vec::new()),
+            Err(status) => (Err(status), None),
         };
         let make = |status| Verdict {
             subject: Subject::BackfillDigest,
@@ -193,7 +204,7 @@ pub async fn walk_backfill<S: DigestStore>(
             }
             Err(status) => {
                 events.push(ChainEvent::Digest(make(status), None));
-                events.push(ChainEvent::Unverified(named));
+                events.push(unverified(None, named));
             }
         }
     }

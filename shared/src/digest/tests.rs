@@ -177,7 +177,7 @@ async fn statuses(store: &MemoryStore) -> Vec<(String, Status)> {
         .into_iter()
         .filter_map(|event| match event {
             ChainEvent::Digest(verdict, _) => Some((verdict.key, verdict.status)),
-            ChainEvent::Gap { .. } | ChainEvent::Unverified(_) => None,
+            ChainEvent::Gap { .. } | ChainEvent::Unverified(_) | ChainEvent::Unread { .. } => None,
         })
         .collect()
 }
@@ -309,6 +309,7 @@ fn a_restarted_chain_is_a_gap_not_an_error() {
     assert!(events.iter().all(|e| match e {
         ChainEvent::Digest(v, _) => v.status == Status::Valid,
         ChainEvent::Gap { .. } | ChainEvent::Unverified(_) => true,
+        ChainEvent::Unread { .. } => false,
     }));
 }
 
@@ -447,4 +448,40 @@ fn the_log_files_of_a_present_but_invalid_digest_are_not_called_unlisted() {
         "{:?}",
         report.verdicts
     );
+}
+
+#[test]
+fn the_log_files_of_an_unreadable_digest_are_not_called_unlisted_but_a_planted_file_is() {
+    // Given: four hours; the second digest is not gzip, and a file is planted in the third.
+    let (mut store, logs) = chain_with_logs(4);
+    let digests: Vec<String> = store
+        .objects
+        .keys()
+        .filter(|k| k.contains("CloudTrail-Digest"))
+        .cloned()
+        .collect();
+    let unreadable = digests[1].clone();
+    store.objects.get_mut(&unreadable).unwrap().0 = b"not gzip".to_vec();
+    let planted = logs[2].replace(".json.gz", "x.json.gz");
+    let body = store.objects[&logs[2]].clone();
+    store.objects.insert(planted.clone(), body);
+    // When
+    let report = validate_hours(store, 4);
+    // Then: the unreadable digest is invalid; its log file is not "unlisted"; the planted one
+    // (in an hour whose digest was read) is.
+    let statuses = log_statuses(&report);
+    assert!(
+        statuses.iter().all(|(key, _)| *key != logs[1]),
+        "{statuses:?}"
+    );
+    assert!(
+        statuses.contains(&(planted.clone(), Status::Unreferenced)),
+        "{statuses:?}"
+    );
+    let digest = report
+        .verdicts
+        .iter()
+        .find(|v| v.key == unreadable)
+        .unwrap();
+    assert!(digest.status.is_invalid(), "{:?}", digest.status);
 }
