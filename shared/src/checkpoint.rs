@@ -51,6 +51,33 @@ pub struct Checkpoint {
     pub uncertain_until: Option<u64>,
     /// DynamoDB TTL (epoch seconds).
     pub expires_at_seconds: i64,
+    /// What became of the records before `next_record`, over every invocation.
+    pub counts: RecordCounts,
+    /// With `done`: SHA-256 of the object's decompressed bytes, as its digest records it.
+    pub sha256: Option<String>,
+    /// Why the object failed for good, when it did (cleared when it is finished later).
+    pub failure: Option<String>,
+}
+
+/// What became of an object's records: each was forwarded, filtered out by selectors, or
+/// rejected (invalid, too large, refused by CloudWatch Logs).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RecordCounts {
+    pub records: u64,
+    pub forwarded: u64,
+    pub filtered: u64,
+    pub rejected: u64,
+}
+
+impl RecordCounts {
+    pub fn plus(self, other: RecordCounts) -> RecordCounts {
+        RecordCounts {
+            records: self.records + other.records,
+            forwarded: self.forwarded + other.forwarded,
+            filtered: self.filtered + other.filtered,
+            rejected: self.rejected + other.rejected,
+        }
+    }
 }
 
 impl Checkpoint {
@@ -338,6 +365,7 @@ impl Lease {
         let mut checkpoint = self.checkpoint.clone();
         checkpoint.next_record = next_record;
         checkpoint.done = true;
+        checkpoint.failure = None;
         checkpoint.owner = None;
         checkpoint.lease_until_millis = 0;
         checkpoint.set_unconfirmed(None);

@@ -4,6 +4,7 @@
 //! For every object: `records = forwarded + filtered + rejected`; each record not forwarded is
 //! counted under one reason in `rejectedReasons`.
 
+use crate::checkpoint::RecordCounts;
 use serde::ser::{Serialize, SerializeMap, Serializer};
 
 pub use crate::logs::RejectedReasons;
@@ -113,6 +114,10 @@ pub struct ObjectSummary {
     pub handed_off_at: Option<u64>,
     /// Compressed bytes read from S3.
     pub bytes_read: u64,
+    /// SHA-256 of the object's decompressed bytes, when it was read to its end and every
+    /// record is accounted for: what its digest's `hashValue` must be.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
     #[serde(skip)]
     pub oldest_event_millis: Option<i64>,
     /// With a checkpoint table: every record before this one is in CloudWatch Logs, as the
@@ -275,6 +280,16 @@ impl ObjectSummary {
     pub fn add_rejected(&mut self, reasons: &RejectedReasons) {
         self.rejected_reasons.add(reasons);
         self.rejected = self.rejected_reasons.total();
+    }
+
+    /// What became of the records this invocation read.
+    pub fn counts(&self) -> RecordCounts {
+        RecordCounts {
+            records: self.records,
+            forwarded: self.forwarded,
+            filtered: self.filtered,
+            rejected: self.rejected,
+        }
     }
 
     /// Whether the accounting identity holds.

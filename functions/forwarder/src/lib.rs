@@ -20,9 +20,9 @@ use trailwatch::summary::ForwardSummary;
 use trailwatch::trigger::UnrecognisedPayload;
 use trailwatch::{Forwarder, ForwarderConfig};
 
-use crate::aws::dynamodb::DynamoCheckpoints;
 use crate::aws::s3::S3Objects;
 use crate::aws::sqs::{SqsContinuations, SqsDeadLetters, VisibilityKeeper};
+use trailwatch::aws::checkpoints::DynamoCheckpoints;
 
 /// The forwarder wired to AWS.
 pub type AwsForwarder =

@@ -17,6 +17,7 @@ use serde_json::json;
 use support::harness::*;
 use support::proxy::{self, Fault};
 use trailwatch::generate::{GeneratedRecord, TrailSpec};
+use trailwatch::ports::CheckpointStore;
 
 /// About four PutLogEvents batches of generated records.
 const FOUR_BATCHES: u64 = 3_500_000;
@@ -141,6 +142,25 @@ async fn every_notification_delivered_twice_forwards_each_record_once() {
             .all(|o| o.skip_reason() == Some("already forwarded"))
     );
     assert_exactly_once(&harness, &delivered).await;
+    // Each item records what was forwarded: the object's hash and counts, read back from moto.
+    let table = trailwatch::aws::checkpoints::DynamoCheckpoints {
+        client: harness.dynamodb.clone(),
+        table_name: harness.table.clone(),
+    };
+    for object in &first.summary.objects {
+        let stored = table
+            .load(&object.bucket, &object.key)
+            .await
+            .unwrap()
+            .unwrap();
+        let checkpoint = stored.checkpoint;
+        assert!(checkpoint.done && object.sha256.is_some());
+        assert_eq!(checkpoint.sha256, object.sha256);
+        assert_eq!(
+            (checkpoint.counts.records, checkpoint.counts.forwarded),
+            (object.records, object.forwarded)
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -175,6 +175,7 @@ mod tests {
                 position: 3,
             }],
             found: Some((T0, T0 + HOUR)),
+            listed: Vec::new(),
         };
         let (out, err) = render_cli(
             &report,
@@ -222,6 +223,7 @@ mod tests {
             .collect(),
             gaps: Vec::new(),
             found: None,
+            listed: Vec::new(),
         };
         let (out, err) = render_cli(&report(false), "t", T0, T0 + HOUR, true);
         assert_eq!(

@@ -83,11 +83,53 @@ pub fn hash_log_file_within<R: Read>(compressed: R, limit: u64) -> Result<String
     }
 }
 
+/// Hashes the bytes read through it: the forwarder's SHA-256 of a log file's decompressed
+/// bytes, compared later with the `hashValue` its digest records.
+pub struct HashingReader<R> {
+    inner: R,
+    hasher: Sha256,
+}
+
+impl<R: Read> HashingReader<R> {
+    pub fn new(inner: R) -> Self {
+        Self {
+            inner,
+            hasher: Sha256::new(),
+        }
+    }
+
+    /// Reads what is left (whitespace after the records' closing bracket) and gives the hash
+    /// of every byte, as lower-case hex.
+    pub fn finish(mut self) -> io::Result<String> {
+        io::copy(&mut self, &mut io::sink())?;
+        Ok(hex::encode(self.hasher.finalize()))
+    }
+}
+
+impl<R: Read> Read for HashingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hasher.update(&buf[..n]);
+        Ok(n)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     use crate::generate::gzip;
+
+    #[test]
+    fn a_hashing_reader_hashes_what_is_read_and_what_is_left() {
+        let mut reader = HashingReader::new(&b"abc"[..]);
+        let mut first = [0u8; 1];
+        reader.read_exact(&mut first).unwrap();
+        assert_eq!(
+            reader.finish().unwrap(),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
 
     #[test]
     fn the_hash_is_of_the_decompressed_bytes() {

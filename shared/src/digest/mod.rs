@@ -6,6 +6,7 @@ pub mod hash;
 pub mod keys;
 pub mod locate;
 pub mod model;
+pub mod provenance;
 pub mod report;
 pub mod request;
 pub mod signature;

@@ -16,6 +16,21 @@ pub struct Report {
     pub gaps: Vec<Gap>,
     /// The span the valid digests cover, epoch seconds.
     pub found: Option<(i64, i64)>,
+    /// The log files the valid digests list, in the order of their verdicts.
+    pub listed: Vec<ListedLogFile>,
+}
+
+/// A log file a valid digest lists: where its verdict is, and what the digest says of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListedLogFile {
+    /// Its verdict's place in [`Report::verdicts`].
+    pub slot: usize,
+    pub bucket: String,
+    pub key: String,
+    /// The digest's `hashValue`: SHA-256 of the decompressed file.
+    pub expected_hash: String,
+    /// The digest's `digestEndTime`, epoch seconds.
+    pub digest_end: i64,
 }
 
 /// Hours no log file was delivered in, between two chains of digests.

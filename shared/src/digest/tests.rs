@@ -485,3 +485,95 @@ fn the_log_files_of_an_unreadable_digest_are_not_called_unlisted_but_a_planted_f
         .unwrap();
     assert!(digest.status.is_invalid(), "{:?}", digest.status);
 }
+
+/// The forwarder's table in memory: checkpoints by key, or a table that cannot be read.
+struct MemoryRecords {
+    checkpoints: BTreeMap<String, crate::checkpoint::Checkpoint>,
+    unreadable: bool,
+}
+
+impl super::provenance::ForwardRecords for MemoryRecords {
+    async fn checkpoints(
+        &self,
+        objects: &[(&str, &str)],
+    ) -> Result<Vec<Option<crate::checkpoint::Checkpoint>>, CallError> {
+        if self.unreadable {
+            return Err(CallError::transient(
+                "BatchGetItem",
+                "ProvisionedThroughputExceededException",
+            ));
+        }
+        Ok(objects
+            .iter()
+            .map(|(_, key)| self.checkpoints.get(*key).cloned())
+            .collect())
+    }
+}
+
+#[test]
+fn every_listed_file_is_reconciled_with_what_the_forwarder_recorded() {
+    use super::provenance::{Forwarding, reconcile_report};
+    use crate::checkpoint::{Checkpoint, RecordCounts};
+    // Given: four hours; the first file forwarded as signed and modified in S3 since; the
+    // second forwarded from other content; the third never forwarded; the fourth forwarded.
+    let (mut store, logs) = chain_with_logs(4);
+    let signed: Vec<String> = logs
+        .iter()
+        .map(|key| super::hash::hash_log_file(&store.objects[key].0[..]).unwrap())
+        .collect();
+    store.objects.get_mut(&logs[0]).unwrap().0 = crate::generate::gzip(b"{\"Records\":[]}");
+    let done = |sha256: &str| Checkpoint {
+        done: true,
+        sha256: Some(sha256.to_owned()),
+        counts: RecordCounts {
+            records: 7,
+            forwarded: 7,
+            ..RecordCounts::default()
+        },
+        ..Checkpoint::default()
+    };
+    let mut checkpoints = BTreeMap::new();
+    checkpoints.insert(logs[0].clone(), done(&signed[0]));
+    checkpoints.insert(logs[1].clone(), done(&"0".repeat(64)));
+    checkpoints.insert(logs[3].clone(), done(&signed[3]));
+    let records = MemoryRecords {
+        checkpoints,
+        unreadable: false,
+    };
+    let report = validate_hours(store, 4);
+
+    // When: checked long after the digests, and right after the last one.
+    let late = run(reconcile_report(&records, &report, T0 + 30 * HOUR, 3600));
+    let early = run(reconcile_report(&records, &report, T0 + 4 * HOUR, 3600));
+
+    // Then
+    let status = |verdicts: &[super::provenance::ForwardingVerdict], key: &str| {
+        let found = verdicts.iter().find(|v| v.key == key).unwrap();
+        (found.forwarding.code(), found.to_string())
+    };
+    let (code, line) = status(&late, &logs[0]);
+    assert_eq!(code, "forwarded");
+    assert!(
+        line.contains(
+            "hash value doesn't match now, but what CloudWatch Logs holds is what CloudTrail signed"
+        ),
+        "{line}"
+    );
+    assert_eq!(status(&late, &logs[1]).0, "forwardedDiffers");
+    assert_eq!(status(&late, &logs[2]).0, "notForwarded");
+    assert_eq!(status(&early, &logs[2]).0, "forwardPending");
+    assert_eq!(status(&late, &logs[3]).0, "forwarded");
+    assert_eq!(late.len(), 4);
+
+    // And a table that cannot be read says nothing either way.
+    let throttled = MemoryRecords {
+        checkpoints: BTreeMap::new(),
+        unreadable: true,
+    };
+    let unknown = run(reconcile_report(&throttled, &report, T0 + 30 * HOUR, 3600));
+    assert!(
+        unknown
+            .iter()
+            .all(|v| matches!(v.forwarding, Forwarding::NotChecked(_)))
+    );
+}

@@ -12,7 +12,7 @@ use super::chain::{ChainEvent, walk, walk_backfill};
 use super::hash::{LogHashError, hash_log_file};
 use super::keys::KeyCache;
 use super::locate::{Located, Scope, TrailPart, locate, trail_of_digest};
-use super::report::{Gap, Report};
+use super::report::{Gap, ListedLogFile, Report};
 use super::request::{RequestError, ResolvedRange, ValidationError};
 use super::store::{CallError, DigestStore, PublicKeySource, PublicKeys, TrailDirectory};
 use super::verdict::{Status, Subject, Verdict};
@@ -124,14 +124,6 @@ where
     })
 }
 
-/// A log file a valid digest lists, waiting for its hash: its verdict's place in the report.
-struct ListedLogFile {
-    slot: usize,
-    bucket: String,
-    key: String,
-    expected_hash: String,
-}
-
 /// Validates the scope's digests and the log files they list.
 pub async fn validate_range<S: DigestStore>(
     store: Arc<S>,
@@ -143,7 +135,6 @@ pub async fn validate_range<S: DigestStore>(
     let mut report = Report::default();
     let mut listed = HashSet::new();
     let mut unread = Vec::new();
-    let mut pending = Vec::new();
     for event in events {
         match event {
             ChainEvent::Gap { from, to } => report.gaps.push(Gap {
@@ -156,6 +147,7 @@ pub async fn validate_range<S: DigestStore>(
             ChainEvent::Digest(verdict, digest) => {
                 report.verdicts.push(verdict);
                 let Some(digest) = digest else { continue };
+                let digest_end = iso_seconds(&digest.end_time).unwrap_or(i64::MAX);
                 if let (Some(s), Some(e)) = (
                     iso_seconds(&digest.start_time),
                     iso_seconds(&digest.end_time),
@@ -165,11 +157,12 @@ pub async fn validate_range<S: DigestStore>(
                 }
                 for log in &digest.file.log_files {
                     listed.insert(log.s3_object.clone());
-                    pending.push(ListedLogFile {
+                    report.listed.push(ListedLogFile {
                         slot: report.verdicts.len(),
                         bucket: log.s3_bucket.clone(),
                         key: log.s3_object.clone(),
                         expected_hash: log.hash_value.clone(),
+                        digest_end,
                     });
                     // Not checked until its hash says otherwise: a check that never
                     // completes can never pass for valid.
@@ -183,6 +176,7 @@ pub async fn validate_range<S: DigestStore>(
             }
         }
     }
+    let pending = report.listed.clone();
     check_log_files(&store, &mut report, pending).await;
     if let Some((from, to)) = report.found {
         let unlisted = unreferenced_log_files(&*store, scope, (from, to), &listed).await?;
@@ -221,6 +215,7 @@ async fn check_log_files<S: DigestStore>(
                 bucket,
                 key,
                 expected_hash,
+                ..
             } = listed;
             (
                 slot,

@@ -186,8 +186,36 @@ async fn a_process_dying_mid_put_is_resumed_after_its_deadline_without_duplicate
     assert!(resumed.error().is_none(), "{resumed:?}");
     assert_eq!(resumed.resumed_at, Some(held.next_record));
     assert!(resumed.found_delivered > 0);
+    let count = records.len();
     assert_eq!(forwarder.sink.messages(), sorted(records));
-    assert!(forwarder.store().get(BUCKET, &key).unwrap().done);
+    assert_finished_with_every_record(&forwarder, &key, count);
+}
+
+/// The hash a digest records for the stored object: SHA-256 of its decompressed bytes.
+fn signed_hash(forwarder: &TestForwarder, key: &str) -> String {
+    let body = forwarder.source.objects.lock().unwrap()[key].clone();
+    crate::digest::hash::hash_log_file(&body[..]).unwrap()
+}
+
+/// The checkpoint is done, with the object's hash and every record counted once, over every
+/// invocation that worked on it.
+fn assert_finished_with_every_record(forwarder: &TestForwarder, key: &str, records: usize) {
+    let checkpoint = forwarder.store().get(BUCKET, key).unwrap();
+    assert!(
+        checkpoint.done && checkpoint.failure.is_none(),
+        "{checkpoint:?}"
+    );
+    assert_eq!(checkpoint.sha256, Some(signed_hash(forwarder, key)));
+    let records = records as u64;
+    assert_eq!(
+        checkpoint.counts,
+        crate::checkpoint::RecordCounts {
+            records,
+            forwarded: records,
+            filtered: 0,
+            rejected: 0
+        }
+    );
 }
 
 #[tokio::test]
@@ -215,7 +243,9 @@ async fn a_continuation_delivered_twice_applies_once() {
     assert_eq!(first.summary.objects[0].resumed_at, Some(handoff));
     assert_eq!(again.summary.already_forwarded_objects, 1);
     assert!(again.failed_message_ids.is_empty());
+    let count = records.len();
     assert_eq!(forwarder.sink.messages(), sorted(records));
+    assert_finished_with_every_record(&forwarder, &key, count);
 }
 
 #[tokio::test]
@@ -327,7 +357,14 @@ async fn sqs_messages_that_fail_for_good_go_to_the_dead_letter_queue_with_their_
         Some("none of its records are in CloudWatch Logs (checkpoint)")
     );
     assert!(sent[1].1.reason.contains("not a known notification"));
+    let good_count = good_records.len() as u64;
     assert_eq!(forwarder.sink.messages(), sorted(good_records));
+    // The failure is kept in the checkpoint, to be reported; the good object's hash and counts.
+    let failed = forwarder.store().get(BUCKET, &broken).unwrap();
+    assert!(!failed.done && failed.failure.unwrap().contains("not gzip"));
+    let done = forwarder.store().get(BUCKET, &good).unwrap();
+    assert_eq!(done.sha256, Some(signed_hash(&forwarder, &good)));
+    assert_eq!(done.counts.forwarded, good_count);
 }
 
 #[tokio::test]

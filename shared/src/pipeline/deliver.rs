@@ -10,7 +10,7 @@ use tokio::task::JoinError;
 use tokio::time::Instant;
 
 use super::plan::{FilePlan, PlanContext, ReadyBatch, plan_file};
-use crate::checkpoint::Refusal;
+use crate::checkpoint::{RecordCounts, Refusal};
 use crate::logs::{Batch, Destination, PutOutcome, RejectedReasons};
 use crate::object::Continuation;
 use crate::ports::{CallError, CheckpointStore, LogSink, ObjectSource, OpenError};
@@ -146,19 +146,22 @@ async fn put_batches<L: LogSink, C: CheckpointStore>(
     mut held: Option<&mut Held<'_, C>>,
 ) -> Puts {
     let mut forwarded: Vec<(Destination, u64)> = Vec::new();
-    let mut count = |destination: &Destination, events: u64| match forwarded
-        .iter_mut()
-        .find(|(d, _)| d == destination)
-    {
-        Some((_, total)) => *total += events,
-        None => forwarded.push((destination.clone(), events)),
+    let count = |forwarded: &mut Vec<(Destination, u64)>, destination: &Destination, events| {
+        match forwarded.iter_mut().find(|(d, _)| d == destination) {
+            Some((_, total)) => *total += events,
+            None => forwarded.push((destination.clone(), events)),
+        }
     };
     let mut rejected = RejectedReasons::default();
     let mut found_delivered = 0;
     let mut sink_error = None;
     while let Some(ready) = ready.recv().await {
         if dry_run {
-            count(&ready.destination, ready.batch.events.len() as u64);
+            count(
+                &mut forwarded,
+                &ready.destination,
+                ready.batch.events.len() as u64,
+            );
             continue;
         }
         let mut batch = ready.batch;
@@ -170,7 +173,7 @@ async fn put_batches<L: LogSink, C: CheckpointStore>(
                     if found > 0 {
                         tracing::info!(destination = %ready.destination, found, "events of an unfinished put found in their stream: not sent again");
                     }
-                    count(&ready.destination, found);
+                    count(&mut forwarded, &ready.destination, found);
                     found_delivered += found;
                     batch = rest;
                 }
@@ -186,7 +189,7 @@ async fn put_batches<L: LogSink, C: CheckpointStore>(
             }
             match put_isolating_refusals(sink, &ready.destination, batch, deadline).await {
                 Ok(outcome) => {
-                    count(&ready.destination, outcome.accepted);
+                    count(&mut forwarded, &ready.destination, outcome.accepted);
                     rejected.add(&outcome.rejected);
                     if !outcome.rejected.is_empty() {
                         tracing::warn!(destination = %ready.destination, too_old = outcome.rejected.too_old, too_new = outcome.rejected.too_new, expired = outcome.rejected.expired, "CloudWatch Logs rejected events");
@@ -204,7 +207,17 @@ async fn put_batches<L: LogSink, C: CheckpointStore>(
             }
         }
         if let (Some(held), Some(boundary)) = (held.as_deref_mut(), ready.boundary)
-            && let Err(error) = held.progress(boundary).await
+            && let Err(error) = held
+                .progress(
+                    boundary.next_record,
+                    RecordCounts {
+                        records: boundary.read,
+                        forwarded: forwarded.iter().map(|(_, events)| events).sum(),
+                        filtered: boundary.filtered,
+                        rejected: boundary.rejected + rejected.total(),
+                    },
+                )
+                .await
         {
             sink_error = Some(error);
             break;

@@ -3,7 +3,7 @@
 //! rules are [`crate::checkpoint`]'s; this is their conversation with the store.
 
 use crate::checkpoint::{
-    Checkpoint, Claim, ClaimRequest, Lease, Refusal, Unconfirmed, Written, claim,
+    Checkpoint, Claim, ClaimRequest, Lease, RecordCounts, Refusal, Unconfirmed, Written, claim,
 };
 use crate::clock::now_millis;
 use crate::logs::Batch;
@@ -15,7 +15,7 @@ const CLAIM_ATTEMPTS: usize = 3;
 /// The object claimed, or why not.
 #[derive(Debug)]
 pub enum Claimed<'c, C> {
-    Held(Held<'c, C>),
+    Held(Box<Held<'c, C>>),
     /// Not to be read: why.
     Refused(Refusal),
 }
@@ -39,16 +39,17 @@ pub async fn claim_object<'c, C: CheckpointStore>(
                 let written =
                     store_confirmed(store, bucket, key, &lease.checkpoint, lease.revision).await?;
                 if written == Written::Stored {
-                    return Ok(Claimed::Held(Held {
+                    return Ok(Claimed::Held(Box::new(Held {
                         store,
                         bucket: bucket.to_owned(),
                         key: key.to_owned(),
+                        before: lease.checkpoint.counts,
                         lease,
                         start_record,
                         read_back: uncertain,
                         unconfirmed_until: None,
                         in_flight: false,
-                    }));
+                    })));
                 }
             }
             Claim::Refused(refusal) => return Ok(Claimed::Refused(refusal)),
@@ -88,6 +89,17 @@ async fn store_confirmed<C: CheckpointStore>(
     }
 }
 
+/// Why an invocation stops working on an object it did not finish.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Release {
+    /// Every record before `at` is delivered; `counts`: what this invocation made of them.
+    HandOff { at: u64, counts: RecordCounts },
+    /// Failed for good: the reason is kept in the checkpoint, to be reported.
+    FailedForGood(String),
+    /// Skipped, or failed for now: the checkpoint stays at its last progress.
+    Retry,
+}
+
 /// An object this invocation holds.
 #[derive(Debug)]
 pub struct Held<'c, C> {
@@ -97,6 +109,8 @@ pub struct Held<'c, C> {
     pub lease: Lease,
     /// Where this invocation starts reading.
     pub start_record: u64,
+    /// What became of the records before `start_record`, by earlier invocations.
+    before: RecordCounts,
     /// Records an earlier invocation may have delivered without recording it: the batches
     /// holding them are read back before they are sent, until a boundary passes them.
     read_back: Option<Unconfirmed>,
@@ -127,33 +141,53 @@ impl<C: CheckpointStore> Held<'_, C> {
         self.in_flight |= outcome_unknown;
     }
 
-    /// Every record before `next_record` is delivered.
-    pub async fn progress(&mut self, next_record: u64) -> Result<(), CallError> {
-        let next = self.lease.progressed(next_record, now_millis());
+    /// Every record before `next_record` is delivered; `counts`: what this invocation made of
+    /// them.
+    pub async fn progress(
+        &mut self,
+        next_record: u64,
+        counts: RecordCounts,
+    ) -> Result<(), CallError> {
+        let mut next = self.lease.progressed(next_record, now_millis());
+        next.checkpoint.counts = self.before.plus(counts);
         self.write(next).await?;
         self.unconfirmed_until = None;
         self.read_back = self.read_back.and_then(|range| range.after(next_record));
         Ok(())
     }
 
-    /// Every record is delivered.
-    pub async fn finish(&mut self, next_record: u64) -> Result<(), CallError> {
-        let next = self.lease.finished(next_record);
+    /// Every record is delivered; `counts`: what this invocation made of its records;
+    /// `sha256`: the hash of the object's decompressed bytes.
+    pub async fn finish(
+        &mut self,
+        next_record: u64,
+        counts: RecordCounts,
+        sha256: Option<String>,
+    ) -> Result<(), CallError> {
+        let mut next = self.lease.finished(next_record);
+        next.checkpoint.counts = self.before.plus(counts);
+        next.checkpoint.sha256 = sha256;
         self.write(next).await
     }
 
-    /// Stops working on the object; `at`: every record before it is delivered (a handoff).
-    /// What is still unconfirmed (this invocation's last puts, and what it had to read back
-    /// and did not reach) is written for the next invocation to read back; with a put in
-    /// flight, the lease is kept until it can no longer land.
-    pub async fn release_at(&mut self, at: Option<u64>) -> Result<(), CallError> {
+    /// Stops working on the object: handed off at `Release::HandOff` (every record before
+    /// it delivered), failed for good, or left to a retry. What is still unconfirmed (this
+    /// invocation's last puts, and what it had to read back and did not reach) is written for
+    /// the next invocation to read back; with a put in flight, the lease is kept until it can
+    /// no longer land.
+    pub async fn release(&mut self, release: Release) -> Result<(), CallError> {
         let unconfirmed = Unconfirmed::union(
             self.read_back,
             self.unconfirmed_until.map(Unconfirmed::Before),
         );
         let mut lease = self.lease.clone();
-        if let Some(at) = at {
-            lease.checkpoint.next_record = at;
+        match release {
+            Release::HandOff { at, counts } => {
+                lease.checkpoint.next_record = at;
+                lease.checkpoint.counts = self.before.plus(counts);
+            }
+            Release::FailedForGood(reason) => lease.checkpoint.failure = Some(reason),
+            Release::Retry => {}
         }
         let next = lease.released(unconfirmed, self.in_flight, now_millis());
         self.write(next).await

@@ -26,7 +26,7 @@ use tracing::Instrument;
 pub use classify::{Classified, ToRead, classify};
 pub use deadline::{Deadline, InvocationEnd, StopSignal};
 pub use deliver::{Delivered, Delivery, deliver};
-pub use lease::{Claimed, Held, claim_object};
+pub use lease::{Claimed, Held, Release, claim_object};
 pub use plan::{FilePlan, PlanContext, ReadyBatch, plan_file};
 pub use settle::{Outcome, Settled, refused, rewritten_reason, settle};
 
@@ -296,7 +296,7 @@ where
                     object.e_tag = checkpoint.e_tag.clone();
                     to_read.summary.resumed_at = Some(held.start_record);
                 }
-                Ok(Some(held))
+                Ok(Some(*held))
             }
             Ok(Claimed::Refused(refusal)) => {
                 Err(Box::new(refused(to_read.summary.clone(), refusal)))
@@ -308,12 +308,25 @@ where
     /// the handoff, or released where the last progress write left it. A write that fails
     /// leaves the lease to end at the deadline, which is safe.
     async fn close(held: &mut Held<'_, C>, settled: &mut Settled) {
+        let counts = settled.summary.counts();
         let written = match &settled.outcome {
-            Outcome::Finished { next_record } => held.finish(*next_record).await,
+            Outcome::Finished { next_record } => {
+                let sha256 = settled.summary.sha256.clone();
+                held.finish(*next_record, counts, sha256).await
+            }
             // Every batch emitted was delivered: the handoff's record is a boundary even when
             // no batch ended there (the last records were filtered out).
-            Outcome::HandOff(continuation) => held.release_at(Some(continuation.next_record)).await,
-            Outcome::Skipped(_) | Outcome::Failed { .. } => held.release_at(None).await,
+            Outcome::HandOff(continuation) => {
+                let at = continuation.next_record;
+                held.release(Release::HandOff { at, counts }).await
+            }
+            Outcome::Failed {
+                error,
+                retry: false,
+            } => held.release(Release::FailedForGood(error.clone())).await,
+            Outcome::Skipped(_) | Outcome::Failed { retry: true, .. } => {
+                held.release(Release::Retry).await
+            }
         };
         settled.summary.delivered_before = Some(held.lease.checkpoint.next_record);
         match (written, &settled.outcome) {

@@ -7,6 +7,7 @@ use std::io::{self, Read};
 use std::sync::Arc;
 
 use super::deadline::StopSignal;
+use crate::digest::hash::HashingReader;
 use crate::logs::batch::{EVENT_OVERHEAD_BYTES, MAX_MESSAGE_BYTES};
 use crate::logs::{Batch, BatchBuilder, Destination, KeyFacts, LogEvent, RejectedReasons};
 use crate::route::Routes;
@@ -24,8 +25,19 @@ pub struct ReadyBatch {
     pub destination: Destination,
     pub batch: Batch,
     /// Set on the last batch before a batch boundary: once it and those before it are
-    /// delivered, every record before this index is, and none from it on.
-    pub boundary: Option<u64>,
+    /// delivered, every record before the boundary is, and none from it on.
+    pub boundary: Option<Boundary>,
+}
+
+/// A batch boundary: every record before `next_record` is in an emitted batch. With what the
+/// planner made of the records it read before it (from the start record): `read` in all, of
+/// which `filtered` by selection and `rejected` before batching; the rest are in batches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Boundary {
+    pub next_record: u64,
+    pub read: u64,
+    pub filtered: u64,
+    pub rejected: u64,
 }
 
 /// What reading one file produced, before delivery.
@@ -53,6 +65,9 @@ pub struct FilePlan {
     /// Where reading stopped: the index after the last record read (the record count at the
     /// end of the file, `handoff_at` at a handoff).
     pub next_record: u64,
+    /// SHA-256 of every decompressed byte (lower-case hex), when the file was read to its end:
+    /// what its digest's `hashValue` must be.
+    pub sha256: Option<String>,
 }
 
 /// Everything the planner needs to know about the object being read.
@@ -93,15 +108,19 @@ where
     };
     let limit = context.max_decompressed_bytes;
     let read = decompress_at_most(&mut source, limit).and_then(|records| {
-        split_records(records, MAX_MESSAGE_BYTES, |index, element| {
+        let mut records = HashingReader::new(records);
+        split_records(&mut records, MAX_MESSAGE_BYTES, |index, element| {
             planner.add(index, element)
-        })
+        })?;
+        records
+            .finish()
+            .map_err(crate::trail::file::classify_read_error)
     });
     match read {
         // Stopping for a handoff is not a failure.
         Err(FileError::Stopped) if planner.plan.handoff_at.is_some() => {}
         Err(error) => planner.plan.error = Some(error),
-        Ok(_) => {}
+        Ok(sha256) => planner.plan.sha256 = Some(sha256),
     }
     planner.plan.next_record = planner.position;
     planner.flush_all(planner.position);
@@ -274,6 +293,12 @@ where
         boundary: Option<u64>,
     ) -> Result<(), Stop> {
         self.emitted += 1;
+        let boundary = boundary.map(|next_record| Boundary {
+            next_record,
+            read: next_record.saturating_sub(self.context.start_record),
+            filtered: self.plan.filtered,
+            rejected: self.plan.rejected.total(),
+        });
         let sent = (self.emit)(ReadyBatch {
             destination,
             batch,
@@ -622,19 +647,64 @@ mod tests {
         for ready in &batches {
             emitted.extend(ready.batch.events.iter().map(|e| e.record_index));
             if let Some(boundary) = ready.boundary {
+                let at = boundary.next_record;
                 emitted.sort_unstable();
+                assert_eq!(emitted, (0..at).collect::<Vec<u64>>(), "at {at}");
                 assert_eq!(
-                    emitted,
-                    (0..boundary).collect::<Vec<u64>>(),
-                    "at {boundary}"
+                    (boundary.read, boundary.filtered, boundary.rejected),
+                    (at, 0, 0)
                 );
-                boundaries.push(boundary);
+                boundaries.push(at);
             }
         }
         assert_eq!(boundaries, vec![2648, 5296, 6000]);
         assert_eq!(boundaries.last(), Some(&6000));
         assert_eq!(plan.next_record, 6000);
         assert!(batches.last().unwrap().boundary.is_some());
+    }
+
+    #[test]
+    fn a_boundary_accounts_for_every_record_before_it() {
+        // Every third record filtered (no route takes Data events), every fifth invalid.
+        let records: Vec<String> = (0..6000)
+            .map(|i| match (i % 3, i % 5) {
+                (_, 0) => r#"{"eventCategory":"Management"}"#.to_owned(),
+                (0, _) => format!(
+                    r#"{{"eventTime":"2024-01-02T03:00:00Z","eventCategory":"Data","pad":"{}"}}"#,
+                    "p".repeat(500)
+                ),
+                _ => format!(
+                    r#"{{"eventTime":"2024-01-02T03:00:00Z","eventCategory":"Management","pad":"{}"}}"#,
+                    "p".repeat(500)
+                ),
+            })
+            .collect();
+        let text = format!(r#"{{"Records":[{}]}}"#, records.join(","));
+        let routes = Routes::from_json(
+            r#"[{"logGroupName": "/m", "selectors": [{"FieldSelectors": [{"Field": "eventCategory", "Equals": ["Management"]}]}]}]"#,
+        )
+        .unwrap();
+        let mut context = context_with(routes, false);
+        context.start_record = 100;
+        let (plan, batches) = plan_in(&gzip(&text), &context);
+        let mut batched = 0;
+        let mut seen = 0;
+        for ready in &batches {
+            batched += ready.batch.events.len() as u64;
+            if let Some(boundary) = ready.boundary {
+                seen += 1;
+                assert_eq!(boundary.read, boundary.next_record - 100);
+                assert_eq!(
+                    boundary.read,
+                    batched + boundary.filtered + boundary.rejected,
+                    "{boundary:?}"
+                );
+                assert!(boundary.filtered > 0 && boundary.rejected > 0);
+            }
+        }
+        assert!(seen >= 2, "{seen} boundaries");
+        assert_eq!(plan.records, 5900);
+        assert!(plan.sha256.is_some());
     }
 
     /// `count` records one second apart, about 300 bytes each.

@@ -160,6 +160,7 @@ pub fn settle(mut summary: ObjectSummary, delivery: Delivery) -> Settled {
         continuation.next_record = next_record;
         Outcome::HandOff(continuation)
     } else {
+        summary.sha256 = plan.sha256;
         Outcome::Finished {
             next_record: plan.next_record,
         }

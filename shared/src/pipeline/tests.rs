@@ -272,16 +272,19 @@ async fn a_deadline_hands_off_at_a_batch_boundary_and_the_continuations_forward_
     assert_eq!((deferred.handed_off_at, sent[1].next_record), (Some(0), 0));
     assert_eq!(forwarder.source.opened.lock().unwrap().len(), 1);
     assert_eq!(started.forwarded, handoff);
+    assert_eq!(started.sha256, None, "not read to its end");
 
     // And the continuations, delivered as their messages, forward exactly the rest.
     for continuation in sent {
         let body: Value = serde_json::from_str(&continuation.to_message_body().unwrap()).unwrap();
         let report = forwarder.handle(&body, None, "invocation-1").await.unwrap();
         assert_eq!(report.summary.failed_objects, 0);
-        assert_eq!(
-            report.summary.objects[0].resumed_at.unwrap_or(0),
-            continuation.next_record
-        );
+        let resumed = &report.summary.objects[0];
+        assert_eq!(resumed.resumed_at.unwrap_or(0), continuation.next_record);
+        // Resumed, the object is read from its first byte again: the hash is the whole file's.
+        let body = forwarder.source.objects.lock().unwrap()[&continuation.key].clone();
+        let signed = crate::digest::hash::hash_log_file(&body[..]).unwrap();
+        assert_eq!(resumed.sha256.as_deref(), Some(signed.as_str()));
     }
     let mut all = first_records;
     all.extend(second_records);

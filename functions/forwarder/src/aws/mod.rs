@@ -1,7 +1,6 @@
-//! The forwarder's own AWS adapters: trail objects from S3, continuations to SQS, checkpoints
-//! in DynamoDB. The
-//! CloudWatch Logs sink is shared with the validator (`trailwatch::aws::logs`).
+//! The forwarder's own AWS adapters: trail objects from S3, continuations to SQS. The checkpoint
+//! table (`trailwatch::aws::checkpoints`) and the CloudWatch Logs sink (`trailwatch::aws::logs`)
+//! are shared with the validator.
 
-pub mod dynamodb;
 pub mod s3;
 pub mod sqs;

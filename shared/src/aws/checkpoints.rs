@@ -5,11 +5,11 @@
 
 use std::collections::HashMap;
 
+use crate::checkpoint::{Checkpoint, RecordCounts, Stored, Written};
+use crate::object::ETag;
+use crate::ports::{CallError, CheckpointStore};
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::types::AttributeValue;
-use trailwatch::checkpoint::{Checkpoint, Stored, Written};
-use trailwatch::object::ETag;
-use trailwatch::ports::{CallError, CheckpointStore};
 
 pub struct DynamoCheckpoints {
     pub client: aws_sdk_dynamodb::Client,
@@ -49,11 +49,22 @@ fn item(id: String, checkpoint: &Checkpoint, revision: u64) -> HashMap<String, A
     if let Some(until) = checkpoint.uncertain_until {
         item.insert("uncertainUntil".to_owned(), number(until));
     }
+    let counts = &checkpoint.counts;
+    for (name, value) in [
+        ("records", counts.records),
+        ("forwarded", counts.forwarded),
+        ("filtered", counts.filtered),
+        ("rejected", counts.rejected),
+    ] {
+        item.insert(name.to_owned(), number(value));
+    }
     let strings = [
         ("owner", checkpoint.owner.as_deref()),
         ("versionId", checkpoint.version_id.as_deref()),
         // Bare, as notifications name it.
         ("eTag", checkpoint.e_tag.as_ref().map(ETag::bare)),
+        ("sha256", checkpoint.sha256.as_deref()),
+        ("failure", checkpoint.failure.as_deref()),
     ];
     for (name, value) in strings {
         if let Some(value) = value {
@@ -68,6 +79,8 @@ fn stored(item: &HashMap<String, AttributeValue>) -> Option<Stored> {
     let n = |name: &str| item.get(name)?.as_n().ok()?.parse::<i64>().ok();
     let flag = |name: &str| item.get(name).and_then(|v| v.as_bool().ok()).copied();
     let text = |name: &str| item.get(name).and_then(|v| v.as_s().ok()).cloned();
+    // Items written before the counts were kept have none: zero.
+    let count = |name: &str| n(name).and_then(|n| u64::try_from(n).ok()).unwrap_or(0);
     Some(Stored {
         revision: u64::try_from(n("revision")?).ok()?,
         checkpoint: Checkpoint {
@@ -80,6 +93,14 @@ fn stored(item: &HashMap<String, AttributeValue>) -> Option<Stored> {
             uncertain: flag("uncertain").unwrap_or(true),
             uncertain_until: n("uncertainUntil").and_then(|n| u64::try_from(n).ok()),
             expires_at_seconds: n("expiresAt").unwrap_or(0),
+            counts: RecordCounts {
+                records: count("records"),
+                forwarded: count("forwarded"),
+                filtered: count("filtered"),
+                rejected: count("rejected"),
+            },
+            sha256: text("sha256"),
+            failure: text("failure"),
         },
     })
 }
@@ -161,6 +182,14 @@ mod tests {
             uncertain: true,
             uncertain_until: Some(1_500),
             expires_at_seconds: 1_765_296_000,
+            counts: RecordCounts {
+                records: 900,
+                forwarded: 800,
+                filtered: 90,
+                rejected: 10,
+            },
+            sha256: Some("ab".repeat(32)),
+            failure: Some("not gzip".into()),
         };
         let written = item(object_id("b", "k"), &checkpoint, 3);
         assert_eq!(written[OBJECT], AttributeValue::S("s3://b/k".into()));
