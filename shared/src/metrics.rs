@@ -149,7 +149,7 @@ pub fn forwarder_emf_line(
 /// The validator's metrics for one invocation; `digests_late`: accounts and regions whose
 /// digests stopped coming.
 pub fn validator_metrics(counts: &Counts, digests_late: usize) -> Vec<Metric> {
-    vec![
+    let mut metrics = vec![
         ("DigestsValid", "Count", json!(counts.digests_valid)),
         ("DigestsInvalid", "Count", json!(counts.digests_invalid)),
         ("LogFilesValid", "Count", json!(counts.log_files_valid)),
@@ -162,7 +162,23 @@ pub fn validator_metrics(counts: &Counts, digests_late: usize) -> Vec<Metric> {
         ),
         ("ChecksIncomplete", "Count", json!(counts.checks_incomplete)),
         ("DigestsLate", "Count", json!(digests_late)),
-    ]
+    ];
+    // Only with the checkpoint table: without it, nothing of the reconciliation appears.
+    if let Some(forwarding) = &counts.forwarding {
+        metrics.extend([
+            (
+                "LogFilesNotForwarded",
+                "Count",
+                json!(forwarding.log_files_not_forwarded),
+            ),
+            (
+                "LogFilesForwardedDiffers",
+                "Count",
+                json!(forwarding.log_files_forwarded_differs),
+            ),
+        ]);
+    }
+    metrics
 }
 
 /// The problem metrics of one account and region, with `Account` and `Region` dimensions
@@ -318,6 +334,37 @@ mod tests {
         assert_eq!(
             line["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
             json!([["FunctionName"]])
+        );
+    }
+
+    #[test]
+    fn the_reconciliation_adds_its_problem_metrics_only_with_the_checkpoint_table() {
+        let plain = validator_metrics(&Counts::default(), 0);
+        assert!(plain.iter().all(|(name, _, _)| !name.contains("Forwarded")));
+        let counts = Counts {
+            forwarding: Some(crate::digest::report::ForwardingCounts {
+                log_files_forwarded: 9,
+                log_files_not_forwarded: 2,
+                ..Default::default()
+            }),
+            ..Counts::default()
+        };
+        let part = validator_part_metrics(&counts, false);
+        let names: Vec<&str> = part.iter().map(|(name, _, _)| *name).collect();
+        assert_eq!(names, ["LogFilesNotForwarded"]);
+        let json = serde_json::to_value(counts).unwrap();
+        assert_eq!(
+            (
+                json["logFilesForwarded"].as_u64(),
+                json["repairsSent"].as_u64()
+            ),
+            (Some(9), Some(0))
+        );
+        assert!(
+            serde_json::to_value(Counts::default())
+                .unwrap()
+                .get("repairsSent")
+                .is_none()
         );
     }
 

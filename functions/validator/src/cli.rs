@@ -3,8 +3,12 @@
 
 use std::sync::Arc;
 
+use trailwatch::aws::checkpoints::DynamoCheckpoints;
 use trailwatch::command_line::flag_values;
 use trailwatch::digest::keys::KeyCache;
+use trailwatch::digest::provenance::{
+    DEFAULT_FORWARD_GRACE_MINUTES, Forwarding, ForwardingVerdict, reconcile_report,
+};
 use trailwatch::digest::request::{RangeRequest, RequestError, ValidationError};
 use trailwatch::digest::validate::validate_requested_range;
 
@@ -14,9 +18,10 @@ use crate::aws::s3::S3DigestStore;
 use crate::render::render_cli;
 use crate::{Keys, TRAIL_PUBLIC_KEYS_FILE};
 
-pub const USAGE: &str = "usage: validator validate-logs --trail-arn ARN --start-time TIME [--end-time TIME] [--s3-bucket BUCKET] [--s3-prefix PREFIX] [--account-id ID] [--organization-id O-ID] [--public-keys-file FILE] [--region REGION] [--verbose]
+pub const USAGE: &str = "usage: validator validate-logs --trail-arn ARN --start-time TIME [--end-time TIME] [--s3-bucket BUCKET] [--s3-prefix PREFIX] [--account-id ID] [--organization-id O-ID] [--public-keys-file FILE] [--region REGION] [--checkpoint-table NAME] [--verbose]
 TIME is UTC ISO-8601, e.g. 2026-11-25T00:00:00Z. The region validated is --region, else AWS_REGION.
-Public keys come from ListPublicKeys, or from --public-keys-file / TRAIL_PUBLIC_KEYS_FILE (the output of aws cloudtrail list-public-keys).";
+Public keys come from ListPublicKeys, or from --public-keys-file / TRAIL_PUBLIC_KEYS_FILE (the output of aws cloudtrail list-public-keys).
+--checkpoint-table: the forwarder's table; each listed log file is then reconciled with what was forwarded (lines after the AWS CLI's output).";
 
 /// Parsed arguments.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -31,6 +36,8 @@ pub struct Args {
     pub public_keys_file: Option<String>,
     /// The region whose digests are validated (the AWS CLI's global `--region`).
     pub region: Option<String>,
+    /// The forwarder's checkpoint table: reconcile each listed log file with it.
+    pub checkpoint_table: Option<String>,
     pub verbose: bool,
 }
 
@@ -51,6 +58,7 @@ pub fn parse(args: &[String]) -> Result<Args, String> {
             "--organization-id" => parsed.organization_id = Some(value),
             "--public-keys-file" => parsed.public_keys_file = Some(value),
             "--region" => parsed.region = Some(value),
+            "--checkpoint-table" => parsed.checkpoint_table = Some(value),
             other => return Err(format!("unknown argument {other}")),
         }
     }
@@ -131,7 +139,54 @@ async fn validate(
     );
     print!("{out}");
     eprint!("{err}");
-    Ok(validated.report.exit_code())
+    let exit_code = validated.report.exit_code();
+    let Some(table) = &args.checkpoint_table else {
+        return Ok(exit_code);
+    };
+    let records = DynamoCheckpoints::new(&clients.sdk, table);
+    let grace_seconds = i64::try_from(DEFAULT_FORWARD_GRACE_MINUTES * 60).unwrap_or(i64::MAX);
+    let reconciled = reconcile_report(&records, &validated.report, now, grace_seconds).await;
+    print!("{}", render_forwarding(&reconciled));
+    Ok(forwarding_exit_code(exit_code, &reconciled))
+}
+
+/// The reconciliation after the AWS CLI's own output: one line per listed log file, then
+/// `n/m log files forwarded as signed`.
+pub fn render_forwarding(reconciled: &[ForwardingVerdict]) -> String {
+    let mut out = String::new();
+    if reconciled.is_empty() {
+        return out;
+    }
+    out.push('\n');
+    for verdict in reconciled {
+        out.push_str(&verdict.to_string());
+        out.push('\n');
+    }
+    let forwarded = reconciled
+        .iter()
+        .filter(|v| matches!(v.forwarding, Forwarding::Forwarded(_)))
+        .count();
+    out.push_str(&format!(
+        "\n{forwarded}/{} log files forwarded as signed\n",
+        reconciled.len()
+    ));
+    out
+}
+
+/// 1 when a file is not forwarded or forwarded from other content; else 255 when the table
+/// could not be read; else what the AWS CLI's checks gave.
+fn forwarding_exit_code(exit_code: i32, reconciled: &[ForwardingVerdict]) -> i32 {
+    if reconciled.iter().any(|v| v.forwarding.is_problem()) {
+        1
+    } else if exit_code == 0
+        && reconciled
+            .iter()
+            .any(|v| matches!(v.forwarding, Forwarding::NotChecked(_)))
+    {
+        255
+    } else {
+        exit_code
+    }
 }
 
 #[cfg(test)]

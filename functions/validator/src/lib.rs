@@ -5,6 +5,7 @@
 
 pub mod aws;
 pub mod cli;
+pub mod provenance;
 pub mod render;
 pub mod request;
 
@@ -18,6 +19,7 @@ use trailwatch::digest::keys::{KeyCache, KeysFile};
 use trailwatch::digest::locate::{
     TrailDigests, locate, part_request, trail_of_digest, trail_parts,
 };
+use trailwatch::digest::provenance::count as count_forwarding;
 use trailwatch::digest::report::Counts;
 use trailwatch::digest::request::{RangeRequest, ValidationError};
 use trailwatch::digest::silence::{Lateness, check_lateness};
@@ -34,6 +36,7 @@ use crate::aws::Clients;
 use crate::aws::cloudtrail::{CloudTrailDirectory, CloudTrailKeys};
 use crate::aws::s3::S3DigestStore;
 use crate::aws::sqs::SqsRangeQueue;
+use crate::provenance::{ForwardingEvent, Provenance};
 use crate::request::{Request, RequestError};
 
 /// Environment variables: names users' stacks set.
@@ -79,6 +82,8 @@ pub struct Validator {
     /// `DIGEST_QUEUE_URL`: a range over more than one account and region is sent here, one
     /// message per account and region; without it, every part is validated in-process.
     pub fan_out: Option<SqsRangeQueue>,
+    /// `CHECKPOINT_TABLE_NAME`: listed log files reconciled with what the forwarder recorded.
+    pub provenance: Option<Provenance>,
 }
 
 impl Validator {
@@ -99,6 +104,7 @@ impl Validator {
             log_group: Arc::from(log_group),
             namespace: namespace.to_owned(),
             fan_out: None,
+            provenance: None,
         }
     }
 
@@ -123,13 +129,14 @@ impl Validator {
             .ok()
             .filter(|n| !n.is_empty())
             .unwrap_or_else(|| DEFAULT_METRICS_NAMESPACE.into());
-        let validator = Self::new(
+        let mut validator = Self::new(
             &clients,
             aws_sdk_cloudwatchlogs::Client::new(sdk),
             &group,
             keys,
             &namespace,
         );
+        validator.provenance = Provenance::from_env(sdk)?;
         Ok(match std::env::var(DIGEST_QUEUE_URL) {
             Ok(url) if !url.is_empty() => {
                 validator.with_fan_out(aws_sdk_sqs::Client::new(sdk), &url)
@@ -171,9 +178,20 @@ pub async fn handle(
     event: LambdaEvent<Value>,
 ) -> Result<Value, HandlerError> {
     let now = trailwatch::clock::now_seconds();
-    let work = run(validator, &event.payload, now).await?;
+    let mut work = run(validator, &event.payload, now).await?;
+    let repairs = match &validator.provenance {
+        Some(provenance) => Some(provenance.reconcile(&mut work.done, now).await),
+        None => None,
+    };
     let function_name = &event.context.env_config.function_name;
-    let (counts, invalid) = report_validated(validator, &work.done, function_name, now).await?;
+    let (counts, invalid) = report_validated(
+        validator,
+        &work.done,
+        repairs.as_deref(),
+        function_name,
+        now,
+    )
+    .await?;
     let late = report_late(validator, &work.lateness, function_name, now).await?;
     println!(
         "{}",
@@ -213,26 +231,48 @@ pub async fn handle(
     }))
 }
 
-/// Writes each part's verdict events and its problem metrics; the counts of all parts and the
-/// lines of what is not valid.
+/// Writes each part's verdict events (and its reconciliation's, with `repairs` sent per part)
+/// and its problem metrics; the counts of all parts and the lines of what is not valid.
 async fn report_validated(
     validator: &Validator,
     done: &[Validated],
+    repairs: Option<&[u64]>,
     function_name: &str,
     now: i64,
 ) -> Result<(Counts, Vec<String>), HandlerError> {
     let mut counts = Counts::default();
     let mut invalid = Vec::new();
-    for validated in done {
+    for (part, validated) in done.iter().enumerate() {
         let trail = &validated.scope.trail;
-        let lines = validated.report.verdicts.iter().map(|verdict| {
-            let event = VerdictEvent::of(verdict, &validated.what);
-            serde_json::to_string(&event).unwrap_or_default()
+        let what = &validated.what;
+        let verdicts = validated.report.verdicts.iter().map(|verdict| {
+            serde_json::to_string(&VerdictEvent::of(verdict, what)).unwrap_or_default()
         });
-        write_lines(validator, &verdict_stream(trail), lines, now)
-            .await
-            .map_err(HandlerError::Verdicts)?;
-        let part_counts = validated.report.counts();
+        let forwarding = validated.forwarding.iter().map(|verdict| {
+            serde_json::to_string(&ForwardingEvent::of(verdict, what)).unwrap_or_default()
+        });
+        write_lines(
+            validator,
+            &verdict_stream(trail),
+            verdicts.chain(forwarding),
+            now,
+        )
+        .await
+        .map_err(HandlerError::Verdicts)?;
+        let mut part_counts = validated.report.counts();
+        if let Some(repairs) = repairs {
+            let (mut reconciled, not_checked) = count_forwarding(&validated.forwarding);
+            reconciled.repairs_sent = repairs.get(part).copied().unwrap_or(0);
+            part_counts.forwarding = Some(reconciled);
+            part_counts.checks_incomplete += not_checked;
+            invalid.extend(
+                validated
+                    .forwarding
+                    .iter()
+                    .filter(|v| v.forwarding.is_problem())
+                    .map(ToString::to_string),
+            );
+        }
         counts.add(&part_counts);
         let problems = validator_part_metrics(&part_counts, false);
         if !problems.is_empty() {

@@ -1337,3 +1337,197 @@ async fn every_tamper_scenario_prints_what_the_aws_cli_prints() {
     }
     assert!(disagreements.is_empty(), "{}", disagreements.join("\n"));
 }
+
+/// The forwarder as the template deploys it, on the checkpoint table the validator reads.
+async fn forwarder_on(table: &str, group: &str) -> forwarder::AwsForwarder {
+    let sdk = sdk_config_for(&moto().endpoint).await;
+    let vars = std::collections::HashMap::from([
+        ("LOG_GROUP_NAME", group),
+        ("CHECKPOINT_TABLE_NAME", table),
+    ]);
+    let config =
+        trailwatch::ForwarderConfig::from_lookup(|name| vars.get(name).map(|v| v.to_string()))
+            .unwrap();
+    forwarder::build_forwarder(&sdk, &config)
+}
+
+/// Forwards what one SQS message body names, as the delivery queue hands it to the forwarder.
+async fn forward_message(forwarder: &forwarder::AwsForwarder, body: &str, owner: &str) {
+    let event = serde_json::json!({"Records": [
+        {"messageId": owner, "eventSource": "aws:sqs", "body": body}]});
+    let report = forwarder.handle(&event, None, owner).await.unwrap();
+    assert!(report.failed_message_ids.is_empty(), "{report:?}");
+}
+
+/// The validator of `trail` reconciling with `table`: `grace_seconds` after each digest, and
+/// repairs to `repairs`.
+fn reconciling(
+    trail: &OrganizationTrail,
+    records: trailwatch::aws::checkpoints::DynamoCheckpoints,
+    grace_seconds: i64,
+    repairs: Option<validator::aws::sqs::RepairQueue>,
+) -> validator::Validator {
+    let mut validator = trail.validator();
+    validator.provenance = Some(validator::provenance::Provenance {
+        records,
+        grace_seconds,
+        repairs,
+    });
+    validator
+}
+
+/// The records of a gzip log file.
+fn records_in(body: &[u8]) -> usize {
+    let mut text = String::new();
+    GzDecoder::new(body).read_to_string(&mut text).unwrap();
+    let file: serde_json::Value = serde_json::from_str(&text).unwrap();
+    file["Records"].as_array().unwrap().len()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn what_cloudwatch_logs_holds_is_reconciled_with_what_cloudtrail_signed_and_a_lost_file_repaired()
+ {
+    // Given: an organization trail (two members, two regions, each region its own key); the
+    // forwarder and the validator share a checkpoint table. Of the four log files, one is
+    // forwarded untouched, one modified in S3 before it was forwarded, one modified after,
+    // and one's notification never reaches the forwarder.
+    let trail = OrganizationTrail::deliver("provenance-organization").await;
+    let sdk = sdk_config_for(&moto().endpoint).await;
+    let table = "provenance-checkpoints";
+    trailwatch_test_support::create_checkpoint_table(&aws_sdk_dynamodb::Client::new(&sdk), table)
+        .await;
+    let destination = "/trailwatch/test/provenance-destination";
+    let forwarder = forwarder_on(table, destination).await;
+    let bucket = trail.bucket.name.clone();
+    let file = |account: &str, region: &str| trail.log_file(account, region);
+    let intact = file(MEMBERS[0], "us-east-1");
+    let modified_before = file(MEMBERS[0], "eu-west-1");
+    let modified_after = file(MEMBERS[1], "us-east-1");
+    let dropped = file(MEMBERS[1], "eu-west-1");
+    let notification =
+        |key: &str| serde_json::json!({"s3Bucket": bucket, "s3ObjectKey": [key]}).to_string();
+    let other_content = gzip(br#"{"Records":[{"eventTime":"2026-11-20T00:05:00Z","eventName":"Planted","eventCategory":"Management"}]}"#);
+    trail
+        .bucket
+        .put_plain(&modified_before, other_content.clone())
+        .await;
+    for (i, key) in [&intact, &modified_before, &modified_after]
+        .into_iter()
+        .enumerate()
+    {
+        forward_message(&forwarder, &notification(key), &format!("m{i}")).await;
+    }
+    trail.bucket.put_plain(&modified_after, other_content).await;
+    let sqs = aws_sdk_sqs::Client::new(&sdk);
+    let repair_queue = create_queue(&sqs, "provenance-repairs").await;
+    let repairs = || validator::aws::sqs::RepairQueue {
+        client: sqs.clone(),
+        queue_url: repair_queue.clone(),
+    };
+    let table_reader = || trailwatch::aws::checkpoints::DynamoCheckpoints::new(&sdk, table);
+
+    // When: checked within a grace longer than the digests' age, the lost file is pending.
+    let patient = reconciling(&trail, table_reader(), 100 * 365 * 86_400, Some(repairs()));
+    let pending = invoke(&patient, trail.range()).await.unwrap();
+    assert_eq!(pending["counts"]["logFilesForwardPending"], 1, "{pending}");
+    assert_eq!(pending["counts"]["repairsSent"], 0);
+
+    // When: checked after the grace.
+    let validator = reconciling(&trail, table_reader(), 3600, Some(repairs()));
+    let checked = invoke(&validator, trail.range()).await.unwrap();
+
+    // Then: each file's status, both facts for the file modified after it was forwarded.
+    let counts = &checked["counts"];
+    assert_eq!(
+        (
+            counts["logFilesForwarded"].as_u64(),
+            counts["logFilesForwardedDiffers"].as_u64(),
+            counts["logFilesNotForwarded"].as_u64(),
+            counts["repairsSent"].as_u64(),
+        ),
+        (Some(2), Some(1), Some(1), Some(1)),
+        "{checked}"
+    );
+    let invalid: Vec<&str> = checked["invalid"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|line| line.as_str().unwrap())
+        .collect();
+    assert!(invalid.iter().any(|line| line.starts_with("Forwarded\t")
+        && line.contains(&modified_before)
+        && line.contains("DIFFERS from what CloudTrail signed")));
+    assert!(invalid.iter().any(|line| *line
+        == format!(
+            "Not forwarded\ts3://{bucket}/{dropped}\tthe checkpoint table has no record of it"
+        )));
+    let stream = format!(
+        "{}_CloudTrail-Digest_us-east-1_provenance-organization-trail",
+        MEMBERS[1]
+    );
+    let events = stream_events(&trail.logs, &trail.group, &stream).await;
+    let after: serde_json::Value = events
+        .iter()
+        .map(|(_, message)| serde_json::from_str::<serde_json::Value>(message).unwrap())
+        .find(|event| event["subject"] == "forwarding" && event["key"] == modified_after.as_str())
+        .expect("the reconciliation event of the file modified after it was forwarded");
+    assert_eq!(after["status"], "forwarded");
+    assert_eq!(after["s3Status"], "hashMismatch");
+    assert!(
+        after["verdict"]
+            .as_str()
+            .unwrap()
+            .ends_with("but what CloudWatch Logs holds is what CloudTrail signed")
+    );
+
+    // And the repair: one notification for the lost file, which the forwarder takes (twice,
+    // as SQS may deliver it); the next check finds every file forwarded, nothing sent.
+    let sent = receive_bodies(&sqs, &repair_queue, 1).await;
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].1, notification(&dropped));
+    forward_message(&forwarder, &sent[0].1, "repair-1").await;
+    forward_message(&forwarder, &sent[0].1, "repair-2").await;
+    let healed = invoke(&validator, trail.range()).await.unwrap();
+    assert_eq!(
+        (
+            healed["counts"]["logFilesNotForwarded"].as_u64(),
+            healed["counts"]["logFilesForwarded"].as_u64(),
+            healed["counts"]["repairsSent"].as_u64()
+        ),
+        (Some(0), Some(3), Some(0)),
+        "{healed}"
+    );
+    let (body, _) = trail.bucket.get(&dropped).await;
+    let organization = dropped.split('/').nth(1).unwrap();
+    let healed_stream = format!("{organization}_{}_CloudTrail_eu-west-1", MEMBERS[1]);
+    let delivered = stream_events(&trail.logs, destination, &healed_stream).await;
+    assert_eq!(delivered.len(), records_in(&body), "each record once");
+
+    // And a table that throttles every read: not checked, never "not forwarded", no repair.
+    let throttling = trailwatch_test_support::proxy::start(
+        &moto().endpoint,
+        Arc::new(|seen: &trailwatch_test_support::proxy::Seen<'_>| {
+            seen.target
+                .ends_with("BatchGetItem")
+                .then_some(trailwatch_test_support::proxy::Fault::ThroughputExceeded)
+        }),
+    )
+    .await;
+    let throttled_reader = trailwatch::aws::checkpoints::DynamoCheckpoints::new(
+        &sdk_config_for(&throttling).await,
+        table,
+    );
+    let blind = reconciling(&trail, throttled_reader, 3600, Some(repairs()));
+    let error = invoke(&blind, trail.range()).await.unwrap_err();
+    assert!(
+        matches!(error, validator::HandlerError::Incomplete { .. }),
+        "{error}"
+    );
+    let left = sqs
+        .receive_message()
+        .queue_url(&repair_queue)
+        .send()
+        .await
+        .unwrap();
+    assert!(left.messages().is_empty(), "a repair was sent blind");
+}

@@ -6,14 +6,27 @@
 use std::collections::HashMap;
 
 use crate::checkpoint::{Checkpoint, RecordCounts, Stored, Written};
+use crate::digest::provenance::ForwardRecords;
 use crate::object::ETag;
 use crate::ports::{CallError, CheckpointStore};
+use std::collections::BTreeSet;
+use std::time::Duration;
+
 use aws_sdk_dynamodb::error::SdkError;
-use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
 
 pub struct DynamoCheckpoints {
     pub client: aws_sdk_dynamodb::Client,
     pub table_name: String,
+}
+
+impl DynamoCheckpoints {
+    pub fn new(sdk: &aws_config::SdkConfig, table_name: &str) -> Self {
+        Self {
+            client: aws_sdk_dynamodb::Client::new(sdk),
+            table_name: table_name.to_owned(),
+        }
+    }
 }
 
 /// The partition key.
@@ -163,6 +176,79 @@ impl CheckpointStore for DynamoCheckpoints {
                 &e,
             )),
         }
+    }
+}
+
+/// Keys per BatchGetItem request, DynamoDB's limit.
+/// https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_BatchGetItem.html
+const BATCH_GET_KEYS: usize = 100;
+/// Requests for the keys DynamoDB left unprocessed (throttling) before giving up for now.
+const UNPROCESSED_ATTEMPTS: u32 = 5;
+
+/// The validator's read: many objects' checkpoints, 100 at a time, strongly consistent; keys
+/// left unprocessed are asked again with a growing pause, as AWS advises.
+impl ForwardRecords for DynamoCheckpoints {
+    async fn checkpoints(
+        &self,
+        objects: &[(&str, &str)],
+    ) -> Result<Vec<Option<Checkpoint>>, CallError> {
+        let ids: Vec<String> = objects.iter().map(|(b, k)| object_id(b, k)).collect();
+        // A request may not name a key twice.
+        let unique: Vec<&String> = ids.iter().collect::<BTreeSet<_>>().into_iter().collect();
+        let mut found: HashMap<String, Checkpoint> = HashMap::new();
+        let call = || format!("BatchGetItem from {}", self.table_name);
+        for chunk in unique.chunks(BATCH_GET_KEYS) {
+            let mut keys: Vec<HashMap<String, AttributeValue>> = chunk
+                .iter()
+                .map(|id| HashMap::from([(OBJECT.to_owned(), AttributeValue::S((*id).clone()))]))
+                .collect();
+            for attempt in 0..UNPROCESSED_ATTEMPTS {
+                if attempt > 0 {
+                    tokio::time::sleep(Duration::from_millis(50 << attempt)).await;
+                }
+                let request = KeysAndAttributes::builder()
+                    .set_keys(Some(keys))
+                    .consistent_read(true)
+                    .build()
+                    .map_err(|e| CallError::permanent(call(), e.to_string()))?;
+                let output = self
+                    .client
+                    .batch_get_item()
+                    .request_items(&self.table_name, request)
+                    .send()
+                    .await
+                    .map_err(|e| CallError::from_sdk(call(), &e))?;
+                let items = output
+                    .responses
+                    .and_then(|mut tables| tables.remove(&self.table_name))
+                    .unwrap_or_default();
+                for item in items {
+                    if let (Some(AttributeValue::S(id)), Some(stored)) =
+                        (item.get(OBJECT), stored(&item))
+                    {
+                        found.insert(id.clone(), stored.checkpoint);
+                    }
+                }
+                keys = output
+                    .unprocessed_keys
+                    .and_then(|mut tables| tables.remove(&self.table_name))
+                    .map(|left| left.keys)
+                    .unwrap_or_default();
+                if keys.is_empty() {
+                    break;
+                }
+            }
+            if !keys.is_empty() {
+                return Err(CallError::transient(
+                    call(),
+                    format!(
+                        "{} keys were left unprocessed after {UNPROCESSED_ATTEMPTS} requests",
+                        keys.len()
+                    ),
+                ));
+            }
+        }
+        Ok(ids.iter().map(|id| found.get(id).cloned()).collect())
     }
 }
 

@@ -6,7 +6,7 @@
 
 use std::fmt;
 
-use super::report::{ListedLogFile, Report};
+use super::report::{ForwardingCounts, ListedLogFile, Report};
 use super::store::CallError;
 use super::verdict::Status;
 use crate::checkpoint::{Checkpoint, RecordCounts};
@@ -141,6 +141,22 @@ fn verdict(listed: &ListedLogFile, forwarding: Forwarding, report: &Report) -> F
         forwarding,
         s3_status: report.verdicts[listed.slot].status.clone(),
     }
+}
+
+/// The counts of a part's reconciliation, and how many files it could not check.
+pub fn count(verdicts: &[ForwardingVerdict]) -> (ForwardingCounts, u64) {
+    let mut counts = ForwardingCounts::default();
+    let mut not_checked = 0;
+    for verdict in verdicts {
+        match verdict.forwarding {
+            Forwarding::Forwarded(_) => counts.log_files_forwarded += 1,
+            Forwarding::Differs { .. } => counts.log_files_forwarded_differs += 1,
+            Forwarding::NotForwarded { .. } => counts.log_files_not_forwarded += 1,
+            Forwarding::Pending => counts.log_files_forward_pending += 1,
+            Forwarding::NotChecked(_) => not_checked += 1,
+        }
+    }
+    (counts, not_checked)
 }
 
 /// The notification that makes the forwarder read a file again: CloudTrail's own SNS form

@@ -54,8 +54,33 @@ pub struct Counts {
     pub log_files_invalid: u64,
     pub log_files_missing: u64,
     pub log_files_unreferenced: u64,
-    /// Digests and log files whose check did not complete: neither valid nor invalid.
+    /// Digests and log files whose check did not complete: neither valid nor invalid (with
+    /// the reconciliation, also files whose checkpoint could not be read).
     pub checks_incomplete: u64,
+    /// With the checkpoint table: the reconciliation of the listed log files.
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub forwarding: Option<ForwardingCounts>,
+}
+
+/// How the log files the valid digests list stand in CloudWatch Logs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ForwardingCounts {
+    pub log_files_forwarded: u64,
+    pub log_files_forward_pending: u64,
+    pub log_files_not_forwarded: u64,
+    pub log_files_forwarded_differs: u64,
+    pub repairs_sent: u64,
+}
+
+impl ForwardingCounts {
+    pub fn add(&mut self, other: &ForwardingCounts) {
+        self.log_files_forwarded += other.log_files_forwarded;
+        self.log_files_forward_pending += other.log_files_forward_pending;
+        self.log_files_not_forwarded += other.log_files_not_forwarded;
+        self.log_files_forwarded_differs += other.log_files_forwarded_differs;
+        self.repairs_sent += other.repairs_sent;
+    }
 }
 
 impl Counts {
@@ -69,6 +94,9 @@ impl Counts {
         self.log_files_missing += other.log_files_missing;
         self.log_files_unreferenced += other.log_files_unreferenced;
         self.checks_incomplete += other.checks_incomplete;
+        if let Some(other) = &other.forwarding {
+            self.forwarding.get_or_insert_default().add(other);
+        }
     }
 }
 

@@ -12,6 +12,7 @@ use super::chain::{ChainEvent, walk, walk_backfill};
 use super::hash::{LogHashError, hash_log_file};
 use super::keys::KeyCache;
 use super::locate::{Located, Scope, TrailPart, locate, trail_of_digest};
+use super::provenance::ForwardingVerdict;
 use super::report::{Gap, ListedLogFile, Report};
 use super::request::{RequestError, ResolvedRange, ValidationError};
 use super::store::{CallError, DigestStore, PublicKeySource, PublicKeys, TrailDirectory};
@@ -29,6 +30,8 @@ pub struct Validated {
     /// What was validated, in words: the digest's S3 URL, or the trail and range.
     pub what: String,
     pub report: Report,
+    /// With the checkpoint table: each listed log file reconciled with what was forwarded.
+    pub forwarding: Vec<ForwardingVerdict>,
 }
 
 /// Validates a range of one region's digests, as `aws cloudtrail validate-logs` does: the
@@ -90,6 +93,7 @@ where
         scope,
         what,
         report,
+        forwarding: Vec::new(),
     })
 }
 
@@ -121,6 +125,7 @@ where
         scope,
         what: format!("s3://{bucket}/{digest_key}"),
         report,
+        forwarding: Vec::new(),
     })
 }
 

@@ -180,3 +180,32 @@ pub async fn receive_bodies(
     }
     bodies
 }
+
+/// The checkpoint table as template.yaml declares it: partition key `object` (string),
+/// on-demand.
+pub async fn create_checkpoint_table(dynamodb: &aws_sdk_dynamodb::Client, table: &str) {
+    use aws_sdk_dynamodb::types::{
+        AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+    };
+    dynamodb
+        .create_table()
+        .table_name(table)
+        .attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name("object")
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .expect("a valid table definition"),
+        )
+        .key_schema(
+            KeySchemaElement::builder()
+                .attribute_name("object")
+                .key_type(KeyType::Hash)
+                .build()
+                .expect("a valid table definition"),
+        )
+        .billing_mode(BillingMode::PayPerRequest)
+        .send()
+        .await
+        .expect("CreateTable on the emulator");
+}

@@ -11,6 +11,7 @@ use trailwatch::generate::{GeneratedRecord, TrailSpec, write_log_file};
 pub use trailwatch::pipeline::InvocationEnd;
 use trailwatch::pipeline::InvocationReport;
 use trailwatch::{ForwardSummary, ForwarderConfig};
+pub use trailwatch_test_support::create_checkpoint_table;
 
 /// The in-flight margin of checkpointed harnesses.
 pub const IN_FLIGHT_MARGIN_SECONDS: &str = "1";
@@ -156,35 +157,6 @@ impl Harness {
         assert_eq!(unique.len(), events.len(), "duplicate events in {stream}");
         unique
     }
-}
-
-/// The checkpoint table as template.yaml declares it: partition key `object` (string),
-/// on-demand.
-pub async fn create_checkpoint_table(dynamodb: &aws_sdk_dynamodb::Client, table: &str) {
-    use aws_sdk_dynamodb::types::{
-        AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
-    };
-    dynamodb
-        .create_table()
-        .table_name(table)
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name("object")
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .unwrap(),
-        )
-        .key_schema(
-            KeySchemaElement::builder()
-                .attribute_name("object")
-                .key_type(KeyType::Hash)
-                .build()
-                .unwrap(),
-        )
-        .billing_mode(BillingMode::PayPerRequest)
-        .send()
-        .await
-        .unwrap();
 }
 
 /// S3 notifications carry keys form-URL-encoded: space as `+`, the rest percent-encoded.

@@ -1,6 +1,7 @@
 //! The fan-out of a whole-trail range: one message per account and region to
 //! `DIGEST_QUEUE_URL`, the queue the validator already reads, so Lambda's concurrency does the
-//! work of a large organization within each invocation's timeout.
+//! work of a large organization within each invocation's timeout. And the repairs: a
+//! notification for each log file not forwarded, to the forwarder's queue (`REPAIR_QUEUE_URL`).
 
 use trailwatch::aws::sqs::send_batches;
 use trailwatch::digest::request::RangeRequest;
@@ -20,5 +21,19 @@ impl SqsRangeQueue {
             .map(|request| serde_json::json!({ "validateRange": request }).to_string())
             .collect();
         send_batches(&self.client, &self.queue_url, &bodies, "range fan-out").await
+    }
+}
+
+/// The forwarder's delivery queue, to which a file not forwarded is notified again.
+pub struct RepairQueue {
+    pub client: aws_sdk_sqs::Client,
+    pub queue_url: String,
+}
+
+impl RepairQueue {
+    /// Sends each body (a CloudTrail-style notification); the forwarder's checkpoint makes a
+    /// repeat harmless.
+    pub async fn send(&self, bodies: &[String]) -> Result<usize, CallError> {
+        send_batches(&self.client, &self.queue_url, bodies, "repairs").await
     }
 }
