@@ -184,14 +184,32 @@ class Template(unittest.TestCase):
                     self.assertIn("IntegrityLogGroup", resource)
                     self.assertNotIn("DestinationLogGroup", resource)
                 elif action == "sqs:SendMessage":
-                    self.assertEqual(statement["Resource"], {"Fn::GetAtt": ["DigestQueue", "Arn"]})
+                    # Its own fan-out, and repairs of files not forwarded to the delivery queue.
+                    self.assertIn(statement["Resource"], [{"Fn::GetAtt": ["DigestQueue", "Arn"]},
+                                                          {"Fn::GetAtt": ["DeliveryQueue", "Arn"]}])
+                elif action in ("dynamodb:GetItem", "dynamodb:BatchGetItem"):
+                    self.assertEqual(statement["Resource"], {"Fn::GetAtt": ["CheckpointTable", "Arn"]})
                 else:
                     self.fail(f"validator has an unexpected action {action}")
         self.assertLessEqual(
             {"cloudtrail:ListPublicKeys", "cloudtrail:DescribeTrails", "organizations:DescribeOrganization",
-             "sqs:SendMessage"},
+             "sqs:SendMessage", "dynamodb:BatchGetItem"},
             seen,
         )
+
+    def test_the_validator_reconciles_with_the_forwarders_table_and_repairs_through_its_queue(self):
+        variables = self.function("ValidatorFunction")["Properties"]["Environment"]["Variables"]
+        self.assertEqual(variables["CHECKPOINT_TABLE_NAME"], {"Ref": "CheckpointTable"})
+        self.assertEqual(variables["REPAIR_QUEUE_URL"], {"Ref": "DeliveryQueue"})
+        self.assertEqual(variables["FORWARD_GRACE_MINUTES"], "60")
+        forwarder = self.function("ForwarderFunction")["Properties"]["Environment"]["Variables"]
+        self.assertEqual(forwarder["CHECKPOINT_TABLE_NAME"], variables["CHECKPOINT_TABLE_NAME"])
+        # The delivery queue's Deny excepts the validator's role, or its repairs are refused.
+        deny = self.bucket_statements("DeliveryQueuePolicy")["OnlyTheTrailAndTheForwarder"]
+        self.assertIn("ValidatorFunctionRole", text(deny["Condition"]["ArnNotLike"]["aws:PrincipalArn"]))
+        alarm = text(self.resources["ForwardingIncomplete"]["Properties"])
+        for metric in ("LogFilesNotForwarded", "LogFilesForwardedDiffers"):
+            self.assertIn(metric, alarm)
 
     def test_the_validator_fans_out_to_its_own_queue_and_checks_for_silence_every_hour(self):
         validator = self.function("ValidatorFunction")["Properties"]
@@ -258,7 +276,7 @@ class Template(unittest.TestCase):
         events = self.function("ForwarderFunction")["Properties"]["Events"]["Deliveries"]["Properties"]
         self.assertEqual(events["ScalingConfig"]["MaximumConcurrency"], {"Ref": "MaximumConcurrency"})
         # The attribute names the adapter writes are the ones the table declares.
-        adapter = (ROOT / "functions/forwarder/src/aws/dynamodb.rs").read_text()
+        adapter = (ROOT / "shared/src/aws/checkpoints.rs").read_text()
         self.assertIn('const OBJECT: &str = "object";', adapter)
         self.assertIn('"expiresAt"', adapter)
 
@@ -390,7 +408,7 @@ class Template(unittest.TestCase):
         self.assertLessEqual(
             {"ApproximateNumberOfMessagesVisible", "Errors", "Rejected", "ObjectsFailed",
              "DigestsInvalid", "LogFilesInvalid", "LogFilesMissing", "ChecksIncomplete",
-             "ObjectsRewritten", "DigestsLate"},
+             "ObjectsRewritten", "DigestsLate", "LogFilesNotForwarded", "LogFilesForwardedDiffers"},
             watched,
         )
         for alarm in alarms.values():
@@ -399,7 +417,8 @@ class Template(unittest.TestCase):
     def test_emitted_metric_names_are_the_ones_the_alarms_watch(self):
         emitted = (ROOT / "shared/src/metrics.rs").read_text() + (ROOT / "functions/validator/src/lib.rs").read_text()
         for name in ("Rejected", "ObjectsFailed", "DigestsInvalid", "LogFilesInvalid", "LogFilesMissing",
-                     "ChecksIncomplete", "ObjectsRewritten", "DigestsLate"):
+                     "ChecksIncomplete", "ObjectsRewritten", "DigestsLate", "LogFilesNotForwarded",
+                     "LogFilesForwardedDiffers"):
             self.assertIn(f'"{name}"', emitted)
 
     @unittest.skipUnless(os.environ.get("SAM_BUILD_DIR"), "scripts/test sets SAM_BUILD_DIR after sam build")

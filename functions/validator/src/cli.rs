@@ -128,6 +128,8 @@ async fn validate(
         client: clients.s3.clone(),
     });
     let directory = CloudTrailDirectory::new(clients);
+    // The AWS CLI's global --region, else the configured one.
+    let region = args.region.as_deref().unwrap_or(region);
     let validated =
         validate_requested_range(store, &KeyCache::new(keys), &directory, &range, region).await?;
     let (out, err) = render_cli(
@@ -143,7 +145,10 @@ async fn validate(
     let Some(table) = &args.checkpoint_table else {
         return Ok(exit_code);
     };
-    let records = DynamoCheckpoints::new(&clients.sdk, table);
+    let records = DynamoCheckpoints {
+        client: clients.dynamodb.clone(),
+        table_name: table.clone(),
+    };
     let grace_seconds = i64::try_from(DEFAULT_FORWARD_GRACE_MINUTES * 60).unwrap_or(i64::MAX);
     let reconciled = reconcile_report(&records, &validated.report, now, grace_seconds).await;
     print!("{}", render_forwarding(&reconciled));
@@ -192,6 +197,38 @@ fn forwarding_exit_code(exit_code: i32, reconciled: &[ForwardingVerdict]) -> i32
 #[cfg(test)]
 mod tests {
     use super::*;
+    use trailwatch::checkpoint::RecordCounts;
+    use trailwatch::digest::verdict::Status;
+
+    fn reconciled(forwarding: Forwarding) -> ForwardingVerdict {
+        ForwardingVerdict {
+            bucket: "b".into(),
+            key: "k".into(),
+            forwarding,
+            s3_status: Status::Valid,
+        }
+    }
+
+    #[test]
+    fn the_reconciliation_follows_the_cli_output_and_decides_the_exit_status() {
+        let forwarded = reconciled(Forwarding::Forwarded(RecordCounts::default()));
+        let lost = reconciled(Forwarding::NotForwarded { reason: None });
+        let unread = reconciled(Forwarding::NotChecked("throttled".into()));
+        assert_eq!(render_forwarding(&[]), "");
+        assert_eq!(
+            render_forwarding(&[forwarded.clone(), lost.clone()]),
+            "\nForwarded\ts3://b/k\t0 records: 0 forwarded, 0 filtered, 0 rejected\n\
+             Not forwarded\ts3://b/k\tthe checkpoint table has no record of it\n\
+             \n1/2 log files forwarded as signed\n"
+        );
+        assert_eq!(forwarding_exit_code(0, std::slice::from_ref(&forwarded)), 0);
+        assert_eq!(forwarding_exit_code(0, &[forwarded.clone(), lost]), 1);
+        assert_eq!(
+            forwarding_exit_code(0, &[forwarded.clone(), unread.clone()]),
+            255
+        );
+        assert_eq!(forwarding_exit_code(1, &[forwarded, unread]), 1);
+    }
 
     fn strings(args: &[&str]) -> Vec<String> {
         args.iter().map(|a| a.to_string()).collect()

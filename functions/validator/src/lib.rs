@@ -136,7 +136,7 @@ impl Validator {
             keys,
             &namespace,
         );
-        validator.provenance = Provenance::from_env(sdk)?;
+        validator.provenance = Provenance::from_env(sdk, &clients)?;
         Ok(match std::env::var(DIGEST_QUEUE_URL) {
             Ok(url) if !url.is_empty() => {
                 validator.with_fan_out(aws_sdk_sqs::Client::new(sdk), &url)

@@ -26,12 +26,16 @@ pub struct Provenance {
 
 impl Provenance {
     /// `None` without `CHECKPOINT_TABLE_NAME`: nothing of the reconciliation happens.
-    pub fn from_env(sdk: &aws_config::SdkConfig) -> Result<Option<Self>, ConfigError> {
-        let set = |name| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
-        let Some(table) = set(CHECKPOINT_TABLE_NAME) else {
+    pub fn from_env(
+        sdk: &aws_config::SdkConfig,
+        clients: &crate::aws::Clients,
+    ) -> Result<Option<Self>, ConfigError> {
+        let set =
+            |value: Result<String, std::env::VarError>| value.ok().filter(|v| !v.trim().is_empty());
+        let Some(table) = set(std::env::var(CHECKPOINT_TABLE_NAME)) else {
             return Ok(None);
         };
-        let grace_minutes = match set(FORWARD_GRACE_MINUTES) {
+        let grace_minutes = match set(std::env::var(FORWARD_GRACE_MINUTES)) {
             None => DEFAULT_FORWARD_GRACE_MINUTES,
             Some(text) => text.trim().parse::<u64>().map_err(|_| ConfigError {
                 variable: FORWARD_GRACE_MINUTES,
@@ -39,9 +43,12 @@ impl Provenance {
             })?,
         };
         Ok(Some(Self {
-            records: DynamoCheckpoints::new(sdk, &table),
+            records: DynamoCheckpoints {
+                client: clients.dynamodb.clone(),
+                table_name: table,
+            },
             grace_seconds: i64::try_from(grace_minutes.saturating_mul(60)).unwrap_or(i64::MAX),
-            repairs: set(REPAIR_QUEUE_URL).map(|queue_url| RepairQueue {
+            repairs: set(std::env::var(REPAIR_QUEUE_URL)).map(|queue_url| RepairQueue {
                 client: aws_sdk_sqs::Client::new(sdk),
                 queue_url,
             }),

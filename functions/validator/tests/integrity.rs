@@ -1461,6 +1461,37 @@ async fn what_cloudwatch_logs_holds_is_reconciled_with_what_cloudtrail_signed_an
         == format!(
             "Not forwarded\ts3://{bucket}/{dropped}\tthe checkpoint table has no record of it"
         )));
+    // The command, for the member and region of the lost file: exit 1 with the table.
+    let command = |extra: &[&str]| {
+        let mut args: Vec<String> = [
+            "validate-logs",
+            "--trail-arn",
+            &trail.arn,
+            "--start-time",
+            "2026-11-20T00:00:00Z",
+            "--end-time",
+            "2026-11-20T01:00:00Z",
+            "--account-id",
+            MEMBERS[1],
+            "--region",
+            "eu-west-1",
+        ]
+        .iter()
+        .map(|a| a.to_string())
+        .collect();
+        args.extend(extra.iter().map(|a| a.to_string()));
+        args
+    };
+    let now = trailwatch::clock::now_seconds();
+    let with_table = command(&["--checkpoint-table", table]);
+    assert_eq!(
+        validator::cli::run(&command(&[]), &trail.clients, REGION, now).await,
+        0
+    );
+    assert_eq!(
+        validator::cli::run(&with_table, &trail.clients, REGION, now).await,
+        1
+    );
     let stream = format!(
         "{}_CloudTrail-Digest_us-east-1_provenance-organization-trail",
         MEMBERS[1]
@@ -1502,6 +1533,10 @@ async fn what_cloudwatch_logs_holds_is_reconciled_with_what_cloudtrail_signed_an
     let healed_stream = format!("{organization}_{}_CloudTrail_eu-west-1", MEMBERS[1]);
     let delivered = stream_events(&trail.logs, destination, &healed_stream).await;
     assert_eq!(delivered.len(), records_in(&body), "each record once");
+    assert_eq!(
+        validator::cli::run(&with_table, &trail.clients, REGION, now).await,
+        0
+    );
 
     // And a table that throttles every read: not checked, never "not forwarded", no repair.
     let throttling = trailwatch_test_support::proxy::start(

@@ -9,7 +9,7 @@ use std::fmt;
 use super::report::{ForwardingCounts, ListedLogFile, Report};
 use super::store::CallError;
 use super::verdict::Status;
-use crate::checkpoint::{Checkpoint, RecordCounts};
+use crate::checkpoint::{CHECKPOINT_TTL_SECONDS, Checkpoint, RecordCounts};
 
 /// The grace after a digest's end before a file it lists and the forwarder has not finished
 /// counts as not forwarded (`FORWARD_GRACE_MINUTES`).
@@ -121,12 +121,16 @@ pub async fn reconcile_report<R: ForwardRecords>(
         .iter()
         .enumerate()
         .map(|(i, listed)| {
+            let age = now - listed.digest_end;
             let forwarding = match &found {
-                Ok(checkpoints) => {
-                    let overdue = now - listed.digest_end > grace_seconds;
-                    let checkpoint = checkpoints.get(i).and_then(Option::as_ref);
-                    reconcile(checkpoint, &listed.expected_hash, overdue)
-                }
+                Ok(checkpoints) => match checkpoints.get(i).and_then(Option::as_ref) {
+                    // Expired from the table (DynamoDB TTL): what was done is not known now.
+                    None if age > CHECKPOINT_TTL_SECONDS => Forwarding::NotChecked(format!(
+                        "the checkpoint table keeps items {} days; this file is older",
+                        CHECKPOINT_TTL_SECONDS / 86_400
+                    )),
+                    checkpoint => reconcile(checkpoint, &listed.expected_hash, age > grace_seconds),
+                },
                 Err(error) => Forwarding::NotChecked(error.to_string()),
             };
             verdict(listed, forwarding, report)

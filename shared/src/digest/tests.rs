@@ -565,6 +565,11 @@ fn every_listed_file_is_reconciled_with_what_the_forwarder_recorded() {
     assert_eq!(status(&late, &logs[3]).0, "forwarded");
     assert_eq!(late.len(), 4);
 
+    // And a file older than the table keeps items is not known, not "not forwarded".
+    let expired = run(reconcile_report(&records, &report, T0 + 20 * 86_400, 3600));
+    assert!(matches!(&status(&expired, &logs[2]).0, &"notChecked"));
+    assert_eq!(status(&expired, &logs[3]).0, "forwarded");
+
     // And a table that cannot be read says nothing either way.
     let throttled = MemoryRecords {
         checkpoints: BTreeMap::new(),

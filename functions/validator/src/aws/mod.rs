@@ -13,6 +13,8 @@ pub struct Clients {
     pub s3: aws_sdk_s3::Client,
     pub cloudtrail: aws_sdk_cloudtrail::Client,
     pub organizations: aws_sdk_organizations::Client,
+    /// The forwarder's checkpoint table (the reconciliation).
+    pub dynamodb: aws_sdk_dynamodb::Client,
 }
 
 impl Clients {
@@ -23,6 +25,7 @@ impl Clients {
             s3: trailwatch::aws::s3::client(sdk),
             cloudtrail: aws_sdk_cloudtrail::Client::new(sdk),
             organizations: aws_sdk_organizations::Client::new(sdk),
+            dynamodb: aws_sdk_dynamodb::Client::new(sdk),
         }
     }
 }
