@@ -1338,13 +1338,21 @@ async fn every_tamper_scenario_prints_what_the_aws_cli_prints() {
     assert!(disagreements.is_empty(), "{}", disagreements.join("\n"));
 }
 
-/// The forwarder as the template deploys it, on the checkpoint table the validator reads.
-async fn forwarder_on(table: &str, group: &str) -> forwarder::AwsForwarder {
+/// The forwarder as the template deploys it, on the checkpoint table the validator reads,
+/// with `selectors` (`EVENT_SELECTORS`) when given.
+async fn forwarder_on(
+    table: &str,
+    group: &str,
+    selectors: Option<&str>,
+) -> forwarder::AwsForwarder {
     let sdk = sdk_config_for(&moto().endpoint).await;
-    let vars = std::collections::HashMap::from([
+    let mut vars = std::collections::HashMap::from([
         ("LOG_GROUP_NAME", group),
         ("CHECKPOINT_TABLE_NAME", table),
     ]);
+    if let Some(selectors) = selectors {
+        vars.insert("EVENT_SELECTORS", selectors);
+    }
     let config =
         trailwatch::ForwarderConfig::from_lookup(|name| vars.get(name).map(|v| v.to_string()))
             .unwrap();
@@ -1397,7 +1405,15 @@ async fn what_cloudwatch_logs_holds_is_reconciled_with_what_cloudtrail_signed_an
     trailwatch_test_support::create_checkpoint_table(&aws_sdk_dynamodb::Client::new(&sdk), table)
         .await;
     let destination = "/trailwatch/test/provenance-destination";
-    let forwarder = forwarder_on(table, destination).await;
+    let forwarder = forwarder_on(table, destination, None).await;
+    // The untouched file goes through selectors that take none of its records (data events
+    // of one bucket only): forwarded as signed, with every record filtered.
+    let filtering = forwarder_on(
+        table,
+        destination,
+        Some(r#"[{"ReadWriteType": "All", "IncludeManagementEvents": false, "DataResources": [{"Type": "AWS::S3::Object", "Values": ["arn:aws:s3:::no-such-bucket/"]}]}]"#),
+    )
+    .await;
     let bucket = trail.bucket.name.clone();
     let file = |account: &str, region: &str| trail.log_file(account, region);
     let intact = file(MEMBERS[0], "us-east-1");
@@ -1411,11 +1427,9 @@ async fn what_cloudwatch_logs_holds_is_reconciled_with_what_cloudtrail_signed_an
         .bucket
         .put_plain(&modified_before, other_content.clone())
         .await;
-    for (i, key) in [&intact, &modified_before, &modified_after]
-        .into_iter()
-        .enumerate()
-    {
-        forward_message(&forwarder, &notification(key), &format!("m{i}")).await;
+    forward_message(&filtering, &notification(&intact), "m0").await;
+    for (i, key) in [&modified_before, &modified_after].into_iter().enumerate() {
+        forward_message(&forwarder, &notification(key), &format!("m{}", i + 1)).await;
     }
     trail.bucket.put_plain(&modified_after, other_content).await;
     let sqs = aws_sdk_sqs::Client::new(&sdk);
@@ -1503,6 +1517,25 @@ async fn what_cloudwatch_logs_holds_is_reconciled_with_what_cloudtrail_signed_an
         .find(|event| event["subject"] == "forwarding" && event["key"] == modified_after.as_str())
         .expect("the reconciliation event of the file modified after it was forwarded");
     assert_eq!(after["status"], "forwarded");
+    let (intact_body, _) = trail.bucket.get(&intact).await;
+    let intact_records = records_in(&intact_body);
+    let intact_stream = format!(
+        "{}_CloudTrail-Digest_us-east-1_provenance-organization-trail",
+        MEMBERS[0]
+    );
+    let intact_line = stream_events(&trail.logs, &trail.group, &intact_stream)
+        .await
+        .into_iter()
+        .map(|(_, message)| serde_json::from_str::<serde_json::Value>(&message).unwrap())
+        .find(|event| event["subject"] == "forwarding" && event["key"] == intact.as_str())
+        .expect("the reconciliation event of the filtered file");
+    assert_eq!(intact_line["status"], "forwarded");
+    assert_eq!(
+        intact_line["verdict"],
+        format!(
+            "Forwarded\ts3://{bucket}/{intact}\t{intact_records} records: 0 forwarded, {intact_records} filtered, 0 rejected"
+        )
+    );
     assert_eq!(after["s3Status"], "hashMismatch");
     assert!(
         after["verdict"]
