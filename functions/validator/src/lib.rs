@@ -19,7 +19,7 @@ use trailwatch::digest::keys::{KeyCache, KeysFile};
 use trailwatch::digest::locate::{
     TrailDigests, locate, part_request, trail_of_digest, trail_parts,
 };
-use trailwatch::digest::provenance::count as count_forwarding;
+use trailwatch::digest::provenance::{ForwardingEvent, count as count_forwarding};
 use trailwatch::digest::report::Counts;
 use trailwatch::digest::request::{RangeRequest, ValidationError};
 use trailwatch::digest::silence::{Lateness, check_lateness};
@@ -36,7 +36,7 @@ use crate::aws::Clients;
 use crate::aws::cloudtrail::{CloudTrailDirectory, CloudTrailKeys};
 use crate::aws::s3::S3DigestStore;
 use crate::aws::sqs::SqsRangeQueue;
-use crate::provenance::{ForwardingEvent, Provenance};
+use crate::provenance::Provenance;
 use crate::request::{Request, RequestError};
 
 /// Environment variables: names users' stacks set.

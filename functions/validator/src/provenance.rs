@@ -2,7 +2,6 @@
 //! file a valid digest lists is reconciled with its checkpoint; with `REPAIR_QUEUE_URL` (the
 //! forwarder's delivery queue), each one not forwarded is notified again.
 
-use serde::Serialize;
 use trailwatch::aws::checkpoints::DynamoCheckpoints;
 use trailwatch::config::ConfigError;
 use trailwatch::digest::provenance::{
@@ -94,38 +93,6 @@ impl Provenance {
                 tracing::error!(error = %error, "repairs not sent; the next check tries again");
                 0
             }
-        }
-    }
-}
-
-/// One reconciliation as an event of the integrity stream, beside the S3 verdicts: the line,
-/// and its parts as fields for Logs Insights.
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ForwardingEvent<'a> {
-    pub verdict: String,
-    pub status: &'static str,
-    /// Forwarded as signed (nothing to act on).
-    pub valid: bool,
-    pub subject: &'static str,
-    pub bucket: &'a str,
-    pub key: &'a str,
-    /// The S3 object's own verdict, as `status` codes it for S3 verdicts.
-    pub s3_status: &'static str,
-    pub validated: &'a str,
-}
-
-impl<'a> ForwardingEvent<'a> {
-    pub fn of(verdict: &'a ForwardingVerdict, validated: &'a str) -> Self {
-        Self {
-            verdict: verdict.to_string(),
-            status: verdict.forwarding.code(),
-            valid: matches!(verdict.forwarding, Forwarding::Forwarded(_)),
-            subject: "forwarding",
-            bucket: &verdict.bucket,
-            key: &verdict.key,
-            s3_status: verdict.s3_status.code(),
-            validated,
         }
     }
 }
