@@ -32,6 +32,7 @@ use support::proxy::{self, Fault, Seen};
 use tokio::time::Instant;
 use trailwatch::ForwarderConfig;
 use trailwatch::generate::TrailSpec;
+use trailwatch::ports::CheckpointStore;
 
 const FILES: u64 = 10;
 const WORKERS: usize = 3;
@@ -183,6 +184,9 @@ struct Outcome {
     calls: usize,
     faults: BTreeMap<String, usize>,
     elapsed: Duration,
+    /// Files whose checkpoint does not record them done, with the signed hash and every
+    /// record counted once over the invocations (the provenance ledger).
+    ledger_mismatches: Vec<String>,
 }
 
 impl std::fmt::Display for Outcome {
@@ -190,7 +194,7 @@ impl std::fmt::Display for Outcome {
         let faults: usize = self.faults.values().sum();
         write!(
             f,
-            "{} records: {} missing, {} duplicated, {} not from the files; {} dead letters {:?}; left in the queue {:?}; {:.1} s; {} invocations ({} killed, {} run twice at once); {faults} faults in {} calls: {:?}",
+            "{} records: {} missing, {} duplicated, {} not from the files; {} dead letters {:?}; left in the queue {:?}; ledger mismatches {:?}; {:.1} s; {} invocations ({} killed, {} run twice at once); {faults} faults in {} calls: {:?}",
             self.records,
             self.missing,
             self.duplicated,
@@ -198,6 +202,7 @@ impl std::fmt::Display for Outcome {
             self.dead_letters.len(),
             self.dead_letters,
             self.left_in_queue,
+            self.ledger_mismatches,
             self.elapsed.as_secs_f64(),
             self.invocations,
             self.killed,
@@ -212,6 +217,7 @@ impl Outcome {
     fn exactly_once(&self) -> bool {
         self.missing + self.duplicated + self.unknown + self.dead_letters.len() == 0
             && self.left_in_queue == [0, 0, 0]
+            && self.ledger_mismatches.is_empty()
     }
 }
 
@@ -268,6 +274,8 @@ async fn soak(seed: u64, files: u64, only: Option<&str>) -> Outcome {
     // Ten files of one to three batches over nine account-regions; three notified twice.
     let mut expected_streams: BTreeMap<String, BTreeSet<(i64, String)>> = BTreeMap::new();
     let mut records = 0;
+    // Each file's key, record count and the hash its digest would record.
+    let mut ledger: Vec<(String, u64, String)> = Vec::new();
     for file in 0..files {
         let (account, region) = (MEMBERS[file as usize % 3], REGIONS[(file as usize / 3) % 3]);
         let mut spec = TrailSpec::recent(seed * 1_000 + file);
@@ -277,6 +285,17 @@ async fn soak(seed: u64, files: u64, only: Option<&str>) -> Outcome {
         let bytes = [1_500_000, 3_000_000, 4_500_000][file as usize % 3];
         let (key, size, written) = harness.put_trail_file(&spec, bytes).await;
         records += written.len();
+        let stored = harness
+            .s3
+            .get_object()
+            .bucket(&harness.bucket)
+            .key(&key)
+            .send()
+            .await
+            .unwrap();
+        let body = stored.body.collect().await.unwrap().into_bytes();
+        let signed = trailwatch::digest::hash::hash_log_file(&body[..]).unwrap();
+        ledger.push((key.clone(), written.len() as u64, signed));
         expected_streams
             .entry(format!("{ORGANIZATION}_{account}_CloudTrail_{region}"))
             .or_default()
@@ -327,7 +346,27 @@ async fn soak(seed: u64, files: u64, only: Option<&str>) -> Outcome {
         missing += records.difference(&found).count();
         unknown += found.difference(records).count();
     }
+    let table = trailwatch::aws::checkpoints::DynamoCheckpoints {
+        client: aws_sdk_dynamodb::Client::new(&direct),
+        table_name: soak.harness.table.clone(),
+    };
+    let mut ledger_mismatches = Vec::new();
+    for (key, written, signed) in &ledger {
+        let found = table.load(&soak.harness.bucket, key).await.unwrap();
+        let recorded = found.map(|stored| stored.checkpoint);
+        let right = recorded.as_ref().is_some_and(|c| {
+            let counts = c.counts;
+            c.done
+                && c.sha256.as_deref() == Some(signed.as_str())
+                && counts.records == *written
+                && counts.forwarded + counts.filtered + counts.rejected == *written
+        });
+        if !right {
+            ledger_mismatches.push(format!("{key}: {written} records, {recorded:?}"));
+        }
+    }
     Outcome {
+        ledger_mismatches,
         records,
         missing,
         duplicated,
