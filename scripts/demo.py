@@ -153,6 +153,15 @@ def integrity_demo(session, endpoint, env, invoke_port):
     for entry in manifest:
         s3.put_object(Bucket=INTEGRITY_BUCKET, Key=entry["key"], Body=(signed / entry["key"]).read_bytes(), Metadata=entry["metadata"])
     print(f"  delivered {len(manifest)} signed files (3 hours of log files and digests) to s3://{INTEGRITY_BUCKET}")
+    # Provenance: the forwarder reads the signed log files (recording each one's hash in the
+    # checkpoint table), so the validator can show CloudWatch Logs holds what CloudTrail signed.
+    signed_logs = [e["key"] for e in manifest if "/CloudTrail/" in e["key"]]
+    notification = {"Records": [s3_event(INTEGRITY_BUCKET, key, (signed / key).stat().st_size)["Records"][0] for key in signed_logs]}
+    notification_path = WORK / "events" / "signed-trail-log-files.json"
+    notification_path.parent.mkdir(parents=True, exist_ok=True)
+    notification_path.write_text(json.dumps(notification, indent=2))
+    forwarded = invoke("forwarder", notification_path, invoke_port, env)
+    print(f"  forwarded the {len(signed_logs)} signed log files: {forwarded.get('forwarded', 0)} records; each one's SHA-256 is in {CHECKPOINT_TABLE}")
     for path in sorted((ROOT / "events" / "validator").glob("*.json")):
         answer = invoke("validator", path, invoke_port, env)
         if answer.get("checkedForLateness"):
@@ -177,11 +186,13 @@ def integrity_demo(session, endpoint, env, invoke_port):
         print(f"  (exit status {result.returncode})")
 
     validate("untouched", ["--verbose"])
+    validate("what CloudWatch Logs holds against what CloudTrail signed", ["--checkpoint-table", CHECKPOINT_TABLE])
     victim = next(e["key"] for e in manifest if "/CloudTrail/" in e["key"])
     text = gzip.decompress(s3.get_object(Bucket=INTEGRITY_BUCKET, Key=victim)["Body"].read()).decode()
     s3.put_object(Bucket=INTEGRITY_BUCKET, Key=victim, Body=gzip.compress(text.replace('"eventName":"', '"eventName":"Tampered', 1).encode()))
     print(f"\ndemo: tampered with s3://{INTEGRITY_BUCKET}/{victim} (one eventName changed)")
     validate("after tampering", [])
+    validate("after tampering: CloudWatch Logs still holds what was signed", ["--checkpoint-table", CHECKPOINT_TABLE])
 
 
 def main():
