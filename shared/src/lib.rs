@@ -19,7 +19,6 @@ pub mod aws;
 pub mod backfill;
 pub mod checkpoint;
 pub mod clock;
-pub mod command_line;
 pub mod config;
 pub mod digest;
 pub mod generate;

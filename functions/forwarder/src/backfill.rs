@@ -14,7 +14,6 @@ use tokio::task::JoinSet;
 use trailwatch::backfill::{BackfillError, BackfillPlan, BackfillRequest, plan_backfill};
 use trailwatch::clock::iso_seconds;
 use trailwatch::clock::iso_text;
-use trailwatch::command_line::flag_values;
 use trailwatch::ports::{CallError, ListedObject};
 use trailwatch::summary::ObjectSummary;
 use trailwatch::trail::EventCategory;
@@ -22,51 +21,41 @@ use trailwatch::{ForwardSummary, ForwarderConfig};
 
 use crate::aws::s3::S3Objects;
 
-pub const USAGE: &str = "usage: forwarder backfill --s3-bucket BUCKET [--s3-prefix PREFIX] --start-time TIME [--end-time TIME]
-                          [--account-id ID ...] [--region REGION ...] [--queue-url URL] [--dry-run]
-TIME is UTC ISO-8601, e.g. 2026-11-25T00:00:00Z; --end-time defaults to now. Configuration as the function's:
-LOG_GROUP_NAME or ROUTES, EVENT_SELECTORS, CHECKPOINT_TABLE_NAME (with it, an interrupted backfill can be rerun
-and forwards nothing twice), LOG_GROUP_CLASS, RETENTION_IN_DAYS. --queue-url sends one delivery message per file
-to the forwarder's queue instead of forwarding here; --dry-run reads the files and writes nothing.";
-
 /// Objects forwarded at once in-process.
 pub const OBJECTS_AT_ONCE: usize = 4;
 
-/// Parsed arguments.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
+/// Forwards the log files a trail bucket already holds for a time range (the days before the
+/// stack was deployed), as the function would, with its configuration: LOG_GROUP_NAME or
+/// ROUTES, EVENT_SELECTORS, CHECKPOINT_TABLE_NAME (with it, an interrupted backfill can be
+/// rerun and forwards nothing twice), LOG_GROUP_CLASS, RETENTION_IN_DAYS. The summary JSON goes
+/// to standard output, progress to standard error; exit status 0 all forwarded, 1 an object
+/// failed, 2 could not run.
+#[derive(Debug, Default, Clone, PartialEq, Eq, clap::Args)]
 pub struct Args {
+    /// The trail's bucket (its name).
+    #[arg(long = "s3-bucket", value_name = "BUCKET")]
     pub bucket: String,
+    /// The trail's key prefix, when it has one.
+    #[arg(long = "s3-prefix", value_name = "PREFIX")]
     pub prefix: Option<String>,
+    /// UTC ISO-8601, e.g. 2026-11-25T00:00:00Z.
+    #[arg(long, value_name = "TIME")]
     pub start_time: String,
+    /// UTC ISO-8601; now when left out.
+    #[arg(long, value_name = "TIME")]
     pub end_time: Option<String>,
+    /// Only this account's files (repeat for more); every account when left out.
+    #[arg(long = "account-id", value_name = "ID")]
     pub accounts: Vec<String>,
+    /// Only this region's files (repeat for more); every region when left out.
+    #[arg(long = "region", value_name = "REGION")]
     pub regions: Vec<String>,
+    /// Send one delivery message per file to the forwarder's queue instead of forwarding here.
+    #[arg(long, value_name = "URL")]
     pub queue_url: Option<String>,
+    /// Read the files and write nothing: what would be forwarded, by route and category.
+    #[arg(long)]
     pub dry_run: bool,
-}
-
-// A String: the message is printed above the usage (clap replaces this parser with the
-// command-line work of the first-hour issue).
-pub fn parse(args: &[String]) -> Result<Args, String> {
-    let mut parsed = Args::default();
-    for (flag, value) in flag_values(args, "backfill", &["--dry-run"])? {
-        let value = value.unwrap_or_default();
-        match flag.as_str() {
-            "--dry-run" => parsed.dry_run = true,
-            "--s3-bucket" => parsed.bucket = value,
-            "--s3-prefix" => parsed.prefix = Some(value).filter(|p| !p.is_empty()),
-            "--start-time" => parsed.start_time = value,
-            "--end-time" => parsed.end_time = Some(value),
-            "--account-id" => parsed.accounts.push(value),
-            "--region" => parsed.regions.push(value),
-            "--queue-url" => parsed.queue_url = Some(value),
-            other => return Err(format!("unknown argument {other}")),
-        }
-    }
-    if parsed.bucket.is_empty() || parsed.start_time.is_empty() {
-        return Err("the following arguments are required: --s3-bucket, --start-time".to_owned());
-    }
-    Ok(parsed)
 }
 
 /// Why the backfill did not run: printed with its reason, exit status 2.
@@ -121,7 +110,7 @@ pub async fn run(
     config.dry_run |= args.dry_run;
     let request = BackfillRequest {
         bucket: args.bucket.clone(),
-        prefix: args.prefix.clone(),
+        prefix: args.prefix.clone().filter(|p| !p.is_empty()),
         start,
         end,
         accounts: args.accounts.clone(),
@@ -142,6 +131,7 @@ pub async fn run(
         args.bucket,
         args.prefix
             .as_deref()
+            .filter(|p| !p.is_empty())
             .map(|p| format!("/{p}"))
             .unwrap_or_default(),
     ));
@@ -411,13 +401,19 @@ fn megabytes(bytes: u64) -> String {
 mod tests {
     use super::*;
 
-    fn strings(args: &[&str]) -> Vec<String> {
-        args.iter().map(|a| a.to_string()).collect()
+    fn parse(args: &[&str]) -> Result<Args, clap::Error> {
+        use clap::Parser;
+        let cli =
+            crate::Cli::try_parse_from(std::iter::once("forwarder").chain(args.iter().copied()))?;
+        match cli.command {
+            Some(crate::Command::Backfill(args)) => Ok(args),
+            None => panic!("no command"),
+        }
     }
 
     #[test]
     fn the_arguments_are_taken_and_repeatable_filters_add_up() {
-        let args = parse(&strings(&[
+        let args = parse(&[
             "backfill",
             "--s3-bucket",
             "b",
@@ -430,20 +426,23 @@ mod tests {
             "--region",
             "eu-west-1",
             "--dry-run",
-        ]))
+        ])
         .unwrap();
         assert_eq!(args.accounts.len(), 2);
         assert_eq!(args.regions, ["eu-west-1"]);
         assert!(args.dry_run);
-        assert!(
-            parse(&strings(&["backfill", "--start-time", "x"]))
-                .unwrap_err()
-                .contains("--s3-bucket")
+        let missing = parse(&["backfill", "--start-time", "x"]).unwrap_err();
+        assert_eq!(
+            missing.kind(),
+            clap::error::ErrorKind::MissingRequiredArgument
         );
-        assert!(
-            parse(&strings(&["backfill", "--bogus", "x"]))
-                .unwrap_err()
-                .contains("unknown argument")
-        );
+        assert!(missing.to_string().contains("--s3-bucket"), "{missing}");
+        // Only what is missing is named missing (the flag given is not).
+        let named = missing.to_string();
+        let named = named.split("Usage:").next().unwrap_or_default().to_owned();
+        assert!(!named.contains("--start-time"), "{missing}");
+        let unknown = parse(&["backfill", "--bogus", "x"]).unwrap_err();
+        assert_eq!(unknown.kind(), clap::error::ErrorKind::UnknownArgument);
+        assert_eq!(unknown.exit_code(), 2);
     }
 }

@@ -5,6 +5,25 @@
 pub mod aws;
 pub mod backfill;
 
+/// The trailwatch forwarder: an AWS Lambda function that forwards the records of the log files
+/// a CloudTrail trail delivers to S3 into CloudWatch Logs. Deployed with template.yaml, Lambda
+/// runs it with no command; locally, run it with `cargo lambda watch` (README: Local invoke).
+#[derive(Debug, clap::Parser)]
+#[command(name = "forwarder", version)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum Command {
+    /// Forward the log files a trail bucket already holds for a time range.
+    Backfill(backfill::Args),
+}
+
+/// What plain `forwarder` says outside Lambda, where it has no runtime API to poll.
+pub const NOT_IN_LAMBDA: &str = "forwarder is an AWS Lambda function: run it locally with `cargo lambda watch` (README: Local invoke), or use `forwarder backfill --help` to forward a trail bucket's files from here";
+
 use std::time::Duration;
 
 use aws_config::SdkConfig;

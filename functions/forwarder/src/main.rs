@@ -1,16 +1,36 @@
+use clap::Parser;
+use forwarder::{Cli, Command};
 use lambda_runtime::{Error, LambdaEvent, run, service_fn};
+
+/// Set by Lambda (and by `cargo lambda watch`) for the runtime client to poll.
+const RUNTIME_API: &str = "AWS_LAMBDA_RUNTIME_API";
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    if !args.is_empty() {
-        // Command mode: `forwarder backfill …`; its logs on standard error.
-        trailwatch::aws::logging::init_subscriber_with_writer(std::io::stderr);
-        std::process::exit(command(&args).await);
+    // Usage errors exit 2 with clap's message; --help and --version exit 0.
+    let cli = Cli::try_parse().unwrap_or_else(|error| error.exit());
+    match cli.command {
+        Some(Command::Backfill(args)) => {
+            // Command mode: its logs on standard error.
+            trailwatch::aws::logging::init_subscriber_with_writer(std::io::stderr);
+            std::process::exit(backfill(&args).await);
+        }
+        None if std::env::var_os(RUNTIME_API).is_none() => {
+            eprintln!("{}", forwarder::NOT_IN_LAMBDA);
+            std::process::exit(2);
+        }
+        None => {}
     }
     // Lambda's log level and format, with the SDK held at WARN (it would log request bodies).
     trailwatch::aws::logging::init_subscriber();
-    let config = trailwatch::ForwarderConfig::from_env()?;
+    let config = match trailwatch::ForwarderConfig::from_env() {
+        Ok(config) => config,
+        Err(error) => {
+            // In words: Lambda shows the init failure's output, not a Debug dump.
+            eprintln!("forwarder: {error}");
+            std::process::exit(1);
+        }
+    };
     if config.checkpoint_table_name.is_none() {
         tracing::warn!(
             "CHECKPOINT_TABLE_NAME is not set: delivery is at least once (a redelivered notification, a retry or a crash forwards records again)"
@@ -36,22 +56,7 @@ async fn main() -> Result<(), Error> {
 
 /// `forwarder backfill …`: the summary JSON on standard output, progress on standard error;
 /// exit status 0 all forwarded, 1 an object failed, 2 could not run.
-async fn command(args: &[String]) -> i32 {
-    if args.first().map(String::as_str) != Some("backfill") {
-        eprintln!(
-            "unknown command {:?}\n\n{}",
-            args[0],
-            forwarder::backfill::USAGE
-        );
-        return 2;
-    }
-    let parsed = match forwarder::backfill::parse(args) {
-        Ok(parsed) => parsed,
-        Err(message) => {
-            eprintln!("{message}\n\n{}", forwarder::backfill::USAGE);
-            return 2;
-        }
-    };
+async fn backfill(parsed: &forwarder::backfill::Args) -> i32 {
     let config = match trailwatch::ForwarderConfig::from_env() {
         Ok(config) => config,
         Err(error) => {
@@ -65,7 +70,7 @@ async fn command(args: &[String]) -> i32 {
         .await;
     let now = trailwatch::clock::now_seconds();
     let progress = forwarder::backfill::Progress::for_stderr();
-    match forwarder::backfill::run(&parsed, &sdk, config, now, progress).await {
+    match forwarder::backfill::run(parsed, &sdk, config, now, progress).await {
         Ok(outcome) => {
             if let Some(summary) = &outcome.summary {
                 println!("{}", serde_json::to_string(summary).unwrap_or_default());

@@ -4,7 +4,6 @@
 use std::sync::Arc;
 
 use trailwatch::aws::checkpoints::DynamoCheckpoints;
-use trailwatch::command_line::flag_values;
 use trailwatch::digest::keys::KeyCache;
 use trailwatch::digest::provenance::{
     DEFAULT_FORWARD_GRACE_MINUTES, Forwarding, ForwardingVerdict, reconcile_report,
@@ -18,73 +17,85 @@ use crate::aws::s3::S3DigestStore;
 use crate::render::render_cli;
 use crate::{Keys, TRAIL_PUBLIC_KEYS_FILE};
 
-pub const USAGE: &str = "usage: validator validate-logs --trail-arn ARN --start-time TIME [--end-time TIME] [--s3-bucket BUCKET] [--s3-prefix PREFIX] [--account-id ID] [--organization-id O-ID] [--public-keys-file FILE] [--region REGION] [--checkpoint-table NAME] [--verbose]
-TIME is UTC ISO-8601, e.g. 2026-11-25T00:00:00Z. The region validated is --region, else AWS_REGION.
-Public keys come from ListPublicKeys, or from --public-keys-file / TRAIL_PUBLIC_KEYS_FILE (the output of aws cloudtrail list-public-keys).
---checkpoint-table: the forwarder's table; each listed log file is then reconciled with what was forwarded (lines after the AWS CLI's output).";
-
-/// Parsed arguments.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
+/// Validates CloudTrail log files against their digest files, as `aws cloudtrail
+/// validate-logs` does: the same arguments, output lines and exit status (0 all valid, 1
+/// anything invalid or missing, 2 a usage error, 255 could not validate, including a check that
+/// did not complete). Public keys come from ListPublicKeys, or from --public-keys-file /
+/// TRAIL_PUBLIC_KEYS_FILE (the output of `aws cloudtrail list-public-keys`).
+#[derive(Debug, Default, Clone, PartialEq, Eq, clap::Args)]
 pub struct Args {
+    /// The trail's ARN: arn:aws:cloudtrail:REGION:ACCOUNT:trail/NAME.
+    #[arg(long, value_name = "ARN")]
     pub trail_arn: String,
+    /// UTC ISO-8601, e.g. 2026-11-25T00:00:00Z.
+    #[arg(long, value_name = "TIME")]
     pub start_time: String,
+    /// UTC ISO-8601; now when left out.
+    #[arg(long, value_name = "TIME")]
     pub end_time: Option<String>,
+    /// The trail's bucket; from DescribeTrails when left out.
+    #[arg(long, value_name = "BUCKET")]
     pub s3_bucket: Option<String>,
+    /// The trail's key prefix; from DescribeTrails when left out.
+    #[arg(long, value_name = "PREFIX")]
     pub s3_prefix: Option<String>,
+    /// The member account whose digests are validated (required for an organization trail).
+    #[arg(long, value_name = "ID")]
     pub account_id: Option<String>,
+    /// The organization of an organization trail; from DescribeOrganization when left out.
+    #[arg(long, value_name = "O-ID")]
     pub organization_id: Option<String>,
+    /// Public keys from this file (`aws cloudtrail list-public-keys` output) instead of
+    /// ListPublicKeys.
+    #[arg(long, value_name = "FILE")]
     pub public_keys_file: Option<String>,
-    /// The region whose digests are validated (the AWS CLI's global `--region`).
+    /// The region whose digests are validated; AWS_REGION when left out.
+    #[arg(long, value_name = "REGION")]
     pub region: Option<String>,
-    /// The forwarder's checkpoint table: reconcile each listed log file with it.
+    /// The forwarder's checkpoint table: each listed log file is then reconciled with what was
+    /// forwarded (lines after the AWS CLI's output).
+    #[arg(long, value_name = "NAME")]
     pub checkpoint_table: Option<String>,
+    /// Also print the valid files.
+    #[arg(long)]
     pub verbose: bool,
 }
 
-// A String: the message is printed above the usage, as the AWS CLI's argument parser does
-// (clap replaces this parser with the command-line work of the first-hour issue).
-pub fn parse(args: &[String]) -> Result<Args, String> {
-    let mut parsed = Args::default();
-    for (flag, value) in flag_values(args, "validate-logs", &["--verbose"])? {
-        let value = value.unwrap_or_default();
-        match flag.as_str() {
-            "--verbose" => parsed.verbose = true,
-            "--trail-arn" => parsed.trail_arn = value,
-            "--start-time" => parsed.start_time = value,
-            "--end-time" => parsed.end_time = Some(value),
-            "--s3-bucket" => parsed.s3_bucket = Some(value),
-            "--s3-prefix" => parsed.s3_prefix = Some(value),
-            "--account-id" => parsed.account_id = Some(value),
-            "--organization-id" => parsed.organization_id = Some(value),
-            "--public-keys-file" => parsed.public_keys_file = Some(value),
-            "--region" => parsed.region = Some(value),
-            "--checkpoint-table" => parsed.checkpoint_table = Some(value),
-            other => return Err(format!("unknown argument {other}")),
-        }
+/// The arguments after the binary's name: `validate-logs …`.
+pub fn parse(args: &[String]) -> Result<Args, clap::Error> {
+    use clap::Parser;
+    let cli = crate::Cli::try_parse_from(
+        std::iter::once("validator").chain(args.iter().map(String::as_str)),
+    )?;
+    match cli.command {
+        Some(crate::Command::ValidateLogs(args)) => Ok(args),
+        None => Err(crate::Cli::command_missing()),
     }
-    if parsed.trail_arn.is_empty() || parsed.start_time.is_empty() {
-        return Err("the following arguments are required: --trail-arn, --start-time".to_owned());
-    }
-    Ok(parsed)
 }
 
-/// Why the command could not validate: printed with the usage, exit code 255.
+/// Why the command could not validate: printed in words, exit code 255.
 #[derive(Debug, thiserror::Error)]
 pub enum CommandError {
-    #[error("{0}")]
-    Arguments(String),
     #[error("Unable to parse date value: {0}")]
     Date(String),
     #[error(transparent)]
     Validation(#[from] ValidationError),
 }
 
-/// Runs the command; returns its exit code.
+/// Runs the command; returns its exit code. A usage error is clap's message and 2 (as the AWS
+/// CLI); `--help` prints the help and 0; a runtime error is its message alone and 255.
 pub async fn run(args: &[String], clients: &Clients, region: &str, now: i64) -> i32 {
-    match validate(args, clients, region, now).await {
+    let parsed = match parse(args) {
+        Ok(parsed) => parsed,
+        Err(error) => {
+            let _ = error.print();
+            return error.exit_code();
+        }
+    };
+    match validate(&parsed, clients, region, now).await {
         Ok(code) => code,
-        Err(message) => {
-            eprintln!("{message}\n\n{USAGE}");
+        Err(error) => {
+            eprintln!("{error}");
             255
         }
     }
@@ -108,12 +119,11 @@ impl Args {
 }
 
 async fn validate(
-    args: &[String],
+    args: &Args,
     clients: &Clients,
     region: &str,
     now: i64,
 ) -> Result<i32, CommandError> {
-    let args = parse(args).map_err(CommandError::Arguments)?;
     let range = args.request().resolve(now).map_err(|error| match error {
         RequestError::BadTime { value, .. } => CommandError::Date(value),
         other => CommandError::Validation(other.into()),
@@ -253,15 +263,21 @@ mod tests {
         .unwrap();
         assert_eq!(args.s3_bucket.as_deref(), Some("b"));
         assert!(args.verbose);
-        assert!(
-            parse(&strings(&["--start-time", "x"]))
-                .unwrap_err()
-                .contains("required")
+        let missing = parse(&strings(&["validate-logs", "--start-time", "x"])).unwrap_err();
+        assert_eq!(
+            missing.kind(),
+            clap::error::ErrorKind::MissingRequiredArgument
         );
+        assert!(missing.to_string().contains("--trail-arn"), "{missing}");
+        // The AWS CLI's status for a usage error.
+        assert_eq!(missing.exit_code(), 2);
+        let unknown = parse(&strings(&["validate-logs", "--bogus", "x"])).unwrap_err();
+        assert_eq!(unknown.kind(), clap::error::ErrorKind::UnknownArgument);
+        let help = parse(&strings(&["validate-logs", "--help"])).unwrap_err();
+        assert_eq!(help.exit_code(), 0);
         assert!(
-            parse(&strings(&["--bogus", "x"]))
-                .unwrap_err()
-                .contains("unknown argument")
+            help.to_string().contains("--checkpoint-table <NAME>"),
+            "{help}"
         );
     }
 }

@@ -39,6 +39,37 @@ use crate::aws::sqs::SqsRangeQueue;
 use crate::provenance::Provenance;
 use crate::request::{Request, RequestError};
 
+/// The trailwatch validator: an AWS Lambda function that validates CloudTrail digest files and
+/// the log files they list (log file integrity validation), or, with `validate-logs`, the same
+/// as a command in the AWS CLI's form. Deployed with template.yaml, Lambda runs it with no
+/// command; locally, run the function with `cargo lambda watch` (README: Local invoke).
+#[derive(Debug, clap::Parser)]
+#[command(name = "validator", version)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum Command {
+    /// Validate a trail's log files against its digests, as `aws cloudtrail validate-logs`.
+    ValidateLogs(cli::Args),
+}
+
+impl Cli {
+    /// The usage error of a command line that names no command where one is needed.
+    pub fn command_missing() -> clap::Error {
+        use clap::CommandFactory;
+        Cli::command().error(
+            clap::error::ErrorKind::MissingSubcommand,
+            "a command is required: validate-logs",
+        )
+    }
+}
+
+/// What plain `validator` says outside Lambda, where it has no runtime API to poll.
+pub const NOT_IN_LAMBDA: &str = "validator is an AWS Lambda function: run it locally with `cargo lambda watch` (README: Local invoke), or use `validator validate-logs --help` to validate a trail from here";
+
 /// Environment variables: names users' stacks set.
 pub const INTEGRITY_LOG_GROUP_NAME: &str = "INTEGRITY_LOG_GROUP_NAME";
 pub const TRAIL_PUBLIC_KEYS_FILE: &str = "TRAIL_PUBLIC_KEYS_FILE";

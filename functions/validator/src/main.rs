@@ -1,8 +1,15 @@
 use lambda_runtime::{Error, LambdaEvent, run, service_fn};
 
+/// Set by Lambda (and by `cargo lambda watch`) for the runtime client to poll.
+const RUNTIME_API: &str = "AWS_LAMBDA_RUNTIME_API";
+
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.is_empty() && std::env::var_os(RUNTIME_API).is_none() {
+        eprintln!("{}", validator::NOT_IN_LAMBDA);
+        std::process::exit(2);
+    }
     let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
         .http_client(trailwatch::aws::http::https_client())
         .load()
@@ -17,7 +24,14 @@ async fn main() -> Result<(), Error> {
     }
     // Lambda's log level and format, with the SDK held at WARN (it would log request bodies).
     trailwatch::aws::logging::init_subscriber();
-    let validator = validator::Validator::from_env(&sdk)?;
+    let validator = match validator::Validator::from_env(&sdk) {
+        Ok(validator) => validator,
+        Err(error) => {
+            // In words: Lambda shows the init failure's output, not a Debug dump.
+            eprintln!("validator: {error}");
+            std::process::exit(1);
+        }
+    };
     run(service_fn(|event: LambdaEvent<_>| {
         validator::handle(&validator, event)
     }))

@@ -1,0 +1,92 @@
+//! What a person sees running the `forwarder` binary: help, usage errors, outside Lambda, a bad
+//! configuration. No emulator: none of these reaches AWS.
+
+// Test helpers outside #[test] functions: failures should panic the test.
+#![allow(clippy::expect_used)]
+
+use std::process::{Command, Output};
+
+fn forwarder(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_forwarder"));
+    command
+        .args(args)
+        .env_remove("AWS_LAMBDA_RUNTIME_API")
+        .env_remove("LOG_GROUP_NAME")
+        .env_remove("ROUTES");
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    command.output().expect("the forwarder binary runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn help_names_the_commands_and_how_to_run_the_function() {
+    let help = forwarder(&["--help"], &[]);
+    assert_eq!(help.status.code(), Some(0));
+    let out = text(&help.stdout);
+    assert!(
+        out.contains("backfill") && out.contains("cargo lambda watch"),
+        "{out}"
+    );
+    let backfill = forwarder(&["backfill", "--help"], &[]);
+    assert_eq!(backfill.status.code(), Some(0));
+    let out = text(&backfill.stdout);
+    for flag in [
+        "--s3-bucket <BUCKET>",
+        "--start-time <TIME>",
+        "--dry-run",
+        "--queue-url <URL>",
+    ] {
+        assert!(out.contains(flag), "{flag} in {out}");
+    }
+    let version = forwarder(&["--version"], &[]);
+    assert_eq!(
+        text(&version.stdout).trim(),
+        format!("forwarder {}", env!("CARGO_PKG_VERSION"))
+    );
+}
+
+#[test]
+fn usage_errors_name_the_flag_and_exit_2() {
+    let missing = forwarder(&["backfill", "--start-time", "2026-11-25T00:00:00Z"], &[]);
+    assert_eq!(missing.status.code(), Some(2));
+    let err = text(&missing.stderr);
+    assert!(err.contains("--s3-bucket <BUCKET>"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    let unknown = forwarder(&["backfill", "--bogus", "x"], &[]);
+    assert_eq!(unknown.status.code(), Some(2));
+    assert!(text(&unknown.stderr).contains("unexpected argument '--bogus'"));
+    let command = forwarder(&["frobnicate"], &[]);
+    assert_eq!(command.status.code(), Some(2));
+    assert!(text(&command.stderr).contains("unrecognized subcommand 'frobnicate'"));
+}
+
+#[test]
+fn outside_lambda_it_says_what_it_is_in_one_line() {
+    let plain = forwarder(&[], &[]);
+    assert_eq!(plain.status.code(), Some(2));
+    assert_eq!(text(&plain.stderr).trim(), forwarder::NOT_IN_LAMBDA);
+}
+
+#[test]
+fn a_bad_configuration_is_said_in_words() {
+    // Under a runtime API (none listens: the configuration fails first).
+    let bad = forwarder(
+        &[],
+        &[
+            ("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9"),
+            ("LOG_GROUP_NAME", "aws/bad"),
+        ],
+    );
+    assert_eq!(bad.status.code(), Some(1));
+    let err = text(&bad.stderr);
+    assert!(
+        err.starts_with("forwarder: ") && err.contains("LOG_GROUP_NAME"),
+        "{err}"
+    );
+    assert!(!err.contains("ConfigError {"), "a Debug dump: {err}");
+}

@@ -1,0 +1,85 @@
+//! What a person sees running the `validator` binary: help, usage errors with the AWS CLI's exit
+//! status, runtime errors without the usage, outside Lambda, a bad configuration. None of these
+//! reaches AWS.
+
+// Test helpers outside #[test] functions: failures should panic the test.
+#![allow(clippy::expect_used)]
+
+use std::process::{Command, Output};
+
+fn validator(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_validator"));
+    command
+        .args(args)
+        .env_remove("AWS_LAMBDA_RUNTIME_API")
+        .env_remove("INTEGRITY_LOG_GROUP_NAME")
+        .env("AWS_REGION", "us-east-1");
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    command.output().expect("the validator binary runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn help_covers_the_command_and_its_flags() {
+    let help = validator(&["--help"], &[]);
+    assert_eq!(help.status.code(), Some(0));
+    assert!(text(&help.stdout).contains("validate-logs"));
+    let command = validator(&["validate-logs", "--help"], &[]);
+    assert_eq!(command.status.code(), Some(0));
+    let out = text(&command.stdout);
+    for flag in [
+        "--trail-arn <ARN>",
+        "--start-time <TIME>",
+        "--checkpoint-table <NAME>",
+        "--verbose",
+    ] {
+        assert!(out.contains(flag), "{flag} in {out}");
+    }
+}
+
+#[test]
+fn usage_errors_exit_2_as_the_aws_cli_does_and_runtime_errors_255_without_the_usage() {
+    let missing = validator(
+        &["validate-logs", "--start-time", "2026-11-25T00:00:00Z"],
+        &[],
+    );
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(text(&missing.stderr).contains("--trail-arn <ARN>"));
+    let unknown = validator(&["frobnicate"], &[]);
+    assert_eq!(unknown.status.code(), Some(2));
+    let bad_arn = validator(
+        &[
+            "validate-logs",
+            "--trail-arn",
+            "not-an-arn",
+            "--start-time",
+            "2026-11-25T00:00:00Z",
+            "--s3-bucket",
+            "b",
+        ],
+        &[],
+    );
+    assert_eq!(bad_arn.status.code(), Some(255));
+    let err = text(&bad_arn.stderr);
+    assert_eq!(err.trim(), "Invalid trail ARN provided: not-an-arn");
+}
+
+#[test]
+fn outside_lambda_it_says_what_it_is_and_a_bad_configuration_is_said_in_words() {
+    let plain = validator(&[], &[]);
+    assert_eq!(plain.status.code(), Some(2));
+    assert_eq!(text(&plain.stderr).trim(), validator::NOT_IN_LAMBDA);
+    let bad = validator(&[], &[("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9")]);
+    assert_eq!(bad.status.code(), Some(1));
+    let err = text(&bad.stderr);
+    assert!(
+        err.starts_with("validator: ") && err.contains("INTEGRITY_LOG_GROUP_NAME"),
+        "{err}"
+    );
+    assert!(!err.contains("ConfigError {"), "a Debug dump: {err}");
+}
