@@ -1,26 +1,13 @@
 //! What a person sees running the `forwarder` binary: help, usage errors, outside Lambda, a bad
 //! configuration. No emulator: none of these reaches AWS.
 
-// Test helpers outside #[test] functions: failures should panic the test.
-#![allow(clippy::expect_used)]
+use std::process::Output;
 
-use std::process::{Command, Output};
+use trailwatch_test_support::{run_binary, text};
 
 fn forwarder(args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_forwarder"));
-    command
-        .args(args)
-        .env_remove("AWS_LAMBDA_RUNTIME_API")
-        .env_remove("LOG_GROUP_NAME")
-        .env_remove("ROUTES");
-    for (name, value) in env {
-        command.env(name, value);
-    }
-    command.output().expect("the forwarder binary runs")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
+    let unset = ["AWS_LAMBDA_RUNTIME_API", "LOG_GROUP_NAME", "ROUTES"];
+    run_binary(env!("CARGO_BIN_EXE_forwarder"), args, env, &unset)
 }
 
 #[test]

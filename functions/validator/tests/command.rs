@@ -2,26 +2,15 @@
 //! status, runtime errors without the usage, outside Lambda, a bad configuration. None of these
 //! reaches AWS.
 
-// Test helpers outside #[test] functions: failures should panic the test.
-#![allow(clippy::expect_used)]
+use std::process::Output;
 
-use std::process::{Command, Output};
+use trailwatch_test_support::{run_binary, text};
 
 fn validator(args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_validator"));
-    command
-        .args(args)
-        .env_remove("AWS_LAMBDA_RUNTIME_API")
-        .env_remove("INTEGRITY_LOG_GROUP_NAME")
-        .env("AWS_REGION", "us-east-1");
-    for (name, value) in env {
-        command.env(name, value);
-    }
-    command.output().expect("the validator binary runs")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
+    let mut set = vec![("AWS_REGION", "us-east-1")];
+    set.extend_from_slice(env);
+    let unset = ["AWS_LAMBDA_RUNTIME_API", "INTEGRITY_LOG_GROUP_NAME"];
+    run_binary(env!("CARGO_BIN_EXE_validator"), args, &set, &unset)
 }
 
 #[test]

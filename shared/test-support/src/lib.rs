@@ -209,3 +209,27 @@ pub async fn create_checkpoint_table(dynamodb: &aws_sdk_dynamodb::Client, table:
         .await
         .expect("CreateTable on the emulator");
 }
+
+/// Runs a binary of the workspace as a person would: `args`, with `set` in its environment and
+/// `unset` taken out of it. Its exit status and output.
+pub fn run_binary(
+    binary: &str,
+    args: &[&str],
+    set: &[(&str, &str)],
+    unset: &[&str],
+) -> std::process::Output {
+    let mut command = std::process::Command::new(binary);
+    command.args(args);
+    for name in unset {
+        command.env_remove(name);
+    }
+    for (name, value) in set {
+        command.env(name, value);
+    }
+    command.output().expect("the binary runs")
+}
+
+/// A binary's output as text.
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
