@@ -31,63 +31,106 @@ use trailwatch::trigger::{Invocation, MessageContent, parse_invocation};
 /// What went wrong, said to the person running the generator.
 type Failure = Box<dyn std::error::Error>;
 
+/// Writes realistic CloudTrail log files under a folder laid out like a trail bucket and
+/// prints each one's key; or a signed trail (--signed-trail); or the keys a Lambda event names
+/// (--list-objects). For the demo, the tests and the benchmarks.
+#[derive(Debug, clap::Parser)]
+#[command(name = "trailgen", version)]
+struct Cli {
+    /// The folder to write under, laid out like a trail bucket.
+    #[arg(long, value_name = "DIR", required_unless_present_any = ["signed_trail", "list_objects"])]
+    out: Option<PathBuf>,
+    /// How many files (each with the next seed).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..))]
+    files: u64,
+    /// Uncompressed bytes per file, at least.
+    #[arg(long, default_value_t = 1 << 20)]
+    bytes: u64,
+    /// The first file's seed: the same seed writes the same file.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// The account the files are from.
+    #[arg(long, value_name = "ID")]
+    account: Option<String>,
+    /// The region the files are from.
+    #[arg(long)]
+    region: Option<String>,
+    /// An organization trail's organization id (files under AWSLogs/o-ID/).
+    #[arg(long, value_name = "o-ID")]
+    org: Option<String>,
+    /// The trail's key prefix.
+    #[arg(long)]
+    prefix: Option<String>,
+    /// How old the newest event is, in days.
+    #[arg(long, default_value_t = 0)]
+    age_days: i64,
+    /// The minutes the events of a file span.
+    #[arg(long, default_value_t = 5)]
+    spread_minutes: i64,
+    /// Insights files instead of log files.
+    #[arg(long)]
+    insight: bool,
+    /// One file under exactly this (decoded) key, with account, region, organization, prefix
+    /// and content taken from it.
+    #[arg(long)]
+    key: Option<String>,
+    /// A signed trail ending at END (a whole UTC hour; the last full hour when left out): per
+    /// hour two log files (none in the second) and a signed digest, a late file with a
+    /// backfill digest, manifest.json and public-keys.json (a fixed test key pair).
+    #[arg(long, num_args = 3..=4, value_names = ["DIR", "BUCKET", "HOURS", "END"],
+          conflicts_with_all = ["out", "list_objects"])]
+    signed_trail: Option<Vec<String>>,
+    /// Print the decoded key of every object a Lambda event names, and write nothing.
+    #[arg(long, value_name = "EVENT.json", conflicts_with = "out")]
+    list_objects: Option<String>,
+}
+
+/// What to write: the spec of the first file, and how many.
 struct Args {
     out: PathBuf,
     files: u64,
     bytes: u64,
-    age_days: i64,
     spec: TrailSpec,
     key: Option<String>,
 }
 
-fn parse_args() -> Result<Args, Failure> {
-    let mut args = Args {
-        out: PathBuf::new(),
-        files: 1,
-        bytes: 1 << 20,
-        age_days: 0,
-        spec: TrailSpec::recent(1),
-        key: None,
-    };
-    let mut spread_minutes = 5;
-    let mut iter = std::env::args().skip(1);
-    while let Some(flag) = iter.next() {
-        if flag == "--insight" {
-            args.spec.content = Content::Insight;
-            continue;
-        }
-        let value = iter.next().ok_or_else(|| format!("{flag} needs a value"))?;
-        let number = |v: &str| {
-            v.parse::<i64>()
-                .map_err(|_| format!("{flag}: {v:?} is not a number"))
-        };
-        match flag.as_str() {
-            "--out" => args.out = PathBuf::from(value),
-            "--files" => args.files = number(&value)?.max(1) as u64,
-            "--bytes" => args.bytes = number(&value)?.max(0) as u64,
-            "--seed" => args.spec.seed = number(&value)? as u64,
-            "--account" => args.spec.account_id = value,
-            "--region" => args.spec.region = value,
-            "--org" => args.spec.organization_id = Some(value),
-            "--prefix" => args.spec.prefix = Some(value),
-            "--age-days" => args.age_days = number(&value)?,
-            "--spread-minutes" => spread_minutes = number(&value)?,
-            "--key" => args.key = Some(value),
-            other => return Err(format!("unknown flag {other}").into()),
-        }
+fn generation(cli: Cli) -> Result<Args, Failure> {
+    let mut spec = TrailSpec::recent(cli.seed);
+    if cli.insight {
+        spec.content = Content::Insight;
     }
-    if args.out.as_os_str().is_empty() {
-        return Err("--out DIR is required".into());
+    if let Some(account) = cli.account {
+        spec.account_id = account;
     }
+    if let Some(region) = cli.region {
+        spec.region = region;
+    }
+    spec.organization_id = cli.org.or(spec.organization_id);
+    spec.prefix = cli.prefix.or(spec.prefix);
     let now = now_millis();
-    args.spec.newest_event_millis = now - args.age_days * 86_400_000;
-    args.spec.event_spread_millis = spread_minutes * 60_000;
-    args.spec.delivery_millis = now;
-    if let Some(key) = &args.key {
-        apply_key(&mut args.spec, key)?;
-        args.files = 1;
+    spec.newest_event_millis = now - cli.age_days * 86_400_000;
+    spec.event_spread_millis = cli.spread_minutes * 60_000;
+    spec.delivery_millis = now;
+    let mut files = cli.files;
+    if let Some(key) = &cli.key {
+        apply_key(&mut spec, key)?;
+        files = 1;
     }
-    Ok(args)
+    Ok(Args {
+        out: cli.out.unwrap_or_default(),
+        files,
+        bytes: cli.bytes,
+        spec,
+        key: cli.key,
+    })
+}
+
+/// A line on standard output; `false` once the reader has gone (`trailgen … | head`), which
+/// ends the run quietly.
+fn say(line: &str) -> bool {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{line}").and_then(|()| out.flush()).is_ok()
 }
 
 /// Takes where the file belongs from a CloudTrail key.
@@ -119,7 +162,9 @@ fn list_objects(path: &str) -> Result<(), Failure> {
         if let Ok(MessageContent::Objects(objects)) = message.content {
             for object in objects.into_iter().flatten() {
                 let decoded = object.decode().map_err(|e| format!("{path}: {e}"))?;
-                println!("{}", decoded.key);
+                if !say(&decoded.key) {
+                    return Ok(());
+                }
             }
         }
     }
@@ -181,11 +226,11 @@ fn signed_trail(dir: &str, bucket: &str, hours: &str, end: Option<&str>) -> Resu
         serde_json::Value::Array(manifest).to_string().as_bytes(),
     )?;
     write("public-keys.json", signer.public_keys_json().as_bytes())?;
-    println!(
+    say(&format!(
         "arn:aws:cloudtrail:{region}:{account}:trail/demo-trail {} {}",
         trailwatch::clock::iso_text(end - hours * 3600),
         trailwatch::clock::iso_text(end)
-    );
+    ));
     Ok(())
 }
 
@@ -222,29 +267,24 @@ fn manifest_entry(key: &str, metadata: &[(String, String)]) -> serde_json::Value
 }
 
 fn main() -> ExitCode {
-    let all: Vec<String> = std::env::args().skip(1).collect();
-    if (4..=5).contains(&all.len()) && all[0] == "--signed-trail" {
-        return match signed_trail(&all[1], &all[2], &all[3], all.get(4).map(String::as_str)) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(message) => {
-                eprintln!("trailgen: {message}");
-                ExitCode::FAILURE
-            }
-        };
-    }
-    let mut raw = std::env::args().skip(1);
-    if let (Some(flag), Some(path)) = (raw.next(), raw.next()) {
-        if flag == "--list-objects" {
-            return match list_objects(&path) {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(message) => {
-                    eprintln!("trailgen: {message}");
-                    ExitCode::FAILURE
-                }
-            };
+    use clap::Parser;
+    // Usage errors exit 2 with clap's message; --help and --version exit 0.
+    let cli = Cli::try_parse().unwrap_or_else(|error| error.exit());
+    let done = |result: Result<(), Failure>| match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("trailgen: {message}");
+            ExitCode::FAILURE
         }
+    };
+    if let Some(signed) = &cli.signed_trail {
+        let end = signed.get(3).map(String::as_str);
+        return done(signed_trail(&signed[0], &signed[1], &signed[2], end));
     }
-    let args = match parse_args() {
+    if let Some(path) = &cli.list_objects {
+        return done(list_objects(path));
+    }
+    let args = match generation(cli) {
         Ok(args) => args,
         Err(message) => {
             eprintln!("trailgen: {message}");
@@ -264,7 +304,9 @@ fn main() -> ExitCode {
             .and_then(|file| write_log_file(&spec, args.bytes, BufWriter::new(file)));
         match written {
             Ok(written) => {
-                println!("{key}");
+                if !say(&key) {
+                    return ExitCode::SUCCESS;
+                }
                 eprintln!(
                     "trailgen: {key}: {} records, {} bytes, {} compressed",
                     written.records, written.uncompressed_bytes, written.compressed_bytes
