@@ -28,7 +28,7 @@ pub use deadline::{Deadline, InvocationEnd, StopSignal};
 pub use deliver::{Delivered, Delivery, deliver};
 pub use lease::{Claimed, Held, Release, claim_object};
 pub use plan::{FilePlan, PlanContext, ReadyBatch, plan_file};
-pub use settle::{Outcome, Settled, refused, rewritten_reason, settle};
+pub use settle::{Outcome, Settled, refused, settle};
 
 use crate::checkpoint::ClaimRequest;
 use crate::config::ForwarderConfig;

@@ -9,7 +9,7 @@ use crate::object::Continuation;
 use crate::summary::{CheckpointVerdict, ObjectStatus, ObjectSummary};
 
 /// The skip reason of a key whose content changed after it was forwarded.
-pub fn rewritten_reason(forwarded: &str, now: &str) -> String {
+fn rewritten_reason(forwarded: &str, now: &str) -> String {
     format!(
         "rewritten: forwarded as {forwarded}, now {now}; CloudTrail never rewrites a log file, so it is not forwarded again"
     )
