@@ -188,6 +188,10 @@ def main() -> None:
         write("selectors", name, data)
     write("digest", "digest-json", digest_seed())
     write("batcher", "ramp", bytes(range(256)) * 8)
+    for text in ["2026-11-25", "20261125T000000Z", "2026-11-25 00:00:00", "2026-11-25T01:00:00+01:00",
+                 "2026-11-25T10:30:15.250Z", "Nov 25, 2026 10:30 UTC", "25 November 2026", "2026/2/3T10",
+                 "2024-02-29T23:59:59-0530", "11/25/2026", "s3://trail-bucket/", "s3://b/AWSLogs/"]:
+        write("arguments", str(zlib.crc32(text.encode())), text.encode())
 
 
 if __name__ == "__main__":

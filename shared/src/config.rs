@@ -36,6 +36,10 @@ pub const LOG_GROUP_CLASS: &str = "LOG_GROUP_CLASS";
 /// The retention of a log group the forwarder creates.
 pub const RETENTION_IN_DAYS: &str = "RETENTION_IN_DAYS";
 
+/// How `ROUTES` and `EVENT_SELECTORS` name a file instead of holding JSON, as the AWS CLI's
+/// JSON arguments do.
+pub const FILE_SCHEME: &str = "file://";
+
 pub const DEFAULT_HANDOFF_MARGIN_SECONDS: u64 = 20;
 pub const DEFAULT_METRICS_NAMESPACE: &str = "trailwatch";
 
@@ -62,8 +66,30 @@ pub struct ConfigError {
 }
 
 impl ForwarderConfig {
+    /// From the process environment. `ROUTES` and `EVENT_SELECTORS` may name a file as
+    /// `file://path` (for local runs, as the AWS CLI reads JSON arguments); it is read here, at
+    /// the edge, so [`from_lookup`](Self::from_lookup) stays free of I/O.
     pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_lookup(|name| std::env::var(name).ok())
+        let mut files: Vec<(&str, String)> = Vec::new();
+        for variable in [ROUTES, EVENT_SELECTORS] {
+            let value = std::env::var(variable).unwrap_or_default();
+            if let Some(path) = value.trim().strip_prefix(FILE_SCHEME) {
+                let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+                    variable,
+                    reason: format!(
+                        "{value} cannot be read ({e}); give the JSON itself, or file:// and a readable file's path"
+                    ),
+                })?;
+                files.push((variable, text));
+            }
+        }
+        Self::from_lookup(|name| {
+            files
+                .iter()
+                .find(|(variable, _)| *variable == name)
+                .map(|(_, text)| text.clone())
+                .or_else(|| std::env::var(name).ok())
+        })
     }
 
     /// Reads the configuration through `get`, so tests need not touch the process environment.
@@ -88,7 +114,7 @@ impl ForwarderConfig {
                         ));
                     }
                 }
-                Routes::from_json(&routes).map_err(|e| error(ROUTES, e.to_string()))?
+                Routes::from_json(&routes).map_err(|e| error(ROUTES, json_reason(&routes, e)))?
             }
             None => {
                 let log_group = get(LOG_GROUP_NAME).unwrap_or_default();
@@ -96,7 +122,7 @@ impl ForwarderConfig {
                     .map_err(|reason| error(LOG_GROUP_NAME, format!("{reason} (or set ROUTES)")))?;
                 let selectors = match get(EVENT_SELECTORS) {
                     Some(text) => Selectors::from_json(&text)
-                        .map_err(|e| error(EVENT_SELECTORS, e.to_string()))?,
+                        .map_err(|e| error(EVENT_SELECTORS, json_reason(&text, e)))?,
                     None => Selectors::All,
                 };
                 Routes::single(&log_group, selectors)
@@ -151,6 +177,20 @@ impl ForwarderConfig {
                 .unwrap_or_else(|| DEFAULT_METRICS_NAMESPACE.to_owned()),
             group_settings,
         })
+    }
+}
+
+/// Why a JSON variable was refused; when the value is not JSON at all but reads like a file's
+/// path, how to name a file.
+fn json_reason(value: &str, error: impl std::fmt::Display) -> String {
+    let trimmed = value.trim();
+    let looks_like_json = trimmed.starts_with('[') || trimmed.starts_with('{');
+    if !looks_like_json && (trimmed.ends_with(".json") || trimmed.contains('/')) {
+        format!(
+            "{error}: the variable holds the JSON text itself; to read it from a file, write {FILE_SCHEME}{trimmed}"
+        )
+    } else {
+        error.to_string()
     }
 }
 
@@ -286,6 +326,16 @@ mod tests {
                 "together with LOG_GROUP_NAME",
             ),
             (vec![(ROUTES, "[]")], ROUTES, "empty list"),
+            (
+                vec![(ROUTES, "events/config/routes-three-groups.json")],
+                ROUTES,
+                "to read it from a file, write file://events/config/routes-three-groups.json",
+            ),
+            (
+                vec![(LOG_GROUP_NAME, "/g"), (EVENT_SELECTORS, "selectors.json")],
+                EVENT_SELECTORS,
+                "write file://selectors.json",
+            ),
             (
                 vec![(LOG_GROUP_NAME, "/g"), (DRY_RUN, "maybe")],
                 DRY_RUN,

@@ -14,6 +14,7 @@
 //! - [`summary`], [`metrics`]: what an invocation did.
 //! - [`generate`]: realistic trail files for the demo, tests and benchmarks.
 
+pub mod arguments;
 #[cfg(feature = "aws")]
 pub mod aws;
 pub mod backfill;
@@ -21,7 +22,9 @@ pub mod checkpoint;
 pub mod clock;
 pub mod config;
 pub mod digest;
+pub mod dry_run;
 pub mod generate;
+pub mod human;
 pub mod json_text;
 pub mod logs;
 pub mod metrics;

@@ -39,6 +39,8 @@ pub struct ForwardSummary {
     /// Dry runs: what would have been forwarded, by route, category and event source.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub would_forward: Vec<WouldForward>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub would_filter: Vec<WouldFilter>,
     pub objects: Vec<ObjectSummary>,
 }
 
@@ -68,6 +70,12 @@ impl ForwardSummary {
                 None => self.would_forward.push(entry.clone()),
             }
         }
+        for entry in &object.would_filter {
+            match self.would_filter.iter_mut().find(|e| e.same_group(entry)) {
+                Some(total) => total.records += entry.records,
+                None => self.would_filter.push(entry.clone()),
+            }
+        }
         self.objects.push(object);
     }
 
@@ -95,6 +103,8 @@ pub struct ObjectSummary {
     pub destinations: Vec<DestinationCount>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub would_forward: Vec<WouldForward>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub would_filter: Vec<WouldFilter>,
     /// In the JSON: `skipped` (the reason), or `error` with `retryable`.
     #[serde(flatten)]
     pub status: ObjectStatus,
@@ -333,6 +343,22 @@ impl WouldForward {
         self.route == other.route
             && self.category == other.category
             && self.event_source == other.event_source
+    }
+}
+
+/// In a dry run: records no route selects (counted in `filtered`), for one event category and
+/// event source.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WouldFilter {
+    pub category: String,
+    pub event_source: String,
+    pub records: u64,
+}
+
+impl WouldFilter {
+    fn same_group(&self, other: &WouldFilter) -> bool {
+        self.category == other.category && self.event_source == other.event_source
     }
 }
 

@@ -3,7 +3,7 @@
 //! the function's configuration, or one delivery message per file to the delivery queue.
 //! The listing is `trailwatch::backfill`; the forwarding is the function's own pipeline.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -11,9 +11,13 @@ use aws_config::SdkConfig;
 use serde_json::json;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
+use trailwatch::arguments::{TimeArgumentError, parse_bucket, parse_time};
+use trailwatch::aws::options::AwsOptions;
 use trailwatch::backfill::{BackfillError, BackfillPlan, BackfillRequest, plan_backfill};
-use trailwatch::clock::iso_seconds;
 use trailwatch::clock::iso_text;
+use trailwatch::dry_run::{GroupClass, PriceError, Prices};
+use trailwatch::human::{count, counted, megabytes, minutes};
+use trailwatch::logs::LogGroupClass;
 use trailwatch::ports::{CallError, ListedObject};
 use trailwatch::summary::ObjectSummary;
 use trailwatch::trail::EventCategory;
@@ -27,21 +31,23 @@ pub const OBJECTS_AT_ONCE: usize = 4;
 /// Forwards the log files a trail bucket already holds for a time range (the days before the
 /// stack was deployed), as the function would, with its configuration: LOG_GROUP_NAME or
 /// ROUTES, EVENT_SELECTORS, CHECKPOINT_TABLE_NAME (with it, an interrupted backfill can be
-/// rerun and forwards nothing twice), LOG_GROUP_CLASS, RETENTION_IN_DAYS. The summary JSON goes
-/// to standard output, progress to standard error; exit status 0 all forwarded, 1 an object
-/// failed, 2 could not run.
+/// rerun and forwards nothing twice), LOG_GROUP_CLASS, RETENTION_IN_DAYS. Progress and the
+/// summary go to standard error; the summary JSON (every object's counts) to standard output
+/// with --json or when it is not a terminal. Exit status 0 all forwarded, 1 an object failed,
+/// 2 could not run.
 #[derive(Debug, Default, Clone, PartialEq, Eq, clap::Args)]
 pub struct Args {
-    /// The trail's bucket (its name).
-    #[arg(long = "s3-bucket", value_name = "BUCKET")]
+    /// The trail's bucket (its name, or s3://name).
+    #[arg(long = "s3-bucket", value_name = "BUCKET", value_parser = parse_bucket)]
     pub bucket: String,
     /// The trail's key prefix, when it has one.
     #[arg(long = "s3-prefix", value_name = "PREFIX")]
     pub prefix: Option<String>,
-    /// UTC ISO-8601, e.g. 2026-11-25T00:00:00Z.
+    /// Files delivered from this time: 2026-11-25, 2026-11-25T10:00:00Z, 2026-11-25 10:00:00,
+    /// or with an offset (+01:00), converted to UTC. Without a zone, UTC.
     #[arg(long, value_name = "TIME")]
     pub start_time: String,
-    /// UTC ISO-8601; now when left out.
+    /// Files delivered up to this time (the forms of --start-time); now when left out.
     #[arg(long, value_name = "TIME")]
     pub end_time: Option<String>,
     /// Only this account's files (repeat for more); every account when left out.
@@ -53,16 +59,26 @@ pub struct Args {
     /// Send one delivery message per file to the forwarder's queue instead of forwarding here.
     #[arg(long, value_name = "URL")]
     pub queue_url: Option<String>,
-    /// Read the files and write nothing: what would be forwarded, by route and category.
+    /// Read the files and write nothing: what would be forwarded, by route, category and event
+    /// source, in each group's class, with the monthly ingestion cost it implies.
     #[arg(long)]
     pub dry_run: bool,
+    /// Dry runs: the ingestion price per GB to estimate with: `0.57` for Standard groups,
+    /// `INFREQUENT_ACCESS=0.285` for a class (repeat for both). Default: us-east-1 list prices.
+    #[arg(long, value_name = "[CLASS=]USD")]
+    pub price_per_gb: Vec<String>,
+    /// The summary JSON, with every object's counts, on standard output even on a terminal.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub aws: AwsOptions,
 }
 
 /// Why the backfill did not run: printed with its reason, exit status 2.
 #[derive(Debug, thiserror::Error)]
 pub enum CommandError {
-    #[error("{0} is not an ISO-8601 UTC time (e.g. 2026-11-25T00:00:00Z)")]
-    Time(String),
+    #[error(transparent)]
+    Time(#[from] TimeArgumentError),
     #[error("--start-time must be before --end-time")]
     StartAfterEnd,
     #[error(transparent)]
@@ -71,6 +87,8 @@ pub enum CommandError {
     Plan(#[from] BackfillError),
     #[error("sending delivery messages: {0}")]
     Queue(CallError),
+    #[error(transparent)]
+    Price(#[from] PriceError),
 }
 
 /// How the backfill went.
@@ -98,10 +116,9 @@ pub async fn run(
     now: i64,
     progress: Progress,
 ) -> Result<Outcome, CommandError> {
-    let time = |text: &str| iso_seconds(text).ok_or_else(|| CommandError::Time(text.to_owned()));
-    let start = time(&args.start_time)?;
+    let start = parse_time(&args.start_time)?;
     let end = match &args.end_time {
-        Some(end) => time(end)?,
+        Some(end) => parse_time(end)?,
         None => now,
     };
     if start > end {
@@ -120,14 +137,18 @@ pub async fn run(
     let listing = Arc::new(S3Objects {
         client: trailwatch::aws::s3::client(sdk),
     });
+    let mut prices = Prices::default();
+    for price in &args.price_per_gb {
+        prices.set(price)?;
+    }
     let plan = plan_backfill(listing, &request, now).await?;
     progress.say(&format!(
-        "backfill: {} files ({}) delivered {} .. {} in {} account-regions of s3://{}{}",
-        plan.objects.len(),
+        "backfill: {} ({}) delivered {} .. {} in {} of s3://{}{}",
+        counted(plan.objects.len() as u64, "file", "files"),
         megabytes(BackfillPlan::bytes(&plan.objects)),
         iso_text(start),
         iso_text(end),
-        plan.parts.len(),
+        counted(plan.parts.len() as u64, "account-region", "account-regions"),
         args.bucket,
         args.prefix
             .as_deref()
@@ -136,11 +157,7 @@ pub async fn run(
             .unwrap_or_default(),
     ));
     if !plan.too_old.is_empty() {
-        progress.say(&format!(
-            "backfill: {} files ({}) were delivered more than 14 days ago: CloudWatch Logs refuses their records (tooOld), so they are not read",
-            plan.too_old.len(),
-            megabytes(BackfillPlan::bytes(&plan.too_old))
-        ));
+        progress.say(&too_old_text(&plan.too_old));
     }
     let mut outcome = Outcome::default();
     match (&args.queue_url, config.dry_run) {
@@ -172,11 +189,76 @@ pub async fn run(
                 (&owner, config.dry_run),
                 &progress,
             );
-            outcome.summary = Some(summary.await);
+            let summary = summary.await;
+            if summary.dry_run {
+                let groups = group_classes(sdk, &summary).await;
+                progress.say(&trailwatch::dry_run::report(
+                    &summary,
+                    &groups,
+                    end - start,
+                    &prices,
+                ));
+            }
+            outcome.summary = Some(summary);
         }
     }
     outcome.plan = plan;
     Ok(outcome)
+}
+
+/// The files too old to forward, named: the first few, then how many more.
+fn too_old_text(too_old: &[ListedObject]) -> String {
+    const NAMED: usize = 5;
+    let mut text = format!(
+        "backfill: {} ({}) delivered more than 14 days ago will not be read: CloudWatch Logs refuses records that old (tooOld)",
+        counted(too_old.len() as u64, "file", "files"),
+        megabytes(BackfillPlan::bytes(too_old)),
+    );
+    for object in too_old.iter().take(NAMED) {
+        text.push_str(&format!("\n  {}", object.key));
+    }
+    if too_old.len() > NAMED {
+        text.push_str(&format!(
+            "\n  and {} more",
+            count((too_old.len() - NAMED) as u64)
+        ));
+    }
+    text
+}
+
+/// Each destination group's class as it is (DescribeLogGroups) or as the forwarder would
+/// create it (its configuration; the stack's LogGroupClass for the groups the stack creates).
+async fn group_classes(sdk: &SdkConfig, summary: &ForwardSummary) -> BTreeMap<String, GroupClass> {
+    let client = aws_sdk_cloudwatchlogs::Client::new(sdk);
+    let mut classes = BTreeMap::new();
+    for entry in &summary.would_forward {
+        if classes.contains_key(&entry.log_group) {
+            continue;
+        }
+        let configured = entry.log_group_class;
+        let found = client
+            .describe_log_groups()
+            .log_group_name_prefix(&entry.log_group)
+            .send()
+            .await;
+        let class = match found {
+            Ok(found) => found
+                .log_groups()
+                .iter()
+                .find(|group| group.log_group_name() == Some(entry.log_group.as_str()))
+                .map_or(GroupClass::WillBeCreated(configured), |group| {
+                    GroupClass::Exists(match group.log_group_class() {
+                        Some(aws_sdk_cloudwatchlogs::types::LogGroupClass::InfrequentAccess) => {
+                            LogGroupClass::InfrequentAccess
+                        }
+                        _ => LogGroupClass::Standard,
+                    })
+                }),
+            Err(error) => GroupClass::NotChecked(configured, trailwatch::aws::describe(&error)),
+        };
+        classes.insert(entry.log_group.clone(), class);
+    }
+    classes
 }
 
 /// Forwards each object with the function's pipeline, a few at once, in delivery order. An
@@ -282,10 +364,9 @@ impl Progress {
         let bytes = BackfillPlan::bytes(objects);
         let bar = matches!(self, Progress::Bar).then(|| {
             let bar = indicatif::ProgressBar::new(bytes);
-            let style = indicatif::ProgressStyle::with_template(
-                "{elapsed_precise} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} ETA {eta} {msg}",
-            )
-            .map(|s| s.progress_chars("=> "));
+            // The counts are ours (MB, separators, minutes), not indicatif's MiB and seconds.
+            let style = indicatif::ProgressStyle::with_template("[{bar:30}] {msg}")
+                .map(|s| s.progress_chars("=> "));
             if let Ok(style) = style {
                 bar.set_style(style);
             }
@@ -321,34 +402,36 @@ impl Tally<'_> {
         self.bytes.0 += bytes;
         if let Some(bar) = &self.bar {
             bar.set_position(self.bytes.0);
-            bar.set_message(format!(
-                "files {}/{} records {}",
-                self.files.0, self.files.1, self.records
-            ));
+            bar.set_message(self.counts());
         }
         if let Progress::Lines { every } = self.progress {
             if self.last_line.elapsed() >= *every {
                 self.last_line = Instant::now();
-                eprintln!("{}", self.line());
+                eprintln!("backfill: {}", self.counts());
             }
         }
     }
 
-    /// `backfill: 12/40 files, 61,200 records, 3.1/10.4 MB, 1.2 MB/s, ETA 6 s`
-    fn line(&self) -> String {
+    /// `12/40 files, 61,200 records, 3.10/10.4 MB, 1.20 MB/s, ETA 6 minutes`
+    fn counts(&self) -> String {
         let elapsed = self.started.elapsed().as_secs_f64().max(0.001);
         let rate = self.bytes.0 as f64 / elapsed;
         let left = self.bytes.1.saturating_sub(self.bytes.0) as f64;
-        let eta = if rate > 0.0 { left / rate } else { 0.0 };
+        let eta = if left == 0.0 {
+            "done".to_owned()
+        } else if rate > 0.0 {
+            format!("ETA {}", minutes(left / rate))
+        } else {
+            "ETA unknown".to_owned()
+        };
         format!(
-            "backfill: {}/{} files, {} records, {}/{}, {}/s, ETA {:.0} s",
-            self.files.0,
-            self.files.1,
-            self.records,
-            megabytes(self.bytes.0),
+            "{}/{}, {}, {}/{}, {}/s, {eta}",
+            count(self.files.0 as u64),
+            counted(self.files.1 as u64, "file", "files"),
+            counted(self.records, "record", "records"),
+            megabytes(self.bytes.0).trim_end_matches(" MB"),
             megabytes(self.bytes.1),
             megabytes(rate as u64),
-            eta
         )
     }
 
@@ -356,45 +439,41 @@ impl Tally<'_> {
         if let Some(bar) = &self.bar {
             bar.finish_and_clear();
         }
-        if !matches!(self.progress, Progress::Quiet) {
-            eprintln!("{}", self.line());
-            eprintln!(
-                "backfill: {} records, {} forwarded{}, {} filtered, {} rejected; {} objects skipped ({} already forwarded), {} failed",
-                total.records,
-                total.forwarded,
-                if total.dry_run {
-                    " (dry run: would be)"
-                } else {
-                    ""
-                },
-                total.filtered,
-                total.rejected,
-                total.skipped_objects,
-                total.already_forwarded_objects,
-                total.failed_objects
-            );
-            if total.dry_run {
-                eprintln!(
-                    "backfill: would forward (route, class, category, event source: records, bytes)"
-                );
-                for entry in &total.would_forward {
-                    eprintln!(
-                        "  {} {} {} {}: {} records, {}",
-                        entry.route,
-                        entry.log_group_class.as_str(),
-                        entry.category,
-                        entry.event_source,
-                        entry.records,
-                        megabytes(entry.bytes)
-                    );
-                }
-            }
+        if matches!(self.progress, Progress::Quiet) {
+            return;
         }
+        let elapsed = self.started.elapsed().as_secs_f64();
+        eprintln!(
+            "backfill: {} in {}",
+            counted(self.files.0 as u64, "file", "files"),
+            if elapsed < 60.0 {
+                format!("{elapsed:.0} s")
+            } else {
+                minutes(elapsed)
+            }
+        );
+        eprintln!("{}", totals_text(total));
     }
 }
 
-fn megabytes(bytes: u64) -> String {
-    format!("{:.1} MB", bytes as f64 / 1e6)
+/// `10,663 records: 10,000 forwarded, 600 filtered, 63 rejected; 2 files skipped (1 already
+/// forwarded), 0 failed`
+fn totals_text(total: &ForwardSummary) -> String {
+    format!(
+        "backfill: {}: {} {}, {} filtered, {} rejected; {} skipped ({} already forwarded), {} failed",
+        counted(total.records, "record", "records"),
+        count(total.forwarded),
+        if total.dry_run {
+            "would be forwarded (dry run)"
+        } else {
+            "forwarded"
+        },
+        count(total.filtered),
+        count(total.rejected),
+        counted(total.skipped_objects, "file", "files"),
+        count(total.already_forwarded_objects),
+        count(total.failed_objects),
+    )
 }
 
 #[cfg(test)]

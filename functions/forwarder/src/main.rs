@@ -11,8 +11,8 @@ async fn main() -> Result<(), Error> {
     let cli = Cli::try_parse().unwrap_or_else(|error| error.exit());
     match cli.command {
         Some(Command::Backfill(args)) => {
-            // Command mode: its logs on standard error.
-            trailwatch::aws::logging::init_subscriber_with_writer(std::io::stderr);
+            // Command mode: warnings on standard error, everything with --debug (or RUST_LOG).
+            trailwatch::aws::logging::init_command_subscriber(args.aws.debug);
             std::process::exit(backfill(&args).await);
         }
         None if std::env::var_os(RUNTIME_API).is_none() => {
@@ -54,25 +54,39 @@ async fn main() -> Result<(), Error> {
     .await
 }
 
-/// `forwarder backfill …`: the summary JSON on standard output, progress on standard error;
-/// exit status 0 all forwarded, 1 an object failed, 2 could not run.
+/// `forwarder backfill …`: progress and the summary on standard error, the summary JSON on
+/// standard output (with --json, or when it is not a terminal); exit status 0 all forwarded,
+/// 1 an object failed, 2 could not run.
 async fn backfill(parsed: &forwarder::backfill::Args) -> i32 {
     let config = match trailwatch::ForwarderConfig::from_env() {
         Ok(config) => config,
         Err(error) => {
-            eprintln!("{error}");
+            eprintln!("backfill: {error}");
             return 2;
         }
     };
-    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .http_client(trailwatch::aws::http::https_client())
-        .load()
-        .await;
+    if parsed.aws.no_verify_ssl {
+        eprintln!("{}", trailwatch::aws::options::VERIFY_SSL_NOTE);
+    }
+    let sdk = match parsed.aws.sdk_config(None).await {
+        Ok(sdk) if sdk.region().is_some() => sdk,
+        Ok(_) => {
+            eprintln!("backfill: {}", trailwatch::aws::options::NO_REGION);
+            return 2;
+        }
+        Err(error) => {
+            eprintln!("backfill: {error}");
+            return 2;
+        }
+    };
     let now = trailwatch::clock::now_seconds();
     let progress = forwarder::backfill::Progress::for_stderr();
     match forwarder::backfill::run(parsed, &sdk, config, now, progress).await {
         Ok(outcome) => {
-            if let Some(summary) = &outcome.summary {
+            use std::io::IsTerminal;
+            // On a terminal the summary above is enough; scripts and --json get every object.
+            let json = parsed.json || !std::io::stdout().is_terminal();
+            if let Some(summary) = outcome.summary.as_ref().filter(|_| json) {
                 println!("{}", serde_json::to_string(summary).unwrap_or_default());
             }
             outcome.exit_code()

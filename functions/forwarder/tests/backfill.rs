@@ -241,3 +241,109 @@ async fn a_damaged_file_fails_alone_and_the_exit_status_says_so() {
         assert_eq!(harness.events(stream).await, expected(records), "{stream}");
     }
 }
+
+/// The binary as a person runs it: an `s3://` bucket, a start time in another of the AWS CLI's
+/// forms, the emulator through --endpoint-url. What it prints is read: counts with separators
+/// and singulars, the file too old to forward named, the dry run's table in each group's class
+/// as it is or will be, the estimate; no per-object log lines; the JSON when piped.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_binary_prints_a_summary_a_person_reads() {
+    let harness = Harness::new("backfill-binary").await;
+    let by_stream = deliver(&harness).await;
+    let records: u64 = by_stream.values().map(|r| r.len() as u64).sum();
+    let start_seconds = now_millis() / 1000 - 21 * 86_400;
+    // `2026-11-12 09:15:00`: the AWS CLI's space-separated form.
+    let start = trailwatch::clock::iso_text(start_seconds)
+        .replace('T', " ")
+        .replace('Z', "");
+    let bucket = format!("s3://{}", harness.bucket);
+    let run = || {
+        support::run_binary(
+            env!("CARGO_BIN_EXE_forwarder"),
+            &[
+                "backfill",
+                "--s3-bucket",
+                &bucket,
+                "--start-time",
+                &start,
+                "--dry-run",
+                "--endpoint-url",
+                &moto().endpoint,
+            ],
+            &[
+                ("LOG_GROUP_NAME", harness.group.as_str()),
+                ("AWS_REGION", "us-east-1"),
+                ("AWS_ACCESS_KEY_ID", "testing"),
+                ("AWS_SECRET_ACCESS_KEY", "testing"),
+            ],
+            &["ROUTES", "RUST_LOG", "AWS_PROFILE", "AWS_ENDPOINT_URL"],
+        )
+    };
+    let output = run();
+    let err = support::text(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{err}");
+    assert!(
+        err.starts_with("backfill: 8 files (")
+            && err.contains(&format!("in 4 account-regions of {bucket}\n")),
+        "{err}"
+    );
+    assert!(
+        err.contains("backfill: 1 file (") && err.contains("delivered more than 14 days ago"),
+        "{err}"
+    );
+    // The too-old file is named on the next line.
+    let named = err
+        .lines()
+        .skip_while(|line| !line.contains("more than 14 days ago"))
+        .nth(1)
+        .unwrap_or_default();
+    assert!(named.starts_with("  AWSLogs/o-aa11bb22cc/"), "{err}");
+    let total = trailwatch::human::count(records);
+    assert!(
+        err.contains(&format!(
+            "backfill: {total} records: {total} would be forwarded (dry run), 0 filtered"
+        )),
+        "{err}"
+    );
+    assert!(
+        err.contains("Dry run: what would be forwarded, largest first"),
+        "{err}"
+    );
+    assert!(err.contains("STANDARD (to be created)"), "{err}");
+    assert!(err.contains("Estimated ingestion: "), "{err}");
+    assert!(
+        !err.contains("INFO") && !err.contains("object"),
+        "log lines: {err}"
+    );
+    let summary: serde_json::Value =
+        serde_json::from_str(support::text(&output.stdout).trim()).expect("the summary JSON");
+    assert_eq!(summary["dryRun"], true);
+    assert_eq!(summary["forwarded"], records);
+
+    // Once the group exists, its own class is reported.
+    harness
+        .logs
+        .create_log_group()
+        .log_group_name(&harness.group)
+        .log_group_class(aws_sdk_cloudwatchlogs::types::LogGroupClass::InfrequentAccess)
+        .send()
+        .await
+        .unwrap();
+    // The class the service reports (moto keeps none and answers STANDARD; AWS answers
+    // INFREQUENT_ACCESS).
+    let described = harness
+        .logs
+        .describe_log_groups()
+        .log_group_name_prefix(&harness.group)
+        .send()
+        .await
+        .unwrap();
+    let class = described.log_groups()[0]
+        .log_group_class()
+        .map_or("STANDARD", |class| class.as_str())
+        .to_owned();
+    let err = support::text(&run().stderr);
+    assert!(!err.contains("(to be created)"), "{err}");
+    assert!(err.contains(&format!("  {class}  ")), "{err}");
+    assert!(err.contains(&format!("  {class}: ")), "{err}");
+}

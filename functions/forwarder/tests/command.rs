@@ -77,3 +77,37 @@ fn a_bad_configuration_is_said_in_words() {
     );
     assert!(!err.contains("ConfigError {"), "a Debug dump: {err}");
 }
+
+#[test]
+fn routes_and_selectors_may_name_a_file_and_a_path_given_as_json_gets_the_hint() {
+    let dir = std::env::temp_dir().join("trailwatch-forwarder-routes-file");
+    std::fs::create_dir_all(&dir).expect("a temporary folder");
+    let routes = dir.join("routes.json");
+    // Read from the file: the refusal can only come from its content.
+    std::fs::write(&routes, r#"[{"logGroupName": "aws/from-the-file"}]"#).expect("written");
+    let under_lambda = |variable: &str, value: &str| {
+        forwarder(
+            &[],
+            &[("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9"), (variable, value)],
+        )
+    };
+    let from_file = under_lambda("ROUTES", &format!("file://{}", routes.display()));
+    let err = text(&from_file.stderr);
+    assert_eq!(from_file.status.code(), Some(1), "{err}");
+    assert!(
+        err.starts_with("forwarder: configuration ROUTES: ") && err.contains("aws/from-the-file"),
+        "{err}"
+    );
+    let missing = under_lambda("ROUTES", "file:///nonexistent/routes.json");
+    let err = text(&missing.stderr);
+    assert!(
+        err.contains("file:///nonexistent/routes.json cannot be read"),
+        "{err}"
+    );
+    let path = under_lambda("ROUTES", "events/config/routes-three-groups.json");
+    let err = text(&path.stderr);
+    assert!(
+        err.contains("write file://events/config/routes-three-groups.json"),
+        "{err}"
+    );
+}

@@ -3,7 +3,9 @@
 
 use std::sync::Arc;
 
+use trailwatch::arguments::{TimeArgumentError, parse_bucket};
 use trailwatch::aws::checkpoints::DynamoCheckpoints;
+use trailwatch::aws::options::AwsOptions;
 use trailwatch::digest::keys::KeyCache;
 use trailwatch::digest::provenance::{
     DEFAULT_FORWARD_GRACE_MINUTES, Forwarding, ForwardingVerdict, reconcile_report,
@@ -27,14 +29,16 @@ pub struct Args {
     /// The trail's ARN: arn:aws:cloudtrail:REGION:ACCOUNT:trail/NAME.
     #[arg(long, value_name = "ARN")]
     pub trail_arn: String,
-    /// UTC ISO-8601, e.g. 2026-11-25T00:00:00Z.
+    /// Log files delivered from this time: 2026-11-25, 2026-11-25T10:00:00Z, 2026-11-25
+    /// 10:00:00, 20261125T100000Z, or with an offset (+01:00), which is converted to UTC.
+    /// Without a zone, UTC.
     #[arg(long, value_name = "TIME")]
     pub start_time: String,
-    /// UTC ISO-8601; now when left out.
+    /// Log files delivered up to this time (the forms of --start-time); now when left out.
     #[arg(long, value_name = "TIME")]
     pub end_time: Option<String>,
-    /// The trail's bucket; from DescribeTrails when left out.
-    #[arg(long, value_name = "BUCKET")]
+    /// The trail's bucket (its name, or s3://name); from DescribeTrails when left out.
+    #[arg(long, value_name = "BUCKET", value_parser = parse_bucket)]
     pub s3_bucket: Option<String>,
     /// The trail's key prefix; from DescribeTrails when left out.
     #[arg(long, value_name = "PREFIX")]
@@ -49,7 +53,8 @@ pub struct Args {
     /// ListPublicKeys.
     #[arg(long, value_name = "FILE")]
     pub public_keys_file: Option<String>,
-    /// The region whose digests are validated; AWS_REGION when left out.
+    /// The region whose digests are validated and whose endpoints are called (as the AWS
+    /// CLI's --region); AWS_REGION or the profile's region when left out.
     #[arg(long, value_name = "REGION")]
     pub region: Option<String>,
     /// The forwarder's checkpoint table: each listed log file is then reconciled with what was
@@ -59,6 +64,8 @@ pub struct Args {
     /// Also print the valid files.
     #[arg(long)]
     pub verbose: bool,
+    #[command(flatten)]
+    pub aws: AwsOptions,
 }
 
 /// The arguments after the binary's name: `validate-logs …`.
@@ -76,8 +83,8 @@ pub fn parse(args: &[String]) -> Result<Args, clap::Error> {
 /// Why the command could not validate: printed in words, exit code 255.
 #[derive(Debug, thiserror::Error)]
 pub enum CommandError {
-    #[error("Unable to parse date value: {0}")]
-    Date(String),
+    #[error(transparent)]
+    Date(#[from] TimeArgumentError),
     #[error(transparent)]
     Validation(#[from] ValidationError),
 }
@@ -85,14 +92,18 @@ pub enum CommandError {
 /// Runs the command; returns its exit code. A usage error is clap's message and 2 (as the AWS
 /// CLI); `--help` prints the help and 0; a runtime error is its message alone and 255.
 pub async fn run(args: &[String], clients: &Clients, region: &str, now: i64) -> i32 {
-    let parsed = match parse(args) {
-        Ok(parsed) => parsed,
+    match parse(args) {
+        Ok(parsed) => execute(&parsed, clients, region, now).await,
         Err(error) => {
             let _ = error.print();
-            return error.exit_code();
+            error.exit_code()
         }
-    };
-    match validate(&parsed, clients, region, now).await {
+    }
+}
+
+/// Runs parsed arguments with `clients`; returns the exit code.
+pub async fn execute(args: &Args, clients: &Clients, region: &str, now: i64) -> i32 {
+    match validate(args, clients, region, now).await {
         Ok(code) => code,
         Err(error) => {
             eprintln!("{error}");
@@ -125,7 +136,7 @@ async fn validate(
     now: i64,
 ) -> Result<i32, CommandError> {
     let range = args.request().resolve(now).map_err(|error| match error {
-        RequestError::BadTime { value, .. } => CommandError::Date(value),
+        RequestError::BadTime { source, .. } => CommandError::Date(source),
         other => CommandError::Validation(other.into()),
     })?;
     let keys = Keys::new(

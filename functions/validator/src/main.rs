@@ -10,18 +10,14 @@ async fn main() -> Result<(), Error> {
         eprintln!("{}", validator::NOT_IN_LAMBDA);
         std::process::exit(2);
     }
+    if !args.is_empty() {
+        // Command mode: `validator validate-logs …`, as the AWS CLI.
+        std::process::exit(validate_logs(&args).await);
+    }
     let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
         .http_client(trailwatch::aws::http::https_client())
         .load()
         .await;
-    if !args.is_empty() {
-        // Command mode: `validator validate-logs …`, as the AWS CLI.
-        let region = sdk.region().map(|r| r.to_string()).unwrap_or_default();
-        let now = trailwatch::clock::now_seconds();
-        std::process::exit(
-            validator::cli::run(&args, &validator::aws::Clients::new(&sdk), &region, now).await,
-        );
-    }
     // Lambda's log level and format, with the SDK held at WARN (it would log request bodies).
     trailwatch::aws::logging::init_subscriber();
     let validator = match validator::Validator::from_env(&sdk) {
@@ -36,4 +32,36 @@ async fn main() -> Result<(), Error> {
         validator::handle(&validator, event)
     }))
     .await
+}
+
+/// `validator validate-logs …`: the AWS CLI's arguments (its global options included), output
+/// and exit codes.
+async fn validate_logs(args: &[String]) -> i32 {
+    let parsed = match validator::cli::parse(args) {
+        Ok(parsed) => parsed,
+        Err(error) => {
+            let _ = error.print();
+            return error.exit_code();
+        }
+    };
+    // Only --debug logs: without it the output is the AWS CLI's alone.
+    if parsed.aws.debug {
+        trailwatch::aws::logging::init_command_subscriber(true);
+    }
+    if parsed.aws.no_verify_ssl {
+        eprintln!("{}", trailwatch::aws::options::VERIFY_SSL_NOTE);
+    }
+    let sdk = match parsed.aws.sdk_config(parsed.region.as_deref()).await {
+        Ok(sdk) => sdk,
+        Err(error) => {
+            eprintln!("{error}");
+            return 255;
+        }
+    };
+    let Some(region) = sdk.region().map(|r| r.to_string()) else {
+        eprintln!("{}, or give --region", trailwatch::aws::options::NO_REGION);
+        return 255;
+    };
+    let clients = validator::aws::Clients::new(&sdk);
+    validator::cli::execute(&parsed, &clients, &region, trailwatch::clock::now_seconds()).await
 }

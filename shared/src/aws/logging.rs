@@ -42,6 +42,40 @@ pub fn filter(requested: Option<&str>) -> EnvFilter {
     filter
 }
 
+/// `--debug` on a command: our code and the SDK's request flow (credentials, endpoints, calls,
+/// retries) at DEBUG; the HTTP and TLS stack stays at WARN, and nothing is at TRACE, where
+/// request and response bodies are logged.
+pub fn debug_filter() -> EnvFilter {
+    let mut filter = EnvFilter::builder()
+        .with_default_directive(LevelFilter::DEBUG.into())
+        .parse_lossy("");
+    for target in ["hyper", "h2", "rustls", "tower"] {
+        if let Ok(directive) = format!("{target}=warn").parse::<Directive>() {
+            filter = filter.add_directive(directive);
+        }
+    }
+    filter
+}
+
+/// A command's subscriber, on standard error beside its output: `--debug`'s filter, else
+/// `RUST_LOG`, else warnings only (a command's own output says what happened; the functions'
+/// per-object INFO lines are for their logs).
+pub fn init_command_subscriber(debug: bool) {
+    let filter = if debug {
+        debug_filter()
+    } else {
+        filter(Some(
+            std::env::var("RUST_LOG").ok().as_deref().unwrap_or("warn"),
+        ))
+    };
+    tracing_subscriber::fmt()
+        .with_target(false)
+        .without_time()
+        .with_writer(std::io::stderr)
+        .with_env_filter(filter)
+        .init();
+}
+
 /// Installs the subscriber on standard output, as Lambda expects.
 pub fn init_subscriber() {
     init_subscriber_with_writer(std::io::stdout);
@@ -120,5 +154,26 @@ mod tests {
             assert!(text.contains("our debug line"), "{requested}: {text}");
         }
         assert!(!logged("INFO").contains("our debug line"));
+    }
+
+    #[test]
+    fn debug_shows_the_sdk_calls_but_never_bodies_or_http_frames() {
+        let captured = Captured::default();
+        let writer = captured.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_env_filter(debug_filter())
+            .with_writer(move || writer.clone())
+            .finish();
+        tracing::subscriber::with_default(subscriber, || {
+            tracing::trace!(target: "aws_smithy_runtime::client::orchestrator", "sdk request body");
+            tracing::debug!(target: "aws_smithy_runtime::client::orchestrator", "beginning attempt");
+            tracing::debug!(target: "hyper_util::client", "http frame");
+            tracing::debug!(target: "trailwatch::digest", "our debug line");
+        });
+        let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+        assert!(text.contains("beginning attempt"), "{text}");
+        assert!(text.contains("our debug line"), "{text}");
+        assert!(!text.contains("sdk request body"), "{text}");
+        assert!(!text.contains("http frame"), "{text}");
     }
 }

@@ -7,6 +7,7 @@ pub mod checkpoints;
 pub mod http;
 pub mod logging;
 pub mod logs;
+pub mod options;
 pub mod s3;
 pub mod sqs;
 pub mod transient;

@@ -22,7 +22,6 @@
 
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_runtime_api::http::Response;
-use aws_smithy_types::error::display::DisplayErrorContext;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 use crate::ports::{CallError, Transience};
@@ -109,9 +108,45 @@ impl CallError {
     }
 }
 
-/// The whole error chain, as the SDK's own display of it (plain `Display` says little).
-pub fn describe<E: std::error::Error + 'static>(error: &SdkError<E, Response>) -> String {
-    DisplayErrorContext(error).to_string()
+/// One line for a person and a log reader: a service's answer as `Code: message (request id
+/// …)`, anything else (no connection, no credentials, no region) as its chain of causes, each
+/// said once. Never the `Debug` form, which `DisplayErrorContext` appends (~1.5 KB of headers
+/// and nested types).
+pub fn describe<E>(error: &SdkError<E, Response>) -> String
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    let SdkError::ServiceError(service) = error else {
+        return causes(error);
+    };
+    let meta = service.err().meta();
+    let mut line = match meta.code() {
+        Some(code) => code.to_owned(),
+        None => format!("HTTP {}", service.raw().status().as_u16()),
+    };
+    if let Some(message) = meta.message().filter(|m| !m.is_empty()) {
+        line.push_str(": ");
+        line.push_str(message);
+    }
+    // The id AWS Support asks for (x-amz-request-id / x-amzn-RequestId).
+    if let Some(id) = meta.extra("aws_request_id") {
+        line.push_str(&format!(" (request id {id})"));
+    }
+    line
+}
+
+/// An error and its sources, joined by ": ", leaving out a cause its effect already says.
+fn causes(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut said: Vec<String> = Vec::new();
+    let mut next = Some(error);
+    while let Some(error) = next {
+        let text = error.to_string();
+        if !said.iter().any(|earlier| earlier.contains(&text)) {
+            said.push(text);
+        }
+        next = error.source();
+    }
+    said.join(": ")
 }
 
 #[cfg(test)]
@@ -137,6 +172,37 @@ mod tests {
         SdkError::dispatch_failure(ConnectorError::io(Box::new(std::io::Error::from(
             std::io::ErrorKind::ConnectionReset,
         ))))
+    }
+
+    #[test]
+    fn an_sdk_error_is_said_in_one_line_without_its_debug_form() {
+        let error = PutLogEventsError::generic(
+            ErrorMetadata::builder()
+                .code("ResourceNotFoundException")
+                .message("The specified log group does not exist.")
+                .custom("aws_request_id", "3f1c-req")
+                .build(),
+        );
+        let raw = Response::new(StatusCode::try_from(400).unwrap(), SdkBody::empty());
+        assert_eq!(
+            describe(&SdkError::service_error(error, raw)),
+            "ResourceNotFoundException: The specified log group does not exist. (request id 3f1c-req)"
+        );
+        let bare = PutLogEventsError::generic(ErrorMetadata::builder().build());
+        let raw = Response::new(StatusCode::try_from(503).unwrap(), SdkBody::empty());
+        assert_eq!(describe(&SdkError::service_error(bare, raw)), "HTTP 503");
+        let reset = describe(&reset());
+        assert!(
+            reset.starts_with("dispatch failure") && reset.contains("connection reset"),
+            "{reset}"
+        );
+        for said in [reset, describe(&timeout())] {
+            assert!(
+                !said.contains('\n') && !said.contains("DispatchFailure"),
+                "{said}"
+            );
+            assert!(!said.contains("ConnectorError {"), "a Debug dump: {said}");
+        }
     }
 
     #[test]

@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::store::CallError;
-use crate::clock::iso_seconds;
+use crate::arguments::{TimeArgumentError, parse_time};
 
 /// A trail ARN's parts: `arn:<partition>:cloudtrail:<home-region>:<account>:trail/<name>`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,8 +23,11 @@ pub enum RequestError {
     NoTrailArn,
     #[error("validateRange needs startTime (ISO-8601 UTC) or hoursBack")]
     NoStart,
-    #[error("validateRange {field} is not ISO-8601 UTC: {value}")]
-    BadTime { field: &'static str, value: String },
+    #[error("validateRange {field}: {source}")]
+    BadTime {
+        field: &'static str,
+        source: TimeArgumentError,
+    },
     #[error("Invalid time range specified: start-time must occur before end-time")]
     StartAfterEnd,
     #[error("validateRange hoursBack must be a whole number from 1 to {MAX_HOURS_BACK}, not {0}")]
@@ -135,10 +138,10 @@ impl RangeRequest {
     /// Checks the request; `now` ends a range without `endTime`. Empty strings count as unset.
     pub fn resolve(&self, now: i64) -> Result<ResolvedRange, RequestError> {
         let text = |value: &Option<String>| value.clone().filter(|t| !t.is_empty());
-        let time = |field: &'static str, value: String| match iso_seconds(&value) {
-            Some(seconds) if (0..=LAST_TIME).contains(&seconds) => Ok(seconds),
-            Some(_) => Err(RequestError::OutOfRange { field, value }),
-            None => Err(RequestError::BadTime { field, value }),
+        let time = |field: &'static str, value: String| match parse_time(&value) {
+            Ok(seconds) if (0..=LAST_TIME).contains(&seconds) => Ok(seconds),
+            Ok(_) => Err(RequestError::OutOfRange { field, value }),
+            Err(source) => Err(RequestError::BadTime { field, source }),
         };
         let trail_arn = text(&self.trail_arn).ok_or(RequestError::NoTrailArn)?;
         let trail = TrailArn::parse(&trail_arn)?;
@@ -221,7 +224,7 @@ mod tests {
                 serde_json::json!({"trailArn": arn, "startTime": "yesterday"}),
                 RequestError::BadTime {
                     field: "startTime",
-                    value: "yesterday".into(),
+                    source: parse_time("yesterday").unwrap_err(),
                 },
             ),
             (

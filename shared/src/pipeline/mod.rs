@@ -207,7 +207,7 @@ where
             let first = summary.objects.is_empty();
             let settled = self.forward(notified, deadline, owner, first).await;
             tally.object(message_id, &settled);
-            log_object(&settled.summary);
+            log_object(&settled.summary, self.settings.dry_run);
             summary.add(settled.summary);
         }
         tally.end()
@@ -366,7 +366,7 @@ where
     }
 }
 /// One line per object, with counts only: records hold identities and request parameters.
-fn log_object(object: &ObjectSummary) {
+fn log_object(object: &ObjectSummary, dry_run: bool) {
     let reasons = &object.rejected_reasons;
     for entry in &object.would_forward {
         tracing::info!(bucket = %object.bucket, key = %object.key, route = %entry.route, log_group = %entry.log_group, category = %entry.category, event_source = %entry.event_source, records = entry.records, bytes = entry.bytes, "dry run: would forward");
@@ -376,6 +376,12 @@ fn log_object(object: &ObjectSummary) {
     } else if let Some(reason) = object.skip_reason() {
         tracing::info!(bucket = %object.bucket, key = %object.key, kind = %object.kind, reason = %reason, "object skipped");
     } else {
-        tracing::info!(bucket = %object.bucket, key = %object.key, kind = %object.kind, records = object.records, forwarded = object.forwarded, filtered = object.filtered, rejected = object.rejected, too_old = reasons.too_old, too_new = reasons.too_new, expired = reasons.expired, too_large = reasons.too_large, invalid_record = reasons.invalid_record, resumed_at = object.resumed_at, handed_off_at = object.handed_off_at, bytes_read = object.bytes_read, "object forwarded");
+        // A dry run reads and forwards nothing: its `forwarded` is what would be.
+        let message = if dry_run {
+            "dry run: object read"
+        } else {
+            "object forwarded"
+        };
+        tracing::info!(bucket = %object.bucket, key = %object.key, kind = %object.kind, records = object.records, forwarded = object.forwarded, filtered = object.filtered, rejected = object.rejected, too_old = reasons.too_old, too_new = reasons.too_new, expired = reasons.expired, too_large = reasons.too_large, invalid_record = reasons.invalid_record, resumed_at = object.resumed_at, handed_off_at = object.handed_off_at, bytes_read = object.bytes_read, "{message}");
     }
 }

@@ -11,7 +11,7 @@ use crate::digest::hash::HashingReader;
 use crate::logs::batch::{EVENT_OVERHEAD_BYTES, MAX_MESSAGE_BYTES};
 use crate::logs::{Batch, BatchBuilder, Destination, KeyFacts, LogEvent, RejectedReasons};
 use crate::route::Routes;
-use crate::summary::WouldForward;
+use crate::summary::{WouldFilter, WouldForward};
 use crate::trail::file::decompress_at_most;
 use crate::trail::split::{Element, split_records};
 use crate::trail::{EventCategory, FileError, RecordError, RecordFields, Stop};
@@ -53,6 +53,8 @@ pub struct FilePlan {
     pub batched: u64,
     /// Dry runs: what the batched records are, by route, category and event source.
     pub would_forward: Vec<WouldForward>,
+    /// Dry runs: what the filtered records are, by category and event source.
+    pub would_filter: Vec<WouldFilter>,
     /// Reading stopped early on request: every record before this index was batched and
     /// emitted, none from it on. A later invocation resumes here.
     pub handoff_at: Option<u64>,
@@ -125,7 +127,8 @@ where
     planner.plan.next_record = planner.position;
     planner.flush_all(planner.position);
     planner.plan.bytes_read = source.bytes;
-    planner.plan.would_forward = planner.tally.into_entries(&context.routes);
+    (planner.plan.would_forward, planner.plan.would_filter) =
+        planner.tally.into_entries(&context.routes);
     planner.plan
 }
 
@@ -252,10 +255,14 @@ where
         fields: &RecordFields<'_>,
     ) -> Result<Option<Routed>, RecordError> {
         let timestamp = fields.event_time_millis()?;
+        let category = fields.category();
+        let source = || fields.event_source.as_deref().unwrap_or("unknown");
         let Some(route) = self.context.routes.route_for(fields) else {
+            if self.context.dry_run {
+                self.tally.filter(category, source());
+            }
             return Ok(None);
         };
-        let category = fields.category();
         self.context.routes.get(route).stream.write(
             &self.context.key_facts,
             fields,
@@ -264,8 +271,7 @@ where
         );
         // The message is the record's text; one too large to send is not counted here.
         if self.context.dry_run && text.len() <= MAX_MESSAGE_BYTES {
-            let source = fields.event_source.as_deref().unwrap_or("unknown");
-            self.tally.add(route, category, source, text.len());
+            self.tally.add(route, category, source(), text.len());
         }
         Ok(Some(Routed { route, timestamp }))
     }
@@ -355,6 +361,7 @@ struct Routed {
 #[derive(Default)]
 struct DryRunTally {
     counts: HashMap<(usize, EventCategory), BySource>,
+    filtered: HashMap<(EventCategory, Box<str>), u64>,
 }
 
 /// Records and bytes by event source.
@@ -375,7 +382,28 @@ impl DryRunTally {
         }
     }
 
-    fn into_entries(self, routes: &Routes) -> Vec<WouldForward> {
+    fn filter(&mut self, category: EventCategory, source: &str) {
+        match self.filtered.get_mut(&(category, source.into())) {
+            Some(records) => *records += 1,
+            None => {
+                self.filtered.insert((category, source.into()), 1);
+            }
+        }
+    }
+
+    /// What would be forwarded and what filtered, each in a stable order.
+    fn into_entries(self, routes: &Routes) -> (Vec<WouldForward>, Vec<WouldFilter>) {
+        let mut filtered: Vec<WouldFilter> = self
+            .filtered
+            .into_iter()
+            .map(|((category, source), records)| WouldFilter {
+                category: category.as_str().to_owned(),
+                event_source: source.into(),
+                records,
+            })
+            .collect();
+        filtered
+            .sort_by(|a, b| (&a.category, &a.event_source).cmp(&(&b.category, &b.event_source)));
         let mut entries: Vec<WouldForward> = self
             .counts
             .into_iter()
@@ -397,7 +425,7 @@ impl DryRunTally {
         entries.sort_by(|a, b| {
             (&a.route, &a.category, &a.event_source).cmp(&(&b.route, &b.category, &b.event_source))
         });
-        entries
+        (entries, filtered)
     }
 }
 
@@ -619,6 +647,16 @@ mod tests {
             .map(|line| (line.trim().trim_end_matches(',').len() + 26) as u64)
             .sum();
         assert_eq!(plan.would_forward[2].bytes, iam_bytes);
+        // The DynamoDB record no route selects, by its category and source.
+        assert_eq!(
+            plan.would_filter,
+            vec![WouldFilter {
+                category: "Data".into(),
+                event_source: "dynamodb.amazonaws.com".into(),
+                records: 1
+            }]
+        );
+        assert_eq!(plan.filtered, 1);
     }
 
     #[test]

@@ -139,6 +139,7 @@ pub fn settle(mut summary: ObjectSummary, delivery: Delivery) -> Settled {
     summary.bytes_read = plan.bytes_read;
     summary.oldest_event_millis = plan.oldest_event_millis;
     summary.would_forward = plan.would_forward;
+    summary.would_filter = plan.would_filter;
     summary.add_rejected(&plan.rejected);
     summary.add_rejected(&delivered.rejected);
     // Batched but neither accepted nor rejected by CloudWatch Logs: lost to the failure.
