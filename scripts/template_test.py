@@ -407,12 +407,46 @@ class Template(unittest.TestCase):
         watched |= {a["MetricName"] for a in alarms.values() if "MetricName" in a}
         self.assertLessEqual(
             {"ApproximateNumberOfMessagesVisible", "Errors", "Rejected", "ObjectsFailed",
-             "DigestsInvalid", "LogFilesInvalid", "LogFilesMissing", "ChecksIncomplete",
+             "DigestsInvalid", "LogFilesInvalid", "ChecksIncomplete",
              "ObjectsRewritten", "DigestsLate", "LogFilesNotForwarded", "LogFilesForwardedDiffers"},
             watched,
         )
         for alarm in alarms.values():
             self.assertEqual(alarm["AlarmActions"], [{"Ref": "AlarmTopic"}])
+
+    def test_one_missing_log_file_counts_once_in_integrity_failures(self):
+        alarm = self.resources["IntegrityFailures"]["Properties"]
+        expression = next(m["Expression"] for m in alarm["Metrics"] if "Expression" in m)
+        # LogFilesInvalid already counts the missing files (shared/src/digest/report.rs).
+        self.assertEqual(expression, "digestsInvalid + logFilesInvalid")
+        self.assertNotIn("LogFilesMissing", text(alarm))
+
+    def test_with_routes_the_forwarder_may_still_write_the_destination_group(self):
+        statement = next(s for s in statements(self.function("ForwarderFunction"))
+                         if s.get("Sid") == "WriteDestinationGroups")
+        condition, with_routes, without = statement["Resource"]["Fn::If"]
+        self.assertEqual(condition, "HasRoutes")
+        self.assertIn('"Destination": {"Ref": "DestinationLogGroup"}', text(with_routes))
+        self.assertIn("log-group:${Destination}:*", text(with_routes))
+        self.assertIn("RouteLogGroupNames", text(with_routes))
+        self.assertIn("log-group:${DestinationLogGroup}:*", text(without))
+
+    def test_every_parameter_is_in_a_group_and_create_trail_must_be_chosen(self):
+        grouped = [p for g in self.template["Metadata"]["AWS::CloudFormation::Interface"]["ParameterGroups"]
+                   for p in g["Parameters"]]
+        self.assertEqual(sorted(grouped), sorted(self.template["Parameters"]))
+        self.assertEqual(len(grouped), len(set(grouped)), "a parameter in two groups")
+        self.assertNotIn("Default", self.template["Parameters"]["CreateTrail"])
+
+    def test_the_deploy_prints_what_it_leaves_undone(self):
+        warnings = self.template["Outputs"]["Warnings"]
+        self.assertEqual(warnings["Condition"], "HasWarnings")
+        said = text(warnings["Value"])
+        for part in ("AlarmEmail is empty", "ExistingTrailArn is empty", "DryRun is true"):
+            self.assertIn(part, said)
+        conditions = text(self.template["Conditions"]["HasWarnings"])
+        for condition in ("HasAlarmEmail", "ValidateDaily", "DryRunOn"):
+            self.assertIn(condition, conditions)
 
     def test_emitted_metric_names_are_the_ones_the_alarms_watch(self):
         emitted = (ROOT / "shared/src/metrics.rs").read_text() + (ROOT / "functions/validator/src/lib.rs").read_text()
