@@ -3,6 +3,7 @@
 import argparse
 import collections
 import gzip
+import hashlib
 import json
 import os
 import pathlib
@@ -75,13 +76,16 @@ def s3_event(bucket, key, size):
     record["s3"]["bucket"]["name"] = bucket
     record["s3"]["object"]["key"] = urllib.parse.quote_plus(key, safe="/")
     record["s3"]["object"]["size"] = size
+    # The sample's made-up version names no object here (with_real_etags sets a real one).
+    record["s3"]["object"].pop("versionId", None)
     return event
 
 
 def with_real_etags(value, s3):
-    """The event with each named object's ETag as S3 reports it, as a real notification has
-    (the samples' ETags are made up; the checkpoint compares them with what it read). SQS
-    bodies and SNS messages are JSON inside strings: patched inside."""
+    """The event with each named object's ETag (and version, where the sample names one) as S3
+    reports it, as a real notification has (the samples' are made up; the checkpoint compares
+    the ETag with what it read, and a version pins the read). SQS bodies and SNS messages are
+    JSON inside strings: patched inside."""
     if isinstance(value, list):
         return [with_real_etags(v, s3) for v in value]
     if isinstance(value, str) and value.startswith("{"):
@@ -93,6 +97,9 @@ def with_real_etags(value, s3):
     if not isinstance(value, dict):
         return value
     value = {k: with_real_etags(v, s3) for k, v in value.items()}
+    if isinstance(value.get("body"), str) and "md5OfBody" in value:
+        # A patched SQS body gets its MD5 again, as SQS computes it.
+        value["md5OfBody"] = hashlib.md5(value["body"].encode()).hexdigest()
     for holder, bucket_of, key_field, etag_field, decode in (
             ("s3", lambda v: v["s3"]["bucket"]["name"], "key", "eTag", urllib.parse.unquote_plus),
             ("detail", lambda v: v["detail"]["bucket"]["name"], "key", "etag", lambda k: k)):
@@ -101,6 +108,9 @@ def with_real_etags(value, s3):
             try:
                 head = s3.head_object(Bucket=bucket_of(value), Key=decode(obj[key_field]))
                 obj[etag_field] = head["ETag"].strip('"')
+                # The template's bucket is versioned: a sample naming a version gets the real one.
+                if "versionId" in obj and head.get("VersionId"):
+                    obj["versionId"] = head["VersionId"]
             except Exception:
                 pass  # not delivered (a deleted or missing object in the sample): as written
     return value
@@ -217,6 +227,8 @@ def main():
         s3 = session.client("s3", endpoint_url=endpoint)
         logs = session.client("logs", endpoint_url=endpoint)
         s3.create_bucket(Bucket=BUCKET)
+        # Versioned, as template.yaml's TrailBucket: notifications then carry a versionId.
+        s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
         # As template.yaml's CheckpointTable: partition key `object`, on-demand, TTL on expiresAt.
         dynamodb = session.client("dynamodb", endpoint_url=endpoint)
         dynamodb.create_table(TableName=CHECKPOINT_TABLE, BillingMode="PAY_PER_REQUEST",

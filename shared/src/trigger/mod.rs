@@ -71,7 +71,9 @@ pub enum MessageError {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unrecognised payload: {0}")]
+#[error(
+    "unrecognised payload ({0}): the forwarder takes an SQS batch, an S3, SNS or EventBridge notification of a trail file, or CloudTrail's {{\"s3Bucket\", \"s3ObjectKey\"}} notification (samples in events/)"
+)]
 pub struct UnrecognisedPayload(String);
 
 /// An SQS message being processed: where it came from and the handle that keeps it hidden.
@@ -352,7 +354,14 @@ fn eventbridge_event(value: &Value) -> Result<MessageContent, MessageError> {
 /// The top-level keys of a JSON value, to say what an unknown payload looked like without
 /// quoting its values.
 fn describe_shape(value: &Value) -> String {
+    let no_records = |map: &serde_json::Map<String, Value>| {
+        map.get("Records")
+            .and_then(Value::as_array)
+            .is_some_and(Vec::is_empty)
+    };
     match value {
+        Value::Object(map) if map.is_empty() => "an empty object".to_owned(),
+        Value::Object(map) if no_records(map) => "Records is empty: it names no object".to_owned(),
         Value::Object(map) => {
             let keys: Vec<&str> = map.keys().map(String::as_str).take(8).collect();
             format!("an object with keys {}", keys.join(", "))

@@ -177,9 +177,15 @@ fn unrecognised_payloads_are_a_clear_error_naming_the_shape_only() {
             serde_json::json!({"Records": [{"something": 1}]}),
             "an object with keys Records",
         ),
+        (serde_json::json!({}), "(an empty object)"),
+        (
+            serde_json::json!({"Records": []}),
+            "(Records is empty: it names no object)",
+        ),
     ] {
         let error = parse_invocation(&payload).unwrap_err().to_string();
         assert!(error.contains(shape), "{error}");
+        assert!(error.contains("samples in events/"), "the fix: {error}");
         assert!(!error.contains("secret"));
     }
 }
@@ -222,6 +228,59 @@ fn every_sample_event_is_recognised() {
         checked += 1;
     }
     assert!(checked >= 10, "{checked}");
+}
+
+/// Each sample is what AWS would send: an SQS record's `md5OfBody` is its body's MD5, every
+/// time is of one era (the demo's trail day, 2026-11-25), and the S3 sample of the template's
+/// versioned bucket names its object's version.
+#[test]
+fn sample_events_are_consistent_as_aws_sends_them() {
+    use md5::Digest;
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../events");
+    let day = "2026-11-25";
+    let (day_start, day_end) = (1_795_564_800_000_i64, 1_795_651_200_000_i64);
+    let mut files: Vec<std::path::PathBuf> = Vec::new();
+    for folder in [dir.clone(), dir.join("validator")] {
+        for entry in std::fs::read_dir(folder).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e == "json") {
+                files.push(path);
+            }
+        }
+    }
+    let mut versioned = 0;
+    for path in &files {
+        let text = std::fs::read_to_string(path).unwrap();
+        let payload: Value = serde_json::from_str(&text).unwrap();
+        for record in payload["Records"].as_array().into_iter().flatten() {
+            if let Some(body) = record["body"].as_str() {
+                let md5 = hex::encode(md5::Md5::digest(body.as_bytes()));
+                assert_eq!(record["md5OfBody"], md5, "{}", path.display());
+                for field in ["SentTimestamp", "ApproximateFirstReceiveTimestamp"] {
+                    let millis: i64 = record["attributes"][field]
+                        .as_str()
+                        .and_then(|t| t.parse().ok())
+                        .unwrap_or_else(|| panic!("{}: {field}", path.display()));
+                    assert!(
+                        (day_start..day_end).contains(&millis),
+                        "{}: {field}",
+                        path.display()
+                    );
+                }
+            }
+        }
+        // Every written time (eventTime, time, Timestamp, inside bodies too) is of the day.
+        for (at, _) in text.match_indices("T1") {
+            if at >= 10 && text.is_char_boundary(at - 10) {
+                let date = &text[at - 10..at];
+                if date.starts_with("20") && date.as_bytes()[4] == b'-' {
+                    assert_eq!(date, day, "{}", path.display());
+                }
+            }
+        }
+        versioned += usize::from(text.contains("\"versionId\""));
+    }
+    assert!(versioned >= 1, "a sample with a versionId");
 }
 
 #[test]
