@@ -82,6 +82,18 @@ impl BackfillPlan {
     pub fn bytes(objects: &[ListedObject]) -> u64 {
         objects.iter().map(|o| o.size).sum()
     }
+
+    /// The seconds the files to forward were delivered over, at least an hour (CloudTrail
+    /// delivers every few minutes): what a dry run's bytes are scaled to a month from. A
+    /// range longer than the trail has existed would otherwise understate the month.
+    pub fn delivered_seconds(&self) -> i64 {
+        let times = self.objects.iter().filter_map(|o| key_time(&o.key));
+        let (first, last) = times.fold((i64::MAX, i64::MIN), |(lo, hi), t| (lo.min(t), hi.max(t)));
+        if first > last {
+            return 3600;
+        }
+        (last - first).max(3600)
+    }
 }
 
 /// Finds the trail's files delivered in the request's range, for every account and region
@@ -306,6 +318,16 @@ mod tests {
         );
         assert!(plan.too_old.is_empty());
         assert_eq!(plan.parts.len(), 3);
+    }
+
+    #[tokio::test]
+    async fn the_delivery_span_is_that_of_the_files_found() {
+        let plan = plan_backfill(bucket(), &request(), T0 + 3 * 86_400)
+            .await
+            .unwrap();
+        // 2026-11-20T00:05Z to 2026-11-21T12:00Z: a day, 11 hours and 55 minutes.
+        assert_eq!(plan.delivered_seconds(), 86_400 + 11 * 3600 + 55 * 60);
+        assert_eq!(BackfillPlan::default().delivered_seconds(), 3600);
     }
 
     #[tokio::test]

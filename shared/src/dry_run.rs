@@ -100,7 +100,7 @@ impl GroupClass {
 }
 
 /// The report: the rows by bytes, largest first; totals; what was filtered; the estimate.
-/// `range_seconds` is the time range the files cover, to scale the bytes to a month.
+/// `range_seconds` is the time the files were delivered over, to scale the bytes to a month.
 pub fn report(
     summary: &ForwardSummary,
     groups: &BTreeMap<String, GroupClass>,
@@ -224,7 +224,7 @@ fn estimate(
     let monthly_bytes: f64 = by_class.values().map(|(bytes, _)| bytes).sum();
     let days = range_seconds as f64 / 86_400.0;
     let mut out = format!(
-        "\nEstimated ingestion: {} a month ({} over {}), {} a month\n",
+        "\nEstimated ingestion: {} a month ({} delivered over {}), {} a month\n",
         megabytes(monthly_bytes as u64),
         megabytes(rows.iter().map(|e| e.bytes).sum()),
         match days {
@@ -372,7 +372,7 @@ mod tests {
         // 302 MB a day is 9,060 MB a month: 9,000 MB IA at $0.25 + 60 MB Standard at $0.50.
         assert!(
             text.contains(
-                "Estimated ingestion: 9,060 MB a month (302 MB over 1.0 day), $2.28 a month"
+                "Estimated ingestion: 9,060 MB a month (302 MB delivered over 1.0 day), $2.28 a month"
             ),
             "{text}"
         );

@@ -143,7 +143,7 @@ pub async fn run(
     }
     let plan = plan_backfill(listing, &request, now).await?;
     progress.say(&format!(
-        "backfill: {} ({}) delivered {} .. {} in {} of s3://{}{}",
+        "backfill: {} ({} compressed) delivered {} .. {} in {} of s3://{}{}",
         counted(plan.objects.len() as u64, "file", "files"),
         megabytes(BackfillPlan::bytes(&plan.objects)),
         iso_text(start),
@@ -195,7 +195,7 @@ pub async fn run(
                 progress.say(&trailwatch::dry_run::report(
                     &summary,
                     &groups,
-                    end - start,
+                    plan.delivered_seconds(),
                     &prices,
                 ));
             }
@@ -210,7 +210,7 @@ pub async fn run(
 fn too_old_text(too_old: &[ListedObject]) -> String {
     const NAMED: usize = 5;
     let mut text = format!(
-        "backfill: {} ({}) delivered more than 14 days ago will not be read: CloudWatch Logs refuses records that old (tooOld)",
+        "backfill: {} ({} compressed) delivered more than 14 days ago will not be read: CloudWatch Logs refuses records that old (tooOld)",
         counted(too_old.len() as u64, "file", "files"),
         megabytes(BackfillPlan::bytes(too_old)),
     );
