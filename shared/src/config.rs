@@ -152,7 +152,12 @@ impl ForwarderConfig {
         };
         let queue_url = |variable: &'static str| match get(variable) {
             Some(url) if !(url.starts_with("https://") || url.starts_with("http://")) => {
-                Err(error(variable, format!("{url:?} is not an SQS queue URL")))
+                Err(error(
+                    variable,
+                    format!(
+                        "{url:?} is not an SQS queue URL (https://sqs.REGION.amazonaws.com/ACCOUNT/NAME)"
+                    ),
+                ))
             }
             url => Ok(url),
         };

@@ -29,7 +29,9 @@ pub enum GroupSettingError {
     NameTooLong(String),
     #[error("{name:?} contains {character:?}; allowed are A-Z a-z 0-9 . - _ / #")]
     NameCharacter { name: String, character: char },
-    #[error("{0:?} starts with \"aws/\", which is reserved for AWS")]
+    #[error(
+        "{0:?} starts with \"aws/\", which is reserved for AWS: choose another name, such as /trailwatch/cloudtrail"
+    )]
     ReservedName(String),
 }
 
@@ -122,7 +124,7 @@ mod tests {
             ),
             (
                 validate_log_group_name("aws/x").unwrap_err(),
-                "\"aws/x\" starts with \"aws/\", which is reserved for AWS",
+                "\"aws/x\" starts with \"aws/\", which is reserved for AWS: choose another name, such as /trailwatch/cloudtrail",
             ),
         ];
         for (error, words) in refused {

@@ -256,10 +256,10 @@ where
     ) -> Result<Option<Routed>, RecordError> {
         let timestamp = fields.event_time_millis()?;
         let category = fields.category();
-        let source = || fields.event_source.as_deref().unwrap_or("unknown");
+        let source = || dry_run_source(text, fields, category);
         let Some(route) = self.context.routes.route_for(fields) else {
             if self.context.dry_run {
-                self.tally.filter(category, source());
+                self.tally.filter(category, &source());
             }
             return Ok(None);
         };
@@ -271,7 +271,7 @@ where
         );
         // The message is the record's text; one too large to send is not counted here.
         if self.context.dry_run && text.len() <= MAX_MESSAGE_BYTES {
-            self.tally.add(route, category, source(), text.len());
+            self.tally.add(route, category, &source(), text.len());
         }
         Ok(Some(Routed { route, timestamp }))
     }
@@ -362,6 +362,36 @@ struct Routed {
 struct DryRunTally {
     counts: HashMap<(usize, EventCategory), BySource>,
     filtered: HashMap<(EventCategory, Box<str>), u64>,
+}
+
+/// A dry run's event source of a record: `eventSource`, or for an Insights record (which has
+/// none at the top) `insightDetails.eventSource`, read from its text (dry runs only: Insights
+/// records are few). `unknown` when neither is there.
+fn dry_run_source<'a>(
+    text: &str,
+    fields: &'a RecordFields<'_>,
+    category: EventCategory,
+) -> std::borrow::Cow<'a, str> {
+    if let Some(source) = fields.event_source.as_deref() {
+        return std::borrow::Cow::Borrowed(source);
+    }
+    #[derive(serde::Deserialize)]
+    struct Insight {
+        #[serde(rename = "insightDetails")]
+        details: Details,
+    }
+    #[derive(serde::Deserialize)]
+    struct Details {
+        #[serde(rename = "eventSource")]
+        event_source: String,
+    }
+    let insight = (category == EventCategory::Insight)
+        .then(|| serde_json::from_str::<Insight>(text).ok())
+        .flatten();
+    match insight {
+        Some(insight) => std::borrow::Cow::Owned(insight.details.event_source),
+        None => std::borrow::Cow::Borrowed("unknown"),
+    }
 }
 
 /// Records and bytes by event source.
@@ -600,6 +630,22 @@ mod tests {
             ]
         );
         assert!(plan.would_forward.is_empty());
+    }
+
+    #[test]
+    fn a_dry_run_names_an_insights_records_source_from_its_details() {
+        let insights = r#"{"Records":[
+            {"eventTime":"2024-01-02T03:00:00Z","eventCategory":"Insight","insightDetails":{"eventSource":"ec2.amazonaws.com","eventName":"RunInstances"}},
+            {"eventTime":"2024-01-02T03:00:01Z","eventCategory":"Insight"}
+        ]}"#;
+        let routes = Routes::from_json(r#"[{"logGroupName": "/i"}]"#).unwrap();
+        let (plan, _) = plan_in(&gzip(insights), &context_with(routes, true));
+        let sources: Vec<(&str, u64)> = plan
+            .would_forward
+            .iter()
+            .map(|w| (w.event_source.as_str(), w.records))
+            .collect();
+        assert_eq!(sources, [("ec2.amazonaws.com", 1), ("unknown", 1)]);
     }
 
     #[test]
