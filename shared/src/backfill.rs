@@ -31,6 +31,9 @@ pub struct BackfillRequest {
     pub regions: Vec<String>,
     /// Insights files too (`CloudTrail-Insight/`): when a route can select Insights events.
     pub insights: bool,
+    /// Aggregated-events files too (`CloudTrail-Aggregated/`): when a route can select
+    /// Aggregated events.
+    pub aggregated: bool,
 }
 
 /// Why a backfill cannot start.
@@ -131,6 +134,9 @@ pub async fn plan_backfill<L: ObjectListing>(
     if request.insights {
         kinds.push("CloudTrail-Insight");
     }
+    if request.aggregated {
+        kinds.push("CloudTrail-Aggregated");
+    }
     let mut plan = BackfillPlan::default();
     let mut day_folders = Vec::new();
     for account in &accounts {
@@ -162,9 +168,21 @@ pub async fn plan_backfill<L: ObjectListing>(
     }
     let mut found = list_all(listing, bucket, day_folders).await?;
     found.retain(|object| {
-        TrailKey::parse(&object.key)
-            .is_some_and(|k| matches!(k.kind, FileKind::Log | FileKind::Insight))
-            && key_time(&object.key).is_some_and(|t| (request.start..=request.end).contains(&t))
+        let Some(key) = TrailKey::parse(&object.key) else {
+            return false;
+        };
+        let Some(time) = key_time(&object.key) else {
+            return false;
+        };
+        match key.kind {
+            FileKind::Log | FileKind::Insight => (request.start..=request.end).contains(&time),
+            // A name without a time says only its day: any day the range touches.
+            FileKind::Aggregated if key.file_timestamp.is_empty() => {
+                time <= request.end && time + 86_400 > request.start
+            }
+            FileKind::Aggregated => (request.start..=request.end).contains(&time),
+            _ => false,
+        }
     });
     found.sort_by_key(|object| (key_time(&object.key), object.key.clone()));
     if found.is_empty() {
@@ -346,6 +364,36 @@ mod tests {
             .unwrap();
         assert_eq!((later.objects.len(), later.too_old.len()), (1, 2));
         assert_eq!(BackfillPlan::bytes(&later.too_old), 200);
+    }
+
+    #[tokio::test]
+    async fn aggregated_events_files_are_listed_when_a_route_may_select_them() {
+        let mut keys = bucket().0.clone();
+        let stamped = "AWSLogs/o-aa11bb22cc/111122223333/CloudTrail-Aggregated/us-east-1/2026/11/20/111122223333_CloudTrail-Aggregated_us-east-1_20261120T0010Z_abc.json.gz";
+        // A name without a time: its day, 2026-11-21, is in the range.
+        let unstamped = "AWSLogs/o-aa11bb22cc/444455556666/CloudTrail-Aggregated/eu-west-1/2026/11/21/summary.json.gz";
+        keys.insert(stamped.to_owned(), 10);
+        keys.insert(unstamped.to_owned(), 10);
+        let listing = Arc::new(Listing(keys));
+        let without = plan_backfill(Arc::clone(&listing), &request(), T0 + 3 * 86_400)
+            .await
+            .unwrap();
+        assert_eq!(without.objects.len(), 3);
+        let mut with = request();
+        with.aggregated = true;
+        let plan = plan_backfill(listing, &with, T0 + 3 * 86_400)
+            .await
+            .unwrap();
+        let keys: Vec<&str> = plan.objects.iter().map(|o| o.key.as_str()).collect();
+        assert_eq!(keys.len(), 5, "{keys:?}");
+        assert!(
+            keys.contains(&stamped) && keys.contains(&unstamped),
+            "{keys:?}"
+        );
+        assert!(
+            plan.parts
+                .contains(&("444455556666".to_owned(), "eu-west-1".to_owned()))
+        );
     }
 
     #[tokio::test]

@@ -133,6 +133,7 @@ pub async fn run(
         accounts: args.accounts.clone(),
         regions: args.regions.clone(),
         insights: config.routes.may_select(EventCategory::Insight),
+        aggregated: config.routes.may_select(EventCategory::Aggregated),
     };
     let listing = Arc::new(S3Objects {
         client: trailwatch::aws::s3::client(sdk),

@@ -420,3 +420,34 @@ async fn a_dry_run_writes_nothing_and_reports_what_would_be_forwarded() {
         .unwrap();
     assert!(groups.log_groups().is_empty());
 }
+
+/// Aggregated events (5-minute summaries of data events, `CloudTrail-Aggregated/`): an
+/// organization member's file, in the three template shapes, forwarded by the default route
+/// into the member's stream, each event at its window's start, byte-identical.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn aggregated_events_arrive_in_their_accounts_stream_at_their_window_start() {
+    let harness = Harness::new("aggregated").await;
+    let mut spec = TrailSpec::recent(71);
+    spec.content = Content::Aggregated;
+    spec.organization_id = Some("o-aa11bb22cc".into());
+    spec.account_id = "444455556666".into();
+    spec.region = "eu-west-1".into();
+    let (key, size, records) = harness.put_trail_file(&spec, 60_000).await;
+    assert!(key.contains("/CloudTrail-Aggregated/eu-west-1/"), "{key}");
+
+    let summary = harness.invoke(&[(key, size)]).await;
+
+    assert_balanced(&summary);
+    let object = &summary.objects[0];
+    assert_eq!(object.kind.as_str(), "aggregated");
+    assert_eq!(object.forwarded, records.len() as u64);
+    let events = harness
+        .events("o-aa11bb22cc_444455556666_CloudTrail_eu-west-1")
+        .await;
+    let expected: std::collections::BTreeSet<(i64, String)> = records
+        .iter()
+        .map(|r| (r.event_time_millis, r.text.clone()))
+        .collect();
+    assert_eq!(events, expected);
+    assert!(events.iter().all(|(time, _)| time % 300_000 == 0));
+}

@@ -140,6 +140,7 @@ fn apply_key(spec: &mut TrailSpec, key: &str) -> Result<(), Failure> {
     spec.content = match parsed.kind {
         FileKind::Log => Content::Log,
         FileKind::Insight => Content::Insight,
+        FileKind::Aggregated => Content::Aggregated,
         other => return Err(format!("--key {key:?}: cannot generate a {other} file").into()),
     };
     spec.account_id = parsed.account_id.to_owned();

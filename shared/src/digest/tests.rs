@@ -486,6 +486,38 @@ fn the_log_files_of_an_unreadable_digest_are_not_called_unlisted_but_a_planted_f
     assert!(digest.status.is_invalid(), "{:?}", digest.status);
 }
 
+#[test]
+fn aggregated_events_files_are_never_called_unlisted() {
+    // Given: three hours, and in the second an aggregated-events file no digest lists (whether
+    // CloudTrail's digests list them is not documented), beside the log files.
+    let (mut store, logs) = chain_with_logs(3);
+    let aggregated = logs[1]
+        .replace("/CloudTrail/", "/CloudTrail-Aggregated/")
+        .replace("_CloudTrail_", "_CloudTrail-Aggregated_");
+    assert_eq!(
+        crate::trail::FileKind::of_key(&aggregated),
+        crate::trail::FileKind::Aggregated
+    );
+    let body = store.objects[&logs[1]].clone();
+    store.objects.insert(aggregated.clone(), body);
+    let planted = logs[1].replace(".json.gz", "x.json.gz");
+    store
+        .objects
+        .insert(planted.clone(), store.objects[&logs[1]].clone());
+    // When
+    let report = validate_hours(store, 3);
+    // Then: the aggregated file is not reported, where a planted log file in the same hour is.
+    let statuses = log_statuses(&report);
+    assert!(
+        statuses.iter().all(|(key, _)| *key != aggregated),
+        "{statuses:?}"
+    );
+    assert!(
+        statuses.contains(&(planted, Status::Unreferenced)),
+        "{statuses:?}"
+    );
+}
+
 /// The forwarder's table in memory: checkpoints by key, or a table that cannot be read.
 struct MemoryRecords {
     checkpoints: BTreeMap<String, crate::checkpoint::Checkpoint>,

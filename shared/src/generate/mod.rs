@@ -24,6 +24,9 @@ pub enum Content {
     Log,
     /// A `CloudTrail-Insight/` file of Insights events.
     Insight,
+    /// A `CloudTrail-Aggregated/` file of 5-minute summaries of data events, in the three
+    /// documented template shapes.
+    Aggregated,
 }
 
 /// Where a generated file belongs and what its records look like.
@@ -64,6 +67,7 @@ impl TrailSpec {
         let folder = match self.content {
             Content::Log => "CloudTrail",
             Content::Insight => "CloudTrail-Insight",
+            Content::Aggregated => "CloudTrail-Aggregated",
         };
         let stamp = iso_seconds(self.delivery_millis);
         // "2024-01-02T03:04:05Z" → date folders and the file's YYYYMMDDTHHmmZ.
@@ -208,6 +212,11 @@ mod tests {
         assert_eq!(
             TrailKey::parse(&spec.key()).unwrap().kind,
             FileKind::Insight
+        );
+        spec.content = Content::Aggregated;
+        assert_eq!(
+            TrailKey::parse(&spec.key()).unwrap().kind,
+            FileKind::Aggregated
         );
     }
 

@@ -94,6 +94,16 @@ impl RecordGenerator {
             * 1000;
         let (category, value) = match self.spec.content {
             Content::Insight => (EventCategory::Insight, self.insight(time)),
+            Content::Aggregated => {
+                // A record stands for a 5-minute window; its time is the window's start.
+                let start = time.div_euclid(WINDOW_MILLIS) * WINDOW_MILLIS;
+                let value = self.aggregated(start);
+                return GeneratedRecord {
+                    text: value.to_string(),
+                    event_time_millis: start,
+                    category: EventCategory::Aggregated,
+                };
+            }
             Content::Log => match self.rng.u32(0..1000) {
                 0..=599 => (EventCategory::Management, self.management(time)),
                 600..=949 => (EventCategory::Data, self.data(time)),
@@ -368,6 +378,94 @@ impl RecordGenerator {
     }
 }
 
+/// An aggregated event's window (CloudTrail aggregates data events into 5-minute summaries).
+const WINDOW_MILLIS: i64 = 300_000;
+
+impl RecordGenerator {
+    /// One aggregated event, in one of the three template shapes (record fields:
+    /// https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-event-reference-aggregated-events.html):
+    /// `API_ACTIVITY` (primary dimension `eventName`), `RESOURCE_ACCESS` (`resourceARN`) and
+    /// `USER_ACTIONS` (`userIdentity`). No `eventTime`, no `recipientAccountId`.
+    fn aggregated(&mut self, window_start: i64) -> Value {
+        let &(source, _, _, _) = self.pick(DATA_CALLS);
+        let account = self.spec.account_id.clone();
+        let names: Vec<&str> = DATA_CALLS
+            .iter()
+            .filter(|call| call.0 == source)
+            .map(|call| call.1)
+            .collect();
+        let events: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+        let principals = vec![
+            format!("arn:aws:iam::{account}:role/app-server"),
+            format!("arn:aws:sts::{account}:assumed-role/Admin/alice"),
+        ];
+        let resources = vec![
+            format!(
+                "arn:aws:s3:::app-data/prefix/object-{}.json",
+                self.rng.u16(..)
+            ),
+            format!("arn:aws:s3:::audit-exports/report-{}.csv", self.rng.u16(..)),
+        ];
+        let agents: Vec<String> = USER_AGENTS[..2].iter().map(|a| a.to_string()).collect();
+        let addresses = vec!["198.51.100.7".to_owned(), "203.0.113.25".to_owned()];
+        let shape = self.rng.u8(0..3);
+        let id = self.uuid();
+        let rng = &mut self.rng;
+        let mut counts = |labels: &[String]| -> Value {
+            Value::Array(
+                labels
+                    .iter()
+                    .map(|label| json!({"name": label, "value": rng.u32(1..5000)}))
+                    .collect(),
+            )
+        };
+        let (primary, primary_values, details) = match shape {
+            0 => (
+                "eventName",
+                counts(&events),
+                json!([
+                    {"dimension": "userAgent", "statistics": counts(&agents), "aggregationType": "Count"},
+                    {"dimension": "sourceIPAddress", "statistics": counts(&addresses), "aggregationType": "Count"}
+                ]),
+            ),
+            1 => (
+                "resourceARN",
+                counts(&resources),
+                json!([
+                    {"dimension": "eventName", "statistics": counts(&events), "aggregationType": "Count"},
+                    {"dimension": "userIdentity", "statistics": counts(&principals), "aggregationType": "Count"}
+                ]),
+            ),
+            _ => (
+                "userIdentity",
+                counts(&principals),
+                json!([
+                    {"dimension": "eventName", "statistics": counts(&events), "aggregationType": "Count"},
+                    {"dimension": "errorCode", "statistics": counts(&["AccessDenied".to_owned()]), "aggregationType": "Count"}
+                ]),
+            ),
+        };
+        json!({
+            "eventVersion": "1.0",
+            "accountId": account,
+            "eventId": id,
+            "eventCategory": "Aggregated",
+            "eventType": "AwsAggregatedEvent",
+            "awsRegion": self.spec.region,
+            "eventSource": source,
+            "timeWindow": {
+                "windowStart": iso_seconds(window_start),
+                "windowEnd": iso_seconds(window_start + WINDOW_MILLIS),
+                "windowSize": "PT5M"
+            },
+            "summary": {
+                "primaryDimension": {"dimension": primary, "statistics": primary_values, "aggregationType": "Count"},
+                "details": details
+            }
+        })
+    }
+}
+
 impl Iterator for RecordGenerator {
     type Item = GeneratedRecord;
 
@@ -396,6 +494,34 @@ mod tests {
         }
         assert!(seen.len() >= 3, "{seen:?}");
         assert!(seen[&EventCategory::Data] > 500);
+    }
+
+    #[test]
+    fn aggregated_files_hold_the_three_template_shapes_without_event_time() {
+        let mut spec = TrailSpec::recent(3);
+        spec.content = Content::Aggregated;
+        let mut dimensions = std::collections::BTreeSet::new();
+        for record in spec.records().take(60) {
+            let value: Value = serde_json::from_str(&record.text).unwrap();
+            assert_eq!(value["eventCategory"], "Aggregated");
+            assert!(value.get("eventTime").is_none() && value.get("recipientAccountId").is_none());
+            assert_eq!(value["accountId"], spec.account_id.as_str());
+            assert_eq!(
+                value["timeWindow"]["windowStart"],
+                iso_seconds(record.event_time_millis).as_str()
+            );
+            assert_eq!(record.event_time_millis % WINDOW_MILLIS, 0);
+            dimensions.insert(
+                value["summary"]["primaryDimension"]["dimension"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned(),
+            );
+        }
+        assert_eq!(
+            dimensions.into_iter().collect::<Vec<_>>(),
+            ["eventName", "resourceARN", "userIdentity"]
+        );
     }
 
     #[test]

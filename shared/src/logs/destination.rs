@@ -177,10 +177,10 @@ impl StreamTemplate {
             match part {
                 Part::Literal(text) => out.push_str(text),
                 Part::Value(Placeholder::Account) => out.push_str(
-                    record
-                        .recipient_account_id
-                        .as_deref()
-                        .filter(|a| a.len() == 12 && a.bytes().all(|b| b.is_ascii_digit()))
+                    [&record.recipient_account_id, &record.account_id]
+                        .into_iter()
+                        .filter_map(|a| a.as_deref())
+                        .find(|a| a.len() == 12 && a.bytes().all(|b| b.is_ascii_digit()))
                         .unwrap_or(&key.account_id),
                 ),
                 Part::Value(Placeholder::Region) => out.push_str(

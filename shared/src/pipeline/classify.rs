@@ -27,8 +27,8 @@ pub struct ToRead {
     pub summary: ObjectSummary,
 }
 
-/// Decides skip or read. `routes`: an Insights file is read only when a route may select
-/// Insight events.
+/// Decides skip or read. `routes`: an Insights or aggregated-events file is read only when a
+/// route may select its category.
 pub fn classify(notified: &NotifiedObject, routes: &Routes) -> Classified {
     let object = match notified.decode() {
         Ok(object) => object,
@@ -58,6 +58,13 @@ pub fn classify(notified: &NotifiedObject, routes: &Routes) -> Classified {
         FileKind::Insight if routes.may_select(EventCategory::Insight) => {}
         FileKind::Insight => {
             return skip(summary, "Insights file: no route selects Insight events");
+        }
+        FileKind::Aggregated if routes.may_select(EventCategory::Aggregated) => {}
+        FileKind::Aggregated => {
+            return skip(
+                summary,
+                "aggregated events file: no route selects Aggregated events",
+            );
         }
         FileKind::Digest | FileKind::BackfillDigest => {
             return skip(
@@ -95,6 +102,7 @@ mod tests {
 
     const LOG: &str = "AWSLogs/111122223333/CloudTrail/us-east-1/2026/11/25/111122223333_CloudTrail_us-east-1_20261125T1205Z_abcdefghijklmnop.json.gz";
     const INSIGHT: &str = "AWSLogs/111122223333/CloudTrail-Insight/us-east-1/2026/11/25/111122223333_CloudTrail-Insight_us-east-1_20261125T1205Z_abcdefghijklmnop.json.gz";
+    const AGGREGATED: &str = "AWSLogs/o-aa11bb22cc/444455556666/CloudTrail-Aggregated/eu-west-1/2026/11/25/444455556666_CloudTrail-Aggregated_eu-west-1_20261125T1205Z_abcdefghijklmnop.json.gz";
     const DIGEST: &str = "AWSLogs/111122223333/CloudTrail-Digest/us-east-1/2026/11/25/111122223333_CloudTrail-Digest_us-east-1_t_us-east-1_20261125T120000Z.json.gz";
 
     fn notified(key: &str) -> NotifiedObject {
@@ -139,6 +147,22 @@ mod tests {
     }
 
     #[test]
+    fn an_aggregated_events_file_is_read_when_a_route_may_select_it() {
+        let Classified::Read(read) = classify(&notified(AGGREGATED), &all()) else {
+            panic!("not read");
+        };
+        assert_eq!(read.summary.kind, FileKind::Aggregated);
+        assert_eq!(read.key_facts.account_id, "444455556666");
+        let aggregated =
+            r#"[{"FieldSelectors": [{"Field": "eventCategory", "Equals": ["Aggregated"]}]}]"#;
+        let routes = Routes::single("/g", Selectors::from_json(aggregated).unwrap());
+        assert!(matches!(
+            classify(&notified(AGGREGATED), &routes),
+            Classified::Read(_)
+        ));
+    }
+
+    #[test]
     fn every_skip_rule_names_its_reason() {
         let management = r#"[{"ReadWriteType": "All", "IncludeManagementEvents": true}]"#;
         let routes = Routes::single("/g", Selectors::from_json(management).unwrap());
@@ -161,6 +185,10 @@ mod tests {
             (
                 notified(INSIGHT),
                 "Insights file: no route selects Insight events",
+            ),
+            (
+                notified(AGGREGATED),
+                "aggregated events file: no route selects Aggregated events",
             ),
             (empty, "zero-byte object"),
             (undecodable, "does not decode"),

@@ -254,7 +254,7 @@ where
         text: &str,
         fields: &RecordFields<'_>,
     ) -> Result<Option<Routed>, RecordError> {
-        let timestamp = fields.event_time_millis()?;
+        let timestamp = fields.timestamp_millis(text)?;
         let category = fields.category();
         let source = || dry_run_source(text, fields, category);
         let Some(route) = self.context.routes.route_for(fields) else {
@@ -539,6 +539,63 @@ mod tests {
             "444455556666_CloudTrail_eu-west-1"
         );
         assert_eq!(batches[1].batch.events[0].message, second);
+    }
+
+    /// The three documented shapes of an aggregated event (API_ACTIVITY, RESOURCE_ACCESS,
+    /// USER_ACTIONS): no eventTime, no recipientAccountId.
+    const AGGREGATED: &str = r#"{"Records":[
+        {"eventVersion":"1.0","accountId":"444455556666","eventId":"e1","eventCategory":"Aggregated","eventType":"AwsAggregatedEvent","awsRegion":"eu-west-1","eventSource":"s3.amazonaws.com","timeWindow":{"windowStart":"2026-11-25T12:00:00Z","windowEnd":"2026-11-25T12:05:00Z","windowSize":"PT5M"},"summary":{"primaryDimension":{"dimension":"eventName","statistics":[{"name":"GetObject","value":1532}],"aggregationType":"Count"},"details":[{"dimension":"userAgent","statistics":[{"name":"aws-cli/2.15.30","value":1532}],"aggregationType":"Count"}]}},
+        {"eventVersion":"1.0","accountId":"444455556666","eventId":"e2","eventCategory":"Aggregated","eventType":"AwsAggregatedEvent","awsRegion":"eu-west-1","eventSource":"s3.amazonaws.com","timeWindow":{"windowStart":"2026-11-25T12:05:00Z","windowEnd":"2026-11-25T12:10:00Z","windowSize":"PT5M"},"summary":{"primaryDimension":{"dimension":"resourceARN","statistics":[{"name":"arn:aws:s3:::app-data/a.json","value":12}],"aggregationType":"Count"},"details":[{"dimension":"eventName","statistics":[{"name":"GetObject","value":12}],"aggregationType":"Count"}]}},
+        {"eventVersion":"1.0","accountId":"444455556666","eventId":"e3","eventCategory":"Aggregated","eventType":"AwsAggregatedEvent","awsRegion":"eu-west-1","eventSource":"lambda.amazonaws.com","timeWindow":{"windowStart":"2026-11-25T12:10:00Z","windowEnd":"2026-11-25T12:15:00Z","windowSize":"PT5M"},"summary":{"primaryDimension":{"dimension":"userIdentity","statistics":[{"name":"arn:aws:iam::444455556666:role/app","value":40}],"aggregationType":"Count"},"details":[{"dimension":"eventName","statistics":[{"name":"Invoke","value":40}],"aggregationType":"Count"}]}},
+        {"eventVersion":"1.0","accountId":"444455556666","eventCategory":"Aggregated","awsRegion":"eu-west-1","timeWindow":{"windowEnd":"2026-11-25T12:15:00Z"}},
+        {"eventVersion":"1.0","accountId":"444455556666","eventCategory":"Aggregated","timeWindow":{"windowStart":"soon"}}
+    ]}"#;
+
+    #[test]
+    fn aggregated_events_take_their_window_start_and_their_account_in_the_stream() {
+        let (plan, batches) = plan(&gzip(AGGREGATED));
+        // Neither eventTime nor a valid windowStart: invalidRecord, as any record without a time.
+        assert_eq!((plan.records, plan.batched), (5, 3));
+        assert_eq!(plan.rejected.invalid_record, 2);
+        assert_eq!(batches.len(), 1);
+        assert_eq!(
+            &*batches[0].destination.log_stream,
+            "444455556666_CloudTrail_eu-west-1"
+        );
+        let times: Vec<i64> = batches[0]
+            .batch
+            .events
+            .iter()
+            .map(|e| e.timestamp)
+            .collect();
+        // 2026-11-25T12:00Z, 12:05Z and 12:10Z.
+        assert_eq!(
+            times,
+            [1_795_608_000_000, 1_795_608_300_000, 1_795_608_600_000]
+        );
+    }
+
+    #[test]
+    fn basic_selectors_never_select_aggregated_events_and_advanced_ones_on_their_category_do() {
+        let basic = Routes::single(
+            "/g",
+            Selectors::from_json(r#"[{"ReadWriteType": "All", "IncludeManagementEvents": true, "DataResources": [{"Type": "AWS::S3::Object", "Values": ["arn:aws:s3"]}]}]"#).unwrap(),
+        );
+        assert!(!basic.may_select(EventCategory::Aggregated));
+        let (plan, _) = plan_in(&gzip(AGGREGATED), &context_with(basic, false));
+        assert_eq!((plan.batched, plan.filtered), (0, 3));
+        let advanced = Routes::single(
+            "/g",
+            Selectors::from_json(
+                r#"[{"FieldSelectors": [{"Field": "eventCategory", "Equals": ["Aggregated"]}, {"Field": "eventSource", "Equals": ["s3.amazonaws.com"]}]}]"#,
+            )
+            .unwrap(),
+        );
+        assert!(advanced.may_select(EventCategory::Aggregated));
+        let (plan, _) = plan_in(&gzip(AGGREGATED), &context_with(advanced, true));
+        assert_eq!((plan.batched, plan.filtered), (2, 1));
+        assert_eq!(plan.would_forward[0].category, "Aggregated");
+        assert_eq!(plan.would_forward[0].records, 2);
     }
 
     #[test]

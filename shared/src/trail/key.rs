@@ -4,6 +4,10 @@
 //! - log file: `[prefix/]AWSLogs/[o-id/]<account>/CloudTrail/<region>/<YYYY>/<MM>/<DD>/<account>_CloudTrail_<region>_<YYYYMMDDTHHmmZ>_<unique>.json.gz`
 //! - digest:   `[prefix/]AWSLogs/[o-id/]<account>/CloudTrail-Digest/<region>/<YYYY>/<MM>/<DD>/<account>_CloudTrail-Digest_<region>_<trail>_<home-region>_<YYYYMMDDTHHmmssZ>[_backfill].json.gz`
 //! - Insights: `[prefix/]AWSLogs/[o-id/]<account>/CloudTrail-Insight/<region>/<YYYY>/<MM>/<DD>/<account>_CloudTrail-Insight_<region>_<YYYYMMDDTHHmmZ>_<unique>.json.gz`
+//! - aggregated events: `[prefix/]AWSLogs/[o-id/]<account>/CloudTrail-Aggregated/<region>/<YYYY>/<MM>/<DD>/…json.gz`
+//!   (https://docs.aws.amazon.com/awscloudtrail/latest/userguide/aggregating-data-events.html;
+//!   AWS does not spell out the file name: read leniently, the account, region and day from
+//!   the folders when the name does not follow the log files' pattern)
 
 use std::borrow::Cow;
 use std::fmt;
@@ -18,6 +22,8 @@ pub enum FileKind {
     Digest,
     BackfillDigest,
     Insight,
+    /// 5-minute summaries of data events (`CloudTrail-Aggregated/`).
+    Aggregated,
     /// Anything else: AWS Config's `ConfigWritabilityCheckFile`, stray uploads, folders.
     #[default]
     Other,
@@ -36,6 +42,7 @@ impl FileKind {
             FileKind::Digest => "digest",
             FileKind::BackfillDigest => "backfillDigest",
             FileKind::Insight => "insight",
+            FileKind::Aggregated => "aggregated",
             FileKind::Other => "other",
         }
     }
@@ -64,7 +71,8 @@ pub struct TrailKey<'a> {
     pub region: &'a str,
     /// Delivery date folders `YYYY/MM/DD` as written.
     pub date: (&'a str, &'a str, &'a str),
-    /// The timestamp in the file name: `YYYYMMDDTHHmmZ` for logs, `YYYYMMDDTHHmmssZ` for digests.
+    /// The timestamp in the file name: `YYYYMMDDTHHmmZ` for logs, `YYYYMMDDTHHmmssZ` for digests;
+    /// empty for an aggregated-events file whose name has none (its day is in `date`).
     pub file_timestamp: &'a str,
     /// The trail name, for digest files only.
     pub trail_name: Option<&'a str>,
@@ -94,6 +102,9 @@ impl<'a> TrailKey<'a> {
         let file_name = parts.next()?;
         if parts.next().is_some() || !is_account_id(account_id) || !is_date(date) {
             return None;
+        }
+        if folder == "CloudTrail-Aggregated" {
+            return aggregated_key(prefix, organization_id, account_id, region, date, file_name);
         }
         let name = file_name.strip_prefix(account_id)?.strip_prefix('_')?;
         let name = name.strip_suffix(".json.gz")?;
@@ -157,6 +168,42 @@ impl<'a> TrailKey<'a> {
     }
 }
 
+/// An aggregated-events file: any `.json.gz` name in its folder. The time is the name's
+/// `<account>_CloudTrail-Aggregated_<region>_<YYYYMMDDTHHmmZ>_…` stamp when it has one, else
+/// the day of its folders.
+fn aggregated_key<'a>(
+    prefix: Option<&'a str>,
+    organization_id: Option<&'a str>,
+    account_id: &'a str,
+    region: &'a str,
+    date: (&'a str, &'a str, &'a str),
+    file_name: &'a str,
+) -> Option<TrailKey<'a>> {
+    let name = file_name.strip_suffix(".json.gz")?;
+    if name.is_empty() || region.is_empty() {
+        return None;
+    }
+    let mut key = TrailKey {
+        kind: FileKind::Aggregated,
+        prefix,
+        organization_id,
+        account_id,
+        region,
+        date,
+        file_timestamp: "",
+        trail_name: None,
+        home_region: None,
+    };
+    let stamped = name
+        .strip_prefix(account_id)
+        .and_then(|n| n.strip_prefix('_'))
+        .map(|n| key.parse_log_name(n, "CloudTrail-Aggregated_", FileKind::Aggregated));
+    if stamped.flatten().is_none() {
+        key.file_timestamp = "";
+    }
+    Some(key)
+}
+
 /// Splits `[prefix/]AWSLogs/rest` at the last `AWSLogs` folder, so a prefix may itself
 /// contain an `AWSLogs` segment.
 fn split_logs_folder(key: &str) -> Option<(Option<&str>, &str)> {
@@ -212,7 +259,13 @@ pub fn folder_name(folder: &str) -> Option<&str> {
 /// The time in a trail file's name (`YYYYMMDDTHHmmZ`, a digest's `YYYYMMDDTHHmmssZ`), in
 /// epoch seconds.
 pub fn key_time(key: &str) -> Option<i64> {
-    let stamp = TrailKey::parse(key)?.file_timestamp;
+    let parsed = TrailKey::parse(key)?;
+    let stamp = parsed.file_timestamp;
+    if stamp.is_empty() {
+        // An aggregated-events file without a stamp: the start of its day.
+        let (year, month, day) = parsed.date;
+        return iso_seconds(&format!("{year}-{month}-{day}T00:00:00Z"));
+    }
     let iso = format!(
         "{}-{}-{}T{}:{}:{}Z",
         &stamp[0..4],
@@ -253,6 +306,36 @@ mod tests {
     use super::*;
 
     const LOG: &str = "AWSLogs/111122223333/CloudTrail/us-east-2/2015/08/01/111122223333_CloudTrail_us-east-2_20150801T0210Z_Mu0KsOhtH1ar15ZZ.json.gz";
+
+    #[test]
+    fn aggregated_events_files_are_read_leniently_from_their_folders() {
+        let stamped = "p/AWSLogs/o-aa11bb22cc/111122223333/CloudTrail-Aggregated/eu-west-1/2026/11/25/111122223333_CloudTrail-Aggregated_eu-west-1_20261125T1230Z_AbCdEf.json.gz";
+        let key = TrailKey::parse(stamped).unwrap();
+        assert_eq!(key.kind, FileKind::Aggregated);
+        assert_eq!(
+            (key.organization_id, key.account_id, key.region),
+            (Some("o-aa11bb22cc"), "111122223333", "eu-west-1")
+        );
+        assert_eq!(key.file_timestamp, "20261125T1230Z");
+        assert_eq!(key_time(stamped), Some(1_795_609_800));
+        // A name of another pattern: the account, region and day from the folders.
+        let other =
+            "AWSLogs/111122223333/CloudTrail-Aggregated/us-east-1/2026/11/25/summary-0001.json.gz";
+        let key = TrailKey::parse(other).unwrap();
+        assert_eq!(
+            (key.kind, key.account_id, key.region, key.file_timestamp),
+            (FileKind::Aggregated, "111122223333", "us-east-1", "")
+        );
+        assert_eq!(key_time(other), Some(1_795_564_800));
+        assert_eq!(FileKind::Aggregated.as_str(), "aggregated");
+        for not_one in [
+            "AWSLogs/111122223333/CloudTrail-Aggregated/us-east-1/2026/11/25/summary.json",
+            "AWSLogs/111122223333/CloudTrail-Aggregated/us-east-1/2026/11/25/.json.gz",
+            "AWSLogs/1111/CloudTrail-Aggregated/us-east-1/2026/11/25/a.json.gz",
+        ] {
+            assert_eq!(FileKind::of_key(not_one), FileKind::Other, "{not_one}");
+        }
+    }
 
     #[test]
     fn log_file_key_is_parsed_into_its_parts() {

@@ -75,7 +75,8 @@ const RECIPIENT_ACCOUNT_ID: usize = 7;
 const EVENT_ID: usize = 8;
 const ERROR_CODE: usize = 9;
 const VPC_ENDPOINT_ID: usize = 10;
-const TEXT_FIELDS: usize = 11;
+const ACCOUNT_ID: usize = 11;
+const TEXT_FIELDS: usize = 12;
 /// The top-level flags, in [`Spans::flags`].
 const MANAGEMENT_EVENT: usize = 0;
 const READ_ONLY: usize = 1;
@@ -103,6 +104,7 @@ fn field_of(key: &[u8]) -> Field {
         b"eventID" | b"eventId" => Field::Text(EVENT_ID),
         b"errorCode" => Field::Text(ERROR_CODE),
         b"vpcEndpointId" => Field::Text(VPC_ENDPOINT_ID),
+        b"accountId" => Field::Text(ACCOUNT_ID),
         b"managementEvent" => Field::Flag(MANAGEMENT_EVENT),
         b"readOnly" => Field::Flag(READ_ONLY),
         b"sessionCredentialFromConsole" => Field::Flag(SESSION_CREDENTIAL_FROM_CONSOLE),
@@ -145,6 +147,7 @@ impl Spans {
             event_id,
             error_code,
             vpc_endpoint_id,
+            account_id,
         ] = self.texts.map(|span| slice(text, span));
         let [management_event, read_only, session_credential_from_console] = self.flags;
         RecordFields {
@@ -158,6 +161,7 @@ impl Spans {
             event_name,
             aws_region,
             recipient_account_id,
+            account_id,
             event_id,
             resources: self.resources.map(|list| {
                 list.into_iter()
