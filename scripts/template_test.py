@@ -469,3 +469,202 @@ class Template(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+# The CIS AWS Foundations Benchmark patterns exactly as Security Hub publishes them for
+# CloudWatch.1-14 (https://docs.aws.amazon.com/securityhub/latest/userguide/cloudwatch-controls.html;
+# its checks fail a filter that differs), each with a record it must match and one it must not.
+CIS_PATTERNS = {
+    "RootUsage": ('{$.userIdentity.type="Root" && $.userIdentity.invokedBy NOT EXISTS && $.eventType !="AwsServiceEvent"}',
+                  {"userIdentity": {"type": "Root"}, "eventType": "AwsApiCall", "eventName": "CreateUser"},
+                  {"userIdentity": {"type": "Root", "invokedBy": "s3.amazonaws.com"}, "eventType": "AwsApiCall"}),
+    "UnauthorizedApiCalls": ('{($.errorCode="*UnauthorizedOperation") || ($.errorCode="AccessDenied*")}',
+                             {"errorCode": "Client.UnauthorizedOperation"},
+                             {"errorCode": "ThrottlingException"}),
+    "ConsoleSignInWithoutMfa": ('{ ($.eventName = "ConsoleLogin") && ($.additionalEventData.MFAUsed != "Yes") && ($.userIdentity.type = "IAMUser") && ($.responseElements.ConsoleLogin = "Success") }',
+                                {"eventName": "ConsoleLogin", "additionalEventData": {"MFAUsed": "No"}, "userIdentity": {"type": "IAMUser"}, "responseElements": {"ConsoleLogin": "Success"}},
+                                {"eventName": "ConsoleLogin", "additionalEventData": {"MFAUsed": "Yes"}, "userIdentity": {"type": "IAMUser"}, "responseElements": {"ConsoleLogin": "Success"}}),
+    "IamPolicyChanges": ('{($.eventName=DeleteGroupPolicy) || ($.eventName=DeleteRolePolicy) || ($.eventName=DeleteUserPolicy) || ($.eventName=PutGroupPolicy) || ($.eventName=PutRolePolicy) || ($.eventName=PutUserPolicy) || ($.eventName=CreatePolicy) || ($.eventName=DeletePolicy) || ($.eventName=CreatePolicyVersion) || ($.eventName=DeletePolicyVersion) || ($.eventName=AttachRolePolicy) || ($.eventName=DetachRolePolicy) || ($.eventName=AttachUserPolicy) || ($.eventName=DetachUserPolicy) || ($.eventName=AttachGroupPolicy) || ($.eventName=DetachGroupPolicy)}',
+                         {"eventName": "PutRolePolicy"}, {"eventName": "GetRolePolicy"}),
+    "CloudTrailConfigurationChanges": ('{($.eventName=CreateTrail) || ($.eventName=UpdateTrail) || ($.eventName=DeleteTrail) || ($.eventName=StartLogging) || ($.eventName=StopLogging)}',
+                                       {"eventName": "StopLogging"}, {"eventName": "LookupEvents"}),
+    "ConsoleAuthenticationFailures": ('{($.eventName=ConsoleLogin) && ($.errorMessage="Failed authentication")}',
+                                      {"eventName": "ConsoleLogin", "errorMessage": "Failed authentication"},
+                                      {"eventName": "ConsoleLogin", "responseElements": {"ConsoleLogin": "Success"}}),
+    "KmsKeyDisablingOrDeletion": ('{($.eventSource=kms.amazonaws.com) && (($.eventName=DisableKey) || ($.eventName=ScheduleKeyDeletion))}',
+                                  {"eventSource": "kms.amazonaws.com", "eventName": "ScheduleKeyDeletion"},
+                                  {"eventSource": "kms.amazonaws.com", "eventName": "Decrypt"}),
+    "S3BucketPolicyChanges": ('{($.eventSource=s3.amazonaws.com) && (($.eventName=PutBucketAcl) || ($.eventName=PutBucketPolicy) || ($.eventName=PutBucketCors) || ($.eventName=PutBucketLifecycle) || ($.eventName=PutBucketReplication) || ($.eventName=DeleteBucketPolicy) || ($.eventName=DeleteBucketCors) || ($.eventName=DeleteBucketLifecycle) || ($.eventName=DeleteBucketReplication))}',
+                              {"eventSource": "s3.amazonaws.com", "eventName": "PutBucketPolicy"},
+                              {"eventSource": "s3.amazonaws.com", "eventName": "GetObject"}),
+    "ConfigChanges": ('{($.eventSource=config.amazonaws.com) && (($.eventName=StopConfigurationRecorder) || ($.eventName=DeleteDeliveryChannel) || ($.eventName=PutDeliveryChannel) || ($.eventName=PutConfigurationRecorder))}',
+                      {"eventSource": "config.amazonaws.com", "eventName": "StopConfigurationRecorder"},
+                      {"eventSource": "config.amazonaws.com", "eventName": "DescribeConfigRules"}),
+    "SecurityGroupChanges": ('{($.eventName=AuthorizeSecurityGroupIngress) || ($.eventName=AuthorizeSecurityGroupEgress) || ($.eventName=RevokeSecurityGroupIngress) || ($.eventName=RevokeSecurityGroupEgress) || ($.eventName=CreateSecurityGroup) || ($.eventName=DeleteSecurityGroup)}',
+                             {"eventName": "AuthorizeSecurityGroupIngress"}, {"eventName": "DescribeSecurityGroups"}),
+    "NetworkAclChanges": ('{($.eventName=CreateNetworkAcl) || ($.eventName=CreateNetworkAclEntry) || ($.eventName=DeleteNetworkAcl) || ($.eventName=DeleteNetworkAclEntry) || ($.eventName=ReplaceNetworkAclEntry) || ($.eventName=ReplaceNetworkAclAssociation)}',
+                          {"eventName": "CreateNetworkAclEntry"}, {"eventName": "DescribeNetworkAcls"}),
+    "NetworkGatewayChanges": ('{($.eventName=CreateCustomerGateway) || ($.eventName=DeleteCustomerGateway) || ($.eventName=AttachInternetGateway) || ($.eventName=CreateInternetGateway) || ($.eventName=DeleteInternetGateway) || ($.eventName=DetachInternetGateway)}',
+                              {"eventName": "AttachInternetGateway"}, {"eventName": "DescribeInternetGateways"}),
+    "RouteTableChanges": ('{($.eventName=CreateRoute) || ($.eventName=CreateRouteTable) || ($.eventName=ReplaceRoute) || ($.eventName=ReplaceRouteTableAssociation) || ($.eventName=DeleteRouteTable) || ($.eventName=DeleteRoute) || ($.eventName=DisassociateRouteTable)}',
+                          {"eventName": "CreateRoute"}, {"eventName": "DescribeRouteTables"}),
+    "VpcChanges": ('{($.eventName=CreateVpc) || ($.eventName=DeleteVpc) || ($.eventName=ModifyVpcAttribute) || ($.eventName=AcceptVpcPeeringConnection) || ($.eventName=CreateVpcPeeringConnection) || ($.eventName=DeleteVpcPeeringConnection) || ($.eventName=RejectVpcPeeringConnection) || ($.eventName=AttachClassicLinkVpc) || ($.eventName=DetachClassicLinkVpc) || ($.eventName=DisableVpcClassicLink) || ($.eventName=EnableVpcClassicLink)}',
+                   {"eventName": "ModifyVpcAttribute"}, {"eventName": "DescribeVpcs"}),
+}
+
+# CloudTrail record fields the saved queries may name (record contents:
+# https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-event-reference-record-contents.html;
+# aggregated events: .../cloudtrail-event-reference-aggregated-events.html), and Logs Insights'
+# own @-fields.
+RECORD_FIELDS = {
+    "eventTime", "eventSource", "eventName", "awsRegion", "sourceIPAddress", "userAgent", "errorCode",
+    "errorMessage", "readOnly", "eventCategory", "eventType", "recipientAccountId", "userIdentity.type",
+    "userIdentity.arn", "additionalEventData.MFAUsed", "responseElements.ConsoleLogin",
+    "requestParameters.keyId", "timeWindow.windowStart", "summary.primaryDimension.dimension",
+}
+INSIGHTS_WORDS = {"fields", "filter", "stats", "count", "as", "by", "sort", "desc", "asc", "limit", "and", "or",
+                  "like", "in", "not"}
+
+
+def metric_filter_matches(pattern, record):
+    """A JSON metric filter pattern (the subset the CIS patterns use: $.field, = and != with quoted
+    or bare values and * wildcards, NOT EXISTS, &&, ||, parentheses) against one record: the
+    semantics of CloudWatch Logs' filter and pattern syntax for JSON log events."""
+    tokens = re.findall(r'\$\.[A-Za-z0-9_.]+|"[^"]*"|&&|\|\||!=|=|NOT EXISTS|[(){}]|[A-Za-z0-9_.*:-]+', pattern)
+    position = 0
+
+    def peek():
+        return tokens[position] if position < len(tokens) else None
+
+    def take():
+        nonlocal position
+        position += 1
+        return tokens[position - 1]
+
+    def value_of(path):
+        node = record
+        for part in path[2:].split("."):
+            if not isinstance(node, dict) or part not in node:
+                return None
+            node = node[part]
+        return node
+
+    def equals(actual, wanted):
+        wanted = wanted.strip('"')
+        if actual is None:
+            return False
+        text = actual if isinstance(actual, str) else json.dumps(actual)
+        return re.fullmatch(".*".join(re.escape(p) for p in wanted.split("*")), text) is not None
+
+    def term():
+        if peek() == "(":
+            take()
+            result = either()
+            assert take() == ")"
+            return result
+        field = take()
+        operator = take()
+        if operator == "NOT EXISTS":
+            return value_of(field) is None
+        wanted = take()
+        actual = value_of(field)
+        if operator == "=":
+            return equals(actual, wanted)
+        return actual is not None and not equals(actual, wanted)
+
+    def both():
+        result = term()
+        while peek() == "&&":
+            take()
+            result = term() and result
+        return result
+
+    def either():
+        result = both()
+        while peek() == "||":
+            take()
+            result = both() or result
+        return result
+
+    assert take() == "{"
+    matched = either()
+    assert take() == "}" and peek() is None, pattern
+    return matched
+
+
+class CisAlarmsQueriesAndIndexes(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.template = load_template()
+        cls.resources = cls.template["Resources"]
+
+    def test_the_fourteen_cis_filters_are_the_published_patterns_each_with_its_alarm(self):
+        filters = {k: r for k, r in self.resources.items() if r["Type"] == "AWS::Logs::MetricFilter"}
+        self.assertEqual(sorted(filters), sorted(f"Cis{name}Filter" for name in CIS_PATTERNS))
+        for name, (pattern, _, _) in CIS_PATTERNS.items():
+            metric_filter = filters[f"Cis{name}Filter"]
+            self.assertEqual(metric_filter["Condition"], "CisAlarmsOn")
+            properties = metric_filter["Properties"]
+            self.assertEqual(properties["FilterPattern"], pattern, name)
+            self.assertEqual(text(properties["LogGroupName"]),
+                             text({"Fn::If": ["HasCisGroup", {"Ref": "CisAlarmsLogGroupName"}, {"Ref": "DestinationLogGroup"}]}))
+            transformation = properties["MetricTransformations"][0]
+            self.assertEqual(transformation, {"MetricNamespace": {"Ref": "CisMetricsNamespace"}, "MetricName": name, "MetricValue": "1"})
+            alarm = self.resources[f"Cis{name}Alarm"]
+            self.assertEqual(alarm["Condition"], "CisAlarmsOn")
+            a = alarm["Properties"]
+            self.assertEqual((a["MetricName"], a["Namespace"], a["Statistic"], a["Period"], a["EvaluationPeriods"]),
+                             (name, {"Ref": "CisMetricsNamespace"}, "Sum", 300, 1))
+            self.assertEqual((a["Threshold"], a["ComparisonOperator"], a["TreatMissingData"]),
+                             (1, "GreaterThanOrEqualToThreshold", "notBreaching"))
+            self.assertEqual(a["AlarmActions"], [{"Ref": "AlarmTopic"}])
+        self.assertEqual(self.template["Parameters"]["CisAlarms"]["Default"], "false")
+        self.assertEqual(self.template["Parameters"]["CisMetricsNamespace"]["Default"], "CISBenchmark")
+
+    def test_each_cis_pattern_matches_what_it_watches_and_not_its_near_miss(self):
+        for name, (pattern, matching, near_miss) in CIS_PATTERNS.items():
+            self.assertTrue(metric_filter_matches(pattern, matching), name)
+            self.assertFalse(metric_filter_matches(pattern, near_miss), name)
+            # A record of plain reads matches none.
+            self.assertFalse(metric_filter_matches(pattern, {"eventName": "GetObject", "eventSource": "s3.amazonaws.com",
+                                                             "userIdentity": {"type": "AssumedRole"}}), name)
+
+    def test_an_infrequent_access_group_is_refused_for_cis_alarms_with_the_reason(self):
+        rule = self.template["Rules"]["CisAlarmsNeedStandardGroup"]
+        self.assertEqual(rule["RuleCondition"], {"Fn::Equals": [{"Ref": "CisAlarms"}, "true"]})
+        said = text(rule["Assertions"])
+        for part in ("INFREQUENT_ACCESS", "LogGroupClass", "CisAlarmsLogGroupName", "RouteLogGroupNames",
+                     "cannot hold any", "STANDARD"):
+            self.assertIn(part, said)
+
+    def test_saved_queries_sit_in_one_folder_over_the_forwarded_groups_and_name_real_fields(self):
+        queries = {k: r["Properties"] for k, r in self.resources.items() if r["Type"] == "AWS::Logs::QueryDefinition"}
+        self.assertEqual(len(queries), 7)
+        for name, query in queries.items():
+            self.assertTrue(query["Name"].startswith("trailwatch/"), name)
+            self.assertIn("DestinationLogGroup", text(query["LogGroupNames"]))
+            self.assertIn("RouteLogGroupNames", text(query["LogGroupNames"]))
+            body = re.sub(r'"[^"]*"|/[^/]*/', " ", query["QueryString"])
+            aliases = set(re.findall(r"\bas\s+(\w+)", body))
+            for word in re.findall(r"(?<![@\w.])[A-Za-z][A-Za-z0-9]*(?:\.[A-Za-z][A-Za-z0-9]*)*", body):
+                if word in INSIGHTS_WORDS or word in aliases:
+                    continue
+                self.assertIn(word, RECORD_FIELDS, f"{name}: {word}")
+        asked = " ".join(q["Name"] for q in queries.values())
+        for topic in ("root", "MFA", "access denied", "IAM and CloudTrail", "API callers", "KMS", "aggregated"):
+            self.assertIn(topic, asked)
+
+    def test_field_indexes_are_on_standard_groups_unless_turned_off(self):
+        condition = text(self.template["Conditions"]["FieldIndexesOn"])
+        self.assertIn('"FieldIndexes"', condition)
+        self.assertIn('"STANDARD"', condition)
+        for name in ["DestinationLogGroup"] + [f"RouteLogGroup{i}" for i in range(1, 6)]:
+            policies = self.resources[name]["Properties"]["FieldIndexPolicies"]["Fn::If"]
+            self.assertEqual(policies[0], "FieldIndexesOn")
+            self.assertEqual(policies[1], [{"Fields": ["eventName", "eventSource", "userIdentity.arn",
+                                                       "sourceIPAddress", "errorCode"]}])
+
+    def test_aggregated_events_files_reach_the_forwarder_from_an_existing_bucket(self):
+        rule = text(self.resources["LogFileDeliveries"]["Properties"]["EventPattern"])
+        for folder in ("CloudTrail", "CloudTrail-Insight", "CloudTrail-Aggregated"):
+            self.assertIn(f"AWSLogs/*/{folder}/*.json.gz", rule)
