@@ -82,12 +82,17 @@ def env_vars_read(paths):
     return names
 
 
-class Template(unittest.TestCase):
+class TemplateCase(unittest.TestCase):
+    """The template and the README, read once per test class."""
+
     @classmethod
     def setUpClass(cls):
         cls.template = load_template()
         cls.resources = cls.template["Resources"]
         cls.readme = (ROOT / "README.md").read_text()
+
+
+class Template(TemplateCase):
 
     def function(self, logical_id):
         return self.resources[logical_id]
@@ -592,11 +597,7 @@ def metric_filter_matches(pattern, record):
     return matched
 
 
-class CisAlarmsQueriesAndIndexes(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.template = load_template()
-        cls.resources = cls.template["Resources"]
+class CisAlarmsQueriesAndIndexes(TemplateCase):
 
     def test_the_fourteen_cis_filters_are_the_published_patterns_each_with_its_alarm(self):
         filters = {k: r for k, r in self.resources.items() if r["Type"] == "AWS::Logs::MetricFilter"}

@@ -147,14 +147,10 @@ async fn a_dry_run_writes_nothing_and_counts_what_would_be_forwarded() {
     assert_eq!(summary.forwarded, records);
     let tallied: u64 = summary.would_forward.iter().map(|w| w.records).sum();
     assert_eq!(tallied, records);
-    let groups = harness
-        .logs
-        .describe_log_groups()
-        .log_group_name_prefix(&harness.group)
-        .send()
-        .await
-        .unwrap();
-    assert!(groups.log_groups().is_empty(), "a dry run created a group");
+    assert!(
+        harness.own_log_groups().await.is_empty(),
+        "a dry run created a group"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -331,14 +327,7 @@ async fn the_binary_prints_a_summary_a_person_reads() {
         .unwrap();
     // The class the service reports (moto keeps none and answers STANDARD; AWS answers
     // INFREQUENT_ACCESS).
-    let described = harness
-        .logs
-        .describe_log_groups()
-        .log_group_name_prefix(&harness.group)
-        .send()
-        .await
-        .unwrap();
-    let class = described.log_groups()[0]
+    let class = harness.own_log_groups().await[0]
         .log_group_class()
         .map_or("STANDARD", |class| class.as_str())
         .to_owned();

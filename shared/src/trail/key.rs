@@ -103,11 +103,6 @@ impl<'a> TrailKey<'a> {
         if parts.next().is_some() || !is_account_id(account_id) || !is_date(date) {
             return None;
         }
-        if folder == "CloudTrail-Aggregated" {
-            return aggregated_key(prefix, organization_id, account_id, region, date, file_name);
-        }
-        let name = file_name.strip_prefix(account_id)?.strip_prefix('_')?;
-        let name = name.strip_suffix(".json.gz")?;
         let mut key = TrailKey {
             kind: FileKind::Other,
             prefix,
@@ -119,6 +114,12 @@ impl<'a> TrailKey<'a> {
             trail_name: None,
             home_region: None,
         };
+        if folder == "CloudTrail-Aggregated" {
+            key.parse_aggregated_name(file_name)?;
+            return Some(key);
+        }
+        let name = file_name.strip_prefix(account_id)?.strip_prefix('_')?;
+        let name = name.strip_suffix(".json.gz")?;
         match folder {
             "CloudTrail" => key.parse_log_name(name, "CloudTrail_", FileKind::Log)?,
             "CloudTrail-Insight" => {
@@ -145,6 +146,25 @@ impl<'a> TrailKey<'a> {
         Some(())
     }
 
+    /// An aggregated-events file: any `.json.gz` name in its folder. The time is the name's
+    /// `<account>_CloudTrail-Aggregated_<region>_<YYYYMMDDTHHmmZ>_…` stamp when it has one, else
+    /// the day of its folders (`file_timestamp` stays empty).
+    fn parse_aggregated_name(&mut self, file_name: &'a str) -> Option<()> {
+        let name = file_name.strip_suffix(".json.gz")?;
+        if name.is_empty() || self.region.is_empty() {
+            return None;
+        }
+        self.kind = FileKind::Aggregated;
+        if let Some(rest) = name
+            .strip_prefix(self.account_id)
+            .and_then(|n| n.strip_prefix('_'))
+        {
+            // A stamp sets file_timestamp; without one it stays empty.
+            let _ = self.parse_log_name(rest, "CloudTrail-Aggregated_", FileKind::Aggregated);
+        }
+        Some(())
+    }
+
     /// `<region>_<trail>_<home-region>_<YYYYMMDDTHHmmssZ>[_backfill]`; trail names may hold `_`.
     fn parse_digest_name(&mut self, name: &'a str) -> Option<()> {
         let rest = name
@@ -166,42 +186,6 @@ impl<'a> TrailKey<'a> {
         self.kind = kind;
         Some(())
     }
-}
-
-/// An aggregated-events file: any `.json.gz` name in its folder. The time is the name's
-/// `<account>_CloudTrail-Aggregated_<region>_<YYYYMMDDTHHmmZ>_…` stamp when it has one, else
-/// the day of its folders.
-fn aggregated_key<'a>(
-    prefix: Option<&'a str>,
-    organization_id: Option<&'a str>,
-    account_id: &'a str,
-    region: &'a str,
-    date: (&'a str, &'a str, &'a str),
-    file_name: &'a str,
-) -> Option<TrailKey<'a>> {
-    let name = file_name.strip_suffix(".json.gz")?;
-    if name.is_empty() || region.is_empty() {
-        return None;
-    }
-    let mut key = TrailKey {
-        kind: FileKind::Aggregated,
-        prefix,
-        organization_id,
-        account_id,
-        region,
-        date,
-        file_timestamp: "",
-        trail_name: None,
-        home_region: None,
-    };
-    let stamped = name
-        .strip_prefix(account_id)
-        .and_then(|n| n.strip_prefix('_'))
-        .map(|n| key.parse_log_name(n, "CloudTrail-Aggregated_", FileKind::Aggregated));
-    if stamped.flatten().is_none() {
-        key.file_timestamp = "";
-    }
-    Some(key)
 }
 
 /// Splits `[prefix/]AWSLogs/rest` at the last `AWSLogs` folder, so a prefix may itself

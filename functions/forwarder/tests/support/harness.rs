@@ -146,6 +146,18 @@ impl Harness {
             .map(|response| serde_json::to_value(response).unwrap())
     }
 
+    /// The log groups named like the test's destination group (DescribeLogGroups by prefix).
+    pub async fn own_log_groups(&self) -> Vec<aws_sdk_cloudwatchlogs::types::LogGroup> {
+        self.logs
+            .describe_log_groups()
+            .log_group_name_prefix(&self.group)
+            .send()
+            .await
+            .unwrap()
+            .log_groups()
+            .to_vec()
+    }
+
     pub async fn events(&self, stream: &str) -> BTreeSet<(i64, String)> {
         self.events_in(&self.group, stream).await
     }
