@@ -99,6 +99,15 @@ impl BackfillPlan {
     }
 }
 
+/// The latest a file can have been delivered: its name's time, or for an aggregated-events
+/// file whose name has none, the end of its day. A file is only called too old when all of it
+/// must be: one that may hold records CloudWatch Logs still takes is read.
+fn latest_delivery(key: &str) -> Option<i64> {
+    let time = key_time(key)?;
+    let unstamped = TrailKey::parse(key).is_some_and(|k| k.file_timestamp.is_empty());
+    Some(if unstamped { time + 86_399 } else { time })
+}
+
 /// Finds the trail's files delivered in the request's range, for every account and region
 /// under the prefix (or those asked for).
 pub async fn plan_backfill<L: ObjectListing>(
@@ -196,7 +205,7 @@ pub async fn plan_backfill<L: ObjectListing>(
     let oldest_accepted = now - MAX_EVENT_AGE_SECONDS;
     let (too_old, objects): (Vec<_>, Vec<_>) = found
         .into_iter()
-        .partition(|object| key_time(&object.key).is_some_and(|t| t < oldest_accepted));
+        .partition(|object| latest_delivery(&object.key).is_some_and(|t| t < oldest_accepted));
     plan.objects = objects;
     plan.too_old = too_old;
     plan.parts.sort();
@@ -381,7 +390,7 @@ mod tests {
         assert_eq!(without.objects.len(), 3);
         let mut with = request();
         with.aggregated = true;
-        let plan = plan_backfill(listing, &with, T0 + 3 * 86_400)
+        let plan = plan_backfill(Arc::clone(&listing), &with, T0 + 3 * 86_400)
             .await
             .unwrap();
         let keys: Vec<&str> = plan.objects.iter().map(|o| o.key.as_str()).collect();
@@ -394,6 +403,14 @@ mod tests {
             plan.parts
                 .contains(&("444455556666".to_owned(), "eu-west-1".to_owned()))
         );
+        // Fourteen days and an hour after 2026-11-21T00:00Z: the unstamped file's day may hold
+        // records CloudWatch Logs still takes, so it is read; the stamped one of 11-20 is too old.
+        let later = plan_backfill(listing, &with, T0 + 15 * 86_400 + 3600)
+            .await
+            .unwrap();
+        let read: Vec<&str> = later.objects.iter().map(|o| o.key.as_str()).collect();
+        assert!(read.contains(&unstamped), "{read:?}");
+        assert!(later.too_old.iter().any(|o| o.key == stamped));
     }
 
     #[tokio::test]
