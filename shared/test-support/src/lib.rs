@@ -18,7 +18,11 @@ use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_s3::config::Credentials;
 
 pub struct Moto {
+    /// Where the tests send their calls: moto behind a proxy that applies DynamoDB's calls one
+    /// at a time, as DynamoDB applies each conditional write atomically.
     pub endpoint: String,
+    /// moto itself.
+    pub server: String,
     /// Kept open for the life of the process: when it closes, the wrapper stops moto.
     _guard: Mutex<Child>,
 }
@@ -65,8 +69,10 @@ pub fn moto() -> &'static Moto {
             );
             std::thread::sleep(Duration::from_millis(100));
         }
+        let server = format!("http://127.0.0.1:{port}");
         Moto {
-            endpoint: format!("http://127.0.0.1:{port}"),
+            endpoint: proxy::start_atomic_dynamodb(&server),
+            server,
             _guard: Mutex::new(child),
         }
     })

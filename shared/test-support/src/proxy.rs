@@ -1,5 +1,7 @@
 //! A small fault-injecting HTTP proxy on 127.0.0.1 in front of moto: each request is either
-//! answered with a fault (throttling, a 5xx, access denied) or forwarded, possibly late.
+//! answered with a fault (throttling, a 5xx, access denied) or forwarded, possibly late. The
+//! same proxy, with no faults, stands in front of moto for every test and applies DynamoDB's
+//! calls one at a time (see [`start_atomic_dynamodb`]).
 
 use std::convert::Infallible;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -58,6 +60,40 @@ pub type Rule = Arc<dyn Fn(&Seen<'_>) -> Option<Fault> + Send + Sync>;
 
 /// Starts the proxy in front of `upstream`; returns its endpoint.
 pub async fn start(upstream: &str, rule: Rule) -> String {
+    serve(upstream, rule, None).await
+}
+
+/// Starts, on a thread and runtime of its own that live as long as the process, a proxy in
+/// front of `upstream` (moto) that sends DynamoDB's calls on one at a time; returns its
+/// endpoint. DynamoDB applies each conditional write atomically
+/// (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/WorkingWithItems.html#WorkingWithItems.ConditionalUpdate);
+/// moto's threaded server checks a condition and then writes without a lock, so two racing
+/// claims could both succeed there and a test would prove moto's race rather than ours.
+pub fn start_atomic_dynamodb(upstream: &str) -> String {
+    let upstream = upstream.to_owned();
+    let (sender, receiver) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("a runtime for the DynamoDB proxy");
+        runtime.block_on(async move {
+            let lock = Arc::new(tokio::sync::Mutex::new(()));
+            let endpoint = serve(&upstream, Arc::new(|_: &Seen<'_>| None), Some(lock)).await;
+            sender
+                .send(endpoint)
+                .expect("the test process waits for the proxy");
+            std::future::pending::<()>().await;
+        });
+    });
+    receiver.recv().expect("the DynamoDB proxy started")
+}
+
+/// One call at a time: a lock held from a DynamoDB request's arrival until its answer is read.
+type OneAtATime = Option<Arc<tokio::sync::Mutex<()>>>;
+
+async fn serve(upstream: &str, rule: Rule, dynamodb_lock: OneAtATime) -> String {
     let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await.unwrap();
     let address: SocketAddr = listener.local_addr().unwrap();
     let upstream: Arc<str> = Arc::from(upstream);
@@ -68,13 +104,29 @@ pub async fn start(upstream: &str, rule: Rule) -> String {
             let Ok((stream, _)) = listener.accept().await else {
                 return;
             };
-            let (rule, upstream, client) =
-                (Arc::clone(&rule), Arc::clone(&upstream), client.clone());
+            let (rule, upstream, client, lock) = (
+                Arc::clone(&rule),
+                Arc::clone(&upstream),
+                client.clone(),
+                dynamodb_lock.clone(),
+            );
             tokio::spawn(async move {
-                let service = service_fn(move |request| {
-                    let (rule, upstream, client) =
-                        (Arc::clone(&rule), Arc::clone(&upstream), client.clone());
+                let service = service_fn(move |request: Request<Incoming>| {
+                    let (rule, upstream, client, lock) = (
+                        Arc::clone(&rule),
+                        Arc::clone(&upstream),
+                        client.clone(),
+                        lock.clone(),
+                    );
                     async move {
+                        let is_dynamodb = request
+                            .headers()
+                            .get("x-amz-target")
+                            .is_some_and(|t| t.as_bytes().starts_with(b"DynamoDB_"));
+                        let _one_at_a_time = match lock.as_ref().filter(|_| is_dynamodb) {
+                            Some(lock) => Some(lock.lock().await),
+                            None => None,
+                        };
                         let answer = handle(request, &rule, &upstream, &client).await;
                         Ok::<_, Infallible>(answer)
                     }
