@@ -27,8 +27,19 @@ use validator::aws::s3::S3DigestStore;
 
 const ACCOUNT: &str = "111122223333";
 const REGION: &str = "us-east-1";
-/// 2026-11-20T00:00:00Z
-const T0: i64 = 1_795_132_800;
+/// The signed trail's first hour: midnight UTC two days before the run (read once), so that its
+/// files are recent on whatever day the tests run: CloudWatch Logs takes events up to 14 days
+/// old, and the checkpoint table keeps an item 15 days.
+fn t0() -> i64 {
+    static T0: OnceLock<i64> = OnceLock::new();
+    *T0.get_or_init(|| (trailwatch::clock::now_seconds() / 86_400 - 2) * 86_400)
+}
+
+/// `t0() + seconds`, as `YYYY-MM-DDTHH:MM:SSZ`.
+fn at(seconds: i64) -> String {
+    iso_text(t0() + seconds)
+}
+
 const HOUR: i64 = 3600;
 const HOURS: i64 = 3;
 
@@ -78,7 +89,7 @@ impl Bucket {
         };
         let mut previous = None;
         for hour in 0..HOURS {
-            let start = T0 + hour * HOUR;
+            let start = t0() + hour * HOUR;
             let count = if hour == 1 { 0 } else { 2 };
             let mut listed = Vec::new();
             let mut keys = Vec::new();
@@ -181,8 +192,8 @@ impl Bucket {
         let scope = Scope {
             trail,
             bucket: self.name.clone(),
-            start: T0,
-            end: T0 + HOURS * HOUR,
+            start: t0(),
+            end: t0() + HOURS * HOUR,
         };
         validate_range(store, keys(), &scope).await.unwrap()
     }
@@ -319,7 +330,7 @@ async fn a_digest_copied_to_another_key_has_been_moved() {
 async fn a_key_from_an_unknown_fingerprint_is_reported() {
     let bucket = Bucket::signed("integrity-unknown-key").await;
     let stranger = SignedTrail::new(&bucket.name, ACCOUNT, REGION, "audit", 99);
-    let forged = stranger.digest(T0 + 2 * HOUR, T0 + 3 * HOUR, &[], None);
+    let forged = stranger.digest(t0() + 2 * HOUR, t0() + 3 * HOUR, &[], None);
     bucket.put_signed(&forged).await;
     let report = bucket.validate().await;
     assert_eq!(
@@ -338,7 +349,7 @@ async fn a_key_from_an_unknown_fingerprint_is_reported() {
 async fn a_planted_log_file_no_digest_lists_is_unreferenced() {
     let bucket = Bucket::signed("integrity-planted").await;
     let mut spec = TrailSpec::recent(777);
-    spec.delivery_millis = (T0 + HOUR + 1200) * 1000;
+    spec.delivery_millis = (t0() + HOUR + 1200) * 1000;
     let mut body = Vec::new();
     write_log_file(&spec, 5_000, &mut body).unwrap();
     bucket.put_plain(&spec.key(), body).await;
@@ -367,9 +378,9 @@ async fn the_command_prints_the_aws_cli_lines_and_exits_1_on_tampering() {
         "--trail-arn",
         &format!("arn:aws:cloudtrail:{REGION}:{ACCOUNT}:trail/audit"),
         "--start-time",
-        "2026-11-20T00:00:00Z",
+        &at(0),
         "--end-time",
-        "2026-11-20T03:00:00Z",
+        &at(HOURS * HOUR),
         "--s3-bucket",
         &bucket.name,
         "--public-keys-file",
@@ -379,17 +390,17 @@ async fn the_command_prints_the_aws_cli_lines_and_exits_1_on_tampering() {
     .map(|a| a.to_string())
     .collect();
     assert_eq!(
-        validator::cli::run(&args, &clients, REGION, T0 + 5 * HOUR).await,
+        validator::cli::run(&args, &clients, REGION, t0() + 5 * HOUR).await,
         0
     );
     bucket.delete(&bucket.logs[0][0]).await;
     assert_eq!(
-        validator::cli::run(&args, &clients, REGION, T0 + 5 * HOUR).await,
+        validator::cli::run(&args, &clients, REGION, t0() + 5 * HOUR).await,
         1
     );
     let mut bad = args.clone();
     bad[2] = "not-an-arn".into();
-    assert_eq!(validator::cli::run(&bad, &clients, REGION, T0).await, 255);
+    assert_eq!(validator::cli::run(&bad, &clients, REGION, t0()).await, 255);
 }
 
 /// The binary as a person runs it with the AWS CLI's global options: a profile from the
@@ -412,16 +423,21 @@ async fn the_binary_takes_the_aws_cli_global_options_and_time_forms() {
     .unwrap();
     let arn = format!("arn:aws:cloudtrail:{REGION}:{ACCOUNT}:trail/audit");
     let s3_bucket = format!("s3://{}/", bucket.name);
+    let day = &at(0)[..10];
+    let (offset_form, basic_form) = (
+        format!("{day} 01:00:00+01:00"),
+        format!("{}T030000Z", day.replace('-', "")),
+    );
     let run_on = |s3_bucket: &str, extra: &[&str]| {
         let mut args = vec![
             "validate-logs",
             "--trail-arn",
             &arn,
-            // 2026-11-20T00:00:00Z and 03:00:00Z, written as people write them.
+            // t0() and three hours later, written as people write them.
             "--start-time",
-            "2026-11-20 01:00:00+01:00",
+            &offset_form,
             "--end-time",
-            "20261120T030000Z",
+            &basic_form,
             "--s3-bucket",
             s3_bucket,
             "--public-keys-file",
@@ -458,7 +474,9 @@ async fn the_binary_takes_the_aws_cli_global_options_and_time_forms() {
     assert_eq!(plain.status.code(), Some(0), "{out}{}", text(&plain.stderr));
     assert!(
         out.starts_with(&format!(
-            "Validating log files for trail {arn} between 2026-11-20T00:00:00Z and 2026-11-20T03:00:00Z"
+            "Validating log files for trail {arn} between {} and {}",
+            at(0),
+            at(HOURS * HOUR)
         )),
         "{out}"
     );
@@ -542,7 +560,7 @@ async fn a_scheduled_range_validates_the_whole_chain() {
     let bucket = Bucket::signed("integrity-range").await;
     let (validator, _) = validator_for(&bucket, "/trailwatch/test/integrity-range").await;
     let event = serde_json::json!({"validateRange": {"trailArn": format!("arn:aws:cloudtrail:{REGION}:{ACCOUNT}:trail/audit"),
-        "startTime": "2026-11-20T00:00:00Z", "endTime": "2026-11-20T03:00:00Z", "s3Bucket": bucket.name, "s3Prefix": ""}});
+        "startTime": at(0), "endTime": at(HOURS * HOUR), "s3Bucket": bucket.name, "s3Prefix": ""}});
     let result = validator::handle(
         &validator,
         lambda_runtime::LambdaEvent::new(event, lambda_runtime::Context::default()),
@@ -604,7 +622,7 @@ async fn a_backfill_digest_vouches_for_a_late_log_file() {
     // listing it; plus a backfill digest without its generation timestamp.
     let bucket = Bucket::signed("integrity-backfill").await;
     let mut spec = TrailSpec::recent(888);
-    spec.delivery_millis = (T0 + 1800) * 1000;
+    spec.delivery_millis = (t0() + 1800) * 1000;
     let mut body = Vec::new();
     write_log_file(&spec, 5_000, &mut body).unwrap();
     let mut inflated = Vec::new();
@@ -613,7 +631,12 @@ async fn a_backfill_digest_vouches_for_a_late_log_file() {
         .unwrap();
     bucket.put_plain(&spec.key(), body).await;
     let signer = signer(&bucket.name);
-    let backfill = signer.backfill_digest(T0, T0 + HOUR, &[(spec.key(), inflated)], T0 + 2 * HOUR);
+    let backfill = signer.backfill_digest(
+        t0(),
+        t0() + HOUR,
+        &[(spec.key(), inflated)],
+        t0() + 2 * HOUR,
+    );
     bucket.put_signed(&backfill).await;
 
     // When / Then: the late file is valid and referenced; the backfill digest is valid.
@@ -655,8 +678,8 @@ async fn signed_hour(bucket: &Bucket, signer: &SignedTrail, seed: u64) -> (Strin
     spec.region = signer.region.clone();
     spec.account_id = signer.account_id.clone();
     spec.organization_id = signer.organization_id.clone();
-    let (key, inflated) = bucket.put_log_file(spec, T0 + 600).await;
-    let digest = signer.digest(T0, T0 + HOUR, &[(key.clone(), inflated)], None);
+    let (key, inflated) = bucket.put_log_file(spec, t0() + 600).await;
+    let digest = signer.digest(t0(), t0() + HOUR, &[(key.clone(), inflated)], None);
     bucket.put_signed(&digest).await;
     (key, digest.key)
 }
@@ -833,7 +856,7 @@ struct OrganizationTrail {
     clients: Clients,
     logs: aws_sdk_cloudwatchlogs::Client,
     group: String,
-    /// (account, region) → (log file key, digest key) of the signed hour at T0.
+    /// (account, region) → (log file key, digest key) of the signed hour at t0().
     hours: std::collections::BTreeMap<(String, String), (String, String)>,
 }
 
@@ -907,11 +930,11 @@ impl OrganizationTrail {
         validator::Validator::new(&self.clients, self.logs.clone(), &self.group, keys, "test")
     }
 
-    /// The trail's range around T0, as the schedule sends it but with fixed times and the
+    /// The trail's range around t0(), as the schedule sends it but with fixed times and the
     /// bucket left for DescribeTrails to name.
     fn range(&self) -> serde_json::Value {
         serde_json::json!({"validateRange": {"trailArn": self.arn,
-            "startTime": "2026-11-20T00:00:00Z", "endTime": "2026-11-20T01:00:00Z"}})
+            "startTime": at(0), "endTime": at(HOUR)}})
     }
 
     fn log_file(&self, account: &str, region: &str) -> String {
@@ -982,9 +1005,9 @@ async fn a_range_validates_every_member_and_region_of_an_organization_trail() {
             "--trail-arn".into(),
             trail.arn.clone(),
             "--start-time".into(),
-            "2026-11-20T00:00:00Z".into(),
+            at(0),
             "--end-time".into(),
-            "2026-11-20T01:00:00Z".into(),
+            at(HOUR),
         ];
         if let Some(account) = account {
             args.extend(["--account-id".to_owned(), account.to_owned()]);
@@ -1199,7 +1222,7 @@ impl Bucket {
         let mut expected = Expected {
             cli_errors: Vec::new(),
             ours: Vec::new(),
-            found: Some((T0, T0 + HOURS * HOUR)),
+            found: Some((t0(), t0() + HOURS * HOUR)),
             digests: (3, 0),
             logs: (4, 0),
         };
@@ -1256,14 +1279,14 @@ impl Bucket {
                 // Nothing links to the newest digest: the CLI cannot see it is gone, and its
                 // log files fall in the last hour, which the next digest could still list.
                 self.delete(&d[2]).await;
-                expected.found = Some((T0, T0 + 2 * HOUR));
+                expected.found = Some((t0(), t0() + 2 * HOUR));
                 expected.digests = (2, 0);
                 expected.logs = (2, 0);
             }
             Tamper::OldestDigestDeleted => {
                 self.delete(&d[0]).await;
                 expected.cli_errors.push(digest(&d[0], "not found"));
-                expected.found = Some((T0 + HOUR, T0 + 3 * HOUR));
+                expected.found = Some((t0() + HOUR, t0() + 3 * HOUR));
                 expected.digests = (2, 1);
                 expected.logs = (2, 0);
             }
@@ -1281,7 +1304,7 @@ impl Bucket {
                 expected
                     .cli_errors
                     .push(digest(&d[2], "signature verification failed"));
-                expected.found = Some((T0, T0 + 2 * HOUR));
+                expected.found = Some((t0(), t0() + 2 * HOUR));
                 expected.digests = (2, 1);
                 expected.logs = (2, 0);
             }
@@ -1305,7 +1328,7 @@ impl Bucket {
                 expected
                     .cli_errors
                     .push(digest(&d[0], "signature verification failed"));
-                expected.found = Some((T0 + HOUR, T0 + 3 * HOUR));
+                expected.found = Some((t0() + HOUR, t0() + 3 * HOUR));
                 expected.digests = (2, 1);
                 expected.logs = (2, 0);
             }
@@ -1326,7 +1349,7 @@ impl Bucket {
             }
             Tamper::UnknownKey => {
                 let stranger = SignedTrail::new(&self.name, ACCOUNT, REGION, "audit", 99);
-                let forged = stranger.digest(T0 + 2 * HOUR, T0 + 3 * HOUR, &[], None);
+                let forged = stranger.digest(t0() + 2 * HOUR, t0() + 3 * HOUR, &[], None);
                 self.put_signed(&forged).await;
                 expected.cli_errors.push(digest(
                     &forged.key,
@@ -1335,7 +1358,7 @@ impl Bucket {
                         stranger.fingerprint
                     ),
                 ));
-                expected.found = Some((T0, T0 + 2 * HOUR));
+                expected.found = Some((t0(), t0() + 2 * HOUR));
                 expected.digests = (2, 1);
                 expected.logs = (2, 0);
             }
@@ -1358,17 +1381,17 @@ impl Bucket {
             Tamper::ChainRestarted => {
                 // Logging stopped after hour 0 and started again: hour 1's digest starts a new
                 // chain; the CLI reports the hours between the chains, not an error.
-                let restarted = signer(&self.name).digest(T0 + HOUR, T0 + 2 * HOUR, &[], None);
+                let restarted = signer(&self.name).digest(t0() + HOUR, t0() + 2 * HOUR, &[], None);
                 self.put_signed(&restarted).await;
                 expected.cli_errors.push(format!(
                     "No log files were delivered by CloudTrail between {} and {}",
-                    iso_text(T0 + HOUR),
-                    iso_text(T0 + HOUR)
+                    iso_text(t0() + HOUR),
+                    iso_text(t0() + HOUR)
                 ));
             }
             Tamper::PlantedLog => {
                 let mut spec = TrailSpec::recent(778);
-                spec.delivery_millis = (T0 + HOUR + 1200) * 1000;
+                spec.delivery_millis = (t0() + HOUR + 1200) * 1000;
                 let mut body = Vec::new();
                 write_log_file(&spec, 5_000, &mut body).unwrap();
                 self.put_plain(&spec.key(), body).await;
@@ -1392,7 +1415,7 @@ fn cli_summary(arn: &str, expected: &Expected, extra_invalid_logs: u64) -> Strin
             ),
         }
     };
-    let (start, end) = (iso_text(T0), iso_text(T0 + HOURS * HOUR));
+    let (start, end) = (iso_text(t0()), iso_text(t0() + HOURS * HOUR));
     let found = match expected.found {
         Some((from, to)) => format!(
             "Results found for {} to {}:\n",
@@ -1420,7 +1443,8 @@ async fn every_tamper_scenario_prints_what_the_aws_cli_prints() {
         let bucket = Bucket::signed(&format!("integrity-cli-{index}")).await;
         let expected = bucket.tamper(tamper).await;
         let report = bucket.validate().await;
-        let (out, err) = validator::render::render_cli(&report, &arn, T0, T0 + HOURS * HOUR, false);
+        let (out, err) =
+            validator::render::render_cli(&report, &arn, t0(), t0() + HOURS * HOUR, false);
         let wanted_err: String = expected
             .cli_errors
             .iter()
@@ -1530,7 +1554,13 @@ async fn what_cloudwatch_logs_holds_is_reconciled_with_what_cloudtrail_signed_an
     let dropped = file(MEMBERS[1], "eu-west-1");
     let notification =
         |key: &str| serde_json::json!({"s3Bucket": bucket, "s3ObjectKey": [key]}).to_string();
-    let other_content = gzip(br#"{"Records":[{"eventTime":"2026-11-20T00:05:00Z","eventName":"Planted","eventCategory":"Management"}]}"#);
+    let other_content = gzip(
+        format!(
+            r#"{{"Records":[{{"eventTime":"{}","eventName":"Planted","eventCategory":"Management"}}]}}"#,
+            at(300)
+        )
+        .as_bytes(),
+    );
     trail
         .bucket
         .put_plain(&modified_before, other_content.clone())
@@ -1590,9 +1620,9 @@ async fn what_cloudwatch_logs_holds_is_reconciled_with_what_cloudtrail_signed_an
             "--trail-arn",
             &trail.arn,
             "--start-time",
-            "2026-11-20T00:00:00Z",
+            &at(0),
             "--end-time",
-            "2026-11-20T01:00:00Z",
+            &at(HOUR),
             "--account-id",
             MEMBERS[1],
             "--region",
