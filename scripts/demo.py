@@ -2,11 +2,13 @@
 
 import argparse
 import collections
+import datetime
 import gzip
 import hashlib
 import json
 import os
 import pathlib
+import re
 import shutil
 import socket
 import subprocess
@@ -24,6 +26,41 @@ CHECKPOINT_TABLE = "trailwatch-demo-checkpoints"
 REGION = "us-east-1"
 # The template for the demo's generated events.
 SAMPLE_EVENT = ROOT / "events" / "s3-put-cloudtrail-log.json"
+# The day every sample in events/ is written on. The demo moves them to a recent day (demo_day),
+# so what it forwards and validates is within CloudWatch Logs' 14 days and the checkpoint table's
+# 15-day TTL whatever day it runs.
+SAMPLE_DAY = datetime.date(2026, 11, 25)
+
+
+def demo_day():
+    """The latest day whose 13:00 UTC, where the signed trail ends, is at least two hours past:
+    the samples' digest is then delivered, and its region late by the hourly check's rule."""
+    return (datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(hours=15)).date()
+
+
+def on_day(text, day):
+    """A sample's text moved from SAMPLE_DAY to `day`: its dates in each form keys and times use,
+    and its epoch-millisecond times of that day."""
+    for form in ("%Y-%m-%d", "%Y/%m/%d", "%Y%m%d"):
+        text = text.replace(SAMPLE_DAY.strftime(form), day.strftime(form))
+    start = int(datetime.datetime.combine(SAMPLE_DAY, datetime.time(), datetime.timezone.utc).timestamp() * 1000)
+    shift = (day - SAMPLE_DAY).days * 86_400_000
+
+    def moved(match):
+        millis = int(match.group())
+        return str(millis + shift) if start <= millis < start + 86_400_000 else match.group()
+    return re.sub(r"\b1\d{12}\b", moved, text)
+
+
+def samples_on_day(folder, day):
+    """Copies of the samples in `folder` moved to `day`, under WORK; their paths."""
+    copies = []
+    for path in sorted(folder.glob("*.json")):
+        copy = WORK / path.relative_to(ROOT)
+        copy.parent.mkdir(parents=True, exist_ok=True)
+        copy.write_text(on_day(path.read_text(), day))
+        copies.append(copy)
+    return copies
 
 
 def free_port():
@@ -135,8 +172,6 @@ def functions_env(endpoint, routes, dry_run):
 
 INTEGRITY_BUCKET = "trailwatch-demo-integrity"
 INTEGRITY_GROUP = "/trailwatch/integrity"
-# The signed trail ends where the samples in events/validator/ expect it.
-SIGNED_TRAIL_END = "2026-11-25T13:00:00Z"
 
 
 def invoke(function, path, port, env):
@@ -150,14 +185,16 @@ def invoke(function, path, port, env):
     return json.loads(result.stdout)
 
 
-def integrity_demo(session, endpoint, env, invoke_port):
+def integrity_demo(session, endpoint, env, invoke_port, day):
     """Validates a signed trail with the validator function and command, tampers with one log
     file, and validates again."""
     print("\ndemo: log file integrity validation")
+    # The signed trail ends where the samples in events/validator/, moved to `day`, expect it.
+    signed_trail_end = f"{day.isoformat()}T13:00:00Z"
     s3 = session.client("s3", endpoint_url=endpoint)
     s3.create_bucket(Bucket=INTEGRITY_BUCKET)
     signed = WORK / "signed"
-    out = subprocess.run([ROOT / "target" / "debug" / "trailgen", "--signed-trail", signed, INTEGRITY_BUCKET, "3", SIGNED_TRAIL_END], check=True, capture_output=True, text=True)
+    out = subprocess.run([ROOT / "target" / "debug" / "trailgen", "--signed-trail", signed, INTEGRITY_BUCKET, "3", signed_trail_end], check=True, capture_output=True, text=True)
     arn, start, end = out.stdout.split()
     manifest = json.loads((signed / "manifest.json").read_text())
     for entry in manifest:
@@ -172,7 +209,7 @@ def integrity_demo(session, endpoint, env, invoke_port):
     notification_path.write_text(json.dumps(notification, indent=2))
     forwarded = invoke("forwarder", notification_path, invoke_port, env)
     print(f"  forwarded the {len(signed_logs)} signed log files: {forwarded.get('forwarded', 0)} records; each one's SHA-256 is in {CHECKPOINT_TABLE}")
-    for path in sorted((ROOT / "events" / "validator").glob("*.json")):
+    for path in samples_on_day(ROOT / "events" / "validator", day):
         answer = invoke("validator", path, invoke_port, env)
         if answer.get("checkedForLateness"):
             print(f"  {path.name}: checked {answer['checkedForLateness']} account and region(s) for late digests; late: {answer['late'] or 'none'}")
@@ -237,19 +274,16 @@ def main():
         dynamodb.update_time_to_live(TableName=CHECKPOINT_TABLE, TimeToLiveSpecification={"AttributeName": "expiresAt", "Enabled": True})
         print(f"demo: created the checkpoint table {CHECKPOINT_TABLE}")
 
-        print("demo: delivering generated trail files for every sample in events/")
-        events = sorted((ROOT / "events").glob("*.json"))
+        day = demo_day()
+        print(f"demo: delivering generated trail files for every sample in events/, moved from {SAMPLE_DAY} to {day}")
+        events = samples_on_day(ROOT / "events", day)
         seeds = iter(range(100, 1000))
         for path in events:
             for key in trailgen_list(path):
                 deliver(s3, key, next(seeds))
         # The samples with the ETags S3 gave the delivered objects, as real notifications carry.
-        patched = []
         for path in events:
-            copy = WORK / "events" / path.name
-            copy.write_text(json.dumps(with_real_etags(json.loads(path.read_text()), s3), indent=2))
-            patched.append(copy)
-        events = patched
+            path.write_text(json.dumps(with_real_etags(json.loads(path.read_text()), s3), indent=2))
         # One more, larger file, to show several PutLogEvents batches for one object.
         large = trailgen("--seed", "21", "--bytes", "1")[0]
         size = deliver(s3, large, 21, min_bytes=3_000_000)
@@ -301,7 +335,7 @@ def main():
                 sample_message = sample_message or (events_seen[0]["message"] if events_seen else None)
         if sample_message:
             print(f"\none message, exactly as in the trail file:\n{sample_message[:600]}{' …' if len(sample_message) > 600 else ''}")
-        integrity_demo(session, endpoint, env, invoke_port)
+        integrity_demo(session, endpoint, env, invoke_port, day)
     finally:
         for process in reversed(processes):
             process.terminate()
