@@ -54,9 +54,14 @@ async fn deliver(harness: &Harness) -> BTreeMap<String, Vec<GeneratedRecord>> {
     later.organization_id = Some(ORGANIZATION.into());
     later.delivery_millis = now + 2 * HOUR_MILLIS;
     harness.put_trail_file(&later, 10_000).await;
+    // A day old, so that it is in the range on any day and left out for being a digest.
+    let digest_end = trailwatch::clock::iso_text(now / 1000 - 24 * 3600);
     let digest = format!(
-        "AWSLogs/{ORGANIZATION}/{}/CloudTrail-Digest/us-east-1/2026/11/20/{}_CloudTrail-Digest_us-east-1_t_us-east-1_20261120T010000Z.json.gz",
-        MEMBERS[0], MEMBERS[0]
+        "AWSLogs/{ORGANIZATION}/{}/CloudTrail-Digest/us-east-1/{}/{}_CloudTrail-Digest_us-east-1_t_us-east-1_{}.json.gz",
+        MEMBERS[0],
+        digest_end[..10].replace('-', "/"),
+        MEMBERS[0],
+        digest_end.replace(['-', ':'], "")
     );
     harness.put(&digest, b"{}".to_vec()).await;
     by_stream
