@@ -4,7 +4,7 @@
 
 use serde_json::{Value, json};
 
-use super::{Content, TrailSpec, iso_seconds};
+use super::spec::{Content, TrailSpec, iso_seconds};
 use crate::trail::EventCategory;
 
 /// One generated record: its JSON text and what the tests need to check it.
@@ -13,6 +13,13 @@ pub struct GeneratedRecord {
     pub text: String,
     pub event_time_millis: i64,
     pub category: EventCategory,
+}
+
+impl TrailSpec {
+    /// The records of a file of this spec, endless and seeded.
+    pub fn records(&self) -> RecordGenerator {
+        RecordGenerator::new(self)
+    }
 }
 
 /// An endless, seeded stream of records for one trail file.

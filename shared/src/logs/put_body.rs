@@ -10,7 +10,8 @@
 
 use std::io::Write;
 
-use super::{Batch, Destination};
+use super::batch::Batch;
+use super::destination::Destination;
 use crate::json_text::write_string;
 
 /// Bytes the body adds per event beyond its escaped message: `{"timestamp":…,"message":…},`.

@@ -1,7 +1,7 @@
 //! What an SQS message's objects make of the message: acknowledged, retried, or copied to the
 //! dead-letter queue. Objects decide ([`Outcome`]); this only follows.
 
-use super::settle::{Outcome, Settled};
+use super::outcome::{Outcome, Settled};
 use crate::ports::{DeadLetter, DeadLetterQueue};
 use crate::trigger::Message;
 

@@ -1,7 +1,7 @@
 //! The first step of an object's path, and the only place that decides whether it is read:
 //! every skip rule, in order.
 
-use super::settle::{Outcome, Settled};
+use super::outcome::{Outcome, Settled, empty};
 use crate::logs::KeyFacts;
 use crate::object::{NotifiedObject, ObjectRef};
 use crate::route::Routes;
@@ -86,12 +86,6 @@ pub fn classify(notified: &NotifiedObject, routes: &Routes) -> Classified {
         key_facts,
         summary,
     })
-}
-
-/// A zero-byte object, known from its notification or found when opened (a continuation,
-/// a notification without a size): skipped, with nothing to record.
-pub fn empty(summary: ObjectSummary) -> Settled {
-    Settled::new(summary, Outcome::Skipped("zero-byte object".to_owned()))
 }
 
 #[cfg(test)]

@@ -16,10 +16,10 @@ use crate::object::Continuation;
 use crate::ports::{CallError, CheckpointStore, LogSink, ObjectSource, OpenError};
 use crate::trail::Stop;
 
-use super::Settings;
 use super::classify::ToRead;
 use super::deadline::Deadline;
 use super::lease::Held;
+use super::settings::Settings;
 
 /// Batches waiting between the reading thread and delivery. Bounds memory to a few MiB
 /// whatever the file size, while letting inflate and the network overlap.

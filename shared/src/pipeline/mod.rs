@@ -7,7 +7,9 @@ pub mod classify;
 pub mod deadline;
 pub mod deliver;
 pub mod lease;
+pub mod outcome;
 pub mod plan;
+pub mod settings;
 pub mod settle;
 
 #[cfg(test)]
@@ -17,9 +19,6 @@ mod fakes;
 #[cfg(test)]
 mod tests;
 
-use std::sync::Arc;
-use std::time::Duration;
-
 use serde_json::Value;
 use tracing::Instrument;
 
@@ -27,14 +26,15 @@ pub use classify::{Classified, ToRead, classify};
 pub use deadline::{Deadline, InvocationEnd, StopSignal};
 pub use deliver::{Delivered, Delivery, deliver};
 pub use lease::{Claimed, Held, Release, claim_object};
+pub use outcome::{Outcome, Settled, refused};
 pub use plan::{FilePlan, PlanContext, ReadyBatch, plan_file};
-pub use settle::{Outcome, Settled, refused, settle};
+pub use settings::Settings;
+pub use settle::settle;
 
 use crate::checkpoint::ClaimRequest;
 use crate::config::ForwarderConfig;
 use crate::object::{Continuation, NotifiedObject, Origin};
 use crate::ports::{CheckpointStore, ContinuationQueue, DeadLetterQueue, LogSink, ObjectSource};
-use crate::route::Routes;
 use crate::summary::{FailedMessage, ForwardSummary, ObjectSummary};
 use crate::trigger::{Invocation, Message, MessageContent, UnrecognisedPayload, parse_invocation};
 use answer::{MessageEnd, MessageTally};
@@ -52,29 +52,6 @@ impl InvocationReport {
     /// A direct invocation fails as a whole when any object failed.
     pub fn direct_failure(&self) -> bool {
         !self.sqs && self.summary.failed_objects > 0
-    }
-}
-
-/// The configuration the path reads, once per cold start.
-#[derive(Debug, Clone)]
-pub struct Settings {
-    pub routes: Arc<Routes>,
-    pub dry_run: bool,
-    pub max_decompressed_bytes: u64,
-    pub handoff_margin: Duration,
-    /// How long a put may still be stored after its caller gave up.
-    pub in_flight_margin: Duration,
-}
-
-impl From<&ForwarderConfig> for Settings {
-    fn from(config: &ForwarderConfig) -> Self {
-        Self {
-            routes: Arc::new(config.routes.clone()),
-            dry_run: config.dry_run,
-            max_decompressed_bytes: config.max_decompressed_bytes,
-            handoff_margin: config.handoff_margin,
-            in_flight_margin: config.in_flight_margin,
-        }
     }
 }
 

@@ -5,7 +5,7 @@
 //! (https://docs.aws.amazon.com/awscloudtrail/latest/APIReference/API_AdvancedFieldSelector.html,
 //! https://docs.aws.amazon.com/awscloudtrail/latest/APIReference/API_PutEventSelectors.html).
 
-use super::SelectorError;
+use super::error::SelectorError;
 use super::model::{
     AdvancedEventSelector, AdvancedFieldSelector, DataResource, EventSelector, SelectorSet,
 };

@@ -6,7 +6,7 @@
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::SelectorError;
+use super::error::SelectorError;
 
 /// A basic event selector.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
