@@ -13,11 +13,12 @@ use trailwatch::digest::provenance::{
 use trailwatch::digest::request::{RangeRequest, RequestError, ValidationError};
 use trailwatch::digest::validate::validate_requested_range;
 
+use crate::Keys;
 use crate::aws::Clients;
 use crate::aws::cloudtrail::CloudTrailDirectory;
 use crate::aws::s3::S3DigestStore;
 use crate::render::render_cli;
-use crate::{Keys, TRAIL_PUBLIC_KEYS_FILE};
+use trailwatch::digest::config::{environment, public_keys_file};
 
 /// Validates CloudTrail log files against their digest files, as `aws cloudtrail
 /// validate-logs` does: the same arguments, output lines and exit status (0 all valid, 1
@@ -143,7 +144,7 @@ async fn validate(
         clients,
         args.public_keys_file
             .clone()
-            .or_else(|| std::env::var(TRAIL_PUBLIC_KEYS_FILE).ok()),
+            .or_else(|| public_keys_file(environment)),
     );
     let store = Arc::new(S3DigestStore {
         client: clients.s3.clone(),

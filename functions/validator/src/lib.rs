@@ -14,7 +14,6 @@ use std::sync::Arc;
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use serde_json::{Value, json};
 use trailwatch::aws::logs::CloudWatchLogsSink;
-use trailwatch::config::{ConfigError, DEFAULT_METRICS_NAMESPACE};
 use trailwatch::digest::keys::{KeyCache, KeysFile};
 use trailwatch::digest::locate::{
     TrailDigests, locate, part_request, trail_of_digest, trail_parts,
@@ -26,7 +25,7 @@ use trailwatch::digest::silence::{Lateness, check_lateness};
 use trailwatch::digest::store::{CallError, PublicKeySource, PublicKeys};
 use trailwatch::digest::validate::{Validated, validate_delivered_digest, validate_part};
 use trailwatch::digest::verdict::VerdictEvent;
-use trailwatch::logs::{BatchBuilder, Destination, LogEvent, validate_log_group_name};
+use trailwatch::logs::{BatchBuilder, Destination, LogEvent};
 use trailwatch::metrics::{
     emf_line, line_with_dimensions, validator_metrics, validator_part_metrics,
 };
@@ -70,11 +69,11 @@ impl Cli {
 /// What plain `validator` says outside Lambda, where it has no runtime API to poll.
 pub const NOT_IN_LAMBDA: &str = "validator is an AWS Lambda function: run it locally with `cargo lambda watch` (README: Local invoke), or use `validator validate-logs --help` to validate a trail from here";
 
-/// Environment variables: names users' stacks set.
-pub const INTEGRITY_LOG_GROUP_NAME: &str = "INTEGRITY_LOG_GROUP_NAME";
-pub const TRAIL_PUBLIC_KEYS_FILE: &str = "TRAIL_PUBLIC_KEYS_FILE";
-pub const METRICS_NAMESPACE: &str = "METRICS_NAMESPACE";
-pub const DIGEST_QUEUE_URL: &str = "DIGEST_QUEUE_URL";
+/// Environment variables: names users' stacks set, read by [`ValidatorConfig`].
+pub use trailwatch::config::METRICS_NAMESPACE;
+pub use trailwatch::digest::config::{
+    DIGEST_QUEUE_URL, INTEGRITY_LOG_GROUP_NAME, TRAIL_PUBLIC_KEYS_FILE, ValidatorConfig,
+};
 
 /// Where the public keys come from: `ListPublicKeys`, or a file of its output.
 pub enum Keys {
@@ -148,32 +147,25 @@ impl Validator {
         self
     }
 
-    pub fn from_env(sdk: &aws_config::SdkConfig) -> Result<Self, ConfigError> {
-        let group = std::env::var(INTEGRITY_LOG_GROUP_NAME).unwrap_or_default();
-        validate_log_group_name(&group).map_err(|reason| ConfigError {
-            variable: INTEGRITY_LOG_GROUP_NAME,
-            reason: reason.to_string(),
-        })?;
+    /// The function's adapters for `config`.
+    pub fn from_config(sdk: &aws_config::SdkConfig, config: &ValidatorConfig) -> Self {
         let clients = Clients::new(sdk);
-        let keys = Keys::new(&clients, std::env::var(TRAIL_PUBLIC_KEYS_FILE).ok());
-        let namespace = std::env::var(METRICS_NAMESPACE)
-            .ok()
-            .filter(|n| !n.is_empty())
-            .unwrap_or_else(|| DEFAULT_METRICS_NAMESPACE.into());
+        let keys = Keys::new(&clients, config.public_keys_file.clone());
         let mut validator = Self::new(
             &clients,
             aws_sdk_cloudwatchlogs::Client::new(sdk),
-            &group,
+            &config.integrity_log_group,
             keys,
-            &namespace,
+            &config.metrics_namespace,
         );
-        validator.provenance = Provenance::from_env(sdk, &clients)?;
-        Ok(match std::env::var(DIGEST_QUEUE_URL) {
-            Ok(url) if !url.is_empty() => {
-                validator.with_fan_out(aws_sdk_sqs::Client::new(sdk), &url)
-            }
-            _ => validator,
-        })
+        validator.provenance = config
+            .reconciliation
+            .as_ref()
+            .map(|reconciliation| Provenance::new(sdk, &clients, reconciliation));
+        match &config.digest_queue_url {
+            Some(url) => validator.with_fan_out(aws_sdk_sqs::Client::new(sdk), url),
+            None => validator,
+        }
     }
 }
 

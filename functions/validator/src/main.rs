@@ -20,8 +20,8 @@ async fn main() -> Result<(), Error> {
         .await;
     // Lambda's log level and format, with the SDK held at WARN (it would log request bodies).
     trailwatch::aws::logging::init_subscriber();
-    let validator = match validator::Validator::from_env(&sdk) {
-        Ok(validator) => validator,
+    let validator = match validator::ValidatorConfig::from_env() {
+        Ok(config) => validator::Validator::from_config(&sdk, &config),
         Err(error) => {
             // In words: Lambda shows the init failure's output, not a Debug dump.
             eprintln!("validator: {error}");

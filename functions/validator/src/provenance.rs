@@ -3,18 +3,13 @@
 //! forwarder's delivery queue), each one not forwarded is notified again.
 
 use trailwatch::aws::checkpoints::DynamoCheckpoints;
-use trailwatch::config::ConfigError;
+use trailwatch::digest::config::ReconciliationConfig;
 use trailwatch::digest::provenance::{
-    DEFAULT_FORWARD_GRACE_MINUTES, Forwarding, ForwardingVerdict, reconcile_report, repair_message,
+    Forwarding, ForwardingVerdict, reconcile_report, repair_message,
 };
 use trailwatch::digest::validate::Validated;
 
 use crate::aws::sqs::RepairQueue;
-
-/// Environment variables: names users' stacks set.
-pub const CHECKPOINT_TABLE_NAME: &str = "CHECKPOINT_TABLE_NAME";
-pub const FORWARD_GRACE_MINUTES: &str = "FORWARD_GRACE_MINUTES";
-pub const REPAIR_QUEUE_URL: &str = "REPAIR_QUEUE_URL";
 
 /// The reconciliation's table, grace and repair queue.
 pub struct Provenance {
@@ -24,34 +19,26 @@ pub struct Provenance {
 }
 
 impl Provenance {
-    /// `None` without `CHECKPOINT_TABLE_NAME`: nothing of the reconciliation happens.
-    pub fn from_env(
+    /// The adapters of a configured reconciliation.
+    pub fn new(
         sdk: &aws_config::SdkConfig,
         clients: &crate::aws::Clients,
-    ) -> Result<Option<Self>, ConfigError> {
-        let set =
-            |value: Result<String, std::env::VarError>| value.ok().filter(|v| !v.trim().is_empty());
-        let Some(table) = set(std::env::var(CHECKPOINT_TABLE_NAME)) else {
-            return Ok(None);
-        };
-        let grace_minutes = match set(std::env::var(FORWARD_GRACE_MINUTES)) {
-            None => DEFAULT_FORWARD_GRACE_MINUTES,
-            Some(text) => text.trim().parse::<u64>().map_err(|_| ConfigError {
-                variable: FORWARD_GRACE_MINUTES,
-                reason: format!("{text:?} is not a whole number of minutes"),
-            })?,
-        };
-        Ok(Some(Self {
+        config: &ReconciliationConfig,
+    ) -> Self {
+        Self {
             records: DynamoCheckpoints {
                 client: clients.dynamodb.clone(),
-                table_name: table,
+                table_name: config.checkpoint_table.clone(),
             },
-            grace_seconds: i64::try_from(grace_minutes.saturating_mul(60)).unwrap_or(i64::MAX),
-            repairs: set(std::env::var(REPAIR_QUEUE_URL)).map(|queue_url| RepairQueue {
-                client: aws_sdk_sqs::Client::new(sdk),
-                queue_url,
-            }),
-        }))
+            grace_seconds: config.grace_seconds,
+            repairs: config
+                .repair_queue_url
+                .as_ref()
+                .map(|queue_url| RepairQueue {
+                    client: aws_sdk_sqs::Client::new(sdk),
+                    queue_url: queue_url.clone(),
+                }),
+        }
     }
 
     /// Reconciles each validation's listed files and sends one repair per file not forwarded.

@@ -2,6 +2,7 @@
 //! the log files they list, with the verdicts of `aws cloudtrail validate-logs`.
 
 pub mod chain;
+pub mod config;
 pub mod hash;
 pub mod keys;
 pub mod locate;
