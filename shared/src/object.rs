@@ -185,12 +185,12 @@ impl NotifiedObject {
         }
     }
 
-    /// Why this notification names nothing to read: only created objects are forwarded.
-    pub fn not_created_reason(&self) -> Option<String> {
+    /// The event's name when this notification names nothing to read (a delete, a restore):
+    /// only created objects are forwarded.
+    pub fn not_created_event(&self) -> Option<&str> {
         let name = self.event_name.as_deref()?;
         let name = name.strip_prefix("s3:").unwrap_or(name);
-        (!name.starts_with("ObjectCreated:"))
-            .then(|| format!("not an ObjectCreated notification ({name})"))
+        (!name.starts_with("ObjectCreated:")).then_some(name)
     }
 
     /// The object to read, with its key decoded as the trigger encoded it.
@@ -276,16 +276,13 @@ mod tests {
     #[test]
     fn only_created_objects_are_read() {
         let mut object = notified("k", None);
-        assert_eq!(object.not_created_reason(), None);
+        assert_eq!(object.not_created_event(), None);
         object.event_name = Some("s3:ObjectCreated:CompleteMultipartUpload".into());
-        assert_eq!(object.not_created_reason(), None);
+        assert_eq!(object.not_created_event(), None);
         object.event_name = None;
-        assert_eq!(object.not_created_reason(), None);
-        object.event_name = Some("ObjectRemoved:Delete".into());
-        assert_eq!(
-            object.not_created_reason().as_deref(),
-            Some("not an ObjectCreated notification (ObjectRemoved:Delete)")
-        );
+        assert_eq!(object.not_created_event(), None);
+        object.event_name = Some("s3:ObjectRemoved:Delete".into());
+        assert_eq!(object.not_created_event(), Some("ObjectRemoved:Delete"));
     }
 
     #[test]

@@ -45,16 +45,13 @@ impl MessageTally {
     pub fn object(&mut self, message_id: &str, settled: &Settled) {
         self.named_objects = true;
         match &settled.outcome {
-            Outcome::Failed { retry: true, .. } => self.retry = true,
-            Outcome::Failed {
-                error,
-                retry: false,
-            } => {
+            Outcome::Failed(failure) if failure.is_retryable() => self.retry = true,
+            Outcome::Failed(failure) => {
                 let object = &settled.summary;
                 self.failed_for_good.get_or_insert(DeadLetter {
                     message_id: message_id.to_owned(),
                     object: Some(format!("s3://{}/{}", object.bucket, object.key)),
-                    reason: error.clone(),
+                    reason: failure.to_string(),
                     delivered: Some(object.delivered_records()),
                 });
             }
@@ -109,10 +106,14 @@ pub async fn acknowledge<D: DeadLetterQueue>(
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
     use super::*;
     use crate::object::Continuation;
+    use crate::pipeline::outcome::{Failure, Skip};
+    use crate::ports::{CallError, OpenError};
     use crate::summary::ObjectSummary;
-    use crate::trail::FileKind;
+    use crate::trail::{FileError, FileKind};
 
     fn settled(key: &str, outcome: Outcome) -> Settled {
         Settled::new(ObjectSummary::new("b", key, FileKind::Log), outcome)
@@ -124,6 +125,15 @@ mod tests {
             tally.object("m", &settled(&format!("k{i}"), outcome));
         }
         tally.end()
+    }
+
+    fn not_gzip() -> Outcome {
+        Outcome::Failed(Failure::File(Arc::new(FileError::NotGzip)))
+    }
+
+    fn slow_down() -> Outcome {
+        let error = CallError::transient("GetObject", "SlowDown");
+        Outcome::Failed(Failure::NotOpened(OpenError::Failed(error)))
     }
 
     #[test]
@@ -138,17 +148,14 @@ mod tests {
         let outcomes = vec![
             Outcome::Finished { next_record: 3 },
             handed_off,
-            Outcome::Skipped("digest file".into()),
+            Outcome::Skipped(Skip::Digest),
         ];
         assert_eq!(end_of(outcomes), MessageEnd::Done);
     }
 
     #[test]
     fn a_retry_wins_over_a_failure_for_good() {
-        let outcomes = vec![
-            Outcome::failed("not gzip", false),
-            Outcome::failed("SlowDown", true),
-        ];
+        let outcomes = vec![not_gzip(), slow_down()];
         assert_eq!(end_of(outcomes), MessageEnd::Retry);
     }
 
@@ -156,8 +163,8 @@ mod tests {
     fn the_first_failure_for_good_is_the_dead_letter_reason() {
         let outcomes = vec![
             Outcome::Finished { next_record: 3 },
-            Outcome::failed("not gzip", false),
-            Outcome::failed("too large", false),
+            not_gzip(),
+            Outcome::Failed(Failure::File(Arc::new(FileError::TooLarge { limit: 1 }))),
         ];
         let MessageEnd::DeadLetter {
             letter,
@@ -168,7 +175,7 @@ mod tests {
         };
         assert!(named_objects);
         assert_eq!(letter.object.as_deref(), Some("s3://b/k1"));
-        assert_eq!(letter.reason, "not gzip");
+        assert_eq!(letter.reason, FileError::NotGzip.to_string());
         assert_eq!(
             letter.delivered.as_deref(),
             Some("0 of the 0 records read were forwarded in this invocation (no checkpoint table)")

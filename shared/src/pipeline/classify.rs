@@ -1,7 +1,7 @@
 //! The first step of an object's path, and the only place that decides whether it is read:
 //! every skip rule, in order.
 
-use super::outcome::{Outcome, Settled, empty};
+use super::outcome::{Failure, Outcome, Settled, Skip, empty};
 use crate::logs::KeyFacts;
 use crate::object::{NotifiedObject, ObjectRef};
 use crate::route::Routes;
@@ -35,44 +35,30 @@ pub fn classify(notified: &NotifiedObject, routes: &Routes) -> Classified {
         Err(error) => {
             let summary =
                 ObjectSummary::new(&notified.bucket, &notified.encoded_key, FileKind::Other);
-            return Classified::Done(Settled::new(summary, Outcome::failed(error, false)));
+            let failed = Outcome::Failed(Failure::UndecodableKey(error));
+            return Classified::Done(Settled::new(summary, failed));
         }
     };
     let trail_key = TrailKey::parse(&object.key);
     let kind = trail_key.as_ref().map_or(FileKind::Other, |key| key.kind);
     let mut summary = ObjectSummary::new(&object.bucket, &object.key, kind);
-    let skip = |summary: ObjectSummary, reason: &str| {
-        Classified::Done(Settled::new(summary, Outcome::Skipped(reason.to_owned())))
+    let skip = |summary: ObjectSummary, skip: Skip| {
+        Classified::Done(Settled::new(summary, Outcome::Skipped(skip)))
     };
-    if let Some(reason) = notified.not_created_reason() {
-        return skip(summary, &reason);
+    if let Some(event) = notified.not_created_event() {
+        return skip(summary, Skip::NotCreated(event.to_owned()));
     }
     let Some(trail_key) = trail_key else {
-        return skip(
-            summary,
-            "not a CloudTrail file (the key does not follow CloudTrail's layout)",
-        );
+        return skip(summary, Skip::NotTrailLayout);
     };
     match kind {
         FileKind::Log => {}
         FileKind::Insight if routes.may_select(EventCategory::Insight) => {}
-        FileKind::Insight => {
-            return skip(summary, "Insights file: no route selects Insight events");
-        }
+        FileKind::Insight => return skip(summary, Skip::InsightsNotRouted),
         FileKind::Aggregated if routes.may_select(EventCategory::Aggregated) => {}
-        FileKind::Aggregated => {
-            return skip(
-                summary,
-                "aggregated events file: no route selects Aggregated events",
-            );
-        }
-        FileKind::Digest | FileKind::BackfillDigest => {
-            return skip(
-                summary,
-                "digest file: validated by the validator, not forwarded",
-            );
-        }
-        FileKind::Other => return skip(summary, "not a CloudTrail log file"),
+        FileKind::Aggregated => return skip(summary, Skip::AggregatedNotRouted),
+        FileKind::Digest | FileKind::BackfillDigest => return skip(summary, Skip::Digest),
+        FileKind::Other => return skip(summary, Skip::NotLogFile),
     }
     if object.size == Some(0) {
         return Classified::Done(empty(summary));
@@ -117,10 +103,10 @@ mod tests {
     fn reason(classified: Classified) -> Option<String> {
         match classified {
             Classified::Done(Settled { outcome, .. }) => match outcome {
-                Outcome::Skipped(reason) => Some(reason),
-                Outcome::Failed { error, retry } => {
-                    assert!(!retry, "{error}");
-                    Some(error)
+                Outcome::Skipped(skip) => Some(skip.to_string()),
+                Outcome::Failed(failure) => {
+                    assert!(!failure.is_retryable(), "{failure}");
+                    Some(failure.to_string())
                 }
                 other => panic!("not a classify outcome: {other:?}"),
             },

@@ -26,7 +26,7 @@ pub use classify::{Classified, ToRead, classify};
 pub use deadline::{Deadline, InvocationEnd, StopSignal};
 pub use deliver::{Delivered, Delivery, deliver};
 pub use lease::{Claimed, Held, Release, claim_object};
-pub use outcome::{Outcome, Settled, refused};
+pub use outcome::{Failure, Outcome, Settled, Skip, refused};
 pub use plan::{FilePlan, PlanContext, ReadyBatch, plan_file};
 pub use settings::Settings;
 pub use settle::settle;
@@ -261,7 +261,7 @@ where
         };
         match claim_object(store, &object.bucket, &object.key, &request).await {
             Err(error) => {
-                let failed = Outcome::failed(error, true);
+                let failed = Outcome::Failed(Failure::Checkpoint(error));
                 Err(Box::new(Settled::new(to_read.summary.clone(), failed)))
             }
             Ok(Claimed::Held(held)) => {
@@ -297,13 +297,11 @@ where
                 let at = continuation.next_record;
                 held.release(Release::HandOff { at, counts }).await
             }
-            Outcome::Failed {
-                error,
-                retry: false,
-            } => held.release(Release::FailedForGood(error.clone())).await,
-            Outcome::Skipped(_) | Outcome::Failed { retry: true, .. } => {
-                held.release(Release::Retry).await
+            Outcome::Failed(failure) if !failure.is_retryable() => {
+                held.release(Release::FailedForGood(failure.to_string()))
+                    .await
             }
+            Outcome::Skipped(_) | Outcome::Failed(_) => held.release(Release::Retry).await,
         };
         settled.summary.delivered_before = Some(held.lease.checkpoint.next_record);
         match (written, &settled.outcome) {
@@ -327,9 +325,10 @@ where
         let next = continuation.next_record;
         let Some(queue) = &self.continuations else {
             let delivered = settled.summary.forwarded;
-            return settled.becomes(Outcome::failed(format!(
-                "the invocation's deadline came at record {next}; without CONTINUATION_QUEUE_URL the object is retried whole, and the {delivered} records already forwarded will be forwarded again"
-            ), true));
+            return settled.becomes(Outcome::Failed(Failure::NoContinuationQueue {
+                next_record: next,
+                delivered,
+            }));
         };
         match queue.send(continuation).await {
             Ok(()) => {
@@ -338,7 +337,7 @@ where
                 settled.summary.handed_off_at = Some(next);
                 settled
             }
-            Err(error) => settled.becomes(Outcome::failed(error, true)),
+            Err(error) => settled.becomes(Outcome::Failed(Failure::HandOffNotSent(error))),
         }
     }
 }

@@ -2,20 +2,17 @@
 //! ([`Settled`]). classify, the claim and [`super::settle`] each end an object with one; every
 //! step after follows it. Holds no logic of the steps, so each of them can depend on it.
 
+use std::sync::Arc;
+
 use crate::checkpoint::Refusal;
 use crate::object::Continuation;
+use crate::ports::{CallError, OpenError};
 use crate::summary::{CheckpointVerdict, ObjectStatus, ObjectSummary};
+use crate::trail::FileError;
 
-/// The skip reason of a key whose content changed after it was forwarded.
-fn rewritten_reason(forwarded: &str, now: &str) -> String {
-    format!(
-        "rewritten: forwarded as {forwarded}, now {now}; CloudTrail never rewrites a log file, so it is not forwarded again"
-    )
-}
-
-/// What becomes of an object: decided once, by [`settle`] (or by classify and the checkpoint
-/// before it), and followed by everything after: the checkpoint's last write, the handoff, the
-/// SQS answer, the dead-letter copy and the summary's status.
+/// What becomes of an object: decided once, by [`super::settle`] (or by classify and the
+/// checkpoint before it), and followed by everything after: the checkpoint's last write, the
+/// handoff, the SQS answer, the dead-letter copy and the summary's status.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
     /// Read to its end: every record before `next_record` is accounted for.
@@ -23,33 +20,120 @@ pub enum Outcome {
     /// Stopped before the deadline with every record before the continuation's delivered:
     /// the rest goes on in the continuation.
     HandOff(Continuation),
-    /// Not read, for this reason (a skip rule or a checkpoint's verdict).
-    Skipped(String),
-    /// Not read to its end; `retry`: whether a later attempt could succeed.
-    Failed { error: String, retry: bool },
+    /// Not read, by a skip rule or a checkpoint's verdict.
+    Skipped(Skip),
+    /// Not read to its end.
+    Failed(Failure),
 }
 
 impl Outcome {
-    /// Failed; `retry`: whether a later attempt could succeed.
-    pub fn failed(error: impl ToString, retry: bool) -> Self {
-        Self::Failed {
-            error: error.to_string(),
-            retry,
-        }
-    }
-
-    /// The status the summary reports.
+    /// The status the summary reports: the cause's words, and whether to retry.
     fn status(&self) -> ObjectStatus {
         match self {
             Self::Finished { .. } | Self::HandOff(_) => ObjectStatus::Forwarded,
-            Self::Skipped(reason) => ObjectStatus::Skipped(reason.clone()),
-            Self::Failed { error, retry } => ObjectStatus::Failed {
-                error: error.clone(),
-                retryable: *retry,
+            Self::Skipped(skip) => ObjectStatus::Skipped(skip.to_string()),
+            Self::Failed(failure) => ObjectStatus::Failed {
+                error: failure.to_string(),
+                retryable: failure.is_retryable(),
             },
         }
     }
 }
+
+/// Why an object is not read; its words are the summary's `skipped`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Skip {
+    /// A delete, a restore, a tagging notification: the event's name.
+    #[error("not an ObjectCreated notification ({0})")]
+    NotCreated(String),
+    #[error("not a CloudTrail file (the key does not follow CloudTrail's layout)")]
+    NotTrailLayout,
+    #[error("not a CloudTrail log file")]
+    NotLogFile,
+    #[error("Insights file: no route selects Insight events")]
+    InsightsNotRouted,
+    #[error("aggregated events file: no route selects Aggregated events")]
+    AggregatedNotRouted,
+    #[error("digest file: validated by the validator, not forwarded")]
+    Digest,
+    #[error("zero-byte object")]
+    ZeroBytes,
+    #[error("already forwarded")]
+    AlreadyForwarded,
+    /// The key's content changed after it was forwarded: the ETags (or versions) then and now.
+    #[error(
+        "rewritten: forwarded as {forwarded}, now {notified}; CloudTrail never rewrites a log file, so it is not forwarded again"
+    )]
+    Rewritten { forwarded: String, notified: String },
+}
+
+/// Why an object was not read to its end. Whether a later attempt could succeed follows from
+/// the cause ([`Failure::is_retryable`]); the words are the summary's `error`.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum Failure {
+    #[error(transparent)]
+    UndecodableKey(#[from] crate::object::UndecodableKey),
+    /// Reading or writing the object's checkpoint.
+    #[error(transparent)]
+    Checkpoint(CallError),
+    /// Another invocation holds the object's lease.
+    #[error(
+        "another invocation ({owner}) is forwarding the object, its lease until {until_millis} (epoch ms); retried later"
+    )]
+    Leased { owner: String, until_millis: i64 },
+    /// Another invocation stopped with a put whose outcome is unknown.
+    #[error(
+        "another invocation ({owner}) stopped with a put whose outcome is unknown; it is read back once that put can no longer land, after {until_millis} (epoch ms); retried later"
+    )]
+    PutInFlight { owner: String, until_millis: i64 },
+    #[error(transparent)]
+    NotOpened(OpenError),
+    /// The reading task ended without a result (it panicked or was cancelled).
+    #[error("reading the object stopped unexpectedly: {0}")]
+    ReadStopped(String),
+    #[error(transparent)]
+    Put(CallError),
+    #[error(transparent)]
+    File(Arc<FileError>),
+    /// The deadline came mid-object and there is no queue for the rest.
+    #[error(
+        "the invocation's deadline came at record {next_record}; without CONTINUATION_QUEUE_URL the object is retried whole, and the {delivered} records already forwarded will be forwarded again"
+    )]
+    NoContinuationQueue { next_record: u64, delivered: u64 },
+    /// The continuation for the rest could not be sent.
+    #[error(transparent)]
+    HandOffNotSent(CallError),
+}
+
+impl Failure {
+    /// Whether a later attempt could succeed: a transient call failure, a lease that ends, a
+    /// deadline; not a key that does not decode, a file that is not CloudTrail's, a permanent
+    /// refusal of a call. A continuation that could not be sent is retried: the object itself
+    /// is readable, and the retry resumes at the checkpoint.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Self::UndecodableKey(_) => false,
+            Self::Checkpoint(error) | Self::Put(error) => error.is_transient(),
+            Self::NotOpened(error) => error.is_transient(),
+            Self::File(error) => error.is_retryable(),
+            Self::Leased { .. }
+            | Self::PutInFlight { .. }
+            | Self::ReadStopped(_)
+            | Self::NoContinuationQueue { .. }
+            | Self::HandOffNotSent(_) => true,
+        }
+    }
+}
+
+/// Two failures are the same when they say the same and retry the same (a file error holds an
+/// `io::Error`, which does not compare).
+impl PartialEq for Failure {
+    fn eq(&self, other: &Self) -> bool {
+        self.to_string() == other.to_string() && self.is_retryable() == other.is_retryable()
+    }
+}
+
+impl Eq for Failure {}
 
 /// An object's summary entry and its outcome; the summary's status is the outcome's.
 #[derive(Debug, Clone, PartialEq)]
@@ -76,35 +160,34 @@ pub fn refused(mut summary: ObjectSummary, refusal: Refusal) -> Settled {
     let outcome = match refusal {
         Refusal::AlreadyForwarded => {
             summary.checkpoint = Some(CheckpointVerdict::AlreadyForwarded);
-            Outcome::Skipped("already forwarded".to_owned())
+            Outcome::Skipped(Skip::AlreadyForwarded)
         }
         Refusal::Rewritten {
             forwarded,
             notified,
         } => {
             summary.checkpoint = Some(CheckpointVerdict::Rewritten);
-            Outcome::Skipped(rewritten_reason(&forwarded, &notified))
+            Outcome::Skipped(Skip::Rewritten {
+                forwarded,
+                notified,
+            })
         }
         Refusal::Leased {
             owner,
             until_millis,
             in_flight: false,
-        } => Outcome::failed(
-            format!(
-                "another invocation ({owner}) is forwarding the object, its lease until {until_millis} (epoch ms); retried later"
-            ),
-            true,
-        ),
+        } => Outcome::Failed(Failure::Leased {
+            owner,
+            until_millis,
+        }),
         Refusal::Leased {
             owner,
             until_millis,
             in_flight: true,
-        } => Outcome::failed(
-            format!(
-                "another invocation ({owner}) stopped with a put whose outcome is unknown; it is read back once that put can no longer land, after {until_millis} (epoch ms); retried later"
-            ),
-            true,
-        ),
+        } => Outcome::Failed(Failure::PutInFlight {
+            owner,
+            until_millis,
+        }),
     };
     Settled::new(summary, outcome)
 }
@@ -112,5 +195,74 @@ pub fn refused(mut summary: ObjectSummary, refusal: Refusal) -> Settled {
 /// A zero-byte object, known from its notification or found when opened (a continuation,
 /// a notification without a size): skipped, with nothing to record.
 pub fn empty(summary: ObjectSummary) -> Settled {
-    Settled::new(summary, Outcome::Skipped("zero-byte object".to_owned()))
+    Settled::new(summary, Outcome::Skipped(Skip::ZeroBytes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::trail::FileKind;
+
+    #[test]
+    fn whether_a_failure_is_retried_follows_from_its_cause() {
+        let throttled =
+            || CallError::transient("PutItem", "ProvisionedThroughputExceededException");
+        let refused = || CallError::permanent("PutItem", "AccessDeniedException");
+        let retried = [
+            Failure::Checkpoint(throttled()),
+            Failure::Put(throttled()),
+            Failure::NotOpened(OpenError::Failed(throttled())),
+            Failure::File(Arc::new(FileError::Source(std::io::Error::other("reset")))),
+            Failure::Leased {
+                owner: "o".into(),
+                until_millis: 1,
+            },
+            Failure::PutInFlight {
+                owner: "o".into(),
+                until_millis: 1,
+            },
+            Failure::ReadStopped("panicked".into()),
+            Failure::NoContinuationQueue {
+                next_record: 5,
+                delivered: 4,
+            },
+            Failure::HandOffNotSent(refused()),
+        ];
+        for failure in retried {
+            assert!(failure.is_retryable(), "{failure}");
+        }
+        let for_good = [
+            Failure::UndecodableKey(crate::object::UndecodableKey),
+            Failure::Checkpoint(refused()),
+            Failure::Put(refused()),
+            Failure::NotOpened(OpenError::NotFound),
+            Failure::NotOpened(OpenError::Changed),
+            Failure::File(Arc::new(FileError::NotGzip)),
+        ];
+        for failure in for_good {
+            assert!(!failure.is_retryable(), "{failure}");
+        }
+    }
+
+    #[test]
+    fn the_summary_says_the_causes_words() {
+        let summary = || ObjectSummary::new("b", "k", FileKind::Log);
+        let skipped = Settled::new(summary(), Outcome::Skipped(Skip::Digest));
+        assert_eq!(
+            skipped.summary.skip_reason(),
+            Some("digest file: validated by the validator, not forwarded")
+        );
+        let failed = Outcome::Failed(Failure::NoContinuationQueue {
+            next_record: 7,
+            delivered: 3,
+        });
+        let failed = Settled::new(summary(), failed);
+        assert_eq!(
+            failed.summary.error(),
+            Some(
+                "the invocation's deadline came at record 7; without CONTINUATION_QUEUE_URL the object is retried whole, and the 3 records already forwarded will be forwarded again"
+            )
+        );
+        assert!(failed.summary.is_retryable());
+    }
 }

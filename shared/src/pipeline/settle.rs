@@ -2,8 +2,10 @@
 //! [`Outcome`], the one decision everything after follows. Pure, so every outcome and its
 //! retry decision is unit-tested.
 
+use std::sync::Arc;
+
 use super::deliver::Delivery;
-use super::outcome::{Outcome, Settled, empty, refused};
+use super::outcome::{Failure, Outcome, Settled, empty, refused};
 use crate::logs::RejectedReasons;
 use crate::summary::ObjectSummary;
 
@@ -12,8 +14,7 @@ use crate::summary::ObjectSummary;
 pub fn settle(mut summary: ObjectSummary, delivery: Delivery) -> Settled {
     let delivered = match delivery {
         Delivery::NotOpened(error) => {
-            let retry = error.is_transient();
-            return Settled::new(summary, Outcome::failed(error, retry));
+            return Settled::new(summary, Outcome::Failed(Failure::NotOpened(error)));
         }
         Delivery::Empty => return empty(summary),
         Delivery::Refused(refusal) => return refused(summary, refusal),
@@ -26,8 +27,8 @@ pub fn settle(mut summary: ObjectSummary, delivery: Delivery) -> Settled {
     let plan = match delivered.plan {
         Ok(plan) => plan,
         Err(stopped) => {
-            let error = format!("reading the object stopped unexpectedly: {stopped}");
-            return Settled::new(summary, Outcome::failed(error, true));
+            let failed = Failure::ReadStopped(stopped.to_string());
+            return Settled::new(summary, Outcome::Failed(failed));
         }
     };
     summary.records = plan.records;
@@ -47,11 +48,9 @@ pub fn settle(mut summary: ObjectSummary, delivery: Delivery) -> Settled {
         ..RejectedReasons::default()
     });
     let outcome = if let Some(error) = delivered.sink_error {
-        let retry = error.is_transient();
-        Outcome::failed(error, retry)
+        Outcome::Failed(Failure::Put(error))
     } else if let Some(error) = plan.error {
-        let retry = error.is_retryable();
-        Outcome::failed(error, retry)
+        Outcome::Failed(Failure::File(Arc::new(error)))
     } else if let Some(next_record) = plan.handoff_at {
         let mut continuation = delivered.pinned;
         continuation.next_record = next_record;
@@ -75,6 +74,7 @@ mod tests {
     use crate::logs::Destination;
     use crate::object::Continuation;
     use crate::pipeline::deliver::Delivered;
+    use crate::pipeline::outcome::Skip;
     use crate::pipeline::plan::FilePlan;
     use crate::ports::{CallError, OpenError, Transience};
     use crate::summary::CheckpointVerdict;
@@ -140,9 +140,9 @@ mod tests {
             let error = CallError::new("PutLogEvents to /g:s", transience, "boom");
             let Settled { summary, outcome } = settle(summary(), read(5, plan(), Some(error)));
             let retry = transience == Transience::Transient;
-            assert_eq!(
-                outcome,
-                Outcome::failed("PutLogEvents to /g:s failed: boom", retry)
+            assert!(
+                matches!(&outcome, Outcome::Failed(Failure::Put(put)) if put.is_transient() == retry),
+                "{outcome:?}"
             );
             assert!(summary.is_balanced(), "{summary:?}");
             assert_eq!(summary.rejected_reasons.not_delivered, 3);
@@ -158,14 +158,14 @@ mod tests {
         let settled = settle(summary(), read(8, broken, None));
         assert!(matches!(
             settled.outcome,
-            Outcome::Failed { retry: true, .. }
+            Outcome::Failed(failure) if failure.is_retryable()
         ));
         let mut damaged = plan();
         damaged.error = Some(FileError::NotGzip);
         let settled = settle(summary(), read(8, damaged, None));
         assert!(matches!(
             settled.outcome,
-            Outcome::Failed { retry: false, .. }
+            Outcome::Failed(failure) if !failure.is_retryable()
         ));
         assert!(settled.summary.error().is_some() && !settled.summary.is_retryable());
     }
@@ -193,7 +193,7 @@ mod tests {
         let settled = settle(summary(), read(5, stopped, Some(error)));
         assert!(matches!(
             settled.outcome,
-            Outcome::Failed { retry: true, .. }
+            Outcome::Failed(failure) if failure.is_retryable()
         ));
     }
 
@@ -209,22 +209,19 @@ mod tests {
             let settled = settle(summary(), Delivery::NotOpened(permanent));
             assert!(matches!(
                 settled.outcome,
-                Outcome::Failed { retry: false, .. }
+                Outcome::Failed(failure) if !failure.is_retryable()
             ));
             assert!(!settled.summary.is_retryable());
         }
         let empty = settle(summary(), Delivery::Empty);
-        assert_eq!(empty.outcome, Outcome::Skipped("zero-byte object".into()));
+        assert_eq!(empty.outcome, Outcome::Skipped(Skip::ZeroBytes));
         assert_eq!(empty.summary.skip_reason(), Some("zero-byte object"));
     }
 
     #[test]
     fn a_refusal_skips_for_good_or_retries_after_the_lease() {
         let forwarded = refused(summary(), Refusal::AlreadyForwarded);
-        assert_eq!(
-            forwarded.outcome,
-            Outcome::Skipped("already forwarded".into())
-        );
+        assert_eq!(forwarded.outcome, Outcome::Skipped(Skip::AlreadyForwarded));
         assert_eq!(
             forwarded.summary.checkpoint,
             Some(CheckpointVerdict::AlreadyForwarded)
@@ -239,7 +236,7 @@ mod tests {
             Some(CheckpointVerdict::Rewritten)
         );
         assert!(
-            matches!(rewritten.outcome, Outcome::Skipped(reason) if reason.contains("forwarded as etag a, now etag b"))
+            matches!(&rewritten.outcome, Outcome::Skipped(skip) if skip.to_string().contains("forwarded as etag a, now etag b"))
         );
         for in_flight in [false, true] {
             let leased = Refusal::Leased {
@@ -250,7 +247,7 @@ mod tests {
             let leased = refused(summary(), leased);
             assert!(matches!(
                 leased.outcome,
-                Outcome::Failed { retry: true, .. }
+                Outcome::Failed(failure) if failure.is_retryable()
             ));
             assert_eq!(leased.summary.checkpoint, None);
         }

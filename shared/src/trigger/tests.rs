@@ -106,10 +106,10 @@ fn eventbridge_object_created() {
         objects[0].e_tag.as_ref().map(ETag::bare),
         Some("b1946ac92492d2347c6235b4d2611184")
     );
-    assert_eq!(objects[0].not_created_reason(), None);
+    assert_eq!(objects[0].not_created_event(), None);
     let mut deleted = event("eventbridge-object-created.json");
     deleted["detail-type"] = "Object Deleted".into();
-    assert!(direct_objects(&deleted)[0].not_created_reason().is_some());
+    assert!(direct_objects(&deleted)[0].not_created_event().is_some());
 }
 
 #[test]
