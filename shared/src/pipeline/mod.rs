@@ -208,9 +208,8 @@ where
             if !first && deadline.stop_requested() {
                 let continuation = Continuation::of(&to_read.object, to_read.object.start_record);
                 let handed_off = Outcome::HandOff(continuation);
-                return self
-                    .hand_off(Settled::new(to_read.summary, handed_off))
-                    .await;
+                let settled = self.needs_a_queue(Settled::new(to_read.summary, handed_off));
+                return self.send_continuation(settled).await;
             }
             let mut held = match self.claim(&mut to_read, notified, deadline, owner).await {
                 Ok(held) => held,
@@ -225,11 +224,11 @@ where
                 held.as_mut(),
             )
             .await;
-            let mut settled = settle(to_read.summary, delivery);
+            let mut settled = self.needs_a_queue(settle(to_read.summary, delivery));
             if let Some(held) = held.as_mut() {
                 Self::close(held, &mut settled).await;
             }
-            self.hand_off(settled).await
+            self.send_continuation(settled).await
         }
         .instrument(span)
         .await
@@ -292,9 +291,15 @@ where
                 held.finish(*next_record, counts, sha256).await
             }
             // Every batch emitted was delivered: the handoff's record is a boundary even when
-            // no batch ended there (the last records were filtered out).
-            Outcome::HandOff(continuation) => {
-                let at = continuation.next_record;
+            // no batch ended there (the last records were filtered out). Without a queue the
+            // message is retried, and resumes there.
+            Outcome::HandOff(Continuation {
+                next_record: at, ..
+            })
+            | Outcome::Failed(Failure::NoContinuationQueue {
+                next_record: at, ..
+            }) => {
+                let at = *at;
                 held.release(Release::HandOff { at, counts }).await
             }
             Outcome::Failed(failure) if !failure.is_retryable() => {
@@ -316,20 +321,31 @@ where
         }
     }
 
-    /// Sends the continuation of an object handed off, or fails it for a retry when there is
-    /// no queue. Other outcomes pass through.
-    async fn hand_off(&self, settled: Settled) -> Settled {
-        let Outcome::HandOff(continuation) = &settled.outcome else {
+    /// A handoff without a continuation queue is a failure for a retry: decided before the
+    /// checkpoint's last write. Other outcomes pass through.
+    fn needs_a_queue(&self, settled: Settled) -> Settled {
+        match &settled.outcome {
+            Outcome::HandOff(continuation) if self.continuations.is_none() => {
+                let failure = Failure::NoContinuationQueue {
+                    next_record: continuation.next_record,
+                    delivered: settled.summary.forwarded,
+                };
+                settled.becomes(Outcome::Failed(failure))
+            }
+            _ => settled,
+        }
+    }
+
+    /// Sends the continuation of an object handed off. It goes after the checkpoint's release
+    /// at the handoff, so the invocation that takes it finds the lease free; a send that fails
+    /// turns the outcome into a retry, which resumes where the checkpoint says. Other outcomes
+    /// pass through.
+    async fn send_continuation(&self, settled: Settled) -> Settled {
+        let (Outcome::HandOff(continuation), Some(queue)) = (&settled.outcome, &self.continuations)
+        else {
             return settled;
         };
         let next = continuation.next_record;
-        let Some(queue) = &self.continuations else {
-            let delivered = settled.summary.forwarded;
-            return settled.becomes(Outcome::Failed(Failure::NoContinuationQueue {
-                next_record: next,
-                delivered,
-            }));
-        };
         match queue.send(continuation).await {
             Ok(()) => {
                 tracing::info!(next_record = next, "handed off the rest of the object");
@@ -341,6 +357,7 @@ where
         }
     }
 }
+
 /// One line per object, with counts only: records hold identities and request parameters.
 fn log_object(object: &ObjectSummary, dry_run: bool) {
     let reasons = &object.rejected_reasons;

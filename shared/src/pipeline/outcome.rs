@@ -11,8 +11,10 @@ use crate::summary::{CheckpointVerdict, ObjectStatus, ObjectSummary};
 use crate::trail::FileError;
 
 /// What becomes of an object: decided once, by [`super::settle`] (or by classify and the
-/// checkpoint before it), and followed by everything after: the checkpoint's last write, the
-/// handoff, the SQS answer, the dead-letter copy and the summary's status.
+/// checkpoint before it), before the checkpoint's last write, and followed by everything
+/// after: that write, the handoff, the SQS answer, the dead-letter copy and the summary's
+/// status. The one change after: a continuation that could not be sent makes the handoff a
+/// failure for a retry (the checkpoint already says where the rest starts).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
     /// Read to its end: every record before `next_record` is accounted for.
