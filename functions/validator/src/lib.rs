@@ -216,14 +216,16 @@ pub async fn handle(
     )
     .await?;
     let late = report_late(validator, &work.lateness, function_name, now).await?;
+    let mut metrics = validator_metrics(&counts, late.len());
+    metrics.push(("MessagesUnreadable", "Count", json!(work.unreadable)));
     println!(
         "{}",
         emf_line(
             &validator.namespace,
             function_name,
             now * 1000,
-            validator_metrics(&counts, late.len()),
-            &[],
+            metrics,
+            &[]
         )
     );
     tracing::info!(
@@ -249,6 +251,7 @@ pub async fn handle(
         "counts": counts,
         "invalid": invalid,
         "fannedOut": work.fanned_out,
+        "unreadableMessages": work.unreadable,
         "late": late.iter().map(|l| l.line(now)).collect::<Vec<_>>(),
         "checkedForLateness": work.lateness.len(),
     }))
@@ -350,6 +353,8 @@ struct Work {
     errors: Vec<ValidationError>,
     /// Range messages sent, one per account and region.
     fanned_out: usize,
+    /// Messages (or entries) that named no object to validate.
+    unreadable: usize,
     lateness: Vec<Lateness>,
 }
 
@@ -369,7 +374,19 @@ async fn run(validator: &Validator, payload: &Value, now: i64) -> Result<Work, H
                 work.errors.push(error);
             }
         }
-        Request::Delivered { ranges, objects } => {
+        Request::Delivered {
+            ranges,
+            objects,
+            unreadable,
+        } => {
+            for dropped in &unreadable {
+                let message_id = dropped
+                    .message_id
+                    .as_deref()
+                    .unwrap_or("(direct invocation)");
+                tracing::warn!(message_id, reason = %dropped.reason, "the message names no object to validate: acknowledged, not read");
+            }
+            work.unreadable = unreadable.len();
             for request in ranges {
                 if let Err(error) = validate_whole_range(validator, &request, now, &mut work).await
                 {
@@ -535,8 +552,12 @@ mod tests {
                     );
                     assert_eq!(range.end - range.start, 3 * 3600, "{name}");
                 }
-                Request::Delivered { ranges, objects } => {
-                    assert!(ranges.is_empty(), "{name}");
+                Request::Delivered {
+                    ranges,
+                    objects,
+                    unreadable,
+                } => {
+                    assert!(ranges.is_empty() && unreadable.is_empty(), "{name}");
                     assert_eq!(objects.len(), 1, "{name}");
                     let (bucket, key) = &objects[0];
                     assert_eq!(bucket, "trailwatch-demo-integrity");

@@ -18,7 +18,18 @@ pub enum Request {
         ranges: Vec<RangeRequest>,
         /// (bucket, key) of each object named; digests are told apart later, by key.
         objects: Vec<(String, String)>,
+        /// Messages, or entries of one, that name no object: logged and counted, not dropped
+        /// silently.
+        unreadable: Vec<Unreadable>,
     },
+}
+
+/// A message (or an entry of one) that names no object to validate, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unreadable {
+    /// The SQS message id; none for a direct invocation.
+    pub message_id: Option<String>,
+    pub reason: String,
 }
 
 /// Why a payload asks for nothing the validator does.
@@ -59,14 +70,18 @@ impl Request {
                 None => others.push(record.clone()),
             }
         }
-        let objects = if ranges.is_empty() {
+        let (objects, unreadable) = if ranges.is_empty() {
             delivered_objects(payload)?
         } else if others.is_empty() {
-            Vec::new()
+            (Vec::new(), Vec::new())
         } else {
             delivered_objects(&serde_json::json!({ "Records": others }))?
         };
-        Ok(Request::Delivered { ranges, objects })
+        Ok(Request::Delivered {
+            ranges,
+            objects,
+            unreadable,
+        })
     }
 }
 
@@ -86,23 +101,43 @@ fn sqs_records(payload: &Value) -> &[Value] {
     if from_sqs { records } else { &[] }
 }
 
-/// The objects a notification names, in any envelope.
-fn delivered_objects(payload: &Value) -> Result<Vec<(String, String)>, UnrecognisedPayload> {
+/// The objects a notification names, in any envelope, and what names none.
+fn delivered_objects(payload: &Value) -> Result<Delivered, UnrecognisedPayload> {
     let messages = match parse_invocation(payload)? {
         Invocation::Direct(message) => vec![message],
         Invocation::Sqs(messages) => messages,
     };
-    Ok(messages
-        .into_iter()
-        .filter_map(|message| match message.content {
-            Ok(MessageContent::Objects(objects)) => Some(objects),
-            _ => None,
-        })
-        .flatten()
-        .filter_map(|entry| entry.ok()?.decode().ok())
-        .map(|object| (object.bucket, object.key))
-        .collect())
+    let mut objects = Vec::new();
+    let mut unreadable = Vec::new();
+    for message in messages {
+        let mut cannot_read = |reason: String| {
+            unreadable.push(Unreadable {
+                message_id: message.id.clone(),
+                reason,
+            });
+        };
+        let entries = match message.content {
+            Ok(MessageContent::Objects(entries)) => entries,
+            // S3's test event, sent when a notification is configured: nothing to read.
+            Ok(MessageContent::TestEvent) => continue,
+            Err(error) => {
+                cannot_read(error.to_string());
+                continue;
+            }
+        };
+        for entry in entries {
+            match entry.map(|notified| notified.decode()) {
+                Ok(Ok(object)) => objects.push((object.bucket, object.key)),
+                Ok(Err(error)) => cannot_read(error.to_string()),
+                Err(error) => cannot_read(error.to_string()),
+            }
+        }
+    }
+    Ok((objects, unreadable))
 }
+
+/// The (bucket, key) pairs named, and what names nothing.
+type Delivered = (Vec<(String, String)>, Vec<Unreadable>);
 
 #[cfg(test)]
 mod tests {
@@ -146,14 +181,18 @@ mod tests {
     #[test]
     fn an_sqs_batch_may_mix_queued_ranges_and_digest_notifications() {
         let payload = sqs(&[json!({"validateRange": range_body()}), notification()]);
-        let Request::Delivered { ranges, objects } = Request::from_payload(&payload).unwrap()
+        let Request::Delivered {
+            ranges, objects, ..
+        } = Request::from_payload(&payload).unwrap()
         else {
             panic!("not delivered")
         };
         assert_eq!(ranges.len(), 1);
         assert_eq!(objects, vec![("b".to_owned(), DIGEST.to_owned())]);
         let only_ranges = sqs(&[json!({"validateRange": range_body()})]);
-        let Request::Delivered { ranges, objects } = Request::from_payload(&only_ranges).unwrap()
+        let Request::Delivered {
+            ranges, objects, ..
+        } = Request::from_payload(&only_ranges).unwrap()
         else {
             panic!("not delivered")
         };
@@ -162,13 +201,37 @@ mod tests {
 
     #[test]
     fn a_direct_notification_names_its_digest_and_an_unknown_payload_is_refused() {
-        let Request::Delivered { ranges, objects } =
-            Request::from_payload(&notification()).unwrap()
+        let Request::Delivered {
+            ranges,
+            objects,
+            unreadable,
+        } = Request::from_payload(&notification()).unwrap()
         else {
             panic!("not delivered")
         };
-        assert!(ranges.is_empty() && objects.len() == 1);
+        assert!(ranges.is_empty() && objects.len() == 1 && unreadable.is_empty());
         let unknown = Request::from_payload(&json!({"hello": 1})).unwrap_err();
         assert!(matches!(unknown, RequestError::Payload(_)), "{unknown}");
+    }
+
+    #[test]
+    fn a_message_that_names_nothing_is_unreadable_with_its_id_and_the_others_are_read() {
+        let payload = sqs(&[
+            notification(),
+            json!({"hello": "not a notification"}),
+            json!({"Service": "Amazon S3", "Event": "s3:TestEvent"}),
+        ]);
+        let Request::Delivered {
+            objects,
+            unreadable,
+            ..
+        } = Request::from_payload(&payload).unwrap()
+        else {
+            panic!("not delivered")
+        };
+        assert_eq!(objects, vec![("b".to_owned(), DIGEST.to_owned())]);
+        assert_eq!(unreadable.len(), 1, "{unreadable:?}");
+        assert_eq!(unreadable[0].message_id.as_deref(), Some("m1"));
+        assert!(!unreadable[0].reason.is_empty());
     }
 }

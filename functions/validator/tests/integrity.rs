@@ -528,7 +528,10 @@ async fn a_delivered_digest_is_validated_with_its_link_and_each_verdict_logged()
         serde_json::json!({"Records": [{"eventSource": "aws:s3", "eventName": "ObjectCreated:Put",
         "s3": {"bucket": {"name": bucket.name}, "object": {"key": bucket.digests[2]}}}]})
         .to_string();
-    let event = serde_json::json!({"Records": [{"messageId": "m1", "body": body, "eventSource": "aws:sqs"}]});
+    // Beside it, a message that names no object (a stray sender): counted, not read.
+    let event = serde_json::json!({"Records": [
+        {"messageId": "m1", "body": body, "eventSource": "aws:sqs"},
+        {"messageId": "m2", "body": "{\"hello\": 1}", "eventSource": "aws:sqs"}]});
 
     // When: the newest digest is delivered.
     let context = lambda_runtime::Context::default();
@@ -540,6 +543,7 @@ async fn a_delivered_digest_is_validated_with_its_link_and_each_verdict_logged()
     // file is the one invalid verdict, in the summary and in CloudWatch Logs.
     assert_eq!(result["counts"]["digestsValid"], 2);
     assert_eq!(result["counts"]["logFilesMissing"], 1);
+    assert_eq!(result["unreadableMessages"], 1);
     let missing = format!(
         "Log file\ts3://{}/{}\tINVALID: not found",
         bucket.name, bucket.logs[2][1]
