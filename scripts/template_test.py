@@ -71,15 +71,24 @@ def actions(statement):
 def env_vars_read(paths):
     """Names a crate reads with std::env::var, directly or through a `const NAME: &str`."""
     names = set()
+    shared_names = self_named_consts((ROOT / "shared/src/config.rs").read_text())
     for path in paths:
         source = path.read_text()
         consts = dict(re.findall(r'const ([A-Z_]+): &str = "([A-Z_]+)";', source))
         names.update(re.findall(r'env::var\("([A-Z_]+)"\)', source))
         names.update(consts[c] for c in re.findall(r"env::var\(([A-Z_]+)\)", source) if c in consts)
-        # The forwarder's configuration is read through a lookup of these constants.
+        # Each function's configuration (shared/src/config.rs, shared/src/digest/config.rs) is
+        # read through a lookup of these constants, some named in the forwarder's and imported.
         if path.name == "config.rs":
-            names.update(v for k, v in consts.items() if k == v)
+            names.update(self_named_consts(source))
+            for imported in re.findall(r"use crate::config::\{([^}]*)\}", source):
+                names.update(set(re.findall(r"[A-Z_]+", imported)) & shared_names)
     return names
+
+
+def self_named_consts(source):
+    """The `const NAME: &str = "NAME"` of a source: the environment variables it names."""
+    return {value for name, value in re.findall(r'const ([A-Z_]+): &str = "([A-Z_]+)";', source) if name == value}
 
 
 class TemplateCase(unittest.TestCase):
@@ -120,7 +129,8 @@ class Template(TemplateCase):
         read_by = {
             "ForwarderFunction": env_vars_read([ROOT / "shared/src/config.rs"])
             | env_vars_read((ROOT / "functions/forwarder/src").glob("*.rs")),
-            "ValidatorFunction": env_vars_read((ROOT / "functions/validator/src").glob("*.rs")),
+            "ValidatorFunction": env_vars_read([ROOT / "shared/src/digest/config.rs"])
+            | env_vars_read((ROOT / "functions/validator/src").glob("*.rs")),
         }
         self.assertIn("LOG_GROUP_NAME", read_by["ForwarderFunction"])
         self.assertIn("INTEGRITY_LOG_GROUP_NAME", read_by["ValidatorFunction"])
