@@ -1,6 +1,7 @@
 //! What becomes of an object, as a type: its [`Outcome`] and its summary entry together
 //! ([`Settled`]). classify, the claim and [`super::settle`] each end an object with one; every
-//! step after follows it. Holds no logic of the steps, so each of them can depend on it.
+//! step after follows it. Holds the types and the mappings into them (a checkpoint's refusal,
+//! an empty object), none of the steps, so each step can depend on it.
 
 use std::sync::Arc;
 
@@ -150,7 +151,8 @@ impl Settled {
         Self { summary, outcome }
     }
 
-    /// The same counts, another outcome (a handoff that could not be sent).
+    /// The same counts, another outcome (a handoff without a queue, or whose continuation
+    /// could not be sent).
     pub fn becomes(self, outcome: Outcome) -> Self {
         Self::new(self.summary, outcome)
     }
