@@ -392,9 +392,9 @@ class Template(TemplateCase):
 
     def test_each_function_installs_the_subscriber_that_keeps_the_sdk_quiet(self):
         for binary in ("forwarder", "validator"):
-            main = (ROOT / "functions" / binary / "src" / "main.rs").read_text()
-            self.assertIn("trailwatch::aws::logging::init_subscriber", main, binary)
-            self.assertNotIn("init_default_subscriber", main, binary)
+            entry = (ROOT / "functions" / binary / "src" / "entry.rs").read_text()
+            self.assertIn("trailwatch::aws::logging::init_subscriber", entry, binary)
+            self.assertNotIn("init_default_subscriber", entry, binary)
 
     def test_the_stack_creates_each_route_group_as_it_creates_the_destination_group(self):
         destination = self.resources["DestinationLogGroup"]["Properties"]

@@ -1,6 +1,6 @@
 //! The objects every layer speaks of: an object as a trigger names it ([`NotifiedObject`]), the
 //! object to read ([`ObjectRef`]), and the continuation that resumes one ([`Continuation`], with
-//! its message encoding). A leaf: it depends on nothing else of the crate but key decoding.
+//! its message encoding), and what identifies content ([`ETag`], [`Sha256`]). A leaf: it depends on nothing else of the crate but key decoding.
 
 use serde::{Deserialize, Serialize};
 
@@ -53,6 +53,58 @@ impl TryFrom<String> for ETag {
 impl From<ETag> for String {
     fn from(e_tag: ETag) -> Self {
         e_tag.quoted()
+    }
+}
+
+/// A SHA-256 value: the hash of a log file's decompressed bytes as the forwarder computed it,
+/// recorded in the checkpoint table, or as a digest lists it (`hashValue`). Kept as bytes, so
+/// two values compare one way whatever the case of the hex they were read from; written as
+/// lower-case hex, as CloudTrail writes it.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Sha256([u8; 32]);
+
+impl Sha256 {
+    pub fn from_bytes(bytes: [u8; 32]) -> Self {
+        Self(bytes)
+    }
+
+    /// `None` unless `text` is 64 hex digits (either case).
+    pub fn from_hex(text: &str) -> Option<Self> {
+        let mut bytes = [0u8; 32];
+        hex::decode_to_slice(text, &mut bytes).ok()?;
+        Some(Self(bytes))
+    }
+
+    /// Whether `hex`, as a digest or a checkpoint records it, names this value.
+    pub fn matches(&self, hex: &str) -> bool {
+        Self::from_hex(hex).is_some_and(|other| other == *self)
+    }
+}
+
+impl std::fmt::Display for Sha256 {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&hex::encode(self.0))
+    }
+}
+
+impl std::fmt::Debug for Sha256 {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Sha256({self})")
+    }
+}
+
+impl TryFrom<String> for Sha256 {
+    type Error = &'static str;
+
+    fn try_from(text: String) -> Result<Self, Self::Error> {
+        Self::from_hex(&text).ok_or("a SHA-256 value is 64 hex digits")
+    }
+}
+
+impl From<Sha256> for String {
+    fn from(hash: Sha256) -> Self {
+        hash.to_string()
     }
 }
 
@@ -236,6 +288,22 @@ mod tests {
             size: Some(3),
             ..NotifiedObject::default()
         }
+    }
+
+    #[test]
+    fn a_sha256_compares_by_value_and_is_written_in_lower_case() {
+        let lower = "ab".repeat(32);
+        let hash = Sha256::from_hex(&lower.to_uppercase()).unwrap();
+        assert!(hash.matches(&lower));
+        assert!(hash.matches(&lower.to_uppercase()));
+        assert!(!hash.matches(&"ac".repeat(32)));
+        assert!(!hash.matches("ab"), "too short is no match");
+        assert_eq!(hash.to_string(), lower);
+        assert_eq!(
+            serde_json::to_string(&hash).unwrap(),
+            format!("\"{lower}\"")
+        );
+        assert_eq!(Sha256::from_hex("zz"), None);
     }
 
     #[test]

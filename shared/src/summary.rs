@@ -9,6 +9,7 @@ use serde::ser::{Serialize, SerializeMap, Serializer};
 
 pub use crate::logs::RejectedReasons;
 use crate::logs::{Destination, LogGroupClass};
+use crate::object::Sha256;
 use crate::trail::FileKind;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
@@ -127,7 +128,7 @@ pub struct ObjectSummary {
     /// SHA-256 of the object's decompressed bytes, when it was read to its end and every
     /// record is accounted for: what its digest's `hashValue` must be.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub sha256: Option<String>,
+    pub sha256: Option<Sha256>,
     #[serde(skip)]
     pub oldest_event_millis: Option<i64>,
     /// With a checkpoint table: every record before this one is in CloudWatch Logs, as the

@@ -4,6 +4,7 @@
 
 pub mod aws;
 pub mod backfill;
+pub mod entry;
 
 /// The trailwatch forwarder: an AWS Lambda function that forwards the records of the log files
 /// a CloudTrail trail delivers to S3 into CloudWatch Logs. Deployed with template.yaml, Lambda

@@ -153,11 +153,11 @@ async fn every_notification_delivered_twice_forwards_each_record_once() {
             .await
             .unwrap()
             .unwrap();
-        let checkpoint = stored.checkpoint;
-        assert!(checkpoint.done && object.sha256.is_some());
-        assert_eq!(checkpoint.sha256, object.sha256);
+        let ledger = stored.checkpoint.ledger;
+        assert!(ledger.is_done() && object.sha256.is_some());
+        assert_eq!(ledger.sha256(), object.sha256);
         assert_eq!(
-            (checkpoint.counts.records, checkpoint.counts.forwarded),
+            (ledger.counts.records, ledger.counts.forwarded),
             (object.records, object.forwarded)
         );
     }

@@ -275,7 +275,7 @@ async fn soak(seed: u64, files: u64, only: Option<&str>) -> Outcome {
     let mut expected_streams: BTreeMap<String, BTreeSet<(i64, String)>> = BTreeMap::new();
     let mut records = 0;
     // Each file's key, record count and the hash its digest would record.
-    let mut ledger: Vec<(String, u64, String)> = Vec::new();
+    let mut ledger: Vec<(String, u64, trailwatch::object::Sha256)> = Vec::new();
     for file in 0..files {
         let (account, region) = (MEMBERS[file as usize % 3], REGIONS[(file as usize / 3) % 3]);
         let mut spec = TrailSpec::recent(seed * 1_000 + file);
@@ -355,9 +355,8 @@ async fn soak(seed: u64, files: u64, only: Option<&str>) -> Outcome {
         let found = table.load(&soak.harness.bucket, key).await.unwrap();
         let recorded = found.map(|stored| stored.checkpoint);
         let right = recorded.as_ref().is_some_and(|c| {
-            let counts = c.counts;
-            c.done
-                && c.sha256.as_deref() == Some(signed.as_str())
+            let counts = c.ledger.counts;
+            c.ledger.sha256() == Some(*signed)
                 && counts.records == *written
                 && counts.forwarded + counts.filtered + counts.rejected == *written
         });

@@ -5,6 +5,7 @@
 
 pub mod aws;
 pub mod cli;
+pub mod entry;
 pub mod provenance;
 pub mod render;
 pub mod request;

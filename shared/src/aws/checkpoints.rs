@@ -5,9 +5,11 @@
 
 use std::collections::HashMap;
 
-use crate::checkpoint::{Checkpoint, RecordCounts, Stored, Written};
+use crate::checkpoint::{
+    Checkpoint, Lease, Ledger, LedgerState, RecordCounts, Stored, Unconfirmed, Written,
+};
 use crate::digest::provenance::ForwardRecords;
-use crate::object::ETag;
+use crate::object::{ETag, Sha256};
 use crate::ports::{CallError, CheckpointStore};
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -40,29 +42,42 @@ fn number(value: impl ToString) -> AttributeValue {
     AttributeValue::N(value.to_string())
 }
 
+/// The item's attributes, as every version wrote them: the ledger (`nextRecord`, `done`,
+/// `records`…, `sha256`, `failure`) and the lease (`owner`, `leaseUntil`, `uncertain`,
+/// `uncertainUntil`) side by side.
 fn item(id: String, checkpoint: &Checkpoint, revision: u64) -> HashMap<String, AttributeValue> {
+    let ledger = &checkpoint.ledger;
+    let (owner, lease_until, unconfirmed) = match &checkpoint.lease {
+        Lease::Free { unconfirmed } => (None, 0, *unconfirmed),
+        Lease::Held {
+            owner,
+            until_millis,
+        } => (Some(owner.as_str()), *until_millis, None),
+        Lease::InFlight {
+            owner,
+            until_millis,
+            unconfirmed,
+        } => (Some(owner.as_str()), *until_millis, Some(*unconfirmed)),
+    };
     let mut item = HashMap::from([
         (OBJECT.to_owned(), AttributeValue::S(id)),
         ("revision".to_owned(), number(revision)),
-        ("nextRecord".to_owned(), number(checkpoint.next_record)),
-        ("done".to_owned(), AttributeValue::Bool(checkpoint.done)),
-        (
-            "leaseUntil".to_owned(),
-            number(checkpoint.lease_until_millis),
-        ),
+        ("nextRecord".to_owned(), number(ledger.next_record)),
+        ("done".to_owned(), AttributeValue::Bool(ledger.is_done())),
+        ("leaseUntil".to_owned(), number(lease_until)),
         (
             "uncertain".to_owned(),
-            AttributeValue::Bool(checkpoint.uncertain),
+            AttributeValue::Bool(unconfirmed.is_some()),
         ),
         (
             "expiresAt".to_owned(),
             number(checkpoint.expires_at_seconds),
         ),
     ]);
-    if let Some(until) = checkpoint.uncertain_until {
+    if let Some(Unconfirmed::Before(until)) = unconfirmed {
         item.insert("uncertainUntil".to_owned(), number(until));
     }
-    let counts = &checkpoint.counts;
+    let counts = &ledger.counts;
     for (name, value) in [
         ("records", counts.records),
         ("forwarded", counts.forwarded),
@@ -71,13 +86,18 @@ fn item(id: String, checkpoint: &Checkpoint, revision: u64) -> HashMap<String, A
     ] {
         item.insert(name.to_owned(), number(value));
     }
+    let (sha256, failure) = match &ledger.state {
+        LedgerState::Open => (None, None),
+        LedgerState::Failed(reason) => (None, Some(reason.as_str())),
+        LedgerState::Done { sha256 } => (sha256.map(|hash| hash.to_string()), None),
+    };
     let strings = [
-        ("owner", checkpoint.owner.as_deref()),
+        ("owner", owner),
         ("versionId", checkpoint.version_id.as_deref()),
         // Bare, as notifications name it.
         ("eTag", checkpoint.e_tag.as_ref().map(ETag::bare)),
-        ("sha256", checkpoint.sha256.as_deref()),
-        ("failure", checkpoint.failure.as_deref()),
+        ("sha256", sha256.as_deref()),
+        ("failure", failure),
     ];
     for (name, value) in strings {
         if let Some(value) = value {
@@ -94,26 +114,51 @@ fn stored(item: &HashMap<String, AttributeValue>) -> Option<Stored> {
     let text = |name: &str| item.get(name).and_then(|v| v.as_s().ok()).cloned();
     // Items written before the counts were kept have none: zero.
     let count = |name: &str| n(name).and_then(|n| u64::try_from(n).ok()).unwrap_or(0);
+    let done = flag("done")?;
+    let state = match (done, text("failure")) {
+        (true, _) => LedgerState::Done {
+            sha256: text("sha256").as_deref().and_then(Sha256::from_hex),
+        },
+        (false, Some(reason)) => LedgerState::Failed(reason),
+        (false, None) => LedgerState::Open,
+    };
+    // Items written before `uncertain` was kept may have had puts in flight: assume so.
+    let unconfirmed = flag("uncertain").unwrap_or(true).then(|| {
+        n("uncertainUntil")
+            .and_then(|n| u64::try_from(n).ok())
+            .map_or(Unconfirmed::ToTheEnd, Unconfirmed::Before)
+    });
+    let until_millis = n("leaseUntil").unwrap_or(0);
+    let lease = match (done, text("owner"), unconfirmed) {
+        (true, _, _) => Lease::default(),
+        (false, Some(owner), None) => Lease::Held {
+            owner,
+            until_millis,
+        },
+        (false, Some(owner), Some(unconfirmed)) => Lease::InFlight {
+            owner,
+            until_millis,
+            unconfirmed,
+        },
+        (false, None, unconfirmed) => Lease::Free { unconfirmed },
+    };
     Some(Stored {
         revision: u64::try_from(n("revision")?).ok()?,
         checkpoint: Checkpoint {
             version_id: text("versionId"),
             e_tag: text("eTag").as_deref().and_then(ETag::new),
-            next_record: u64::try_from(n("nextRecord")?).ok()?,
-            done: flag("done")?,
-            owner: text("owner"),
-            lease_until_millis: n("leaseUntil").unwrap_or(0),
-            uncertain: flag("uncertain").unwrap_or(true),
-            uncertain_until: n("uncertainUntil").and_then(|n| u64::try_from(n).ok()),
             expires_at_seconds: n("expiresAt").unwrap_or(0),
-            counts: RecordCounts {
-                records: count("records"),
-                forwarded: count("forwarded"),
-                filtered: count("filtered"),
-                rejected: count("rejected"),
+            ledger: Ledger {
+                next_record: u64::try_from(n("nextRecord")?).ok()?,
+                counts: RecordCounts {
+                    records: count("records"),
+                    forwarded: count("forwarded"),
+                    filtered: count("filtered"),
+                    rejected: count("rejected"),
+                },
+                state,
             },
-            sha256: text("sha256"),
-            failure: text("failure"),
+            lease,
         },
     })
 }
@@ -185,17 +230,14 @@ const BATCH_GET_KEYS: usize = 100;
 /// Requests for the keys DynamoDB left unprocessed (throttling) before giving up for now.
 const UNPROCESSED_ATTEMPTS: u32 = 5;
 
-/// The validator's read: many objects' checkpoints, 100 at a time, strongly consistent; keys
+/// The validator's read: many objects' ledgers, 100 at a time, strongly consistent; keys
 /// left unprocessed are asked again with a growing pause, as AWS advises.
 impl ForwardRecords for DynamoCheckpoints {
-    async fn checkpoints(
-        &self,
-        objects: &[(&str, &str)],
-    ) -> Result<Vec<Option<Checkpoint>>, CallError> {
+    async fn ledgers(&self, objects: &[(&str, &str)]) -> Result<Vec<Option<Ledger>>, CallError> {
         let ids: Vec<String> = objects.iter().map(|(b, k)| object_id(b, k)).collect();
         // A request may not name a key twice.
         let unique: Vec<&String> = ids.iter().collect::<BTreeSet<_>>().into_iter().collect();
-        let mut found: HashMap<String, Checkpoint> = HashMap::new();
+        let mut found: HashMap<String, Ledger> = HashMap::new();
         let call = || format!("BatchGetItem from {}", self.table_name);
         for chunk in unique.chunks(BATCH_GET_KEYS) {
             let mut keys: Vec<HashMap<String, AttributeValue>> = chunk
@@ -226,7 +268,7 @@ impl ForwardRecords for DynamoCheckpoints {
                     if let (Some(AttributeValue::S(id)), Some(stored)) =
                         (item.get(OBJECT), stored(&item))
                     {
-                        found.insert(id.clone(), stored.checkpoint);
+                        found.insert(id.clone(), stored.checkpoint.ledger);
                     }
                 }
                 keys = output
@@ -256,36 +298,89 @@ impl ForwardRecords for DynamoCheckpoints {
 mod tests {
     use super::*;
 
-    #[test]
-    fn an_item_reads_back_as_the_checkpoint_written() {
-        let checkpoint = Checkpoint {
+    fn checkpoint(ledger: LedgerState, lease: Lease) -> Checkpoint {
+        Checkpoint {
             version_id: Some("v1".into()),
             e_tag: ETag::new("abc"),
-            next_record: 812,
-            done: false,
-            owner: Some("request-1".into()),
-            lease_until_millis: 1_764_000_000_000,
-            uncertain: true,
-            uncertain_until: Some(1_500),
             expires_at_seconds: 1_765_296_000,
-            counts: RecordCounts {
-                records: 900,
-                forwarded: 800,
-                filtered: 90,
-                rejected: 10,
+            ledger: Ledger {
+                next_record: 812,
+                counts: RecordCounts {
+                    records: 900,
+                    forwarded: 800,
+                    filtered: 90,
+                    rejected: 10,
+                },
+                state: ledger,
             },
-            sha256: Some("ab".repeat(32)),
-            failure: Some("not gzip".into()),
+            lease,
+        }
+    }
+
+    #[test]
+    fn every_ledger_and_lease_reads_back_as_written() {
+        let owner = || "request-1".to_owned();
+        let until_millis = 1_764_000_000_000;
+        let done = LedgerState::Done {
+            sha256: Sha256::from_hex(&"ab".repeat(32)),
         };
-        let written = item(object_id("b", "k"), &checkpoint, 3);
-        assert_eq!(written[OBJECT], AttributeValue::S("s3://b/k".into()));
-        assert_eq!(
-            stored(&written),
-            Some(Stored {
-                checkpoint,
-                revision: 3
-            })
+        let cases = [
+            checkpoint(done, Lease::default()),
+            checkpoint(LedgerState::Failed("not gzip".into()), Lease::default()),
+            checkpoint(
+                LedgerState::Open,
+                Lease::Held {
+                    owner: owner(),
+                    until_millis,
+                },
+            ),
+            checkpoint(
+                LedgerState::Open,
+                Lease::InFlight {
+                    owner: owner(),
+                    until_millis,
+                    unconfirmed: Unconfirmed::Before(1_500),
+                },
+            ),
+            checkpoint(
+                LedgerState::Open,
+                Lease::Free {
+                    unconfirmed: Some(Unconfirmed::ToTheEnd),
+                },
+            ),
+        ];
+        for checkpoint in cases {
+            let written = item(object_id("b", "k"), &checkpoint, 3);
+            assert_eq!(written[OBJECT], AttributeValue::S("s3://b/k".into()));
+            assert_eq!(
+                stored(&written),
+                Some(Stored {
+                    checkpoint,
+                    revision: 3
+                })
+            );
+        }
+    }
+
+    #[test]
+    fn an_item_keeps_the_attributes_every_version_wrote() {
+        let in_flight = checkpoint(
+            LedgerState::Open,
+            Lease::InFlight {
+                owner: "request-1".into(),
+                until_millis: 7,
+                unconfirmed: Unconfirmed::Before(1_500),
+            },
         );
+        let written = item(object_id("b", "k"), &in_flight, 3);
+        let n = |name: &str| written[name].as_n().unwrap().clone();
+        assert_eq!(
+            (n("nextRecord"), n("leaseUntil"), n("uncertainUntil")),
+            ("812".into(), "7".into(), "1500".into())
+        );
+        assert_eq!(written["uncertain"], AttributeValue::Bool(true));
+        assert_eq!(written["done"], AttributeValue::Bool(false));
+        assert_eq!(written["owner"], AttributeValue::S("request-1".into()));
         let mut foreign = written.clone();
         foreign.insert("revision".into(), AttributeValue::S("three".into()));
         assert_eq!(stored(&foreign), None);

@@ -5,7 +5,9 @@
 use std::io::{self, BufRead, BufReader, Read};
 
 use flate2::bufread::GzDecoder;
-use sha2::{Digest as _, Sha256};
+use sha2::Digest as _;
+
+use crate::object::Sha256;
 
 use crate::trail::file::{DEFAULT_MAX_DECOMPRESSED_BYTES, TaggedSource, is_source_error};
 
@@ -29,14 +31,14 @@ pub enum LogHashError {
     Source(#[source] io::Error),
 }
 
-/// Lower-case hex SHA-256 of the decompressed bytes of one gzip member, which may inflate to
+/// The SHA-256 of the decompressed bytes of one gzip member, which may inflate to
 /// [`DEFAULT_MAX_DECOMPRESSED_BYTES`] at most (the forwarder's default ceiling).
-pub fn hash_log_file<R: Read>(compressed: R) -> Result<String, LogHashError> {
+pub fn hash_log_file<R: Read>(compressed: R) -> Result<Sha256, LogHashError> {
     hash_log_file_within(compressed, DEFAULT_MAX_DECOMPRESSED_BYTES)
 }
 
 /// As [`hash_log_file`], with the ceiling on decompressed bytes given.
-pub fn hash_log_file_within<R: Read>(compressed: R, limit: u64) -> Result<String, LogHashError> {
+pub fn hash_log_file_within<R: Read>(compressed: R, limit: u64) -> Result<Sha256, LogHashError> {
     let mut input = BufReader::with_capacity(CHUNK, TaggedSource(compressed));
     // Not gzip at all is a format problem; a gzip stream that ends early is a content one.
     let mut magic = [0u8; 2];
@@ -54,7 +56,7 @@ pub fn hash_log_file_within<R: Read>(compressed: R, limit: u64) -> Result<String
         return Err(LogHashError::Corrupt(error));
     }
     let mut decoder = GzDecoder::new(io::Cursor::new(magic).chain(input));
-    let mut hasher = Sha256::new();
+    let mut hasher = sha2::Sha256::new();
     let mut buffer = vec![0u8; CHUNK];
     let mut inflated = 0u64;
     loop {
@@ -77,7 +79,7 @@ pub fn hash_log_file_within<R: Read>(compressed: R, limit: u64) -> Result<String
     }
     let mut rest = decoder.into_inner();
     match rest.fill_buf() {
-        Ok([]) => Ok(hex::encode(hasher.finalize())),
+        Ok([]) => Ok(Sha256::from_bytes(hasher.finalize().into())),
         Ok(_) => Err(LogHashError::TrailingData),
         Err(error) => Err(LogHashError::Source(error)),
     }
@@ -87,22 +89,22 @@ pub fn hash_log_file_within<R: Read>(compressed: R, limit: u64) -> Result<String
 /// bytes, compared later with the `hashValue` its digest records.
 pub struct HashingReader<R> {
     inner: R,
-    hasher: Sha256,
+    hasher: sha2::Sha256,
 }
 
 impl<R: Read> HashingReader<R> {
     pub fn new(inner: R) -> Self {
         Self {
             inner,
-            hasher: Sha256::new(),
+            hasher: sha2::Sha256::new(),
         }
     }
 
     /// Reads what is left (whitespace after the records' closing bracket) and gives the hash
-    /// of every byte, as lower-case hex.
-    pub fn finish(mut self) -> io::Result<String> {
+    /// of every byte.
+    pub fn finish(mut self) -> io::Result<Sha256> {
         io::copy(&mut self, &mut io::sink())?;
-        Ok(hex::encode(self.hasher.finalize()))
+        Ok(Sha256::from_bytes(self.hasher.finalize().into()))
     }
 }
 
@@ -126,7 +128,7 @@ mod tests {
         let mut first = [0u8; 1];
         reader.read_exact(&mut first).unwrap();
         assert_eq!(
-            reader.finish().unwrap(),
+            reader.finish().unwrap().to_string(),
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
         );
     }
@@ -135,13 +137,13 @@ mod tests {
     fn the_hash_is_of_the_decompressed_bytes() {
         let hash = hash_log_file(&gzip(b"abc")[..]).unwrap();
         assert_eq!(
-            hash,
+            hash.to_string(),
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
         );
         let big: Vec<u8> = (0..1_000_000u32).flat_map(|i| i.to_le_bytes()).collect();
         assert_eq!(
-            hash_log_file(&gzip(&big)[..]).unwrap(),
-            hex::encode(Sha256::digest(&big))
+            hash_log_file(&gzip(&big)[..]).unwrap().to_string(),
+            hex::encode(sha2::Sha256::digest(&big))
         );
     }
 
@@ -192,8 +194,10 @@ mod tests {
             Err(LogHashError::TooLarge { limit }) if limit == (1 << 20) - 1
         ));
         assert_eq!(
-            hash_log_file_within(&compressed[..], 1 << 20).unwrap(),
-            hex::encode(Sha256::digest(&big))
+            hash_log_file_within(&compressed[..], 1 << 20)
+                .unwrap()
+                .to_string(),
+            hex::encode(sha2::Sha256::digest(&big))
         );
     }
 }

@@ -11,19 +11,20 @@ use serde::Serialize;
 use super::report::{ForwardingCounts, ListedLogFile, Report};
 use super::store::CallError;
 use super::verdict::Status;
-use crate::checkpoint::{CHECKPOINT_TTL_SECONDS, Checkpoint, RecordCounts};
+use crate::checkpoint::{CHECKPOINT_TTL_SECONDS, Ledger, LedgerState, RecordCounts};
 
 /// The grace after a digest's end before a file it lists and the forwarder has not finished
 /// counts as not forwarded (`FORWARD_GRACE_MINUTES`).
 pub const DEFAULT_FORWARD_GRACE_MINUTES: u64 = 60;
 
-/// The checkpoints of many objects at once (the forwarder's table, read by the validator).
+/// The ledgers of many objects at once: what the forwarder recorded of each (the checkpoint
+/// table, read by the validator, which never sees who holds an object).
 pub trait ForwardRecords {
-    /// Each object's checkpoint, in the order asked; `None` for an object with none.
-    fn checkpoints(
+    /// Each object's ledger, in the order asked; `None` for an object with none.
+    fn ledgers(
         &self,
         objects: &[(&str, &str)],
-    ) -> impl Future<Output = Result<Vec<Option<Checkpoint>>, CallError>> + Send;
+    ) -> impl Future<Output = Result<Vec<Option<Ledger>>, CallError>> + Send;
 }
 
 /// What the forwarder did with one log file, against its signed hash.
@@ -74,16 +75,15 @@ pub struct ForwardingVerdict {
     pub s3_status: Status,
 }
 
-/// Decides one file: `checkpoint` as the table holds it, `signed` the digest's hash,
+/// Decides one file: `ledger` as the table holds it, `signed` the digest's hash,
 /// `overdue` whether the grace after the digest's end has passed.
-pub fn reconcile(checkpoint: Option<&Checkpoint>, signed: &str, overdue: bool) -> Forwarding {
-    match checkpoint {
-        Some(checkpoint) if checkpoint.done => match &checkpoint.sha256 {
-            Some(forwarded) if forwarded.eq_ignore_ascii_case(signed) => {
-                Forwarding::Forwarded(checkpoint.counts)
-            }
+pub fn reconcile(ledger: Option<&Ledger>, signed: &str, overdue: bool) -> Forwarding {
+    let state = ledger.map(|ledger| &ledger.state);
+    match (ledger, state) {
+        (Some(ledger), Some(LedgerState::Done { sha256 })) => match sha256 {
+            Some(forwarded) if forwarded.matches(signed) => Forwarding::Forwarded(ledger.counts),
             Some(forwarded) => Forwarding::Differs {
-                forwarded: forwarded.clone(),
+                forwarded: forwarded.to_string(),
                 signed: signed.to_owned(),
             },
             None => Forwarding::NotChecked(
@@ -91,15 +91,16 @@ pub fn reconcile(checkpoint: Option<&Checkpoint>, signed: &str, overdue: bool) -
             ),
         },
         _ if !overdue => Forwarding::Pending,
-        Some(checkpoint) => Forwarding::NotForwarded {
-            reason: Some(checkpoint.failure.clone().unwrap_or_else(|| {
-                format!(
-                    "never finished: the forwarder stopped at record {}",
-                    checkpoint.next_record
-                )
-            })),
+        (_, Some(LedgerState::Failed(reason))) => Forwarding::NotForwarded {
+            reason: Some(reason.clone()),
         },
-        None => Forwarding::NotForwarded { reason: None },
+        (Some(ledger), _) => Forwarding::NotForwarded {
+            reason: Some(format!(
+                "never finished: the forwarder stopped at record {}",
+                ledger.next_record
+            )),
+        },
+        (None, _) => Forwarding::NotForwarded { reason: None },
     }
 }
 
@@ -117,7 +118,7 @@ pub async fn reconcile_report<R: ForwardRecords>(
         .iter()
         .map(|listed| (listed.bucket.as_str(), listed.key.as_str()))
         .collect();
-    let found = records.checkpoints(&objects).await;
+    let found = records.ledgers(&objects).await;
     report
         .listed
         .iter()
@@ -125,13 +126,13 @@ pub async fn reconcile_report<R: ForwardRecords>(
         .map(|(i, listed)| {
             let age = now - listed.digest_end;
             let forwarding = match &found {
-                Ok(checkpoints) => match checkpoints.get(i).and_then(Option::as_ref) {
+                Ok(ledgers) => match ledgers.get(i).and_then(Option::as_ref) {
                     // Expired from the table (DynamoDB TTL): what was done is not known now.
                     None if age > CHECKPOINT_TTL_SECONDS => Forwarding::NotChecked(format!(
                         "the checkpoint table keeps items {} days; this file is older",
                         CHECKPOINT_TTL_SECONDS / 86_400
                     )),
-                    checkpoint => reconcile(checkpoint, &listed.expected_hash, age > grace_seconds),
+                    ledger => reconcile(ledger, &listed.expected_hash, age > grace_seconds),
                 },
                 Err(error) => Forwarding::NotChecked(error.to_string()),
             };
@@ -246,33 +247,35 @@ impl fmt::Display for ForwardingVerdict {
 mod tests {
     use super::*;
 
-    const SIGNED: &str = "aa";
+    const SIGNED: &str = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+    const OTHER: &str = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
 
-    fn done(sha256: Option<&str>) -> Checkpoint {
-        Checkpoint {
-            done: true,
+    fn done(sha256: Option<&str>) -> Ledger {
+        Ledger {
             next_record: 3,
-            sha256: sha256.map(str::to_owned),
+            state: LedgerState::Done {
+                sha256: sha256.map(|hex| crate::object::Sha256::from_hex(hex).unwrap()),
+            },
             counts: RecordCounts {
                 records: 3,
                 forwarded: 2,
                 filtered: 1,
                 rejected: 0,
             },
-            ..Checkpoint::default()
         }
     }
 
     #[test]
     fn a_finished_file_is_forwarded_as_signed_or_differs() {
-        let forwarded = reconcile(Some(&done(Some("AA"))), SIGNED, true);
+        // Compared as values, whatever the case of either's hex.
+        let forwarded = reconcile(Some(&done(Some(&SIGNED.to_uppercase()))), SIGNED, true);
         assert_eq!(forwarded, Forwarding::Forwarded(done(None).counts));
         assert!(!forwarded.is_problem());
-        let differs = reconcile(Some(&done(Some("bb"))), SIGNED, false);
+        let differs = reconcile(Some(&done(Some(OTHER))), SIGNED, false);
         assert_eq!(
             differs,
             Forwarding::Differs {
-                forwarded: "bb".into(),
+                forwarded: OTHER.into(),
                 signed: SIGNED.into()
             }
         );
@@ -285,13 +288,13 @@ mod tests {
 
     #[test]
     fn an_unfinished_file_is_pending_within_the_grace_and_not_forwarded_after_it() {
-        let failed = Checkpoint {
-            failure: Some("not gzip".into()),
-            ..Checkpoint::default()
+        let failed = Ledger {
+            state: LedgerState::Failed("not gzip".into()),
+            ..Ledger::default()
         };
-        let stopped = Checkpoint {
+        let stopped = Ledger {
             next_record: 700,
-            ..Checkpoint::default()
+            ..Ledger::default()
         };
         for checkpoint in [None, Some(&failed), Some(&stopped)] {
             assert_eq!(reconcile(checkpoint, SIGNED, false), Forwarding::Pending);

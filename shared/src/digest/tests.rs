@@ -518,17 +518,17 @@ fn aggregated_events_files_are_never_called_unlisted() {
     );
 }
 
-/// The forwarder's table in memory: checkpoints by key, or a table that cannot be read.
+/// The forwarder's table in memory: ledgers by key, or a table that cannot be read.
 struct MemoryRecords {
-    checkpoints: BTreeMap<String, crate::checkpoint::Checkpoint>,
+    ledgers: BTreeMap<String, crate::checkpoint::Ledger>,
     unreadable: bool,
 }
 
 impl super::provenance::ForwardRecords for MemoryRecords {
-    async fn checkpoints(
+    async fn ledgers(
         &self,
         objects: &[(&str, &str)],
-    ) -> Result<Vec<Option<crate::checkpoint::Checkpoint>>, CallError> {
+    ) -> Result<Vec<Option<crate::checkpoint::Ledger>>, CallError> {
         if self.unreadable {
             return Err(CallError::transient(
                 "BatchGetItem",
@@ -537,7 +537,7 @@ impl super::provenance::ForwardRecords for MemoryRecords {
         }
         Ok(objects
             .iter()
-            .map(|(_, key)| self.checkpoints.get(*key).cloned())
+            .map(|(_, key)| self.ledgers.get(*key).cloned())
             .collect())
     }
 }
@@ -545,31 +545,33 @@ impl super::provenance::ForwardRecords for MemoryRecords {
 #[test]
 fn every_listed_file_is_reconciled_with_what_the_forwarder_recorded() {
     use super::provenance::{Forwarding, reconcile_report};
-    use crate::checkpoint::{Checkpoint, RecordCounts};
+    use crate::checkpoint::{Ledger, LedgerState, RecordCounts};
+    use crate::object::Sha256;
     // Given: four hours; the first file forwarded as signed and modified in S3 since; the
     // second forwarded from other content; the third never forwarded; the fourth forwarded.
     let (mut store, logs) = chain_with_logs(4);
-    let signed: Vec<String> = logs
+    let signed: Vec<Sha256> = logs
         .iter()
         .map(|key| super::hash::hash_log_file(&store.objects[key].0[..]).unwrap())
         .collect();
     store.objects.get_mut(&logs[0]).unwrap().0 = crate::generate::gzip(b"{\"Records\":[]}");
-    let done = |sha256: &str| Checkpoint {
-        done: true,
-        sha256: Some(sha256.to_owned()),
+    let done = |sha256: Sha256| Ledger {
+        next_record: 7,
+        state: LedgerState::Done {
+            sha256: Some(sha256),
+        },
         counts: RecordCounts {
             records: 7,
             forwarded: 7,
             ..RecordCounts::default()
         },
-        ..Checkpoint::default()
     };
-    let mut checkpoints = BTreeMap::new();
-    checkpoints.insert(logs[0].clone(), done(&signed[0]));
-    checkpoints.insert(logs[1].clone(), done(&"0".repeat(64)));
-    checkpoints.insert(logs[3].clone(), done(&signed[3]));
+    let mut ledgers = BTreeMap::new();
+    ledgers.insert(logs[0].clone(), done(signed[0]));
+    ledgers.insert(logs[1].clone(), done(Sha256::from_bytes([0; 32])));
+    ledgers.insert(logs[3].clone(), done(signed[3]));
     let records = MemoryRecords {
-        checkpoints,
+        ledgers,
         unreadable: false,
     };
     let report = validate_hours(store, 4);
@@ -604,7 +606,7 @@ fn every_listed_file_is_reconciled_with_what_the_forwarder_recorded() {
 
     // And a table that cannot be read says nothing either way.
     let throttled = MemoryRecords {
-        checkpoints: BTreeMap::new(),
+        ledgers: BTreeMap::new(),
         unreadable: true,
     };
     let unknown = run(reconcile_report(&throttled, &report, T0 + 30 * HOUR, 3600));

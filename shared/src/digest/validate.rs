@@ -248,7 +248,7 @@ pub async fn check_log_file<S: DigestStore>(
     };
     let hashed = tokio::task::spawn_blocking(move || hash_log_file(body)).await;
     match hashed {
-        Ok(Ok(hash)) if hash == expected_hash => Status::Valid,
+        Ok(Ok(hash)) if hash.matches(expected_hash) => Status::Valid,
         Ok(Ok(_)) => Status::HashMismatch,
         Ok(Err(LogHashError::TrailingData)) => Status::TrailingData,
         Ok(Err(LogHashError::Truncated(_))) => Status::HashMismatch,

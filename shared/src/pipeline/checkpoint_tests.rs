@@ -70,7 +70,7 @@ async fn the_same_notification_twice_forwards_once_and_says_already_forwarded() 
     assert_eq!(forwarder.sink.messages(), sorted(records));
     // A claim, one progress per boundary, and done: the writes a file costs.
     let checkpoint = forwarder.store().get(BUCKET, &key).unwrap();
-    assert!(checkpoint.done && checkpoint.owner.is_none());
+    assert!(checkpoint.ledger.is_done() && checkpoint.lease.owner().is_none());
     assert_eq!(*forwarder.store().writes.lock().unwrap(), puts + 2);
 }
 
@@ -112,9 +112,12 @@ async fn a_put_failing_on_the_third_batch_resumes_at_the_stored_record_on_redeli
     let failed = forwarder.forward_key(&key, "invocation-1").await;
     assert!(failed.is_retryable() && failed.is_balanced(), "{failed:?}");
     let stored = forwarder.store().get(BUCKET, &key).unwrap();
-    assert_eq!(stored.next_record, failed.forwarded);
-    assert!(stored.owner.is_none(), "released at once");
-    assert!(stored.uncertain, "the failed put's outcome is unknown");
+    assert_eq!(stored.ledger.next_record, failed.forwarded);
+    assert!(stored.lease.owner().is_none(), "released at once");
+    assert!(
+        stored.lease.unconfirmed().is_some(),
+        "the failed put's outcome is unknown"
+    );
 
     forwarder.sink.heal();
     let resumed = forwarder.forward_key(&key, "invocation-2").await;
@@ -174,7 +177,7 @@ async fn a_process_dying_mid_put_is_resumed_after_its_deadline_without_duplicate
         }
     } // dropped here: the invocation is gone
     let held = forwarder.store().get(BUCKET, &key).unwrap();
-    assert_eq!(held.owner.as_deref(), Some("invocation-1"));
+    assert_eq!(held.lease.owner(), Some("invocation-1"));
 
     // When: a redelivery before the dead lease ends is told to wait; one after it resumes.
     let early = forwarder.forward_key(&key, "invocation-2").await;
@@ -184,7 +187,7 @@ async fn a_process_dying_mid_put_is_resumed_after_its_deadline_without_duplicate
 
     // Then: the dead put's events were found, the rest sent, each record once.
     assert!(resumed.error().is_none(), "{resumed:?}");
-    assert_eq!(resumed.resumed_at, Some(held.next_record));
+    assert_eq!(resumed.resumed_at, Some(held.ledger.next_record));
     assert!(resumed.found_delivered > 0);
     let count = records.len();
     assert_eq!(forwarder.sink.messages(), sorted(records));
@@ -192,7 +195,7 @@ async fn a_process_dying_mid_put_is_resumed_after_its_deadline_without_duplicate
 }
 
 /// The hash a digest records for the stored object: SHA-256 of its decompressed bytes.
-fn signed_hash(forwarder: &TestForwarder, key: &str) -> String {
+fn signed_hash(forwarder: &TestForwarder, key: &str) -> crate::object::Sha256 {
     let body = forwarder.source.objects.lock().unwrap()[key].clone();
     crate::digest::hash::hash_log_file(&body[..]).unwrap()
 }
@@ -201,14 +204,14 @@ fn signed_hash(forwarder: &TestForwarder, key: &str) -> String {
 /// invocation that worked on it.
 fn assert_finished_with_every_record(forwarder: &TestForwarder, key: &str, records: usize) {
     let checkpoint = forwarder.store().get(BUCKET, key).unwrap();
-    assert!(
-        checkpoint.done && checkpoint.failure.is_none(),
-        "{checkpoint:?}"
+    assert!(checkpoint.ledger.is_done(), "{checkpoint:?}");
+    assert_eq!(
+        checkpoint.ledger.sha256(),
+        Some(signed_hash(forwarder, key))
     );
-    assert_eq!(checkpoint.sha256, Some(signed_hash(forwarder, key)));
     let records = records as u64;
     assert_eq!(
-        checkpoint.counts,
+        checkpoint.ledger.counts,
         crate::checkpoint::RecordCounts {
             records,
             forwarded: records,
@@ -233,7 +236,12 @@ async fn a_continuation_delivered_twice_applies_once() {
         .summary;
     let handoff = started.handed_off_at.unwrap();
     assert_eq!(
-        forwarder.store().get(BUCKET, &key).unwrap().next_record,
+        forwarder
+            .store()
+            .get(BUCKET, &key)
+            .unwrap()
+            .ledger
+            .next_record,
         handoff
     );
     let continuation = forwarder.queue_sent().pop().unwrap();
@@ -361,10 +369,16 @@ async fn sqs_messages_that_fail_for_good_go_to_the_dead_letter_queue_with_their_
     assert_eq!(forwarder.sink.messages(), sorted(good_records));
     // The failure is kept in the checkpoint, to be reported; the good object's hash and counts.
     let failed = forwarder.store().get(BUCKET, &broken).unwrap();
-    assert!(!failed.done && failed.failure.unwrap().contains("not gzip"));
+    assert!(
+        !failed.ledger.is_done()
+            && failed
+                .ledger
+                .failure()
+                .is_some_and(|f| f.contains("not gzip"))
+    );
     let done = forwarder.store().get(BUCKET, &good).unwrap();
-    assert_eq!(done.sha256, Some(signed_hash(&forwarder, &good)));
-    assert_eq!(done.counts.forwarded, good_count);
+    assert_eq!(done.ledger.sha256(), Some(signed_hash(&forwarder, &good)));
+    assert_eq!(done.ledger.counts.forwarded, good_count);
 }
 
 #[tokio::test]
@@ -402,6 +416,7 @@ async fn a_checkpoint_table_failing_mid_object_costs_a_retry_never_a_duplicate()
 /// record in the sink once.
 mod under_faults {
     use super::*;
+    use crate::checkpoint::Unconfirmed;
     use crate::pipeline::fakes::MemoryCheckpoints;
 
     #[tokio::test]
@@ -412,8 +427,10 @@ mod under_faults {
         let failed = forwarder.forward_key(&key, "invocation-1").await;
         assert!(failed.is_retryable());
         let stored = forwarder.store().get(BUCKET, &key).unwrap();
-        let unconfirmed_end = stored.uncertain_until.unwrap();
-        assert!(stored.uncertain && unconfirmed_end > stored.next_record);
+        let Some(Unconfirmed::Before(unconfirmed_end)) = stored.lease.unconfirmed() else {
+            panic!("a range ending at the lost put: {stored:?}")
+        };
+        assert!(unconfirmed_end > stored.ledger.next_record);
 
         // When: the next invocation's read breaks in the middle of that put's records (it
         // flushes what it read with a boundary there), and a third one finishes.
@@ -430,14 +447,18 @@ mod under_faults {
         assert!(cut.is_retryable(), "{cut:?}");
         let after_cut = forwarder.store().get(BUCKET, &key).unwrap();
         assert!(
-            after_cut.next_record > stored.next_record && after_cut.next_record < unconfirmed_end,
+            after_cut.ledger.next_record > stored.ledger.next_record
+                && after_cut.ledger.next_record < unconfirmed_end,
             "the cut must fall inside the lost put: {} < {} < {unconfirmed_end}",
-            stored.next_record,
-            after_cut.next_record
+            stored.ledger.next_record,
+            after_cut.ledger.next_record
         );
         // Then: what the first put may hold beyond the cut is still to be read back.
-        assert!(after_cut.uncertain, "{after_cut:?}");
-        assert_eq!(after_cut.uncertain_until, Some(unconfirmed_end));
+        assert_eq!(
+            after_cut.lease.unconfirmed(),
+            Some(Unconfirmed::Before(unconfirmed_end)),
+            "{after_cut:?}"
+        );
         let finished = forwarder.forward_key(&key, "invocation-3").await;
         assert!(finished.error().is_none(), "{finished:?}");
         assert!(finished.found_delivered > 0, "{finished:?}");
@@ -489,7 +510,14 @@ mod under_faults {
         // Then: not taken for another invocation's takeover; the object is done at once.
         assert!(forwarded.error().is_none(), "{forwarded:?}");
         assert_eq!(forwarded.forwarded, records.len() as u64);
-        assert!(forwarder.store().get(BUCKET, &key).unwrap().done);
+        assert!(
+            forwarder
+                .store()
+                .get(BUCKET, &key)
+                .unwrap()
+                .ledger
+                .is_done()
+        );
         assert_eq!(forwarder.sink.messages(), sorted(records));
     }
 }
@@ -515,7 +543,12 @@ async fn the_dead_letter_copy_of_a_damaged_file_names_the_records_delivered() {
     );
     let sent = forwarder.letters();
     let delivered = sent[0].1.delivered.clone().unwrap();
-    let end = forwarder.store().get(BUCKET, &key).unwrap().next_record;
+    let end = forwarder
+        .store()
+        .get(BUCKET, &key)
+        .unwrap()
+        .ledger
+        .next_record;
     assert!(end > 0 && end < records.len() as u64);
     assert_eq!(
         delivered,

@@ -77,7 +77,7 @@ pub async fn deliver<S: ObjectSource, L: LogSink, C: CheckpointStore>(
     };
     if let Some(held) = held.as_deref_mut()
         && let Err(refusal) = held
-            .lease
+            .holding
             .opened(opened.version_id.as_deref(), opened.e_tag.as_ref())
     {
         return Delivery::Refused(refusal);

@@ -3,10 +3,12 @@
 //! rules are [`crate::checkpoint`]'s; this is their conversation with the store.
 
 use crate::checkpoint::{
-    Checkpoint, Claim, ClaimRequest, Lease, RecordCounts, Refusal, Unconfirmed, Written, claim,
+    Checkpoint, Claim, ClaimRequest, Holding, LedgerState, RecordCounts, Refusal, Unconfirmed,
+    Written, claim,
 };
 use crate::clock::now_millis;
 use crate::logs::Batch;
+use crate::object::Sha256;
 use crate::ports::{CallError, CheckpointStore};
 
 /// Claims lost to a concurrent writer before giving up for now (each is a fresh read).
@@ -32,22 +34,23 @@ pub async fn claim_object<'c, C: CheckpointStore>(
         let stored = store.load(bucket, key).await?;
         match claim(stored.as_ref(), request) {
             Claim::Granted {
-                lease,
+                holding,
                 start_record,
-                uncertain,
+                unconfirmed,
             } => {
                 let written =
-                    store_confirmed(store, bucket, key, &lease.checkpoint, lease.revision).await?;
+                    store_confirmed(store, bucket, key, &holding.checkpoint, holding.revision)
+                        .await?;
                 if written == Written::Stored {
                     return Ok(Claimed::Held(Box::new(Held {
                         store,
                         bucket: bucket.to_owned(),
                         key: key.to_owned(),
-                        before: lease.checkpoint.counts,
-                        lease,
+                        before: holding.checkpoint.ledger.counts,
+                        holding,
                         start_record,
-                        read_back: uncertain,
-                        unconfirmed_until: None,
+                        earlier_unconfirmed: unconfirmed,
+                        own_unconfirmed_until: None,
                         in_flight: false,
                     })));
                 }
@@ -106,16 +109,16 @@ pub struct Held<'c, C> {
     store: &'c C,
     bucket: String,
     key: String,
-    pub lease: Lease,
+    pub holding: Holding,
     /// Where this invocation starts reading.
     pub start_record: u64,
     /// What became of the records before `start_record`, by earlier invocations.
     before: RecordCounts,
     /// Records an earlier invocation may have delivered without recording it: the batches
     /// holding them are read back before they are sent, until a boundary passes them.
-    read_back: Option<Unconfirmed>,
+    earlier_unconfirmed: Option<Unconfirmed>,
     /// This invocation's puts since its last progress write end before this record.
-    unconfirmed_until: Option<u64>,
+    own_unconfirmed_until: Option<u64>,
     /// One of those puts failed with an unknown outcome (a 5xx, a timeout, a connection
     /// lost): CloudWatch Logs may still store it.
     in_flight: bool,
@@ -125,14 +128,15 @@ impl<C: CheckpointStore> Held<'_, C> {
     /// Whether `batch` may hold records already in CloudWatch Logs.
     pub fn needs_read_back(&self, batch: &Batch) -> bool {
         let first = batch.events.iter().map(|e| e.record_index).min();
-        matches!((self.read_back, first), (Some(range), Some(first)) if range.covers(first))
+        matches!((self.earlier_unconfirmed, first), (Some(range), Some(first)) if range.covers(first))
     }
 
     /// A put of `batch` is about to be sent: until the next progress write its records may be
     /// in CloudWatch Logs without the checkpoint saying so.
     pub fn put_attempted(&mut self, batch: &Batch) {
         if let Some(last) = batch.events.iter().map(|e| e.record_index).max() {
-            self.unconfirmed_until = Some(self.unconfirmed_until.unwrap_or(0).max(last + 1));
+            self.own_unconfirmed_until =
+                Some(self.own_unconfirmed_until.unwrap_or(0).max(last + 1));
         }
     }
 
@@ -148,11 +152,13 @@ impl<C: CheckpointStore> Held<'_, C> {
         next_record: u64,
         counts: RecordCounts,
     ) -> Result<(), CallError> {
-        let mut next = self.lease.progressed(next_record, now_millis());
-        next.checkpoint.counts = self.before.plus(counts);
+        let counts = self.before.plus(counts);
+        let next = self.holding.progressed(next_record, counts, now_millis());
         self.write(next).await?;
-        self.unconfirmed_until = None;
-        self.read_back = self.read_back.and_then(|range| range.after(next_record));
+        self.own_unconfirmed_until = None;
+        self.earlier_unconfirmed = self
+            .earlier_unconfirmed
+            .and_then(|range| range.after(next_record));
         Ok(())
     }
 
@@ -162,11 +168,11 @@ impl<C: CheckpointStore> Held<'_, C> {
         &mut self,
         next_record: u64,
         counts: RecordCounts,
-        sha256: Option<String>,
+        sha256: Option<Sha256>,
     ) -> Result<(), CallError> {
-        let mut next = self.lease.finished(next_record);
-        next.checkpoint.counts = self.before.plus(counts);
-        next.checkpoint.sha256 = sha256;
+        let next = self
+            .holding
+            .finished(next_record, self.before.plus(counts), sha256);
         self.write(next).await
     }
 
@@ -177,23 +183,24 @@ impl<C: CheckpointStore> Held<'_, C> {
     /// no longer land.
     pub async fn release(&mut self, release: Release) -> Result<(), CallError> {
         let unconfirmed = Unconfirmed::union(
-            self.read_back,
-            self.unconfirmed_until.map(Unconfirmed::Before),
+            self.earlier_unconfirmed,
+            self.own_unconfirmed_until.map(Unconfirmed::Before),
         );
-        let mut lease = self.lease.clone();
+        let mut holding = self.holding.clone();
+        let ledger = &mut holding.checkpoint.ledger;
         match release {
             Release::HandOff { at, counts } => {
-                lease.checkpoint.next_record = at;
-                lease.checkpoint.counts = self.before.plus(counts);
+                ledger.next_record = at;
+                ledger.counts = self.before.plus(counts);
             }
-            Release::FailedForGood(reason) => lease.checkpoint.failure = Some(reason),
+            Release::FailedForGood(reason) => ledger.state = LedgerState::Failed(reason),
             Release::Retry => {}
         }
-        let next = lease.released(unconfirmed, self.in_flight, now_millis());
+        let next = holding.released(unconfirmed, self.in_flight, now_millis());
         self.write(next).await
     }
 
-    async fn write(&mut self, next: Lease) -> Result<(), CallError> {
+    async fn write(&mut self, next: Holding) -> Result<(), CallError> {
         let written = store_confirmed(
             self.store,
             &self.bucket,
@@ -204,7 +211,7 @@ impl<C: CheckpointStore> Held<'_, C> {
         .await?;
         match written {
             Written::Stored => {
-                self.lease = next;
+                self.holding = next;
                 Ok(())
             }
             // Our lease ended (the deadline passed) and another invocation took the object.

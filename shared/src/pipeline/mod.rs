@@ -267,7 +267,7 @@ where
                 // Resume where the store says, pinned to the content it says was read.
                 object.start_record = held.start_record;
                 if held.start_record > 0 {
-                    let checkpoint = &held.lease.checkpoint;
+                    let checkpoint = &held.holding.checkpoint;
                     object.version_id = checkpoint.version_id.clone();
                     object.e_tag = checkpoint.e_tag.clone();
                     to_read.summary.resumed_at = Some(held.start_record);
@@ -287,7 +287,7 @@ where
         let counts = settled.summary.counts();
         let written = match &settled.outcome {
             Outcome::Finished { next_record } => {
-                let sha256 = settled.summary.sha256.clone();
+                let sha256 = settled.summary.sha256;
                 held.finish(*next_record, counts, sha256).await
             }
             // Every batch emitted was delivered: the handoff's record is a boundary even when
@@ -308,7 +308,7 @@ where
             }
             Outcome::Skipped(_) | Outcome::Failed(_) => held.release(Release::Retry).await,
         };
-        settled.summary.delivered_before = Some(held.lease.checkpoint.next_record);
+        settled.summary.delivered_before = Some(held.holding.checkpoint.ledger.next_record);
         match (written, &settled.outcome) {
             (Ok(()), _) => {}
             // Delivered, but not recorded as done: a redelivery reads the stream back.

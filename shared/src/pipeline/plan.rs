@@ -10,6 +10,7 @@ use super::deadline::StopSignal;
 use crate::digest::hash::HashingReader;
 use crate::logs::batch::{EVENT_OVERHEAD_BYTES, MAX_MESSAGE_BYTES};
 use crate::logs::{Batch, BatchBuilder, Destination, KeyFacts, LogEvent, RejectedReasons};
+use crate::object::Sha256;
 use crate::route::Routes;
 use crate::summary::{WouldFilter, WouldForward};
 use crate::trail::file::decompress_at_most;
@@ -69,7 +70,7 @@ pub struct FilePlan {
     pub next_record: u64,
     /// SHA-256 of every decompressed byte (lower-case hex), when the file was read to its end:
     /// what its digest's `hashValue` must be.
-    pub sha256: Option<String>,
+    pub sha256: Option<Sha256>,
 }
 
 /// Everything the planner needs to know about the object being read.
