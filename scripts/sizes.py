@@ -1,13 +1,14 @@
 """Sizes a maintainer can hold: prints the figures and, with --check, fails on any past them.
 - a production file (its text before an inline `#[cfg(test)] mod … {`, which sits at the end):
   at most MAX_PRODUCTION_LINES lines;
-- a function (from `fn` to the line closing its body, tests included): at most MAX_FN_LINES;
+- a production function (from `fn` to the line closing its body): at most MAX_FN_LINES (longer
+  test functions are listed with --verbose);
 - a test file (a tests/ folder, tests.rs, *_tests.rs, or an inline test module): at most
   MAX_TEST_LINES lines;
 - a binary's main.rs: at most MAX_MAIN_LINES lines.
 Also counts `pub` and `pub(crate)` items of the shared crate.
 
-python3 scripts/sizes.py [--check]
+python3 scripts/sizes.py [--check] [--verbose]
 """
 import re
 import sys
@@ -46,7 +47,8 @@ def functions(path: Path, text: str):
             continue
         depth, opened = 0, False
         for end in range(start, len(lines)):
-            code = re.sub(r"//.*", "", re.sub(r'"(\\.|[^"\\])*"', '""', lines[end]))
+            code = re.sub(r"'(\\.|[^'\\])'", "''", re.sub(r'"(\\.|[^"\\])*"', '""', lines[end]))
+            code = re.sub(r"//.*", "", code)
             if not opened and ";" in code and "{" not in code:
                 break  # a declaration without a body
             depth += code.count("{") - code.count("}")
@@ -61,6 +63,7 @@ def main() -> int:
     problems = []
     production_files = test_files = 0
     all_functions = []
+    long_tests = []
     for path in rust_files():
         relative = path.relative_to(ROOT)
         text = path.read_text()
@@ -78,10 +81,14 @@ def main() -> int:
                 problems.append(f"{relative}: inline tests of {tests.count(chr(10))} lines (at most {MAX_TEST_LINES})")
         if path.name == "main.rs" and size > MAX_MAIN_LINES:
             problems.append(f"{relative}: main.rs of {size} lines (at most {MAX_MAIN_LINES})")
+        test_from = 0 if is_test_file(path) else production.count("\n")
         for name, line, length in functions(path, text):
             all_functions.append(length)
-            if length > MAX_FN_LINES:
+            if length > MAX_FN_LINES and line <= test_from:
                 problems.append(f"{relative}:{line}: fn {name} of {length} lines (at most {MAX_FN_LINES})")
+            elif length > MAX_FN_LINES:
+                # A test's scenario reads top to bottom: noted, not refused.
+                long_tests.append(f"{relative}:{line}: test fn {name} of {length} lines")
     shared = [split_tests(p.read_text())[0] for p in (ROOT / "shared" / "src").rglob("*.rs") if not is_test_file(p)]
     pub_items = sum(len(re.findall(r"^\s*pub (fn|struct|enum|trait|const|type|mod|use|static|async fn)\b", t, re.M)) for t in shared)
     crate_items = sum(len(re.findall(r"^\s*pub\(crate\) ", t, re.M)) for t in shared)
@@ -92,6 +99,10 @@ def main() -> int:
     )
     for problem in problems:
         print(f"  {problem}")
+    if long_tests and "--verbose" in sys.argv:
+        print("test functions past the function limit (noted):")
+        for noted in long_tests:
+            print(f"  {noted}")
     return 1 if check and problems else 0
 
 

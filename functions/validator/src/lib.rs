@@ -6,37 +6,26 @@
 pub mod aws;
 pub mod cli;
 pub mod entry;
+mod function;
+mod output;
 pub mod provenance;
 pub mod render;
 pub mod request;
+
+pub use function::{Keys, Validator};
+use output::{report_late, report_validated};
 
 use std::sync::Arc;
 
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use serde_json::{Value, json};
-use trailwatch::aws::logs::CloudWatchLogsSink;
-use trailwatch::digest::keys::{KeyCache, KeysFile};
-use trailwatch::digest::locate::{
-    TrailDigests, locate, part_request, trail_of_digest, trail_parts,
-};
-use trailwatch::digest::provenance::{ForwardingEvent, count as count_forwarding};
-use trailwatch::digest::report::Counts;
+use trailwatch::digest::locate::{locate, part_request, trail_of_digest, trail_parts};
 use trailwatch::digest::request::{RangeRequest, ValidationError};
 use trailwatch::digest::silence::{Lateness, check_lateness};
-use trailwatch::digest::store::{CallError, PublicKeySource, PublicKeys};
+use trailwatch::digest::store::CallError;
 use trailwatch::digest::validate::{Validated, validate_delivered_digest, validate_part};
-use trailwatch::digest::verdict::VerdictEvent;
-use trailwatch::logs::{BatchBuilder, Destination, LogEvent};
-use trailwatch::metrics::{
-    emf_line, line_with_dimensions, validator_metrics, validator_part_metrics,
-};
-use trailwatch::ports::LogSink;
+use trailwatch::metrics::{emf_line, validator_metrics};
 
-use crate::aws::Clients;
-use crate::aws::cloudtrail::{CloudTrailDirectory, CloudTrailKeys};
-use crate::aws::s3::S3DigestStore;
-use crate::aws::sqs::SqsRangeQueue;
-use crate::provenance::Provenance;
 use crate::request::{Request, RequestError};
 
 /// The trailwatch validator: an AWS Lambda function that validates CloudTrail digest files and
@@ -75,100 +64,6 @@ pub use trailwatch::config::METRICS_NAMESPACE;
 pub use trailwatch::digest::config::{
     DIGEST_QUEUE_URL, INTEGRITY_LOG_GROUP_NAME, TRAIL_PUBLIC_KEYS_FILE, ValidatorConfig,
 };
-
-/// Where the public keys come from: `ListPublicKeys`, or a file of its output.
-pub enum Keys {
-    CloudTrail(Box<CloudTrailKeys>),
-    File(KeysFile),
-}
-
-impl Keys {
-    /// `path` when given (`--public-keys-file`, `TRAIL_PUBLIC_KEYS_FILE`), else CloudTrail.
-    pub fn new(clients: &Clients, path: Option<String>) -> Self {
-        match path.filter(|p| !p.is_empty()) {
-            Some(path) => Keys::File(KeysFile { path }),
-            None => Keys::CloudTrail(Box::new(CloudTrailKeys::new(&clients.sdk))),
-        }
-    }
-}
-
-impl PublicKeySource for Keys {
-    async fn keys(&self, region: &str, start: i64, end: i64) -> Result<PublicKeys, CallError> {
-        match self {
-            Keys::CloudTrail(keys) => keys.keys(region, start, end).await,
-            Keys::File(keys) => keys.keys(region, start, end).await,
-        }
-    }
-}
-
-/// The function's adapters and settings, built once per cold start.
-pub struct Validator {
-    pub store: Arc<S3DigestStore>,
-    /// Keys fetched so far, for the life of the process.
-    pub keys: KeyCache<Keys>,
-    pub directory: CloudTrailDirectory,
-    pub sink: CloudWatchLogsSink,
-    pub log_group: Arc<str>,
-    pub namespace: String,
-    /// `DIGEST_QUEUE_URL`: a range over more than one account and region is sent here, one
-    /// message per account and region; without it, every part is validated in-process.
-    pub fan_out: Option<SqsRangeQueue>,
-    /// `CHECKPOINT_TABLE_NAME`: listed log files reconciled with what the forwarder recorded.
-    pub provenance: Option<Provenance>,
-}
-
-impl Validator {
-    pub fn new(
-        clients: &Clients,
-        logs: aws_sdk_cloudwatchlogs::Client,
-        log_group: &str,
-        keys: Keys,
-        namespace: &str,
-    ) -> Self {
-        Self {
-            store: Arc::new(S3DigestStore {
-                client: clients.s3.clone(),
-            }),
-            keys: KeyCache::new(keys),
-            directory: CloudTrailDirectory::new(clients),
-            sink: CloudWatchLogsSink::new(logs),
-            log_group: Arc::from(log_group),
-            namespace: namespace.to_owned(),
-            fan_out: None,
-            provenance: None,
-        }
-    }
-
-    /// Whole-trail ranges fan out through `queue_url`.
-    pub fn with_fan_out(mut self, client: aws_sdk_sqs::Client, queue_url: &str) -> Self {
-        self.fan_out = Some(SqsRangeQueue {
-            client,
-            queue_url: queue_url.to_owned(),
-        });
-        self
-    }
-
-    /// The function's adapters for `config`.
-    pub fn from_config(sdk: &aws_config::SdkConfig, config: &ValidatorConfig) -> Self {
-        let clients = Clients::new(sdk);
-        let keys = Keys::new(&clients, config.public_keys_file.clone());
-        let mut validator = Self::new(
-            &clients,
-            aws_sdk_cloudwatchlogs::Client::new(sdk),
-            &config.integrity_log_group,
-            keys,
-            &config.metrics_namespace,
-        );
-        validator.provenance = config
-            .reconciliation
-            .as_ref()
-            .map(|reconciliation| Provenance::new(sdk, &clients, reconciliation));
-        match &config.digest_queue_url {
-            Some(url) => validator.with_fan_out(aws_sdk_sqs::Client::new(sdk), url),
-            None => validator,
-        }
-    }
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum HandlerError {
@@ -256,95 +151,6 @@ pub async fn handle(
         "late": late.iter().map(|l| l.line(now)).collect::<Vec<_>>(),
         "checkedForLateness": work.lateness.len(),
     }))
-}
-
-/// Writes each part's verdict events (and its reconciliation's, with `repairs` sent per part)
-/// and its problem metrics; the counts of all parts and the lines of what is not valid.
-async fn report_validated(
-    validator: &Validator,
-    done: &[Validated],
-    repairs: Option<&[u64]>,
-    function_name: &str,
-    now: i64,
-) -> Result<(Counts, Vec<String>), HandlerError> {
-    let mut counts = Counts::default();
-    let mut invalid = Vec::new();
-    for (part, validated) in done.iter().enumerate() {
-        let trail = &validated.scope.trail;
-        let what = &validated.what;
-        let verdicts = validated.report.verdicts.iter().map(|verdict| {
-            serde_json::to_string(&VerdictEvent::of(verdict, what)).unwrap_or_default()
-        });
-        let forwarding = validated.forwarding.iter().map(|verdict| {
-            serde_json::to_string(&ForwardingEvent::of(verdict, what)).unwrap_or_default()
-        });
-        write_lines(
-            validator,
-            &verdict_stream(trail),
-            verdicts.chain(forwarding),
-            now,
-        )
-        .await
-        .map_err(HandlerError::Verdicts)?;
-        let mut part_counts = validated.report.counts();
-        if let Some(repairs) = repairs {
-            let (mut reconciled, not_checked) = count_forwarding(&validated.forwarding);
-            reconciled.repairs_sent = repairs.get(part).copied().unwrap_or(0);
-            part_counts.forwarding = Some(reconciled);
-            part_counts.checks_incomplete += not_checked;
-            invalid.extend(
-                validated
-                    .forwarding
-                    .iter()
-                    .filter(|v| v.forwarding.is_problem())
-                    .map(ToString::to_string),
-            );
-        }
-        counts.add(&part_counts);
-        let problems = validator_part_metrics(&part_counts, false);
-        if !problems.is_empty() {
-            print_part_metrics(validator, function_name, trail, problems, now);
-        }
-        let verdicts = validated.report.verdicts.iter();
-        invalid.extend(
-            verdicts
-                .filter(|v| !v.status.is_valid())
-                .map(ToString::to_string),
-        );
-    }
-    Ok((counts, invalid))
-}
-
-/// Writes an event and a metric for each region whose digests are late; those regions.
-async fn report_late<'w>(
-    validator: &Validator,
-    lateness: &'w [Lateness],
-    function_name: &str,
-    now: i64,
-) -> Result<Vec<&'w Lateness>, HandlerError> {
-    let late: Vec<&Lateness> = lateness.iter().filter(|l| l.late).collect();
-    for lateness in &late {
-        let line = serde_json::to_string(&lateness.event(now)).unwrap_or_default();
-        write_lines(validator, &verdict_stream(&lateness.trail), [line], now)
-            .await
-            .map_err(HandlerError::Verdicts)?;
-        let metrics = validator_part_metrics(&Counts::default(), true);
-        print_part_metrics(validator, function_name, &lateness.trail, metrics, now);
-    }
-    Ok(late)
-}
-
-/// One EMF line of a part's problem metrics, with its `Account` and `Region` dimensions.
-fn print_part_metrics(
-    validator: &Validator,
-    function_name: &str,
-    trail: &TrailDigests,
-    metrics: Vec<(&'static str, &'static str, Value)>,
-    now: i64,
-) {
-    let dimensions = part_dimensions(function_name, trail);
-    let line = line_with_dimensions(&validator.namespace, &dimensions, now * 1000, metrics, &[]);
-    println!("{line}");
 }
 
 /// What one invocation did.
@@ -450,61 +256,6 @@ async fn check_digests_late(
     let parts = trail_parts(&*validator.store, &located, &range).await?;
     let store = Arc::clone(&validator.store);
     Ok(check_lateness(store, &located, &range, parts, now).await?)
-}
-
-/// The stream of one account's, region's and trail's verdicts in the integrity group.
-fn verdict_stream(trail: &TrailDigests) -> String {
-    format!(
-        "{}_CloudTrail-Digest_{}_{}",
-        trail.account_id, trail.source_region, trail.trail_name
-    )
-}
-
-fn part_dimensions<'a>(function_name: &'a str, trail: &'a TrailDigests) -> [(&'a str, &'a str); 3] {
-    [
-        ("FunctionName", function_name),
-        ("Account", &trail.account_id),
-        ("Region", &trail.source_region),
-    ]
-}
-
-/// One event per line in `stream` of the integrity group.
-async fn write_lines(
-    validator: &Validator,
-    stream: &str,
-    lines: impl IntoIterator<Item = String>,
-    now: i64,
-) -> Result<(), CallError> {
-    let destination = Destination {
-        log_group: Arc::clone(&validator.log_group),
-        log_stream: Arc::from(stream),
-    };
-    let mut builder = BatchBuilder::new();
-    let mut batches = Vec::new();
-    for (index, message) in lines.into_iter().enumerate() {
-        let pushed = builder.push(LogEvent {
-            timestamp: now * 1000,
-            message,
-            record_index: index as u64,
-        });
-        match pushed {
-            Ok(Some(batch)) => batches.push(batch),
-            Ok(None) => {}
-            // A verdict line is a few hundred bytes; one this large says the key is absurd.
-            Err(too_large) => {
-                tracing::error!(
-                    stream,
-                    bytes = too_large.bytes,
-                    "verdict event too large for CloudWatch Logs: not written"
-                );
-            }
-        }
-    }
-    batches.extend(builder.finish());
-    for batch in batches {
-        validator.sink.put(&destination, &batch, None).await?;
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -18,6 +18,9 @@ use super::file::{FileError, Stop};
 use super::one_pass::{Scan, read_record};
 use super::record::RecordFields;
 
+mod value;
+use value::{Capture, ValueScan};
+
 const BUFFER: usize = 64 * 1024;
 /// Deeper nesting than any CloudTrail record has; a record nested deeper is reported as
 /// [`Element::TooDeep`] and the file goes on.
@@ -326,107 +329,30 @@ impl<R: Read> Scanner<R> {
     /// Scans one value, capturing its bytes (or only its length once past `limit`). Returns
     /// whether it nests deeper than [`MAX_DEPTH`]: the levels beyond are counted, not checked.
     fn value(&mut self, capture: &mut Capture<'_>, limit: u64) -> Result<bool, FileError> {
-        let mut stack: Vec<u8> = Vec::new();
-        // Open brackets beyond MAX_DEPTH; while any, closers are not matched against openers.
-        let mut beyond: u64 = 0;
-        let mut too_deep = false;
-        let mut in_string = false;
-        let mut escaped = false;
-        let mut scalar = false;
+        let mut scan = ValueScan::default();
         loop {
             if !self.fill()? {
-                return if scalar && stack.is_empty() && !in_string {
-                    Ok(too_deep)
+                return if scan.complete_at_end() {
+                    Ok(scan.too_deep)
                 } else {
                     Err(self.syntax("the file ends inside a value"))
                 };
             }
             let start = self.pos;
-            let chunk = &self.buf[start..self.len];
-            let mut index = 0;
-            let mut done = false;
-            while index < chunk.len() {
-                let byte = chunk[index];
-                if in_string {
-                    if escaped {
-                        escaped = false;
-                    } else if let Some(found) = memchr::memchr2(b'"', b'\\', &chunk[index..]) {
-                        index += found;
-                        if chunk[index] == b'\\' {
-                            escaped = true;
-                        } else {
-                            in_string = false;
-                            if stack.is_empty() {
-                                index += 1;
-                                done = true;
-                                break;
-                            }
-                        }
-                    } else {
-                        index = chunk.len();
-                        continue;
-                    }
-                    index += 1;
-                    continue;
-                }
-                match byte {
-                    b'"' if !scalar => in_string = true,
-                    b'{' | b'[' if !scalar => {
-                        if stack.len() == MAX_DEPTH {
-                            beyond += 1;
-                            too_deep = true;
-                        } else {
-                            stack.push(if byte == b'{' { b'}' } else { b']' });
-                        }
-                    }
-                    b'}' | b']' if beyond > 0 => beyond -= 1,
-                    b'}' | b']' if !stack.is_empty() => {
-                        if stack.pop() != Some(byte) {
-                            return Err(self.syntax("mismatched brackets"));
-                        }
-                        if stack.is_empty() {
-                            index += 1;
-                            done = true;
-                            break;
-                        }
-                    }
-                    b',' | b'}' | b']' | b' ' | b'\n' | b'\r' | b'\t' if stack.is_empty() => {
-                        if !scalar {
-                            return Err(self.syntax("expected a value"));
-                        }
-                        done = true;
-                        break;
-                    }
-                    // A bare number or literal ends at the first byte that cannot be part of
-                    // one, so what follows it is checked as the reference parser checks it.
-                    _ if stack.is_empty() && !is_scalar_byte(byte) => {
-                        if !scalar {
-                            return Err(self.syntax("expected a value"));
-                        }
-                        done = true;
-                        break;
-                    }
-                    _ if stack.is_empty() => scalar = true,
-                    _ => {}
-                }
-                index += 1;
-            }
-            if too_deep {
+            let (index, done) = scan
+                .scan(&self.buf[start..self.len])
+                .map_err(|what| self.syntax(what))?;
+            if scan.too_deep {
                 capture.discard(index as u64);
             } else {
                 capture.take(&self.buf[start..start + index], limit);
             }
             self.pos = start + index;
             if done {
-                return Ok(too_deep);
+                return Ok(scan.too_deep);
             }
         }
     }
-}
-
-/// A byte of a JSON number or of `true`, `false`, `null`.
-fn is_scalar_byte(byte: u8) -> bool {
-    byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'+' | b'.')
 }
 
 /// A key's text with its JSON escapes resolved; `None` when it is not valid JSON string text
@@ -437,34 +363,6 @@ fn unescape_key(raw: &[u8]) -> Option<String> {
     quoted.extend_from_slice(raw);
     quoted.push(b'"');
     serde_json::from_slice::<String>(&quoted).ok()
-}
-
-/// Where a value's bytes go: kept while within the limit, then only counted.
-enum Capture<'a> {
-    Keep(&'a mut Vec<u8>),
-    Discard(u64),
-}
-
-impl Capture<'_> {
-    /// Stops keeping bytes: from now on only their number counts.
-    fn discard(&mut self, more: u64) {
-        if let Capture::Keep(kept) = self {
-            *self = Capture::Discard(kept.len() as u64);
-        }
-        if let Capture::Discard(length) = self {
-            *length += more;
-        }
-    }
-
-    fn take(&mut self, bytes: &[u8], limit: u64) {
-        match self {
-            Capture::Keep(kept) if (kept.len() + bytes.len()) as u64 <= limit => {
-                kept.extend_from_slice(bytes)
-            }
-            Capture::Keep(kept) => *self = Capture::Discard((kept.len() + bytes.len()) as u64),
-            Capture::Discard(length) => *length += bytes.len() as u64,
-        }
-    }
 }
 
 #[cfg(test)]

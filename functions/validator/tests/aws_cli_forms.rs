@@ -1,0 +1,161 @@
+//! The `validate-logs` command as a person runs it: the AWS CLI's lines, exit codes, global
+//! options and time forms.
+
+// Test helpers outside #[test] functions: failures should panic the test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+mod common;
+
+use common::*;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_command_prints_the_aws_cli_lines_and_exits_1_on_tampering() {
+    let bucket = Bucket::signed("integrity-cli").await;
+    let dir = std::env::temp_dir().join("trailwatch-integrity-cli");
+    std::fs::create_dir_all(&dir).unwrap();
+    let keys_file = dir.join("keys.json");
+    std::fs::write(&keys_file, signer("any").public_keys_json()).unwrap();
+    let sdk = sdk_config_for(&moto().endpoint).await;
+    let clients = Clients::new(&sdk);
+    let args: Vec<String> = [
+        "validate-logs",
+        "--trail-arn",
+        &format!("arn:aws:cloudtrail:{REGION}:{ACCOUNT}:trail/audit"),
+        "--start-time",
+        &at(0),
+        "--end-time",
+        &at(HOURS * HOUR),
+        "--s3-bucket",
+        &bucket.name,
+        "--public-keys-file",
+        keys_file.to_str().unwrap(),
+    ]
+    .iter()
+    .map(|a| a.to_string())
+    .collect();
+    assert_eq!(
+        validator::cli::run(&args, &clients, REGION, t0() + 5 * HOUR).await,
+        0
+    );
+    bucket.delete(&bucket.logs[0][0]).await;
+    assert_eq!(
+        validator::cli::run(&args, &clients, REGION, t0() + 5 * HOUR).await,
+        1
+    );
+    let mut bad = args.clone();
+    bad[2] = "not-an-arn".into();
+    assert_eq!(validator::cli::run(&bad, &clients, REGION, t0()).await, 255);
+}
+
+/// The binary as a person runs it with the AWS CLI's global options: a profile from the
+/// profile files (its credentials and region), the emulator through --endpoint-url, a CA bundle,
+/// --no-verify-ssl's note, --debug's log lines, an `s3://` bucket and the times in other forms.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_binary_takes_the_aws_cli_global_options_and_time_forms() {
+    let bucket = Bucket::signed("integrity-global-options").await;
+    let dir = std::env::temp_dir().join("trailwatch-integrity-global-options");
+    std::fs::create_dir_all(&dir).unwrap();
+    let keys_file = dir.join("keys.json");
+    std::fs::write(&keys_file, signer("any").public_keys_json()).unwrap();
+    let config = dir.join("config");
+    std::fs::write(&config, format!("[profile audit]\nregion = {REGION}\n")).unwrap();
+    let credentials = dir.join("credentials");
+    std::fs::write(
+        &credentials,
+        "[audit]\naws_access_key_id = testing\naws_secret_access_key = testing\n",
+    )
+    .unwrap();
+    let arn = format!("arn:aws:cloudtrail:{REGION}:{ACCOUNT}:trail/audit");
+    let s3_bucket = format!("s3://{}/", bucket.name);
+    let day = &at(0)[..10];
+    let (offset_form, basic_form) = (
+        format!("{day} 01:00:00+01:00"),
+        format!("{}T030000Z", day.replace('-', "")),
+    );
+    let run_on = |s3_bucket: &str, extra: &[&str]| {
+        let mut args = vec![
+            "validate-logs",
+            "--trail-arn",
+            &arn,
+            // t0() and three hours later, written as people write them.
+            "--start-time",
+            &offset_form,
+            "--end-time",
+            &basic_form,
+            "--s3-bucket",
+            s3_bucket,
+            "--public-keys-file",
+            keys_file.to_str().unwrap(),
+            "--profile",
+            "audit",
+            "--endpoint-url",
+            &moto().endpoint,
+        ];
+        args.extend_from_slice(extra);
+        run_binary(
+            env!("CARGO_BIN_EXE_validator"),
+            &args,
+            &[
+                ("AWS_CONFIG_FILE", config.to_str().unwrap()),
+                ("AWS_SHARED_CREDENTIALS_FILE", credentials.to_str().unwrap()),
+            ],
+            &[
+                "AWS_REGION",
+                "AWS_DEFAULT_REGION",
+                "AWS_PROFILE",
+                "AWS_ACCESS_KEY_ID",
+                "AWS_SECRET_ACCESS_KEY",
+                "AWS_SESSION_TOKEN",
+                "AWS_ENDPOINT_URL",
+                "AWS_LAMBDA_RUNTIME_API",
+                "RUST_LOG",
+            ],
+        )
+    };
+    let run = |extra: &[&str]| run_on(&s3_bucket, extra);
+    let plain = run(&[]);
+    let out = text(&plain.stdout);
+    assert_eq!(plain.status.code(), Some(0), "{out}{}", text(&plain.stderr));
+    assert!(
+        out.starts_with(&format!(
+            "Validating log files for trail {arn} between {} and {}",
+            at(0),
+            at(HOURS * HOUR)
+        )),
+        "{out}"
+    );
+    assert!(out.contains("3/3 digest files valid"), "{out}");
+    assert_eq!(text(&plain.stderr), "", "no logs without --debug");
+
+    let options = run(&[
+        "--ca-bundle",
+        "/etc/ssl/certs/ca-certificates.crt",
+        "--no-verify-ssl",
+        "--debug",
+    ]);
+    let err = text(&options.stderr);
+    assert_eq!(options.status.code(), Some(0), "{err}");
+    assert_eq!(text(&options.stdout), out, "the same output");
+    assert!(
+        err.contains(trailwatch::aws::options::VERIFY_SSL_NOTE),
+        "{err}"
+    );
+    assert!(err.contains("DEBUG"), "{err}");
+    assert!(err.contains("beginning attempt"), "the SDK's calls: {err}");
+
+    let no_profile = run(&["--profile", "absent"]);
+    assert_ne!(no_profile.status.code(), Some(0));
+    let bad_bundle = run(&["--ca-bundle", keys_file.to_str().unwrap()]);
+    assert_eq!(bad_bundle.status.code(), Some(255));
+    assert!(
+        text(&bad_bundle.stderr).starts_with("--ca-bundle "),
+        "{}",
+        text(&bad_bundle.stderr)
+    );
+    let with_path = run_on("s3://b/AWSLogs/", &[]);
+    assert_eq!(with_path.status.code(), Some(2));
+    assert!(
+        text(&with_path.stderr).contains("give the bucket's name alone"),
+        "{}",
+        text(&with_path.stderr)
+    );
+}

@@ -1,0 +1,222 @@
+//! Provenance against moto: what CloudWatch Logs holds is reconciled, file by file, with what
+//! CloudTrail signed, and a lost file is repaired.
+
+// Test helpers outside #[test] functions: failures should panic the test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+mod common;
+
+use common::*;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn what_cloudwatch_logs_holds_is_reconciled_with_what_cloudtrail_signed_and_a_lost_file_repaired()
+ {
+    // Given: an organization trail (two members, two regions, each region its own key); the
+    // forwarder and the validator share a checkpoint table. Of the four log files, one is
+    // forwarded untouched, one modified in S3 before it was forwarded, one modified after,
+    // and one's notification never reaches the forwarder.
+    let trail = OrganizationTrail::deliver("provenance-organization").await;
+    let sdk = sdk_config_for(&moto().endpoint).await;
+    let table = "provenance-checkpoints";
+    trailwatch_test_support::create_checkpoint_table(&aws_sdk_dynamodb::Client::new(&sdk), table)
+        .await;
+    let destination = "/trailwatch/test/provenance-destination";
+    let forwarder = forwarder_on(table, destination, None).await;
+    // The untouched file goes through selectors that take none of its records (data events
+    // of one bucket only): forwarded as signed, with every record filtered.
+    let filtering = forwarder_on(
+        table,
+        destination,
+        Some(r#"[{"ReadWriteType": "All", "IncludeManagementEvents": false, "DataResources": [{"Type": "AWS::S3::Object", "Values": ["arn:aws:s3:::no-such-bucket/"]}]}]"#),
+    )
+    .await;
+    let bucket = trail.bucket.name.clone();
+    let file = |account: &str, region: &str| trail.log_file(account, region);
+    let intact = file(MEMBERS[0], "us-east-1");
+    let modified_before = file(MEMBERS[0], "eu-west-1");
+    let modified_after = file(MEMBERS[1], "us-east-1");
+    let dropped = file(MEMBERS[1], "eu-west-1");
+    let notification =
+        |key: &str| serde_json::json!({"s3Bucket": bucket, "s3ObjectKey": [key]}).to_string();
+    let other_content = gzip(
+        format!(
+            r#"{{"Records":[{{"eventTime":"{}","eventName":"Planted","eventCategory":"Management"}}]}}"#,
+            at(300)
+        )
+        .as_bytes(),
+    );
+    trail
+        .bucket
+        .put_plain(&modified_before, other_content.clone())
+        .await;
+    forward_message(&filtering, &notification(&intact), "m0").await;
+    for (i, key) in [&modified_before, &modified_after].into_iter().enumerate() {
+        forward_message(&forwarder, &notification(key), &format!("m{}", i + 1)).await;
+    }
+    trail.bucket.put_plain(&modified_after, other_content).await;
+    let sqs = aws_sdk_sqs::Client::new(&sdk);
+    let repair_queue = create_queue(&sqs, "provenance-repairs").await;
+    let repairs = || validator::aws::sqs::RepairQueue {
+        client: sqs.clone(),
+        queue_url: repair_queue.clone(),
+    };
+    let table_reader = || trailwatch::aws::checkpoints::DynamoCheckpoints::new(&sdk, table);
+
+    // When: checked within a grace longer than the digests' age, the lost file is pending.
+    let patient = reconciling(&trail, table_reader(), 100 * 365 * 86_400, Some(repairs()));
+    let pending = invoke(&patient, trail.range()).await.unwrap();
+    assert_eq!(pending["counts"]["logFilesForwardPending"], 1, "{pending}");
+    assert_eq!(pending["counts"]["repairsSent"], 0);
+
+    // When: checked after the grace.
+    let validator = reconciling(&trail, table_reader(), 3600, Some(repairs()));
+    let checked = invoke(&validator, trail.range()).await.unwrap();
+
+    // Then: each file's status, both facts for the file modified after it was forwarded.
+    let counts = &checked["counts"];
+    assert_eq!(
+        (
+            counts["logFilesForwarded"].as_u64(),
+            counts["logFilesForwardedDiffers"].as_u64(),
+            counts["logFilesNotForwarded"].as_u64(),
+            counts["repairsSent"].as_u64(),
+        ),
+        (Some(2), Some(1), Some(1), Some(1)),
+        "{checked}"
+    );
+    let invalid: Vec<&str> = checked["invalid"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|line| line.as_str().unwrap())
+        .collect();
+    assert!(invalid.iter().any(|line| line.starts_with("Forwarded\t")
+        && line.contains(&modified_before)
+        && line.contains("DIFFERS from what CloudTrail signed")));
+    assert!(invalid.iter().any(|line| *line
+        == format!(
+            "Not forwarded\ts3://{bucket}/{dropped}\tthe checkpoint table has no record of it"
+        )));
+    // The command, for the member and region of the lost file: exit 1 with the table.
+    let command = |extra: &[&str]| {
+        let mut args: Vec<String> = [
+            "validate-logs",
+            "--trail-arn",
+            &trail.arn,
+            "--start-time",
+            &at(0),
+            "--end-time",
+            &at(HOUR),
+            "--account-id",
+            MEMBERS[1],
+            "--region",
+            "eu-west-1",
+        ]
+        .iter()
+        .map(|a| a.to_string())
+        .collect();
+        args.extend(extra.iter().map(|a| a.to_string()));
+        args
+    };
+    let now = trailwatch::clock::now_seconds();
+    let with_table = command(&["--checkpoint-table", table]);
+    assert_eq!(
+        validator::cli::run(&command(&[]), &trail.clients, REGION, now).await,
+        0
+    );
+    assert_eq!(
+        validator::cli::run(&with_table, &trail.clients, REGION, now).await,
+        1
+    );
+    let stream = format!(
+        "{}_CloudTrail-Digest_us-east-1_provenance-organization-trail",
+        MEMBERS[1]
+    );
+    let events = stream_events(&trail.logs, &trail.group, &stream).await;
+    let after: serde_json::Value = events
+        .iter()
+        .map(|(_, message)| serde_json::from_str::<serde_json::Value>(message).unwrap())
+        .find(|event| event["subject"] == "forwarding" && event["key"] == modified_after.as_str())
+        .expect("the reconciliation event of the file modified after it was forwarded");
+    assert_eq!(after["status"], "forwarded");
+    let (intact_body, _) = trail.bucket.get(&intact).await;
+    let intact_records = records_in(&intact_body);
+    let intact_stream = format!(
+        "{}_CloudTrail-Digest_us-east-1_provenance-organization-trail",
+        MEMBERS[0]
+    );
+    let intact_line = stream_events(&trail.logs, &trail.group, &intact_stream)
+        .await
+        .into_iter()
+        .map(|(_, message)| serde_json::from_str::<serde_json::Value>(&message).unwrap())
+        .find(|event| event["subject"] == "forwarding" && event["key"] == intact.as_str())
+        .expect("the reconciliation event of the filtered file");
+    assert_eq!(intact_line["status"], "forwarded");
+    assert_eq!(
+        intact_line["verdict"],
+        format!(
+            "Forwarded\ts3://{bucket}/{intact}\t{intact_records} records: 0 forwarded, {intact_records} filtered, 0 rejected"
+        )
+    );
+    assert_eq!(after["s3Status"], "hashMismatch");
+    assert!(
+        after["verdict"]
+            .as_str()
+            .unwrap()
+            .ends_with("but what CloudWatch Logs holds is what CloudTrail signed")
+    );
+
+    // And the repair: one notification for the lost file, which the forwarder takes (twice,
+    // as SQS may deliver it); the next check finds every file forwarded, nothing sent.
+    let sent = receive_bodies(&sqs, &repair_queue, 1).await;
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].1, notification(&dropped));
+    forward_message(&forwarder, &sent[0].1, "repair-1").await;
+    forward_message(&forwarder, &sent[0].1, "repair-2").await;
+    let healed = invoke(&validator, trail.range()).await.unwrap();
+    assert_eq!(
+        (
+            healed["counts"]["logFilesNotForwarded"].as_u64(),
+            healed["counts"]["logFilesForwarded"].as_u64(),
+            healed["counts"]["repairsSent"].as_u64()
+        ),
+        (Some(0), Some(3), Some(0)),
+        "{healed}"
+    );
+    let (body, _) = trail.bucket.get(&dropped).await;
+    let organization = dropped.split('/').nth(1).unwrap();
+    let healed_stream = format!("{organization}_{}_CloudTrail_eu-west-1", MEMBERS[1]);
+    let delivered = stream_events(&trail.logs, destination, &healed_stream).await;
+    assert_eq!(delivered.len(), records_in(&body), "each record once");
+    assert_eq!(
+        validator::cli::run(&with_table, &trail.clients, REGION, now).await,
+        0
+    );
+
+    // And a table that throttles every read: not checked, never "not forwarded", no repair.
+    let throttling = trailwatch_test_support::proxy::start(
+        &moto().endpoint,
+        Arc::new(|seen: &trailwatch_test_support::proxy::Seen<'_>| {
+            seen.target
+                .ends_with("BatchGetItem")
+                .then_some(trailwatch_test_support::proxy::Fault::ThroughputExceeded)
+        }),
+    )
+    .await;
+    let throttled_reader = trailwatch::aws::checkpoints::DynamoCheckpoints::new(
+        &sdk_config_for(&throttling).await,
+        table,
+    );
+    let blind = reconciling(&trail, throttled_reader, 3600, Some(repairs()));
+    let error = invoke(&blind, trail.range()).await.unwrap_err();
+    assert!(
+        matches!(error, validator::HandlerError::Incomplete { .. }),
+        "{error}"
+    );
+    let left = sqs
+        .receive_message()
+        .queue_url(&repair_queue)
+        .send()
+        .await
+        .unwrap();
+    assert!(left.messages().is_empty(), "a repair was sent blind");
+}

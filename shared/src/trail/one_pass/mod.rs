@@ -1,0 +1,320 @@
+//! The record splitter's fast path: one pass over a record that finds its end, checks that it
+//! is JSON, and reads the fields selection, routing and timestamps need ([`RecordFields`]), so
+//! that a record is not scanned once to split it and parsed again for its fields.
+//!
+//! The serde reader ([`RecordFields::parse`]) stays the definition: this pass gives exactly its
+//! fields, and for anything it is not sure to read the same way it gives up
+//! ([`Scan::Unsure`]) and the record takes the reference path (split, then parsed by serde),
+//! which also words every error. It gives up on: a record that is not an object, invalid JSON
+//! anywhere, nesting deeper than [`MAX_NESTING`], escapes in a key or value it reads, `\u`
+//! escapes of UTF-16 surrogates, numbers serde would convert (a fraction, an exponent or more
+//! than 18 digits where a field is read), and text that is not UTF-8. Real CloudTrail records
+//! have none of these where the fields are, so they all take the fast path.
+
+use std::borrow::Cow;
+use std::ops::Range;
+
+use super::record::{RecordFields, Resource, UserIdentity};
+use crate::json_text::find_special;
+
+mod parser;
+use parser::Parser;
+
+/// Nesting this pass follows; deeper records take the reference path (serde_json stops at 128).
+pub const MAX_NESTING: usize = 100;
+
+/// What one pass over the start of `bytes` found.
+#[derive(Debug)]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "built once per record and moved once, on the stack: boxing would allocate per record"
+)]
+pub enum Scan<'a> {
+    /// A record, its exact text (the first `text.len()` bytes) and its fields.
+    Complete {
+        text: &'a str,
+        fields: RecordFields<'a>,
+    },
+    /// `bytes` ends inside the record: more input is needed.
+    Incomplete,
+    /// The record must take the reference path.
+    Unsure,
+}
+
+/// Reads the record at the start of `bytes` (no whitespace before it).
+pub fn read_record(bytes: &[u8]) -> Scan<'_> {
+    let mut parser = Parser::new(bytes);
+    let spans = match parser.record() {
+        Ok(spans) => spans,
+        Err(Stop::Incomplete) => return Scan::Incomplete,
+        Err(Stop::Unsure) => return Scan::Unsure,
+    };
+    let Ok(text) = std::str::from_utf8(&bytes[..parser.at]) else {
+        return Scan::Unsure;
+    };
+    Scan::Complete {
+        text,
+        fields: spans.into_fields(text),
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stop {
+    Incomplete,
+    Unsure,
+}
+
+type Step<T> = Result<T, Stop>;
+
+/// The top-level text fields, in [`Spans::texts`].
+const EVENT_TIME: usize = 0;
+const EVENT_VERSION: usize = 1;
+const EVENT_CATEGORY: usize = 2;
+const EVENT_TYPE: usize = 3;
+const EVENT_SOURCE: usize = 4;
+const EVENT_NAME: usize = 5;
+const AWS_REGION: usize = 6;
+const RECIPIENT_ACCOUNT_ID: usize = 7;
+const EVENT_ID: usize = 8;
+const ERROR_CODE: usize = 9;
+const VPC_ENDPOINT_ID: usize = 10;
+const ACCOUNT_ID: usize = 11;
+const TEXT_FIELDS: usize = 12;
+/// The top-level flags, in [`Spans::flags`].
+const MANAGEMENT_EVENT: usize = 0;
+const READ_ONLY: usize = 1;
+const SESSION_CREDENTIAL_FROM_CONSOLE: usize = 2;
+
+/// What a top-level key is to [`RecordFields`].
+enum Field {
+    Text(usize),
+    Flag(usize),
+    Resources,
+    UserIdentity,
+    Other,
+}
+
+fn field_of(key: &[u8]) -> Field {
+    match key {
+        b"eventTime" => Field::Text(EVENT_TIME),
+        b"eventVersion" => Field::Text(EVENT_VERSION),
+        b"eventCategory" => Field::Text(EVENT_CATEGORY),
+        b"eventType" => Field::Text(EVENT_TYPE),
+        b"eventSource" => Field::Text(EVENT_SOURCE),
+        b"eventName" => Field::Text(EVENT_NAME),
+        b"awsRegion" => Field::Text(AWS_REGION),
+        b"recipientAccountId" => Field::Text(RECIPIENT_ACCOUNT_ID),
+        b"eventID" | b"eventId" => Field::Text(EVENT_ID),
+        b"errorCode" => Field::Text(ERROR_CODE),
+        b"vpcEndpointId" => Field::Text(VPC_ENDPOINT_ID),
+        b"accountId" => Field::Text(ACCOUNT_ID),
+        b"managementEvent" => Field::Flag(MANAGEMENT_EVENT),
+        b"readOnly" => Field::Flag(READ_ONLY),
+        b"sessionCredentialFromConsole" => Field::Flag(SESSION_CREDENTIAL_FROM_CONSOLE),
+        b"resources" => Field::Resources,
+        b"userIdentity" => Field::UserIdentity,
+        _ => Field::Other,
+    }
+}
+
+/// Where each field's text is in the record, before the record is known to be UTF-8.
+#[derive(Debug, Default)]
+struct Spans {
+    texts: [Option<Range<usize>>; TEXT_FIELDS],
+    flags: [Option<bool>; 3],
+    resources: Option<Vec<Entries>>,
+    user_identity: Option<Entries>,
+}
+
+/// The `type`, `ARN` and `arn` strings of an object; `any` when one of those keys was there
+/// (whatever its value), which is what makes `userIdentity` present for the serde reader.
+#[derive(Debug, Default)]
+struct Entries {
+    resource_type: Option<Range<usize>>,
+    upper_arn: Option<Range<usize>>,
+    lower_arn: Option<Range<usize>>,
+    any: bool,
+}
+
+impl Spans {
+    fn into_fields(self, text: &str) -> RecordFields<'_> {
+        let [
+            event_time,
+            event_version,
+            event_category,
+            event_type,
+            event_source,
+            event_name,
+            aws_region,
+            recipient_account_id,
+            event_id,
+            error_code,
+            vpc_endpoint_id,
+            account_id,
+        ] = self.texts.map(|span| slice(text, span));
+        let [management_event, read_only, session_credential_from_console] = self.flags;
+        RecordFields {
+            event_time,
+            event_version,
+            event_category,
+            event_type,
+            management_event,
+            read_only,
+            event_source,
+            event_name,
+            aws_region,
+            recipient_account_id,
+            account_id,
+            event_id,
+            resources: self.resources.map(|list| {
+                list.into_iter()
+                    .map(|entries| Resource {
+                        resource_type: slice(text, entries.resource_type),
+                        arn: slice(text, entries.upper_arn),
+                    })
+                    .collect()
+            }),
+            user_identity: self.user_identity.map(|entries| UserIdentity {
+                arn: slice(text, entries.lower_arn),
+            }),
+            error_code,
+            vpc_endpoint_id,
+            session_credential_from_console,
+        }
+    }
+}
+
+/// Spans start and end at quotes, so they are character boundaries of the record's text.
+fn slice(text: &str, span: Option<Range<usize>>) -> Option<Cow<'_, str>> {
+    span.and_then(|span| text.get(span)).map(Cow::Borrowed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The fields as the serde reader gives them, written out for comparison.
+    fn reference(text: &str) -> Option<String> {
+        RecordFields::parse(text)
+            .ok()
+            .map(|fields| format!("{fields:?}"))
+    }
+
+    /// One pass over `text` alone: its fields, or `None` when it gave up.
+    fn one_pass(text: &str) -> Option<String> {
+        match read_record(text.as_bytes()) {
+            Scan::Complete { text: read, fields } => {
+                assert_eq!(read, text);
+                Some(format!("{fields:?}"))
+            }
+            Scan::Incomplete => panic!("a whole record read as incomplete: {text}"),
+            Scan::Unsure => None,
+        }
+    }
+
+    #[test]
+    fn generated_records_are_read_in_one_pass_exactly_as_serde_reads_them() {
+        for seed in 0..8 {
+            for record in crate::generate::TrailSpec::recent(seed).records().take(400) {
+                assert_eq!(
+                    one_pass(&record.text),
+                    reference(&record.text),
+                    "{}",
+                    record.text
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn every_prefix_of_a_record_is_incomplete() {
+        let record = crate::generate::TrailSpec::recent(3)
+            .records()
+            .next()
+            .unwrap()
+            .text;
+        for end in 0..record.len() {
+            assert!(
+                matches!(read_record(&record.as_bytes()[..end]), Scan::Incomplete),
+                "{end}"
+            );
+        }
+    }
+
+    #[test]
+    fn lenient_and_odd_fields_are_read_as_serde_reads_them_or_left_to_it() {
+        // Read here, the same as serde.
+        for text in [
+            r#"{}"#,
+            r#"{ "eventTime" : "2024-03-01T12:34:56Z" , "eventTime":"later" }"#,
+            r#"{"eventTime":1,"eventTime":"2024-03-01T12:34:56Z","eventName":["x"],"eventSource":{"a":"b"}}"#,
+            r#"{"managementEvent":"true","readOnly":"maybe","readOnly":false,"sessionCredentialFromConsole":true}"#,
+            r#"{"managementEvent":null,"managementEvent":"false","errorCode":403,"vpcEndpointId":-0}"#,
+            r#"{"eventID":"a","eventId":"b"}"#,
+            r#"{"eventId":"agg","resources":[7,"s",[1,{"type":"x"}],{"type":1,"ARN":"arn:x","type":"T","arn":"lower"},{},null]}"#,
+            r#"{"resources":{"type":"x"},"resources":[{"ARN":"second"}]}"#,
+            r#"{"resources":[],"resources":[{"ARN":"second"}]}"#,
+            r#"{"resources":"text","resources":true}"#,
+            r#"{"userIdentity":"root","userIdentity":{"accountId":"1"},"userIdentity":{"type":"Root","arn":5,"arn":"arn:aws:iam::1:root"}}"#,
+            r#"{"userIdentity":{"ARN":"upper"}}"#,
+            r#"{"x":{"a":[1.5e3,-0.25,1E+2,12345678901234567890123,true,false,null,"\"\\\/\b\f\n\r\t\u00e9"]}}"#,
+            "{\"a\":\"é 漢字 🙂\",\n\t\"eventName\" :\"Run\" }",
+        ] {
+            assert!(one_pass(text).is_some(), "gave up on {text}");
+            assert_eq!(one_pass(text), reference(text), "{text}");
+        }
+        // Left to serde: it may read them differently or refuse them.
+        for text in [
+            r#"[1]"#,
+            r#""text""#,
+            r#"{"event\u0054ime":"2024-03-01T12:34:56Z"}"#,
+            r#"{"eventName":"Run\u0049nstances"}"#,
+            r#"{"readOnly":"tru\u0065"}"#,
+            r#"{"userIdentity":{"\u0061rn":"x"}}"#,
+            r#"{"eventTime":1e400}"#,
+            r#"{"errorCode":1.5}"#,
+            r#"{"errorCode":12345678901234567890}"#,
+            r#"{"resources":[1e999]}"#,
+            r#"{"x":"\ud83d\ude42"}"#,
+            r#"{"x":"\ud800"}"#,
+            r#"{"x":"\q"}"#,
+            r#"{"x":"\u12g4"}"#,
+            "{\"x\":\"a\u{1}b\"}",
+            r#"{"x":01}"#,
+            r#"{"x":1.}"#,
+            r#"{"x":-}"#,
+            r#"{"x":tru}"#,
+            r#"{"x":[1,]}"#,
+            r#"{"x":{"a":1,}}"#,
+            r#"{"x":1,}"#,
+            r#"{"x" 1}"#,
+            r#"{"x":1 "y":2}"#,
+            r#"{"x":[1 2]}"#,
+            r#"{"x":}"#,
+        ] {
+            assert_eq!(one_pass(text), None, "read {text}");
+        }
+    }
+
+    #[test]
+    fn invalid_utf8_is_left_to_the_reference_path() {
+        assert!(matches!(read_record(b"{\"a\":\"\xff\"}"), Scan::Unsure));
+    }
+
+    #[test]
+    fn nesting_is_followed_to_the_limit_then_left_to_serde() {
+        let nested = |depth: usize| {
+            format!(
+                r#"{{"eventName":"x","a":{}{}}}"#,
+                "[".repeat(depth - 1),
+                "]".repeat(depth - 1)
+            )
+        };
+        assert_eq!(
+            one_pass(&nested(MAX_NESTING)),
+            reference(&nested(MAX_NESTING))
+        );
+        assert_eq!(one_pass(&nested(MAX_NESTING + 1)), None);
+        assert!(reference(&nested(MAX_NESTING + 1)).is_some());
+    }
+}
