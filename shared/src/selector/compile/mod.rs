@@ -1,0 +1,240 @@
+//! Validation of selectors at load, and their compiled form: plain data evaluated without
+//! allocating per record.
+//!
+//! Limits and operator rules: PutEventSelectors / AdvancedFieldSelector API reference
+//! (https://docs.aws.amazon.com/awscloudtrail/latest/APIReference/API_AdvancedFieldSelector.html,
+//! https://docs.aws.amazon.com/awscloudtrail/latest/APIReference/API_PutEventSelectors.html).
+
+use super::error::SelectorError;
+use super::model::SelectorSet;
+use crate::trail::EventCategory;
+
+mod advanced;
+mod basic;
+use advanced::compile_advanced;
+use basic::compile_basic;
+
+/// At most 5 basic selectors per trail.
+pub const MAX_BASIC_SELECTORS: usize = 5;
+/// At most 250 data resource values across a trail's basic selectors ("all" values aside).
+pub const MAX_DATA_RESOURCE_VALUES: usize = 250;
+/// At most 500 values across all conditions of a trail's advanced selectors.
+pub const MAX_ADVANCED_VALUES: usize = 500;
+/// Each advanced value is 1 to 2048 characters.
+pub const MAX_VALUE_CHARS: usize = 2048;
+/// An advanced selector's name is at most 1000 characters.
+pub const MAX_NAME_CHARS: usize = 1000;
+/// The only sources basic selectors can exclude.
+pub const EXCLUDABLE_SOURCES: [&str; 2] = ["kms.amazonaws.com", "rdsdata.amazonaws.com"];
+
+/// The fields an advanced selector can test.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Field {
+    EventCategory,
+    EventSource,
+    EventName,
+    EventType,
+    ReadOnly,
+    ResourcesType,
+    ResourcesArn,
+    SessionCredentialFromConsole,
+    UserIdentityArn,
+    ErrorCode,
+    VpcEndpointId,
+}
+
+impl Field {
+    pub const ALL: [Field; 11] = [
+        Field::EventCategory,
+        Field::EventSource,
+        Field::EventName,
+        Field::EventType,
+        Field::ReadOnly,
+        Field::ResourcesType,
+        Field::ResourcesArn,
+        Field::SessionCredentialFromConsole,
+        Field::UserIdentityArn,
+        Field::ErrorCode,
+        Field::VpcEndpointId,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Field::EventCategory => "eventCategory",
+            Field::EventSource => "eventSource",
+            Field::EventName => "eventName",
+            Field::EventType => "eventType",
+            Field::ReadOnly => "readOnly",
+            Field::ResourcesType => "resources.type",
+            Field::ResourcesArn => "resources.ARN",
+            Field::SessionCredentialFromConsole => "sessionCredentialFromConsole",
+            Field::UserIdentityArn => "userIdentity.arn",
+            Field::ErrorCode => "errorCode",
+            Field::VpcEndpointId => "vpcEndpointId",
+        }
+    }
+
+    fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|field| field.name() == name)
+    }
+
+    fn allows(self, op: Op) -> bool {
+        match self {
+            Field::ReadOnly | Field::EventCategory | Field::ResourcesType => op == Op::Equals,
+            Field::SessionCredentialFromConsole => matches!(op, Op::Equals | Op::NotEquals),
+            _ => true,
+        }
+    }
+
+    /// The values a field accepts, where CloudTrail fixes them.
+    fn allowed_values(self) -> Option<&'static [&'static str]> {
+        match self {
+            Field::ReadOnly | Field::SessionCredentialFromConsole => Some(&["true", "false"]),
+            Field::EventCategory => Some(&[
+                "Management",
+                "Data",
+                "NetworkActivity",
+                "Insight",
+                "Aggregated",
+            ]),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Op {
+    Equals,
+    StartsWith,
+    EndsWith,
+    NotEquals,
+    NotStartsWith,
+    NotEndsWith,
+}
+
+impl Op {
+    /// Every operator, in the order CloudTrail documents them.
+    pub const ALL: [Op; 6] = [
+        Op::Equals,
+        Op::StartsWith,
+        Op::EndsWith,
+        Op::NotEquals,
+        Op::NotStartsWith,
+        Op::NotEndsWith,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Op::Equals => "Equals",
+            Op::StartsWith => "StartsWith",
+            Op::EndsWith => "EndsWith",
+            Op::NotEquals => "NotEquals",
+            Op::NotStartsWith => "NotStartsWith",
+            Op::NotEndsWith => "NotEndsWith",
+        }
+    }
+
+    pub fn is_negative(self) -> bool {
+        matches!(self, Op::NotEquals | Op::NotStartsWith | Op::NotEndsWith)
+    }
+
+    /// Whether `value` matches `pattern` by this operator's comparison (ignoring negation).
+    pub fn compares(self, value: &str, pattern: &str) -> bool {
+        match self {
+            Op::Equals | Op::NotEquals => value == pattern,
+            Op::StartsWith | Op::NotStartsWith => value.starts_with(pattern),
+            Op::EndsWith | Op::NotEndsWith => value.ends_with(pattern),
+        }
+    }
+}
+
+/// One operator on one field with its values.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Condition {
+    pub field: Field,
+    pub op: Op,
+    pub values: Box<[Box<str>]>,
+}
+
+/// An advanced selector, compiled.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CompiledAdvanced {
+    /// `resources.type` conditions: they choose which resources `resources.ARN` is tested on.
+    pub resource_types: Vec<Condition>,
+    pub conditions: Vec<Condition>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReadWrite {
+    All,
+    ReadOnly,
+    WriteOnly,
+}
+
+/// How a basic data resource value matches a resource ARN.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ArnRule {
+    Prefix(Box<str>),
+    Exact(Box<str>),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CompiledDataResource {
+    pub resource_type: Box<str>,
+    pub rules: Vec<ArnRule>,
+}
+
+/// A basic selector, compiled.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CompiledBasic {
+    pub read_write: ReadWrite,
+    pub management_events: bool,
+    pub excluded_sources: Vec<Box<str>>,
+    pub data_resources: Vec<CompiledDataResource>,
+}
+
+/// Compiled selectors: select everything, or CloudTrail's basic or advanced rules.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Selectors {
+    All,
+    Basic(Vec<CompiledBasic>),
+    Advanced(Vec<CompiledAdvanced>),
+}
+
+impl Selectors {
+    /// Validates and compiles. Errors name the selector and field at fault.
+    pub fn compile(set: &SelectorSet) -> Result<Self, SelectorError> {
+        match set {
+            SelectorSet::Basic(selectors) => compile_basic(selectors).map(Selectors::Basic),
+            SelectorSet::Advanced(selectors) => {
+                compile_advanced(selectors).map(Selectors::Advanced)
+            }
+        }
+    }
+
+    /// Reads and compiles selector JSON in any accepted shape.
+    pub fn from_json(text: &str) -> Result<Self, SelectorError> {
+        Self::compile(&SelectorSet::from_json(text)?)
+    }
+}
+
+impl Selectors {
+    /// Whether any record of `category` could be selected: lets a whole file of one category
+    /// (an Insights file) be skipped unread when nothing would take it.
+    pub fn may_select(&self, category: EventCategory) -> bool {
+        match self {
+            Selectors::All => true,
+            Selectors::Basic(selectors) => selectors.iter().any(|s| match category {
+                EventCategory::Management => s.management_events,
+                EventCategory::Data => !s.data_resources.is_empty(),
+                _ => false,
+            }),
+            Selectors::Advanced(selectors) => selectors.iter().any(|s| {
+                s.conditions
+                    .iter()
+                    .filter(|c| c.field == Field::EventCategory)
+                    .all(|c| c.values.iter().any(|v| **v == *category.as_str()))
+            }),
+        }
+    }
+}
