@@ -11,6 +11,7 @@ pub mod outcome;
 pub mod plan;
 pub mod settings;
 pub mod settle;
+mod tally;
 
 #[cfg(test)]
 mod checkpoint_tests;
