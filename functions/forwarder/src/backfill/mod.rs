@@ -3,9 +3,8 @@
 //! the function's configuration, or one delivery message per file to the delivery queue.
 //! The listing is `trailwatch::backfill`; the forwarding is the function's own pipeline.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use aws_config::SdkConfig;
 use serde_json::json;
@@ -14,16 +13,18 @@ use tokio::task::JoinSet;
 use trailwatch::arguments::{TimeArgumentError, parse_bucket, parse_time};
 use trailwatch::aws::options::AwsOptions;
 use trailwatch::backfill::{BackfillError, BackfillPlan, BackfillRequest, plan_backfill};
-use trailwatch::clock::iso_text;
-use trailwatch::dry_run::{GroupClass, PriceError, Prices};
-use trailwatch::human::{count, counted, megabytes, minutes};
-use trailwatch::logs::LogGroupClass;
+use trailwatch::dry_run::{PriceError, Prices};
 use trailwatch::ports::{CallError, ListedObject};
 use trailwatch::summary::ObjectSummary;
 use trailwatch::trail::EventCategory;
 use trailwatch::{ForwardSummary, ForwarderConfig};
 
+use crate::aws::logs::group_classes;
 use crate::aws::s3::S3Objects;
+
+mod progress;
+pub use progress::Progress;
+use progress::{Tally, listing_text, too_old_text};
 
 /// Objects forwarded at once in-process.
 pub const OBJECTS_AT_ONCE: usize = 4;
@@ -143,38 +144,14 @@ pub async fn run(
         prices.set(price)?;
     }
     let plan = plan_backfill(listing, &request, now).await?;
-    progress.say(&format!(
-        "backfill: {} ({} compressed) delivered {} .. {} in {} of s3://{}{}",
-        counted(plan.objects.len() as u64, "file", "files"),
-        megabytes(BackfillPlan::bytes(&plan.objects)),
-        iso_text(start),
-        iso_text(end),
-        counted(plan.parts.len() as u64, "account-region", "account-regions"),
-        args.bucket,
-        args.prefix
-            .as_deref()
-            .filter(|p| !p.is_empty())
-            .map(|p| format!("/{p}"))
-            .unwrap_or_default(),
-    ));
+    progress.say(&listing_text(&plan, &request));
     if !plan.too_old.is_empty() {
         progress.say(&too_old_text(&plan.too_old));
     }
     let mut outcome = Outcome::default();
     match (&args.queue_url, config.dry_run) {
         (Some(queue_url), false) => {
-            let bodies: Vec<String> = plan
-                .objects
-                .iter()
-                .map(|object| {
-                    json!({"s3Bucket": args.bucket, "s3ObjectKey": [object.key]}).to_string()
-                })
-                .collect();
-            let client = aws_sdk_sqs::Client::new(sdk);
-            outcome.queued =
-                trailwatch::aws::sqs::send_batches(&client, queue_url, &bodies, "backfill")
-                    .await
-                    .map_err(CommandError::Queue)?;
+            outcome.queued = send_to_queue(sdk, queue_url, &args.bucket, &plan.objects).await?;
             progress.say(&format!(
                 "backfill: sent {} delivery messages to {queue_url}",
                 outcome.queued
@@ -207,59 +184,22 @@ pub async fn run(
     Ok(outcome)
 }
 
-/// The files too old to forward, named: the first few, then how many more.
-fn too_old_text(too_old: &[ListedObject]) -> String {
-    const NAMED: usize = 5;
-    let mut text = format!(
-        "backfill: {} ({} compressed) delivered more than 14 days ago will not be read: CloudWatch Logs refuses records that old (tooOld)",
-        counted(too_old.len() as u64, "file", "files"),
-        megabytes(BackfillPlan::bytes(too_old)),
-    );
-    for object in too_old.iter().take(NAMED) {
-        text.push_str(&format!("\n  {}", object.key));
-    }
-    if too_old.len() > NAMED {
-        text.push_str(&format!(
-            "\n  and {} more",
-            count((too_old.len() - NAMED) as u64)
-        ));
-    }
-    text
-}
-
-/// Each destination group's class as it is (DescribeLogGroups) or as the forwarder would
-/// create it (its configuration; the stack's LogGroupClass for the groups the stack creates).
-async fn group_classes(sdk: &SdkConfig, summary: &ForwardSummary) -> BTreeMap<String, GroupClass> {
-    let client = aws_sdk_cloudwatchlogs::Client::new(sdk);
-    let mut classes = BTreeMap::new();
-    for entry in &summary.would_forward {
-        if classes.contains_key(&entry.log_group) {
-            continue;
-        }
-        let configured = entry.log_group_class;
-        let found = client
-            .describe_log_groups()
-            .log_group_name_prefix(&entry.log_group)
-            .send()
-            .await;
-        let class = match found {
-            Ok(found) => found
-                .log_groups()
-                .iter()
-                .find(|group| group.log_group_name() == Some(entry.log_group.as_str()))
-                .map_or(GroupClass::WillBeCreated(configured), |group| {
-                    GroupClass::Exists(match group.log_group_class() {
-                        Some(aws_sdk_cloudwatchlogs::types::LogGroupClass::InfrequentAccess) => {
-                            LogGroupClass::InfrequentAccess
-                        }
-                        _ => LogGroupClass::Standard,
-                    })
-                }),
-            Err(error) => GroupClass::NotChecked(configured, trailwatch::aws::describe(&error)),
-        };
-        classes.insert(entry.log_group.clone(), class);
-    }
-    classes
+/// One delivery message per object, in CloudTrail's own notification shape, to the delivery
+/// queue: the deployed function forwards them.
+async fn send_to_queue(
+    sdk: &SdkConfig,
+    queue_url: &str,
+    bucket: &str,
+    objects: &[ListedObject],
+) -> Result<usize, CommandError> {
+    let bodies: Vec<String> = objects
+        .iter()
+        .map(|object| json!({"s3Bucket": bucket, "s3ObjectKey": [object.key]}).to_string())
+        .collect();
+    let client = aws_sdk_sqs::Client::new(sdk);
+    trailwatch::aws::sqs::send_batches(&client, queue_url, &bodies, "backfill")
+        .await
+        .map_err(CommandError::Queue)
 }
 
 /// Forwards each object with the function's pipeline, a few at once, in delivery order. An
@@ -333,148 +273,6 @@ fn merge(
     tracing::error!(%bucket, %key, %reason, "backfill: object not forwarded");
     tally.advance(0, 0);
     total.add(ObjectSummary::new(bucket, key, trailwatch::trail::FileKind::Log).failed(reason));
-}
-
-/// How progress is shown: a bar on a terminal, a line every ten seconds otherwise.
-pub enum Progress {
-    Bar,
-    Lines { every: Duration },
-    Quiet,
-}
-
-impl Progress {
-    /// A bar when standard error is a terminal.
-    pub fn for_stderr() -> Self {
-        use std::io::IsTerminal;
-        if std::io::stderr().is_terminal() {
-            Progress::Bar
-        } else {
-            Progress::Lines {
-                every: Duration::from_secs(10),
-            }
-        }
-    }
-
-    fn say(&self, line: &str) {
-        if !matches!(self, Progress::Quiet) {
-            eprintln!("{line}");
-        }
-    }
-
-    fn start(&self, objects: &[ListedObject]) -> Tally<'_> {
-        let bytes = BackfillPlan::bytes(objects);
-        let bar = matches!(self, Progress::Bar).then(|| {
-            let bar = indicatif::ProgressBar::new(bytes);
-            // The counts are ours (MB, separators, minutes), not indicatif's MiB and seconds.
-            let style = indicatif::ProgressStyle::with_template("[{bar:30}] {msg}")
-                .map(|s| s.progress_chars("=> "));
-            if let Ok(style) = style {
-                bar.set_style(style);
-            }
-            bar
-        });
-        Tally {
-            progress: self,
-            bar,
-            files: (0, objects.len()),
-            records: 0,
-            bytes: (0, bytes),
-            started: Instant::now(),
-            last_line: Instant::now(),
-        }
-    }
-}
-
-/// Files, records and bytes done so far.
-struct Tally<'a> {
-    progress: &'a Progress,
-    bar: Option<indicatif::ProgressBar>,
-    files: (usize, usize),
-    records: u64,
-    bytes: (u64, u64),
-    started: Instant,
-    last_line: Instant,
-}
-
-impl Tally<'_> {
-    fn advance(&mut self, records: u64, bytes: u64) {
-        self.files.0 += 1;
-        self.records += records;
-        self.bytes.0 += bytes;
-        if let Some(bar) = &self.bar {
-            bar.set_position(self.bytes.0);
-            bar.set_message(self.counts());
-        }
-        if let Progress::Lines { every } = self.progress {
-            if self.last_line.elapsed() >= *every {
-                self.last_line = Instant::now();
-                eprintln!("backfill: {}", self.counts());
-            }
-        }
-    }
-
-    /// `12/40 files, 61,200 records, 3.10/10.4 MB, 1.20 MB/s, ETA 6 minutes`
-    fn counts(&self) -> String {
-        let elapsed = self.started.elapsed().as_secs_f64().max(0.001);
-        let rate = self.bytes.0 as f64 / elapsed;
-        let left = self.bytes.1.saturating_sub(self.bytes.0) as f64;
-        let eta = if left == 0.0 {
-            "done".to_owned()
-        } else if rate > 0.0 {
-            format!("ETA {}", minutes(left / rate))
-        } else {
-            "ETA unknown".to_owned()
-        };
-        format!(
-            "{}/{}, {}, {}/{}, {}/s, {eta}",
-            count(self.files.0 as u64),
-            counted(self.files.1 as u64, "file", "files"),
-            counted(self.records, "record", "records"),
-            megabytes(self.bytes.0).trim_end_matches(" MB"),
-            megabytes(self.bytes.1),
-            megabytes(rate as u64),
-        )
-    }
-
-    fn finish(&self, total: &ForwardSummary) {
-        if let Some(bar) = &self.bar {
-            bar.finish_and_clear();
-        }
-        if matches!(self.progress, Progress::Quiet) {
-            return;
-        }
-        let elapsed = self.started.elapsed().as_secs_f64();
-        eprintln!(
-            "backfill: {} in {}",
-            counted(self.files.0 as u64, "file", "files"),
-            if elapsed < 60.0 {
-                format!("{elapsed:.0} s")
-            } else {
-                minutes(elapsed)
-            }
-        );
-        eprintln!("{}", totals_text(total));
-    }
-}
-
-/// `10,663 records: 10,000 forwarded, 600 filtered, 63 rejected; 2 files skipped (1 already
-/// forwarded), 0 failed`
-fn totals_text(total: &ForwardSummary) -> String {
-    format!(
-        "backfill: {}: {} {}, {} filtered, {} rejected; {} skipped ({} already forwarded), {} failed",
-        counted(total.records, "record", "records"),
-        count(total.forwarded),
-        if total.dry_run {
-            "would be forwarded (dry run)"
-        } else {
-            "forwarded"
-        },
-        count(total.filtered),
-        count(total.rejected),
-        counted(total.skipped_objects, "file", "files"),
-        count(total.already_forwarded_objects),
-        count(total.failed_objects),
-    )
 }
 
 #[cfg(test)]
