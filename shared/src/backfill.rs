@@ -108,17 +108,15 @@ fn latest_delivery(key: &str) -> Option<i64> {
     Some(if unstamped { time + 86_399 } else { time })
 }
 
-/// Finds the trail's files delivered in the request's range, for every account and region
-/// under the prefix (or those asked for).
-pub async fn plan_backfill<L: ObjectListing>(
-    listing: Arc<L>,
-    request: &BackfillRequest,
-    now: i64,
-) -> Result<BackfillPlan, BackfillError> {
-    let bucket = request.bucket.as_str();
-    let base = accounts_folder(request.prefix.as_deref(), None);
+/// The account folders under `base`: `<account>/` of a trail, and `<o-id>/<account>/` of each
+/// member of an organization trail.
+async fn account_folders<L: ObjectListing>(
+    listing: &L,
+    bucket: &str,
+    base: &str,
+) -> Result<Vec<String>, BackfillError> {
     let mut accounts = Vec::new();
-    for folder in listing.list_folders(bucket, &base).await? {
+    for folder in listing.list_folders(bucket, base).await? {
         match folder_name(&folder) {
             Some(name) if is_account_id(name) => accounts.push(folder.clone()),
             Some(name) if name.starts_with("o-") => accounts.extend(
@@ -131,6 +129,35 @@ pub async fn plan_backfill<L: ObjectListing>(
             _ => {}
         }
     }
+    Ok(accounts)
+}
+
+/// Whether the file at `key` was delivered in the request's range, by its name.
+fn delivered_in(request: &BackfillRequest, key: &str) -> bool {
+    let (Some(parsed), Some(time)) = (TrailKey::parse(key), key_time(key)) else {
+        return false;
+    };
+    match parsed.kind {
+        FileKind::Log | FileKind::Insight => (request.start..=request.end).contains(&time),
+        // A name without a time says only its day: any day the range touches.
+        FileKind::Aggregated if parsed.file_timestamp.is_empty() => {
+            time <= request.end && time + 86_400 > request.start
+        }
+        FileKind::Aggregated => (request.start..=request.end).contains(&time),
+        _ => false,
+    }
+}
+
+/// Finds the trail's files delivered in the request's range, for every account and region
+/// under the prefix (or those asked for).
+pub async fn plan_backfill<L: ObjectListing>(
+    listing: Arc<L>,
+    request: &BackfillRequest,
+    now: i64,
+) -> Result<BackfillPlan, BackfillError> {
+    let bucket = request.bucket.as_str();
+    let base = accounts_folder(request.prefix.as_deref(), None);
+    let mut accounts = account_folders(&*listing, bucket, &base).await?;
     if accounts.is_empty() {
         return Err(BackfillError::NotATrailBucket {
             bucket: bucket.to_owned(),
@@ -176,23 +203,7 @@ pub async fn plan_backfill<L: ObjectListing>(
         }
     }
     let mut found = list_all(listing, bucket, day_folders).await?;
-    found.retain(|object| {
-        let Some(key) = TrailKey::parse(&object.key) else {
-            return false;
-        };
-        let Some(time) = key_time(&object.key) else {
-            return false;
-        };
-        match key.kind {
-            FileKind::Log | FileKind::Insight => (request.start..=request.end).contains(&time),
-            // A name without a time says only its day: any day the range touches.
-            FileKind::Aggregated if key.file_timestamp.is_empty() => {
-                time <= request.end && time + 86_400 > request.start
-            }
-            FileKind::Aggregated => (request.start..=request.end).contains(&time),
-            _ => false,
-        }
-    });
+    found.retain(|object| delivered_in(request, &object.key));
     found.sort_by_key(|object| (key_time(&object.key), object.key.clone()));
     if found.is_empty() {
         return Err(BackfillError::NoFiles {

@@ -102,32 +102,7 @@ impl ForwarderConfig {
             Some("true" | "1") => true,
             Some(other) => return Err(error(DRY_RUN, format!("{other:?} is not true or false"))),
         };
-        let routes = match get(ROUTES) {
-            Some(routes) => {
-                for shorthand in [LOG_GROUP_NAME, EVENT_SELECTORS] {
-                    if get(shorthand).is_some() {
-                        return Err(error(
-                            ROUTES,
-                            format!(
-                                "is set together with {shorthand}; give the log groups and selectors in ROUTES only"
-                            ),
-                        ));
-                    }
-                }
-                Routes::from_json(&routes).map_err(|e| error(ROUTES, json_reason(&routes, e)))?
-            }
-            None => {
-                let log_group = get(LOG_GROUP_NAME).unwrap_or_default();
-                validate_log_group_name(&log_group)
-                    .map_err(|reason| error(LOG_GROUP_NAME, format!("{reason} (or set ROUTES)")))?;
-                let selectors = match get(EVENT_SELECTORS) {
-                    Some(text) => Selectors::from_json(&text)
-                        .map_err(|e| error(EVENT_SELECTORS, json_reason(&text, e)))?,
-                    None => Selectors::All,
-                };
-                Routes::single(&log_group, selectors)
-            }
-        };
+        let routes = read_routes(&get)?;
         let default_class = get(LOG_GROUP_CLASS)
             .map(|text| LogGroupClass::parse(&text))
             .transpose()
@@ -182,6 +157,37 @@ impl ForwarderConfig {
                 .unwrap_or_else(|| DEFAULT_METRICS_NAMESPACE.to_owned()),
             group_settings,
         })
+    }
+}
+
+/// `ROUTES`, or the route `LOG_GROUP_NAME` and `EVENT_SELECTORS` make (never both).
+fn read_routes(get: &dyn Fn(&str) -> Option<String>) -> Result<Routes, ConfigError> {
+    let error = |variable, reason: String| ConfigError { variable, reason };
+    match get(ROUTES) {
+        Some(routes) => {
+            for shorthand in [LOG_GROUP_NAME, EVENT_SELECTORS] {
+                if get(shorthand).is_some() {
+                    return Err(error(
+                        ROUTES,
+                        format!(
+                            "is set together with {shorthand}; give the log groups and selectors in ROUTES only"
+                        ),
+                    ));
+                }
+            }
+            Routes::from_json(&routes).map_err(|e| error(ROUTES, json_reason(&routes, e)))
+        }
+        None => {
+            let log_group = get(LOG_GROUP_NAME).unwrap_or_default();
+            validate_log_group_name(&log_group)
+                .map_err(|reason| error(LOG_GROUP_NAME, format!("{reason} (or set ROUTES)")))?;
+            let selectors = match get(EVENT_SELECTORS) {
+                Some(text) => Selectors::from_json(&text)
+                    .map_err(|e| error(EVENT_SELECTORS, json_reason(&text, e)))?,
+                None => Selectors::All,
+            };
+            Ok(Routes::single(&log_group, selectors))
+        }
     }
 }
 

@@ -161,26 +161,7 @@ pub fn report(
     }
 
     if summary.filtered > 0 {
-        let _ = writeln!(
-            out,
-            "\nFiltered: {} records no route selects",
-            count(summary.filtered)
-        );
-        let mut filtered: Vec<_> = summary.would_filter.iter().collect();
-        filtered.sort_by_key(|entry| std::cmp::Reverse(entry.records));
-        let mut table = vec![[
-            "category".to_owned(),
-            "event source".to_owned(),
-            "records".to_owned(),
-        ]];
-        for entry in filtered {
-            table.push([
-                entry.category.clone(),
-                entry.event_source.clone(),
-                count(entry.records),
-            ]);
-        }
-        out.push_str(&columns(&table, &[2]));
+        out.push_str(&filtered_table(summary));
     }
 
     for group in groups.values() {
@@ -193,6 +174,30 @@ pub fn report(
         }
     }
     out.push_str(&estimate(&rows, &class_of, range_seconds, prices));
+    out
+}
+
+/// What no route selects, by category and event source, most records first.
+fn filtered_table(summary: &ForwardSummary) -> String {
+    let mut out = format!(
+        "\nFiltered: {} records no route selects\n",
+        count(summary.filtered)
+    );
+    let mut filtered: Vec<_> = summary.would_filter.iter().collect();
+    filtered.sort_by_key(|entry| std::cmp::Reverse(entry.records));
+    let mut table = vec![[
+        "category".to_owned(),
+        "event source".to_owned(),
+        "records".to_owned(),
+    ]];
+    for entry in filtered {
+        table.push([
+            entry.category.clone(),
+            entry.event_source.clone(),
+            count(entry.records),
+        ]);
+    }
+    out.push_str(&columns(&table, &[2]));
     out
 }
 
