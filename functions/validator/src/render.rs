@@ -55,6 +55,12 @@ pub fn render_cli(
     if !last_was_spaced {
         out.push('\n');
     }
+    summary(&mut out, report, start, end);
+    (out, err)
+}
+
+/// The summary after the status lines: the range, what was found, the counts.
+fn summary(out: &mut String, report: &Report, start: i64, end: i64) {
     out.push_str(&format!(
         "Results requested for {} to {}\n",
         iso_text(start),
@@ -68,7 +74,7 @@ pub fn render_cli(
         == 0
     {
         out.push_str("No digests found\n");
-        return (out, err);
+        return;
     }
     match report.found {
         Some((from, to)) => out.push_str(&format!(
@@ -78,24 +84,14 @@ pub fn render_cli(
         )),
         None => out.push_str("No valid digests found in range\n"),
     }
+    ratio(out, counts.digests_valid, counts.digests_invalid, "digest");
     ratio(
-        &mut out,
-        counts.digests_valid,
-        counts.digests_invalid,
-        "digest",
-    );
-    ratio(
-        &mut out,
+        out,
         counts.backfill_digests_valid,
         counts.backfill_digests_invalid,
         "backfill digest",
     );
-    ratio(
-        &mut out,
-        counts.log_files_valid,
-        counts.log_files_invalid,
-        "log",
-    );
+    ratio(out, counts.log_files_valid, counts.log_files_invalid, "log");
     if counts.checks_incomplete > 0 {
         out.push_str(&format!(
             "\n{} files NOT CHECKED (the check did not complete; run again)",
@@ -103,7 +99,6 @@ pub fn render_cli(
         ));
     }
     out.push('\n');
-    (out, err)
 }
 
 /// The CLI's two streams and its spacing rule.

@@ -1,7 +1,7 @@
 //! The rules of a claim: who may work on an object, from which record, and each write an
 //! invocation makes while it holds it ([`Holding`]).
 
-use super::{
+use super::state::{
     CHECKPOINT_TTL_SECONDS, Checkpoint, DEFAULT_LEASE_MILLIS, Lease, LedgerState, RecordCounts,
     Stored, Unconfirmed,
 };

@@ -1,6 +1,7 @@
 //! The claim's rules, decided on stored checkpoints.
 
 use super::*;
+use crate::object::ETag;
 
 const NOW: i64 = 1_764_000_000_000;
 const MARGIN: i64 = 60_000;

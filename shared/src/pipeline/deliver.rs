@@ -129,11 +129,26 @@ pub async fn deliver<S: ObjectSource, L: LogSink, C: CheckpointStore>(
 }
 
 /// What the puts of one object did.
+#[derive(Default)]
 struct Puts {
     forwarded: Vec<(Destination, u64)>,
     rejected: RejectedReasons,
     found_delivered: u64,
     sink_error: Option<CallError>,
+}
+
+impl Puts {
+    /// `events` of `destination` are in CloudWatch Logs (or would be, in a dry run).
+    fn count(&mut self, destination: &Destination, events: u64) {
+        match self.forwarded.iter_mut().find(|(d, _)| d == destination) {
+            Some((_, total)) => *total += events,
+            None => self.forwarded.push((destination.clone(), events)),
+        }
+    }
+
+    fn forwarded_total(&self) -> u64 {
+        self.forwarded.iter().map(|(_, events)| events).sum()
+    }
 }
 
 /// Puts each batch as it arrives, until the queue closes or a put fails; at each boundary,
@@ -145,90 +160,75 @@ async fn put_batches<L: LogSink, C: CheckpointStore>(
     deadline: Option<Instant>,
     mut held: Option<&mut Held<'_, C>>,
 ) -> Puts {
-    let mut forwarded: Vec<(Destination, u64)> = Vec::new();
-    let count = |forwarded: &mut Vec<(Destination, u64)>, destination: &Destination, events| {
-        match forwarded.iter_mut().find(|(d, _)| d == destination) {
-            Some((_, total)) => *total += events,
-            None => forwarded.push((destination.clone(), events)),
-        }
-    };
-    let mut rejected = RejectedReasons::default();
-    let mut found_delivered = 0;
-    let mut sink_error = None;
+    let mut puts = Puts::default();
     while let Some(ready) = ready.recv().await {
         if dry_run {
-            count(
-                &mut forwarded,
-                &ready.destination,
-                ready.batch.events.len() as u64,
-            );
+            puts.count(&ready.destination, ready.batch.events.len() as u64);
             continue;
         }
-        let mut batch = ready.batch;
-        if let Some(held) = held.as_deref_mut()
-            && held.needs_read_back(&batch)
-        {
-            match drop_delivered(sink, &ready.destination, batch).await {
-                Ok((rest, found)) => {
-                    if found > 0 {
-                        tracing::info!(destination = %ready.destination, found, "events of an unfinished put found in their stream: not sent again");
-                    }
-                    count(&mut forwarded, &ready.destination, found);
-                    found_delivered += found;
-                    batch = rest;
-                }
-                Err(error) => {
-                    sink_error = Some(error);
-                    break;
-                }
-            }
-        }
-        if !batch.events.is_empty() {
-            if let Some(held) = held.as_deref_mut() {
-                held.put_attempted(&batch);
-            }
-            match put_isolating_refusals(sink, &ready.destination, batch, deadline).await {
-                Ok(outcome) => {
-                    count(&mut forwarded, &ready.destination, outcome.accepted);
-                    rejected.add(&outcome.rejected);
-                    if !outcome.rejected.is_empty() {
-                        tracing::warn!(destination = %ready.destination, too_old = outcome.rejected.too_old, too_new = outcome.rejected.too_new, expired = outcome.rejected.expired, "CloudWatch Logs rejected events");
-                    }
-                }
-                Err(error) => {
-                    // Never sent again here: a put whose outcome is unknown is read back by
-                    // the next invocation, once it can no longer land.
-                    if let Some(held) = held.as_deref_mut() {
-                        held.put_failed(error.outcome_unknown);
-                    }
-                    sink_error = Some(error);
-                    break;
-                }
-            }
-        }
-        if let (Some(held), Some(boundary)) = (held.as_deref_mut(), ready.boundary)
-            && let Err(error) = held
-                .progress(
-                    boundary.next_record,
-                    RecordCounts {
-                        records: boundary.read,
-                        forwarded: forwarded.iter().map(|(_, events)| events).sum(),
-                        filtered: boundary.filtered,
-                        rejected: boundary.rejected + rejected.total(),
-                    },
-                )
-                .await
-        {
-            sink_error = Some(error);
+        let put = put_ready(sink, ready, deadline, held.as_deref_mut(), &mut puts).await;
+        if let Err(error) = put {
+            puts.sink_error = Some(error);
             break;
         }
     }
-    Puts {
-        forwarded,
-        rejected,
-        found_delivered,
-        sink_error,
+    puts
+}
+
+/// One ready batch: its events already delivered by an earlier invocation left out, the rest
+/// put, then the checkpoint's progress at its boundary.
+async fn put_ready<L: LogSink, C: CheckpointStore>(
+    sink: &L,
+    ready: ReadyBatch,
+    deadline: Option<Instant>,
+    mut held: Option<&mut Held<'_, C>>,
+    puts: &mut Puts,
+) -> Result<(), CallError> {
+    let destination = &ready.destination;
+    let mut batch = ready.batch;
+    if let Some(held) = held.as_deref_mut()
+        && held.needs_read_back(&batch)
+    {
+        let (rest, found) = drop_delivered(sink, destination, batch).await?;
+        if found > 0 {
+            tracing::info!(%destination, found, "events of an unfinished put found in their stream: not sent again");
+        }
+        puts.count(destination, found);
+        puts.found_delivered += found;
+        batch = rest;
     }
+    if !batch.events.is_empty() {
+        if let Some(held) = held.as_deref_mut() {
+            held.put_attempted(&batch);
+        }
+        match put_isolating_refusals(sink, destination, batch, deadline).await {
+            Ok(outcome) => {
+                puts.count(destination, outcome.accepted);
+                puts.rejected.add(&outcome.rejected);
+                if !outcome.rejected.is_empty() {
+                    tracing::warn!(%destination, too_old = outcome.rejected.too_old, too_new = outcome.rejected.too_new, expired = outcome.rejected.expired, "CloudWatch Logs rejected events");
+                }
+            }
+            Err(error) => {
+                // Never sent again here: a put whose outcome is unknown is read back by the
+                // next invocation, once it can no longer land.
+                if let Some(held) = held.as_deref_mut() {
+                    held.put_failed(error.outcome_unknown);
+                }
+                return Err(error);
+            }
+        }
+    }
+    if let (Some(held), Some(boundary)) = (held, ready.boundary) {
+        let counts = RecordCounts {
+            records: boundary.read,
+            forwarded: puts.forwarded_total(),
+            filtered: boundary.filtered,
+            rejected: boundary.rejected + puts.rejected.total(),
+        };
+        held.progress(boundary.next_record, counts).await?;
+    }
+    Ok(())
 }
 
 /// Puts the batch; when PutLogEvents refuses its content, puts each half on its own, down to

@@ -7,8 +7,8 @@ use serde_json::{Value, json};
 use super::spec::{Content, TrailSpec, iso_seconds};
 use crate::trail::EventCategory;
 
-mod aggregated;
-use aggregated::WINDOW_MILLIS;
+mod tables;
+use tables::{DATA_CALLS, MANAGEMENT_CALLS, NETWORK_SOURCES, USER_AGENTS};
 
 /// One generated record: its JSON text and what the tests need to check it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,63 +30,6 @@ pub struct RecordGenerator {
     rng: fastrand::Rng,
     spec: TrailSpec,
 }
-
-const MANAGEMENT_CALLS: &[(&str, &str, bool)] = &[
-    ("ec2.amazonaws.com", "DescribeInstances", true),
-    ("ec2.amazonaws.com", "RunInstances", false),
-    ("ec2.amazonaws.com", "AuthorizeSecurityGroupIngress", false),
-    ("iam.amazonaws.com", "ListRoles", true),
-    ("iam.amazonaws.com", "CreateUser", false),
-    ("iam.amazonaws.com", "AttachRolePolicy", false),
-    ("sts.amazonaws.com", "AssumeRole", true),
-    ("s3.amazonaws.com", "ListBuckets", true),
-    ("s3.amazonaws.com", "PutBucketPolicy", false),
-    ("kms.amazonaws.com", "Decrypt", true),
-    ("kms.amazonaws.com", "GenerateDataKey", true),
-    ("lambda.amazonaws.com", "ListFunctions20150331", true),
-    ("cloudtrail.amazonaws.com", "LookupEvents", true),
-    ("monitoring.amazonaws.com", "PutMetricAlarm", false),
-    ("signin.amazonaws.com", "ConsoleLogin", false),
-];
-
-const DATA_CALLS: &[(&str, &str, bool, &str)] = &[
-    ("s3.amazonaws.com", "GetObject", true, "AWS::S3::Object"),
-    ("s3.amazonaws.com", "PutObject", false, "AWS::S3::Object"),
-    ("s3.amazonaws.com", "DeleteObject", false, "AWS::S3::Object"),
-    (
-        "lambda.amazonaws.com",
-        "Invoke",
-        false,
-        "AWS::Lambda::Function",
-    ),
-    (
-        "dynamodb.amazonaws.com",
-        "GetItem",
-        true,
-        "AWS::DynamoDB::Table",
-    ),
-    (
-        "dynamodb.amazonaws.com",
-        "PutItem",
-        false,
-        "AWS::DynamoDB::Table",
-    ),
-];
-
-const NETWORK_SOURCES: &[&str] = &[
-    "ec2.amazonaws.com",
-    "kms.amazonaws.com",
-    "secretsmanager.amazonaws.com",
-    "cloudtrail.amazonaws.com",
-];
-
-const USER_AGENTS: &[&str] = &[
-    "aws-cli/2.15.30 Python/3.11.8 Linux/6.1.0 exe/x86_64.amzn.2023 prompt/off command/ec2.describe-instances",
-    "Boto3/1.34.69 md/Botocore#1.34.69 ua/2.0 os/linux#5.10.213 md/arch#x86_64 lang/python#3.12.2",
-    "aws-sdk-go-v2/1.26.1 os/linux lang/go#1.22.1 md/GOOS#linux md/GOARCH#amd64 api/s3#1.53.1",
-    "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/123.0.0.0 Safari/537.36",
-    "AWS Internal",
-];
 
 impl RecordGenerator {
     pub fn new(spec: &TrailSpec) -> Self {
@@ -384,6 +327,94 @@ impl RecordGenerator {
                 "insightContext": {"statistics": {"baseline": {"average": 0.01}, "insight": {"average": 1.5}, "insightDuration": 1}}
             },
             "eventCategory": "Insight"
+        })
+    }
+}
+
+/// An aggregated event's window (CloudTrail aggregates data events into 5-minute summaries).
+const WINDOW_MILLIS: i64 = 300_000;
+
+impl RecordGenerator {
+    /// One aggregated event, in one of the three template shapes (record fields:
+    /// https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-event-reference-aggregated-events.html):
+    /// `API_ACTIVITY` (primary dimension `eventName`), `RESOURCE_ACCESS` (`resourceARN`) and
+    /// `USER_ACTIONS` (`userIdentity`). No `eventTime`, no `recipientAccountId`.
+    fn aggregated(&mut self, window_start: i64) -> Value {
+        let &(source, _, _, _) = self.pick(DATA_CALLS);
+        let account = self.spec.account_id.clone();
+        let names: Vec<&str> = DATA_CALLS
+            .iter()
+            .filter(|call| call.0 == source)
+            .map(|call| call.1)
+            .collect();
+        let events: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+        let principals = vec![
+            format!("arn:aws:iam::{account}:role/app-server"),
+            format!("arn:aws:sts::{account}:assumed-role/Admin/alice"),
+        ];
+        let resources = vec![
+            format!(
+                "arn:aws:s3:::app-data/prefix/object-{}.json",
+                self.rng.u16(..)
+            ),
+            format!("arn:aws:s3:::audit-exports/report-{}.csv", self.rng.u16(..)),
+        ];
+        let agents: Vec<String> = USER_AGENTS[..2].iter().map(|a| a.to_string()).collect();
+        let addresses = vec!["198.51.100.7".to_owned(), "203.0.113.25".to_owned()];
+        let shape = self.rng.u8(0..3);
+        let id = self.uuid();
+        let rng = &mut self.rng;
+        let mut counts = |labels: &[String]| -> Value {
+            Value::Array(
+                labels
+                    .iter()
+                    .map(|label| json!({"name": label, "value": rng.u32(1..5000)}))
+                    .collect(),
+            )
+        };
+        let (primary, primary_values, details) = match shape {
+            0 => (
+                "eventName",
+                counts(&events),
+                json!([
+                    {"dimension": "userAgent", "statistics": counts(&agents), "aggregationType": "Count"},
+                    {"dimension": "sourceIPAddress", "statistics": counts(&addresses), "aggregationType": "Count"}
+                ]),
+            ),
+            1 => (
+                "resourceARN",
+                counts(&resources),
+                json!([
+                    {"dimension": "eventName", "statistics": counts(&events), "aggregationType": "Count"},
+                    {"dimension": "userIdentity", "statistics": counts(&principals), "aggregationType": "Count"}
+                ]),
+            ),
+            _ => (
+                "userIdentity",
+                counts(&principals),
+                json!([
+                    {"dimension": "eventName", "statistics": counts(&events), "aggregationType": "Count"},
+                    {"dimension": "errorCode", "statistics": counts(&["AccessDenied".to_owned()]), "aggregationType": "Count"}
+                ]),
+            ),
+        };
+        json!({
+            "eventVersion": "1.0",
+            "accountId": account,
+            "eventId": id,
+            "eventCategory": "Aggregated",
+            "eventType": "AwsAggregatedEvent",
+            "awsRegion": self.spec.region,
+            "eventSource": source,
+            "timeWindow": {
+                "windowStart": iso_seconds(window_start),
+                "windowEnd": iso_seconds(window_start + WINDOW_MILLIS),
+                "windowSize": "PT5M"
+            },
+            "summary": {
+                "primaryDimension": {"dimension": primary, "statistics": primary_values, "aggregationType": "Count"},
+                "details": details
+            }
         })
     }
 }

@@ -1,7 +1,8 @@
 //! Advanced event selectors (`AdvancedEventSelectors`): field conditions with CloudTrail's
 //! operators, limits and allowed values.
 
-use super::*;
+use super::compiled::*;
+use crate::selector::error::SelectorError;
 use crate::selector::model::{AdvancedEventSelector, AdvancedFieldSelector};
 
 pub(super) fn compile_advanced(

@@ -1,7 +1,8 @@
 //! Basic event selectors (`EventSelectors`): management events, read/write type, and data
 //! resources by ARN.
 
-use super::*;
+use super::compiled::*;
+use crate::selector::error::SelectorError;
 use crate::selector::model::{DataResource, EventSelector};
 
 pub(super) fn compile_basic(

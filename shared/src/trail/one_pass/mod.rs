@@ -11,17 +11,12 @@
 //! than 18 digits where a field is read), and text that is not UTF-8. Real CloudTrail records
 //! have none of these where the fields are, so they all take the fast path.
 
-use std::borrow::Cow;
-use std::ops::Range;
-
-use super::record::{RecordFields, Resource, UserIdentity};
-use crate::json_text::find_special;
+use super::record::RecordFields;
 
 mod parser;
-use parser::Parser;
-
-/// Nesting this pass follows; deeper records take the reference path (serde_json stops at 128).
-pub const MAX_NESTING: usize = 100;
+mod spans;
+pub use parser::MAX_NESTING;
+use parser::{Parser, Stop};
 
 /// What one pass over the start of `bytes` found.
 #[derive(Debug)]
@@ -56,137 +51,6 @@ pub fn read_record(bytes: &[u8]) -> Scan<'_> {
         text,
         fields: spans.into_fields(text),
     }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Stop {
-    Incomplete,
-    Unsure,
-}
-
-type Step<T> = Result<T, Stop>;
-
-/// The top-level text fields, in [`Spans::texts`].
-const EVENT_TIME: usize = 0;
-const EVENT_VERSION: usize = 1;
-const EVENT_CATEGORY: usize = 2;
-const EVENT_TYPE: usize = 3;
-const EVENT_SOURCE: usize = 4;
-const EVENT_NAME: usize = 5;
-const AWS_REGION: usize = 6;
-const RECIPIENT_ACCOUNT_ID: usize = 7;
-const EVENT_ID: usize = 8;
-const ERROR_CODE: usize = 9;
-const VPC_ENDPOINT_ID: usize = 10;
-const ACCOUNT_ID: usize = 11;
-const TEXT_FIELDS: usize = 12;
-/// The top-level flags, in [`Spans::flags`].
-const MANAGEMENT_EVENT: usize = 0;
-const READ_ONLY: usize = 1;
-const SESSION_CREDENTIAL_FROM_CONSOLE: usize = 2;
-
-/// What a top-level key is to [`RecordFields`].
-enum Field {
-    Text(usize),
-    Flag(usize),
-    Resources,
-    UserIdentity,
-    Other,
-}
-
-fn field_of(key: &[u8]) -> Field {
-    match key {
-        b"eventTime" => Field::Text(EVENT_TIME),
-        b"eventVersion" => Field::Text(EVENT_VERSION),
-        b"eventCategory" => Field::Text(EVENT_CATEGORY),
-        b"eventType" => Field::Text(EVENT_TYPE),
-        b"eventSource" => Field::Text(EVENT_SOURCE),
-        b"eventName" => Field::Text(EVENT_NAME),
-        b"awsRegion" => Field::Text(AWS_REGION),
-        b"recipientAccountId" => Field::Text(RECIPIENT_ACCOUNT_ID),
-        b"eventID" | b"eventId" => Field::Text(EVENT_ID),
-        b"errorCode" => Field::Text(ERROR_CODE),
-        b"vpcEndpointId" => Field::Text(VPC_ENDPOINT_ID),
-        b"accountId" => Field::Text(ACCOUNT_ID),
-        b"managementEvent" => Field::Flag(MANAGEMENT_EVENT),
-        b"readOnly" => Field::Flag(READ_ONLY),
-        b"sessionCredentialFromConsole" => Field::Flag(SESSION_CREDENTIAL_FROM_CONSOLE),
-        b"resources" => Field::Resources,
-        b"userIdentity" => Field::UserIdentity,
-        _ => Field::Other,
-    }
-}
-
-/// Where each field's text is in the record, before the record is known to be UTF-8.
-#[derive(Debug, Default)]
-struct Spans {
-    texts: [Option<Range<usize>>; TEXT_FIELDS],
-    flags: [Option<bool>; 3],
-    resources: Option<Vec<Entries>>,
-    user_identity: Option<Entries>,
-}
-
-/// The `type`, `ARN` and `arn` strings of an object; `any` when one of those keys was there
-/// (whatever its value), which is what makes `userIdentity` present for the serde reader.
-#[derive(Debug, Default)]
-struct Entries {
-    resource_type: Option<Range<usize>>,
-    upper_arn: Option<Range<usize>>,
-    lower_arn: Option<Range<usize>>,
-    any: bool,
-}
-
-impl Spans {
-    fn into_fields(self, text: &str) -> RecordFields<'_> {
-        let [
-            event_time,
-            event_version,
-            event_category,
-            event_type,
-            event_source,
-            event_name,
-            aws_region,
-            recipient_account_id,
-            event_id,
-            error_code,
-            vpc_endpoint_id,
-            account_id,
-        ] = self.texts.map(|span| slice(text, span));
-        let [management_event, read_only, session_credential_from_console] = self.flags;
-        RecordFields {
-            event_time,
-            event_version,
-            event_category,
-            event_type,
-            management_event,
-            read_only,
-            event_source,
-            event_name,
-            aws_region,
-            recipient_account_id,
-            account_id,
-            event_id,
-            resources: self.resources.map(|list| {
-                list.into_iter()
-                    .map(|entries| Resource {
-                        resource_type: slice(text, entries.resource_type),
-                        arn: slice(text, entries.upper_arn),
-                    })
-                    .collect()
-            }),
-            user_identity: self.user_identity.map(|entries| UserIdentity {
-                arn: slice(text, entries.lower_arn),
-            }),
-            error_code,
-            vpc_endpoint_id,
-            session_credential_from_console,
-        }
-    }
-}
-
-/// Spans start and end at quotes, so they are character boundaries of the record's text.
-fn slice(text: &str, span: Option<Range<usize>>) -> Option<Cow<'_, str>> {
-    span.and_then(|span| text.get(span)).map(Cow::Borrowed)
 }
 
 #[cfg(test)]

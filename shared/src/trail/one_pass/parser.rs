@@ -3,7 +3,19 @@
 
 use std::ops::Range;
 
-use super::*;
+use super::spans::*;
+use crate::json_text::find_special;
+
+/// Nesting this pass follows; deeper records take the reference path (serde_json stops at 128).
+pub const MAX_NESTING: usize = 100;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Stop {
+    Incomplete,
+    Unsure,
+}
+
+pub(super) type Step<T> = Result<T, Stop>;
 
 /// A value where the serde reader reads (not merely skips) a scalar.
 enum Value {

@@ -19,12 +19,10 @@ use super::one_pass::{Scan, read_record};
 use super::record::RecordFields;
 
 mod value;
+pub use value::MAX_DEPTH;
 use value::{Capture, ValueScan};
 
 const BUFFER: usize = 64 * 1024;
-/// Deeper nesting than any CloudTrail record has; a record nested deeper is reported as
-/// [`Element::TooDeep`] and the file goes on.
-pub const MAX_DEPTH: usize = 512;
 /// Longer than any top-level key of a log file (`Records`); a longer key refuses the file.
 pub const MAX_KEY_BYTES: usize = 4096;
 const BYTE_ORDER_MARK: [u8; 3] = [0xef, 0xbb, 0xbf];

@@ -2,7 +2,9 @@
 //! deeper than [`MAX_DEPTH`]. Brackets are matched and strings skipped; the value's JSON is
 //! checked further by whoever reads it.
 
-use super::MAX_DEPTH;
+/// Deeper nesting than any CloudTrail record has; a record nested deeper is reported as
+/// `Element::TooDeep` and the file goes on.
+pub const MAX_DEPTH: usize = 512;
 
 /// The scan's state between chunks.
 #[derive(Default)]
