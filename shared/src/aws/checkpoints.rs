@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use crate::checkpoint::{
     Checkpoint, Lease, Ledger, LedgerState, RecordCounts, Stored, Unconfirmed, Written,
 };
-use crate::digest::provenance::ForwardRecords;
+use crate::digest::provenance::{ForwardRecords, Recorded};
 use crate::object::{ETag, Sha256};
 use crate::ports::{CallError, CheckpointStore};
 use std::collections::BTreeSet;
@@ -107,7 +107,12 @@ fn item(id: String, checkpoint: &Checkpoint, revision: u64) -> HashMap<String, A
     item
 }
 
-/// An item as stored; `None` when a field is missing or of another type (not ours).
+/// Why an item is not read as a checkpoint.
+const NOT_OURS: &str =
+    "the item is not a trailwatch checkpoint (a field is missing or of another type)";
+
+/// An item as stored; `None` when a field is missing or of another type (not ours), or its
+/// hash is not SHA-256 hex.
 fn stored(item: &HashMap<String, AttributeValue>) -> Option<Stored> {
     let n = |name: &str| item.get(name)?.as_n().ok()?.parse::<i64>().ok();
     let flag = |name: &str| item.get(name).and_then(|v| v.as_bool().ok()).copied();
@@ -115,10 +120,12 @@ fn stored(item: &HashMap<String, AttributeValue>) -> Option<Stored> {
     // Items written before the counts were kept have none: zero.
     let count = |name: &str| n(name).and_then(|n| u64::try_from(n).ok()).unwrap_or(0);
     let done = flag("done")?;
+    let sha256 = match text("sha256") {
+        Some(hex) => Some(Sha256::from_hex(&hex)?),
+        None => None,
+    };
     let state = match (done, text("failure")) {
-        (true, _) => LedgerState::Done {
-            sha256: text("sha256").as_deref().and_then(Sha256::from_hex),
-        },
+        (true, _) => LedgerState::Done { sha256 },
         (false, Some(reason)) => LedgerState::Failed(reason),
         (false, None) => LedgerState::Open,
     };
@@ -181,10 +188,7 @@ impl CheckpointStore for DynamoCheckpoints {
             return Ok(None);
         };
         stored(&found).map(Some).ok_or_else(|| {
-            CallError::permanent(
-                format!("GetItem {id} from {}", self.table_name),
-                "the item is not a trailwatch checkpoint (a field is missing or of another type)",
-            )
+            CallError::permanent(format!("GetItem {id} from {}", self.table_name), NOT_OURS)
         })
     }
 
@@ -233,11 +237,11 @@ const UNPROCESSED_ATTEMPTS: u32 = 5;
 /// The validator's read: many objects' ledgers, 100 at a time, strongly consistent; keys
 /// left unprocessed are asked again with a growing pause, as AWS advises.
 impl ForwardRecords for DynamoCheckpoints {
-    async fn ledgers(&self, objects: &[(&str, &str)]) -> Result<Vec<Option<Ledger>>, CallError> {
+    async fn ledgers(&self, objects: &[(&str, &str)]) -> Result<Vec<Recorded>, CallError> {
         let ids: Vec<String> = objects.iter().map(|(b, k)| object_id(b, k)).collect();
         // A request may not name a key twice.
         let unique: Vec<&String> = ids.iter().collect::<BTreeSet<_>>().into_iter().collect();
-        let mut found: HashMap<String, Ledger> = HashMap::new();
+        let mut found: HashMap<String, Recorded> = HashMap::new();
         let call = || format!("BatchGetItem from {}", self.table_name);
         for chunk in unique.chunks(BATCH_GET_KEYS) {
             let mut keys: Vec<HashMap<String, AttributeValue>> = chunk
@@ -265,10 +269,17 @@ impl ForwardRecords for DynamoCheckpoints {
                     .and_then(|mut tables| tables.remove(&self.table_name))
                     .unwrap_or_default();
                 for item in items {
-                    if let (Some(AttributeValue::S(id)), Some(stored)) =
-                        (item.get(OBJECT), stored(&item))
-                    {
-                        found.insert(id.clone(), stored.checkpoint.ledger);
+                    if let Some(AttributeValue::S(id)) = item.get(OBJECT) {
+                        let recorded = stored(&item).map_or_else(
+                            || {
+                                Recorded::Unreadable(format!(
+                                    "{id} in {}: {NOT_OURS}",
+                                    self.table_name
+                                ))
+                            },
+                            |stored| Recorded::Ledger(stored.checkpoint.ledger),
+                        );
+                        found.insert(id.clone(), recorded);
                     }
                 }
                 keys = output
@@ -290,7 +301,10 @@ impl ForwardRecords for DynamoCheckpoints {
                 ));
             }
         }
-        Ok(ids.iter().map(|id| found.get(id).cloned()).collect())
+        Ok(ids
+            .iter()
+            .map(|id| found.get(id).cloned().unwrap_or(Recorded::Nothing))
+            .collect())
     }
 }
 
@@ -384,5 +398,13 @@ mod tests {
         let mut foreign = written.clone();
         foreign.insert("revision".into(), AttributeValue::S("three".into()));
         assert_eq!(stored(&foreign), None);
+        // A hash that is not SHA-256 hex is not ours either: never read as "no hash recorded".
+        let mut done = item(
+            object_id("b", "k"),
+            &checkpoint(LedgerState::Done { sha256: None }, Lease::default()),
+            3,
+        );
+        done.insert("sha256".into(), AttributeValue::S("not a hash".into()));
+        assert_eq!(stored(&done), None);
     }
 }

@@ -20,11 +20,22 @@ pub const DEFAULT_FORWARD_GRACE_MINUTES: u64 = 60;
 /// The ledgers of many objects at once: what the forwarder recorded of each (the checkpoint
 /// table, read by the validator, which never sees who holds an object).
 pub trait ForwardRecords {
-    /// Each object's ledger, in the order asked; `None` for an object with none.
+    /// What the table holds of each object, in the order asked.
     fn ledgers(
         &self,
         objects: &[(&str, &str)],
-    ) -> impl Future<Output = Result<Vec<Option<Ledger>>, CallError>> + Send;
+    ) -> impl Future<Output = Result<Vec<Recorded>, CallError>> + Send;
+}
+
+/// What the checkpoint table holds of one object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Recorded {
+    /// No item: never forwarded, or expired from the table.
+    Nothing,
+    Ledger(Ledger),
+    /// An item that is not a trailwatch checkpoint (a field missing or of another type, a hash
+    /// that is not SHA-256 hex): what the forwarder did is not known.
+    Unreadable(String),
 }
 
 /// What the forwarder did with one log file, against its signed hash.
@@ -126,13 +137,21 @@ pub async fn reconcile_report<R: ForwardRecords>(
         .map(|(i, listed)| {
             let age = now - listed.digest_end;
             let forwarding = match &found {
-                Ok(ledgers) => match ledgers.get(i).and_then(Option::as_ref) {
+                Ok(recorded) => match recorded.get(i).unwrap_or(&Recorded::Nothing) {
                     // Expired from the table (DynamoDB TTL): what was done is not known now.
-                    None if age > CHECKPOINT_TTL_SECONDS => Forwarding::NotChecked(format!(
-                        "the checkpoint table keeps items {} days; this file is older",
-                        CHECKPOINT_TTL_SECONDS / 86_400
-                    )),
-                    ledger => reconcile(ledger, &listed.expected_hash, age > grace_seconds),
+                    Recorded::Nothing if age > CHECKPOINT_TTL_SECONDS => {
+                        Forwarding::NotChecked(format!(
+                            "the checkpoint table keeps items {} days; this file is older",
+                            CHECKPOINT_TTL_SECONDS / 86_400
+                        ))
+                    }
+                    Recorded::Nothing => {
+                        reconcile(None, &listed.expected_hash, age > grace_seconds)
+                    }
+                    Recorded::Ledger(ledger) => {
+                        reconcile(Some(ledger), &listed.expected_hash, age > grace_seconds)
+                    }
+                    Recorded::Unreadable(reason) => Forwarding::NotChecked(reason.clone()),
                 },
                 Err(error) => Forwarding::NotChecked(error.to_string()),
             };

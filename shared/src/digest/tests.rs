@@ -520,7 +520,7 @@ fn aggregated_events_files_are_never_called_unlisted() {
 
 /// The forwarder's table in memory: ledgers by key, or a table that cannot be read.
 struct MemoryRecords {
-    ledgers: BTreeMap<String, crate::checkpoint::Ledger>,
+    ledgers: BTreeMap<String, super::provenance::Recorded>,
     unreadable: bool,
 }
 
@@ -528,7 +528,7 @@ impl super::provenance::ForwardRecords for MemoryRecords {
     async fn ledgers(
         &self,
         objects: &[(&str, &str)],
-    ) -> Result<Vec<Option<crate::checkpoint::Ledger>>, CallError> {
+    ) -> Result<Vec<super::provenance::Recorded>, CallError> {
         if self.unreadable {
             return Err(CallError::transient(
                 "BatchGetItem",
@@ -537,14 +537,17 @@ impl super::provenance::ForwardRecords for MemoryRecords {
         }
         Ok(objects
             .iter()
-            .map(|(_, key)| self.ledgers.get(*key).cloned())
+            .map(|(_, key)| {
+                let found = self.ledgers.get(*key).cloned();
+                found.unwrap_or(super::provenance::Recorded::Nothing)
+            })
             .collect())
     }
 }
 
 #[test]
 fn every_listed_file_is_reconciled_with_what_the_forwarder_recorded() {
-    use super::provenance::{Forwarding, reconcile_report};
+    use super::provenance::{Forwarding, Recorded, reconcile_report};
     use crate::checkpoint::{Ledger, LedgerState, RecordCounts};
     use crate::object::Sha256;
     // Given: four hours; the first file forwarded as signed and modified in S3 since; the
@@ -555,16 +558,18 @@ fn every_listed_file_is_reconciled_with_what_the_forwarder_recorded() {
         .map(|key| super::hash::hash_log_file(&store.objects[key].0[..]).unwrap())
         .collect();
     store.objects.get_mut(&logs[0]).unwrap().0 = crate::generate::gzip(b"{\"Records\":[]}");
-    let done = |sha256: Sha256| Ledger {
-        next_record: 7,
-        state: LedgerState::Done {
-            sha256: Some(sha256),
-        },
-        counts: RecordCounts {
-            records: 7,
-            forwarded: 7,
-            ..RecordCounts::default()
-        },
+    let done = |sha256: Sha256| {
+        Recorded::Ledger(Ledger {
+            next_record: 7,
+            state: LedgerState::Done {
+                sha256: Some(sha256),
+            },
+            counts: RecordCounts {
+                records: 7,
+                forwarded: 7,
+                ..RecordCounts::default()
+            },
+        })
     };
     let mut ledgers = BTreeMap::new();
     ledgers.insert(logs[0].clone(), done(signed[0]));
@@ -603,6 +608,17 @@ fn every_listed_file_is_reconciled_with_what_the_forwarder_recorded() {
     let expired = run(reconcile_report(&records, &report, T0 + 20 * 86_400, 3600));
     assert!(matches!(&status(&expired, &logs[2]).0, &"notChecked"));
     assert_eq!(status(&expired, &logs[3]).0, "forwarded");
+
+    // And an item that is not a checkpoint says nothing of its file, and nothing of the others.
+    let mut ledgers = records.ledgers.clone();
+    ledgers.insert(logs[3].clone(), Recorded::Unreadable("not ours".into()));
+    let corrupt = MemoryRecords {
+        ledgers,
+        unreadable: false,
+    };
+    let one_unknown = run(reconcile_report(&corrupt, &report, T0 + 30 * HOUR, 3600));
+    assert_eq!(status(&one_unknown, &logs[3]).0, "notChecked");
+    assert_eq!(status(&one_unknown, &logs[0]).0, "forwarded");
 
     // And a table that cannot be read says nothing either way.
     let throttled = MemoryRecords {

@@ -1,5 +1,6 @@
 //! What the integrity tests share: a signed trail in a moto bucket, the test key pair, the
 //! validator and the forwarder as the template deploys them. Each test file uses part of it.
+// Each test file is its own crate and uses part of what is here (and of what it re-exports).
 #![allow(dead_code, unused_imports)]
 // Test helpers outside #[test] functions: failures should panic the test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
