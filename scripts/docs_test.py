@@ -10,7 +10,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 ARCHITECTURE = ROOT / "docs" / "architecture.md"
-PORT_FILES = ["shared/src/ports.rs", "shared/src/digest/store.rs", "shared/src/digest/provenance.rs"]
+PORT_FILES = [
+    "shared/src/ports.rs",
+    "shared/src/digest/store.rs",
+    "shared/src/digest/provenance.rs",
+    "shared/src/digest/run/ports.rs",
+]
 
 
 def section(text: str, heading: str) -> str:

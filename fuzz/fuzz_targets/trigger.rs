@@ -1,7 +1,9 @@
-//! Any JSON into the invocation parser, then each named object decoded and classified.
+//! Any JSON into the invocation parser, then each named object decoded and classified; and
+//! into the validator's request reader, which shares it.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
+use trailwatch::digest::run::Request;
 use trailwatch::pipeline::classify;
 use trailwatch::route::Routes;
 use trailwatch::selector::Selectors;
@@ -11,6 +13,7 @@ fuzz_target!(|data: &[u8]| {
     let Ok(payload) = serde_json::from_slice::<serde_json::Value>(data) else {
         return;
     };
+    let _ = Request::from_payload(&payload);
     let Ok(invocation) = parse_invocation(&payload) else {
         return;
     };

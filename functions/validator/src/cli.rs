@@ -4,12 +4,10 @@
 use std::sync::Arc;
 
 use trailwatch::arguments::{TimeArgumentError, parse_bucket};
-use trailwatch::aws::checkpoints::DynamoCheckpoints;
 use trailwatch::aws::options::AwsOptions;
+use trailwatch::digest::config::ReconciliationConfig;
 use trailwatch::digest::keys::KeyCache;
-use trailwatch::digest::provenance::{
-    DEFAULT_FORWARD_GRACE_MINUTES, Forwarding, ForwardingVerdict, reconcile_report,
-};
+use trailwatch::digest::provenance::{Forwarding, ForwardingVerdict};
 use trailwatch::digest::request::{RangeRequest, RequestError, ValidationError};
 use trailwatch::digest::validate::validate_requested_range;
 
@@ -167,14 +165,11 @@ async fn validate(
     let Some(table) = &args.checkpoint_table else {
         return Ok(exit_code);
     };
-    let records = DynamoCheckpoints {
-        client: clients.dynamodb.clone(),
-        table_name: table.clone(),
-    };
-    let grace_seconds = i64::try_from(DEFAULT_FORWARD_GRACE_MINUTES * 60).unwrap_or(i64::MAX);
-    let reconciled = reconcile_report(&records, &validated.report, now, grace_seconds).await;
-    print!("{}", render_forwarding(&reconciled));
-    Ok(forwarding_exit_code(exit_code, &reconciled))
+    // The function's reconciliation, reporting only: the command sends no repairs.
+    let reconciler = crate::reconciler(clients, &ReconciliationConfig::reporting_only(table));
+    let reconciled = reconciler.reconcile(&validated.report, now).await;
+    print!("{}", render_forwarding(&reconciled.verdicts));
+    Ok(forwarding_exit_code(exit_code, &reconciled.verdicts))
 }
 
 /// The reconciliation after the AWS CLI's own output: one line per listed log file, then

@@ -2,16 +2,18 @@
 
 use std::sync::Arc;
 
+use trailwatch::aws::checkpoints::DynamoCheckpoints;
 use trailwatch::aws::logs::CloudWatchLogsSink;
+use trailwatch::digest::config::ReconciliationConfig;
 use trailwatch::digest::keys::{KeyCache, KeysFile};
+use trailwatch::digest::run::{Reconciler, ValidatorPorts};
 use trailwatch::digest::store::{CallError, PublicKeySource, PublicKeys};
 
 use crate::ValidatorConfig;
 use crate::aws::Clients;
 use crate::aws::cloudtrail::{CloudTrailDirectory, CloudTrailKeys};
 use crate::aws::s3::S3DigestStore;
-use crate::aws::sqs::SqsRangeQueue;
-use crate::provenance::Provenance;
+use crate::aws::sqs::{SqsRangeQueue, SqsRepairQueue};
 
 /// Where the public keys come from: `ListPublicKeys`, or a file of its output.
 pub enum Keys {
@@ -38,20 +40,26 @@ impl PublicKeySource for Keys {
     }
 }
 
-/// The function's adapters and settings, built once per cold start.
+/// The AWS adapters of the validator's ports.
+pub struct Aws;
+
+impl ValidatorPorts for Aws {
+    type Store = S3DigestStore;
+    type Keys = Keys;
+    type Directory = CloudTrailDirectory;
+    type Sink = CloudWatchLogsSink;
+    type Ranges = SqsRangeQueue;
+    type Records = DynamoCheckpoints;
+    type Repairs = SqsRepairQueue;
+}
+
+/// The validator over AWS.
+pub type AwsValidator = trailwatch::digest::run::Validator<Aws>;
+
+/// The function: the validator and the namespace of its metrics.
 pub struct Validator {
-    pub store: Arc<S3DigestStore>,
-    /// Keys fetched so far, for the life of the process.
-    pub keys: KeyCache<Keys>,
-    pub directory: CloudTrailDirectory,
-    pub sink: CloudWatchLogsSink,
-    pub log_group: Arc<str>,
+    pub core: AwsValidator,
     pub namespace: String,
-    /// `DIGEST_QUEUE_URL`: a range over more than one account and region is sent here, one
-    /// message per account and region; without it, every part is validated in-process.
-    pub fan_out: Option<SqsRangeQueue>,
-    /// `CHECKPOINT_TABLE_NAME`: listed log files reconciled with what the forwarder recorded.
-    pub provenance: Option<Provenance>,
 }
 
 impl Validator {
@@ -62,7 +70,7 @@ impl Validator {
         keys: Keys,
         namespace: &str,
     ) -> Self {
-        Self {
+        let core = AwsValidator {
             store: Arc::new(S3DigestStore {
                 client: clients.s3.clone(),
             }),
@@ -70,15 +78,18 @@ impl Validator {
             directory: CloudTrailDirectory::new(clients),
             sink: CloudWatchLogsSink::new(logs),
             log_group: Arc::from(log_group),
-            namespace: namespace.to_owned(),
             fan_out: None,
-            provenance: None,
+            reconciler: None,
+        };
+        Self {
+            core,
+            namespace: namespace.to_owned(),
         }
     }
 
     /// Whole-trail ranges fan out through `queue_url`.
     pub fn with_fan_out(mut self, client: aws_sdk_sqs::Client, queue_url: &str) -> Self {
-        self.fan_out = Some(SqsRangeQueue {
+        self.core.fan_out = Some(SqsRangeQueue {
             client,
             queue_url: queue_url.to_owned(),
         });
@@ -96,13 +107,32 @@ impl Validator {
             keys,
             &config.metrics_namespace,
         );
-        validator.provenance = config
+        validator.core.reconciler = config
             .reconciliation
             .as_ref()
-            .map(|reconciliation| Provenance::new(sdk, &clients, reconciliation));
+            .map(|reconciliation| reconciler(&clients, reconciliation));
         match &config.digest_queue_url {
             Some(url) => validator.with_fan_out(aws_sdk_sqs::Client::new(sdk), url),
             None => validator,
         }
     }
+}
+
+/// The reconciliation `config` describes, over the checkpoint table and the repair queue.
+pub fn reconciler(
+    clients: &Clients,
+    config: &ReconciliationConfig,
+) -> Reconciler<DynamoCheckpoints, SqsRepairQueue> {
+    let records = DynamoCheckpoints {
+        client: clients.dynamodb.clone(),
+        table_name: config.checkpoint_table.clone(),
+    };
+    let repairs = config
+        .repair_queue_url
+        .as_ref()
+        .map(|queue_url| SqsRepairQueue {
+            client: aws_sdk_sqs::Client::new(&clients.sdk),
+            queue_url: queue_url.clone(),
+        });
+    Reconciler::new(config, records, repairs)
 }

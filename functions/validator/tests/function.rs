@@ -214,12 +214,10 @@ async fn a_log_file_throttled_on_every_read_is_not_checked_and_the_delivery_retr
     let endpoint = trailwatch_test_support::proxy::start(&moto().endpoint, rule).await;
     let (direct, logs) = validator_for(&bucket, "/trailwatch/test/integrity-throttled").await;
     let through = Clients::new(&sdk_config_for(&endpoint).await);
-    let validator = validator::Validator {
-        store: Arc::new(S3DigestStore {
-            client: through.s3.clone(),
-        }),
-        ..direct
-    };
+    let mut validator = direct;
+    validator.core.store = Arc::new(S3DigestStore {
+        client: through.s3.clone(),
+    });
     let event = sqs_delivery(&bucket.name, &[&bucket.digests[2]]);
 
     // When

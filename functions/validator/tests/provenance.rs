@@ -55,7 +55,7 @@ async fn what_cloudwatch_logs_holds_is_reconciled_with_what_cloudtrail_signed_an
     trail.bucket.put_plain(&modified_after, other_content).await;
     let sqs = aws_sdk_sqs::Client::new(&sdk);
     let repair_queue = create_queue(&sqs, "provenance-repairs").await;
-    let repairs = || validator::aws::sqs::RepairQueue {
+    let repairs = || validator::aws::sqs::SqsRepairQueue {
         client: sqs.clone(),
         queue_url: repair_queue.clone(),
     };
@@ -209,7 +209,10 @@ async fn what_cloudwatch_logs_holds_is_reconciled_with_what_cloudtrail_signed_an
     let blind = reconciling(&trail, throttled_reader, 3600, Some(repairs()));
     let error = invoke(&blind, trail.range()).await.unwrap_err();
     assert!(
-        matches!(error, validator::HandlerError::Incomplete { .. }),
+        matches!(
+            error,
+            validator::HandlerError(trailwatch::digest::run::InvocationError::Incomplete { .. })
+        ),
         "{error}"
     );
     let left = sqs

@@ -39,6 +39,18 @@ pub struct ReconciliationConfig {
     pub repair_queue_url: Option<String>,
 }
 
+impl ReconciliationConfig {
+    /// The `validate-logs` command's (`--checkpoint-table`): the function's default grace, and
+    /// no repairs (the command reports; it does not change what the forwarder will do).
+    pub fn reporting_only(checkpoint_table: &str) -> Self {
+        Self {
+            checkpoint_table: checkpoint_table.to_owned(),
+            grace_seconds: default_grace_seconds(),
+            repair_queue_url: None,
+        }
+    }
+}
+
 impl ValidatorConfig {
     /// From the process environment.
     pub fn from_env() -> Result<Self, ConfigError> {
@@ -82,15 +94,23 @@ pub fn environment(name: &str) -> Option<String> {
     std::env::var(name).ok()
 }
 
+fn default_grace_seconds() -> i64 {
+    minutes_to_seconds(DEFAULT_FORWARD_GRACE_MINUTES)
+}
+
+fn minutes_to_seconds(minutes: u64) -> i64 {
+    i64::try_from(minutes.saturating_mul(60)).unwrap_or(i64::MAX)
+}
+
 fn grace_seconds(minutes: Option<String>) -> Result<i64, ConfigError> {
     let minutes = match minutes {
-        None => DEFAULT_FORWARD_GRACE_MINUTES,
+        None => return Ok(default_grace_seconds()),
         Some(text) => text.trim().parse::<u64>().map_err(|_| ConfigError {
             variable: FORWARD_GRACE_MINUTES,
             reason: format!("{text:?} is not a whole number of minutes"),
         })?,
     };
-    Ok(i64::try_from(minutes.saturating_mul(60)).unwrap_or(i64::MAX))
+    Ok(minutes_to_seconds(minutes))
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 
 pub mod chain;
 pub mod config;
+pub mod event;
 pub mod hash;
 pub mod keys;
 pub mod locate;
@@ -10,11 +11,14 @@ pub mod model;
 pub mod provenance;
 pub mod report;
 pub mod request;
+pub mod run;
 pub mod signature;
 pub mod silence;
 pub mod store;
 pub mod validate;
 pub mod verdict;
 
+#[cfg(test)]
+mod fakes;
 #[cfg(test)]
 mod tests;

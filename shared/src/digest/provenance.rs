@@ -6,8 +6,6 @@
 
 use std::fmt;
 
-use serde::Serialize;
-
 use super::report::{ForwardingCounts, ListedLogFile, Report};
 use super::store::CallError;
 use super::verdict::Status;
@@ -185,38 +183,6 @@ pub fn count(verdicts: &[ForwardingVerdict]) -> (ForwardingCounts, u64) {
     (counts, not_checked)
 }
 
-/// One reconciliation as an event of the integrity stream, beside the S3 verdicts: the line,
-/// and its parts as fields for Logs Insights.
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ForwardingEvent<'a> {
-    pub verdict: String,
-    pub status: &'static str,
-    /// Forwarded as signed (nothing to act on).
-    pub valid: bool,
-    pub subject: &'static str,
-    pub bucket: &'a str,
-    pub key: &'a str,
-    /// The S3 object's own verdict, as `status` codes it for S3 verdicts.
-    pub s3_status: &'static str,
-    pub validated: &'a str,
-}
-
-impl<'a> ForwardingEvent<'a> {
-    pub fn of(verdict: &'a ForwardingVerdict, validated: &'a str) -> Self {
-        Self {
-            verdict: verdict.to_string(),
-            status: verdict.forwarding.code(),
-            valid: matches!(verdict.forwarding, Forwarding::Forwarded(_)),
-            subject: "forwarding",
-            bucket: &verdict.bucket,
-            key: &verdict.key,
-            s3_status: verdict.s3_status.code(),
-            validated,
-        }
-    }
-}
-
 /// The notification that makes the forwarder read a file again: CloudTrail's own SNS form
 /// (`{"s3Bucket": …, "s3ObjectKey": […]}`); its checkpoint makes a repeat harmless.
 pub fn repair_message(verdict: &ForwardingVerdict) -> String {
@@ -364,23 +330,6 @@ mod tests {
             "Not forwarded\ts3://b/k\tthe checkpoint table has no record of it"
         );
         assert!(line(Forwarding::Pending, Status::Valid).starts_with("Forward pending\t"));
-    }
-
-    #[test]
-    fn a_reconciliation_event_is_its_line_and_its_parts() {
-        let verdict = ForwardingVerdict {
-            bucket: "b".into(),
-            key: "k".into(),
-            forwarding: Forwarding::Pending,
-            s3_status: Status::Valid,
-        };
-        let event = serde_json::to_value(ForwardingEvent::of(&verdict, "s3://b/d")).unwrap();
-        assert_eq!(
-            event,
-            serde_json::json!({"verdict": verdict.to_string(), "status": "forwardPending",
-                "valid": false, "subject": "forwarding", "bucket": "b", "key": "k",
-                "s3Status": "valid", "validated": "s3://b/d"})
-        );
     }
 
     #[test]

@@ -36,35 +36,7 @@ pub struct Lateness {
     pub late: bool,
 }
 
-/// A region whose digests are late, as an event of the integrity stream. Field names are the
-/// interface users' queries depend on.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct LateEvent<'a> {
-    pub verdict: String,
-    pub status: &'static str,
-    pub valid: bool,
-    pub subject: &'static str,
-    pub account: &'a str,
-    pub region: &'a str,
-    /// The newest digest's end time (ISO 8601), when one was found in the lookback.
-    pub newest_digest: Option<String>,
-}
-
 impl Lateness {
-    /// The event that says so.
-    pub fn event(&self, now: i64) -> LateEvent<'_> {
-        LateEvent {
-            verdict: self.line(now),
-            status: "late",
-            valid: false,
-            subject: "digests",
-            account: &self.trail.account_id,
-            region: &self.trail.source_region,
-            newest_digest: self.newest.map(iso_text),
-        }
-    }
-
     /// The rule: late when a digest was delivered in the lookback and none in the interval
     /// plus the margin.
     pub fn judge(trail: TrailDigests, newest: Option<i64>, now: i64) -> Self {
@@ -156,26 +128,6 @@ fn joined(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_late_region_is_one_event_with_the_fields_queries_use() {
-        let now = 1_764_072_000;
-        let late = Lateness::judge(part(), Some(now - 3 * 3600), now);
-        let event = serde_json::to_value(late.event(now)).unwrap();
-        assert_eq!(
-            event,
-            serde_json::json!({
-                "verdict": late.line(now), "status": "late", "valid": false,
-                "subject": "digests", "account": "111122223333", "region": "eu-west-1",
-                "newestDigest": "2025-11-25T09:00:00Z"
-            })
-        );
-        let none = Lateness::judge(part(), None, now);
-        assert_eq!(
-            serde_json::to_value(none.event(now)).unwrap()["newestDigest"],
-            serde_json::Value::Null
-        );
-    }
 
     fn part() -> TrailDigests {
         TrailDigests {

@@ -9,105 +9,18 @@ use flate2::read::GzDecoder;
 use std::sync::Arc;
 
 use super::chain::{ChainEvent, walk};
+use super::fakes::{MemoryRecords, MemoryStore};
 use super::locate::{Scope, TrailDigests};
 use super::signature::parse_public_key;
-use super::store::{CallError, DigestStore, FetchError, PublicKeys, StoredDigest};
+use super::store::PublicKeys;
 use super::validate::validate_range;
 use super::verdict::{Status, Subject};
-use crate::generate::signed::{SignedObject, SignedTrail};
+use crate::generate::signed::SignedTrail;
 
 const BUCKET: &str = "trail-bucket";
 /// 2026-11-24T00:00:00Z
 const T0: i64 = 1_795_478_400;
 const HOUR: i64 = 3600;
-
-/// An object's gzip body and its S3 user metadata.
-type Stored = (Vec<u8>, Vec<(String, String)>);
-
-#[derive(Default, Clone)]
-struct MemoryStore {
-    objects: BTreeMap<String, Stored>,
-    /// Keys whose reads fail, as a throttled GetObject does.
-    unreadable: std::collections::BTreeSet<String>,
-}
-
-impl MemoryStore {
-    fn put(&mut self, object: &SignedObject) {
-        self.objects.insert(
-            object.key.clone(),
-            (object.body.clone(), object.metadata.clone()),
-        );
-    }
-}
-
-impl DigestStore for MemoryStore {
-    async fn list_keys(
-        &self,
-        _bucket: &str,
-        list_prefix: &str,
-        start_after: &str,
-    ) -> Result<Vec<String>, CallError> {
-        Ok(self
-            .objects
-            .keys()
-            .filter(|k| k.starts_with(list_prefix) && k.as_str() > start_after)
-            .cloned()
-            .collect())
-    }
-
-    async fn list_folders(
-        &self,
-        _bucket: &str,
-        list_prefix: &str,
-    ) -> Result<Vec<String>, CallError> {
-        let mut folders: Vec<String> = self
-            .objects
-            .keys()
-            .filter_map(|k| {
-                let rest = k.strip_prefix(list_prefix)?;
-                let end = rest.find('/')?;
-                Some(format!("{list_prefix}{}", &rest[..=end]))
-            })
-            .collect();
-        folders.dedup();
-        Ok(folders)
-    }
-
-    async fn fetch_digest(&self, _bucket: &str, key: &str) -> Result<StoredDigest, FetchError> {
-        let (body, metadata) = self.objects.get(key).ok_or(FetchError::NotFound)?;
-        let mut inflated = Vec::new();
-        GzDecoder::new(&body[..])
-            .read_to_end(&mut inflated)
-            .map_err(|_| FetchError::Corrupt)?;
-        let meta = |name: &str| {
-            metadata
-                .iter()
-                .find(|(k, _)| k == name)
-                .map(|(_, v)| v.clone())
-        };
-        Ok(StoredDigest {
-            inflated,
-            signature: meta("signature"),
-            signature_algorithm: meta("signature-algorithm"),
-            backfill_generation_timestamp: meta("backfill-generation-timestamp"),
-        })
-    }
-
-    async fn open_log_file(
-        &self,
-        _bucket: &str,
-        key: &str,
-    ) -> Result<Box<dyn Read + Send>, FetchError> {
-        if self.unreadable.contains(key) {
-            return Err(FetchError::Failed(CallError::transient(
-                "GetObject",
-                "SlowDown",
-            )));
-        }
-        let (body, _) = self.objects.get(key).ok_or(FetchError::NotFound)?;
-        Ok(Box::new(std::io::Cursor::new(body.clone())))
-    }
-}
 
 fn trail() -> &'static SignedTrail {
     static TRAIL: OnceLock<SignedTrail> = OnceLock::new();
@@ -516,33 +429,6 @@ fn aggregated_events_files_are_never_called_unlisted() {
         statuses.contains(&(planted, Status::Unreferenced)),
         "{statuses:?}"
     );
-}
-
-/// The forwarder's table in memory: ledgers by key, or a table that cannot be read.
-struct MemoryRecords {
-    ledgers: BTreeMap<String, super::provenance::Recorded>,
-    unreadable: bool,
-}
-
-impl super::provenance::ForwardRecords for MemoryRecords {
-    async fn ledgers(
-        &self,
-        objects: &[(&str, &str)],
-    ) -> Result<Vec<super::provenance::Recorded>, CallError> {
-        if self.unreadable {
-            return Err(CallError::transient(
-                "BatchGetItem",
-                "ProvisionedThroughputExceededException",
-            ));
-        }
-        Ok(objects
-            .iter()
-            .map(|(_, key)| {
-                let found = self.ledgers.get(*key).cloned();
-                found.unwrap_or(super::provenance::Recorded::Nothing)
-            })
-            .collect())
-    }
 }
 
 #[test]

@@ -12,7 +12,6 @@ use super::chain::{ChainEvent, walk, walk_backfill};
 use super::hash::{LogHashError, hash_log_file};
 use super::keys::KeyCache;
 use super::locate::{Located, Scope, TrailPart, locate, trail_of_digest};
-use super::provenance::ForwardingVerdict;
 use super::report::{Gap, ListedLogFile, Report};
 use super::request::{RequestError, ResolvedRange, ValidationError};
 use super::store::{CallError, DigestStore, PublicKeySource, PublicKeys, TrailDirectory};
@@ -30,8 +29,6 @@ pub struct Validated {
     /// What was validated, in words: the digest's S3 URL, or the trail and range.
     pub what: String,
     pub report: Report,
-    /// With the checkpoint table: each listed log file reconciled with what was forwarded.
-    pub forwarding: Vec<ForwardingVerdict>,
 }
 
 /// Validates a range of one region's digests, as `aws cloudtrail validate-logs` does: the
@@ -93,7 +90,6 @@ where
         scope,
         what,
         report,
-        forwarding: Vec::new(),
     })
 }
 
@@ -125,7 +121,6 @@ where
         scope,
         what: format!("s3://{bucket}/{digest_key}"),
         report,
-        forwarding: Vec::new(),
     })
 }
 

@@ -131,34 +131,6 @@ pub struct Verdict {
     pub status: Status,
 }
 
-/// One verdict as an event of the integrity stream: the AWS CLI's line, and its parts as fields
-/// for Logs Insights. Field names are the interface users' queries depend on.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct VerdictEvent<'a> {
-    pub verdict: String,
-    pub status: &'static str,
-    pub valid: bool,
-    pub subject: Subject,
-    pub bucket: &'a str,
-    pub key: &'a str,
-    /// What the check covered, in words: the digest's S3 URL, or the trail and range.
-    pub validated: &'a str,
-}
-
-impl<'a> VerdictEvent<'a> {
-    pub fn of(verdict: &'a Verdict, validated: &'a str) -> Self {
-        Self {
-            verdict: verdict.to_string(),
-            status: verdict.status.code(),
-            valid: verdict.status.is_valid(),
-            subject: verdict.subject,
-            bucket: &verdict.bucket,
-            key: &verdict.key,
-            validated,
-        }
-    }
-}
-
 impl fmt::Display for Verdict {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let subject = match self.subject {
@@ -178,25 +150,6 @@ impl fmt::Display for Verdict {
 mod tests {
     use super::*;
     use crate::ports::CallError;
-
-    #[test]
-    fn a_verdict_event_is_the_cli_line_and_its_parts_in_this_order() {
-        let verdict = Verdict {
-            subject: Subject::Log,
-            bucket: "b".into(),
-            key: "AWSLogs/1/CloudTrail/k.json.gz".into(),
-            status: Status::HashMismatch,
-        };
-        let event = VerdictEvent::of(&verdict, "s3://b/d.json.gz");
-        assert_eq!(
-            serde_json::to_string(&event).unwrap(),
-            format!(
-                "{{\"verdict\":{:?},\"status\":\"{}\",\"valid\":false,\"subject\":\"log\",\"bucket\":\"b\",\"key\":\"AWSLogs/1/CloudTrail/k.json.gz\",\"validated\":\"s3://b/d.json.gz\"}}",
-                verdict.to_string(),
-                Status::HashMismatch.code()
-            )
-        );
-    }
 
     #[test]
     fn a_file_that_could_not_be_read_is_invalid_only_for_what_its_read_proved() {

@@ -16,7 +16,7 @@ mod tally;
 #[cfg(test)]
 mod checkpoint_tests;
 #[cfg(test)]
-mod fakes;
+pub(crate) mod fakes;
 #[cfg(test)]
 mod tests;
 

@@ -111,42 +111,75 @@ pub fn sqs_receipts(payload: &Value) -> Vec<SqsReceipt> {
 
 /// Recognises the payload of an invocation.
 pub fn parse_invocation(payload: &Value) -> Result<Invocation, UnrecognisedPayload> {
-    if let Some(records) = payload.get("Records").and_then(Value::as_array) {
-        let source = records
-            .first()
-            .and_then(|r| r.get("eventSource").or_else(|| r.get("EventSource")));
-        if source.and_then(Value::as_str) == Some("aws:sqs") {
-            return Ok(Invocation::Sqs(records.iter().map(sqs_message).collect()));
-        }
-    }
-    match parse_content(payload, 0) {
-        Some(content) => Ok(Invocation::Direct(Message {
-            id: None,
-            content,
-            body: None,
-        })),
-        None => Err(UnrecognisedPayload(describe_shape(payload))),
+    match sqs_batch(payload) {
+        Some(records) => Ok(Invocation::Sqs(
+            records.into_iter().map(SqsRecord::message).collect(),
+        )),
+        None => direct_message(payload).map(Invocation::Direct),
     }
 }
 
-fn sqs_message(record: &Value) -> Message {
-    let id = record
-        .get("messageId")
-        .and_then(Value::as_str)
-        .map(str::to_owned);
-    let body = record.get("body").and_then(Value::as_str);
-    let content = match body {
-        None => Err(MessageError::NoBody),
-        Some(body) => match serde_json::from_str::<Value>(body) {
-            Err(e) => Err(MessageError::BodyNotJson(e.to_string())),
-            Ok(inner) => parse_content(&inner, 1)
-                .unwrap_or_else(|| Err(MessageError::UnknownBody(describe_shape(&inner)))),
-        },
-    };
-    Message {
-        id,
-        content,
-        body: body.map(str::to_owned),
+/// One SQS record, its body parsed once: a reader that knows other bodies (the validator's
+/// range requests) looks at `parsed` first and hands the rest to [`SqsRecord::message`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct SqsRecord {
+    pub id: Option<String>,
+    pub body: Option<String>,
+    /// The body as JSON, or why it is not.
+    pub parsed: Option<Result<Value, String>>,
+}
+
+impl SqsRecord {
+    pub fn read(record: &Value) -> Self {
+        let id = record
+            .get("messageId")
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        let body = record.get("body").and_then(Value::as_str);
+        let parsed =
+            body.map(|body| serde_json::from_str::<Value>(body).map_err(|e| e.to_string()));
+        Self {
+            id,
+            body: body.map(str::to_owned),
+            parsed,
+        }
+    }
+
+    /// What the body names, as the forwarder's triggers read it.
+    pub fn message(self) -> Message {
+        let content = match &self.parsed {
+            None => Err(MessageError::NoBody),
+            Some(Err(error)) => Err(MessageError::BodyNotJson(error.clone())),
+            Some(Ok(inner)) => parse_content(inner, 1)
+                .unwrap_or_else(|| Err(MessageError::UnknownBody(describe_shape(inner)))),
+        };
+        Message {
+            id: self.id,
+            content,
+            body: self.body,
+        }
+    }
+}
+
+/// The records of an SQS batch, each read once; `None` for any other payload.
+pub fn sqs_batch(payload: &Value) -> Option<Vec<SqsRecord>> {
+    let records = payload.get("Records").and_then(Value::as_array)?;
+    let source = records
+        .first()
+        .and_then(|r| r.get("eventSource").or_else(|| r.get("EventSource")));
+    (source.and_then(Value::as_str) == Some("aws:sqs"))
+        .then(|| records.iter().map(SqsRecord::read).collect())
+}
+
+/// A payload that is not an SQS batch: one message, reported as a whole.
+pub fn direct_message(payload: &Value) -> Result<Message, UnrecognisedPayload> {
+    match parse_content(payload, 0) {
+        Some(content) => Ok(Message {
+            id: None,
+            content,
+            body: None,
+        }),
+        None => Err(UnrecognisedPayload(describe_shape(payload))),
     }
 }
 

@@ -5,6 +5,7 @@
 
 use trailwatch::aws::sqs::send_batches;
 use trailwatch::digest::request::RangeRequest;
+use trailwatch::digest::run::{RangeQueue, RepairQueue};
 use trailwatch::ports::CallError;
 
 pub struct SqsRangeQueue {
@@ -12,10 +13,10 @@ pub struct SqsRangeQueue {
     pub queue_url: String,
 }
 
-impl SqsRangeQueue {
-    /// Sends each request as `{"validateRange": …}`; a part validated twice (the schedule ran
-    /// again after a failed send) only writes its verdicts twice.
-    pub async fn send(&self, requests: &[RangeRequest]) -> Result<usize, CallError> {
+/// Sends each request as `{"validateRange": …}`; a part validated twice (the schedule ran
+/// again after a failed send) only writes its verdicts twice.
+impl RangeQueue for SqsRangeQueue {
+    async fn send(&self, requests: &[RangeRequest]) -> Result<usize, CallError> {
         let bodies: Vec<String> = requests
             .iter()
             .map(|request| serde_json::json!({ "validateRange": request }).to_string())
@@ -25,15 +26,15 @@ impl SqsRangeQueue {
 }
 
 /// The forwarder's delivery queue, to which a file not forwarded is notified again.
-pub struct RepairQueue {
+pub struct SqsRepairQueue {
     pub client: aws_sdk_sqs::Client,
     pub queue_url: String,
 }
 
-impl RepairQueue {
-    /// Sends each body (a CloudTrail-style notification); the forwarder's checkpoint makes a
-    /// repeat harmless.
-    pub async fn send(&self, bodies: &[String]) -> Result<usize, CallError> {
+/// Sends each body (a CloudTrail-style notification); the forwarder's checkpoint makes a
+/// repeat harmless.
+impl RepairQueue for SqsRepairQueue {
+    async fn send(&self, bodies: &[String]) -> Result<usize, CallError> {
         send_batches(&self.client, &self.queue_url, bodies, "repairs").await
     }
 }

@@ -415,10 +415,10 @@ pub fn reconciling(
     trail: &OrganizationTrail,
     records: trailwatch::aws::checkpoints::DynamoCheckpoints,
     grace_seconds: i64,
-    repairs: Option<validator::aws::sqs::RepairQueue>,
+    repairs: Option<validator::aws::sqs::SqsRepairQueue>,
 ) -> validator::Validator {
     let mut validator = trail.validator();
-    validator.provenance = Some(validator::provenance::Provenance {
+    validator.core.reconciler = Some(trailwatch::digest::run::Reconciler {
         records,
         grace_seconds,
         repairs,

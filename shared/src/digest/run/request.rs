@@ -3,8 +3,11 @@
 //! in any envelope the forwarder's triggers know (S3, SNS, SQS, EventBridge).
 
 use serde_json::Value;
-use trailwatch::digest::request::RangeRequest;
-use trailwatch::trigger::{Invocation, MessageContent, UnrecognisedPayload, parse_invocation};
+
+use crate::digest::request::RangeRequest;
+use crate::trigger::{
+    Message, MessageContent, SqsRecord, UnrecognisedPayload, direct_message, sqs_batch,
+};
 
 /// One invocation's work.
 #[derive(Debug, Clone, PartialEq)]
@@ -57,26 +60,24 @@ impl Request {
             return Ok(Request::ValidateRange(range(VALIDATE_RANGE, value)?));
         }
         // An SQS batch may mix the fan-out's ranges with digest notifications: each body is
-        // read once, a range here and anything else by the trigger parser.
+        // parsed once, and read as a range or as the forwarder's triggers read it.
+        let Some(records) = sqs_batch(payload) else {
+            let (objects, unreadable) = delivered_objects(vec![direct_message(payload)?]);
+            return Ok(Request::Delivered {
+                ranges: Vec::new(),
+                objects,
+                unreadable,
+            });
+        };
         let mut ranges = Vec::new();
-        let mut others = Vec::new();
-        for record in sqs_records(payload) {
-            let body = record.get("body").and_then(Value::as_str);
-            let queued = body
-                .and_then(|body| serde_json::from_str::<Value>(body).ok())
-                .and_then(|mut body| body.get_mut(VALIDATE_RANGE).map(Value::take));
-            match queued {
-                Some(value) => ranges.push(range(VALIDATE_RANGE, &value)?),
-                None => others.push(record.clone()),
+        let mut messages = Vec::new();
+        for record in records {
+            match queued_range(&record) {
+                Some(value) => ranges.push(range(VALIDATE_RANGE, value)?),
+                None => messages.push(record.message()),
             }
         }
-        let (objects, unreadable) = if ranges.is_empty() {
-            delivered_objects(payload)?
-        } else if others.is_empty() {
-            (Vec::new(), Vec::new())
-        } else {
-            delivered_objects(&serde_json::json!({ "Records": others }))?
-        };
+        let (objects, unreadable) = delivered_objects(messages);
         Ok(Request::Delivered {
             ranges,
             objects,
@@ -85,28 +86,20 @@ impl Request {
     }
 }
 
+/// The fan-out's `{"validateRange": …}` body of an SQS record.
+fn queued_range(record: &SqsRecord) -> Option<&Value> {
+    match &record.parsed {
+        Some(Ok(body)) => body.get(VALIDATE_RANGE),
+        _ => None,
+    }
+}
+
 fn range(field: &'static str, value: &Value) -> Result<RangeRequest, RequestError> {
     serde_json::from_value(value.clone()).map_err(|source| RequestError::Range { field, source })
 }
 
-/// The records of an SQS batch; none for any other payload.
-fn sqs_records(payload: &Value) -> &[Value] {
-    let records = payload.get("Records").and_then(Value::as_array);
-    let records = records.map_or(&[][..], Vec::as_slice);
-    let from_sqs = records
-        .first()
-        .and_then(|r| r.get("eventSource"))
-        .and_then(Value::as_str)
-        == Some("aws:sqs");
-    if from_sqs { records } else { &[] }
-}
-
-/// The objects a notification names, in any envelope, and what names none.
-fn delivered_objects(payload: &Value) -> Result<Delivered, UnrecognisedPayload> {
-    let messages = match parse_invocation(payload)? {
-        Invocation::Direct(message) => vec![message],
-        Invocation::Sqs(messages) => messages,
-    };
+/// The objects the messages name, in any envelope, and what names none.
+fn delivered_objects(messages: Vec<Message>) -> Delivered {
     let mut objects = Vec::new();
     let mut unreadable = Vec::new();
     for message in messages {
@@ -133,7 +126,7 @@ fn delivered_objects(payload: &Value) -> Result<Delivered, UnrecognisedPayload> 
             }
         }
     }
-    Ok((objects, unreadable))
+    (objects, unreadable)
 }
 
 /// The (bucket, key) pairs named, and what names nothing.

@@ -1,0 +1,202 @@
+//! The validator's invocation over its ports, as the forwarder's pipeline is: read what the
+//! payload asks ([`request`]), validate (each delivered digest, a range in-process or fanned
+//! out, or the newest digest of every region for lateness), reconcile each validation with the
+//! forwarder's table ([`reconcile`]), write one event per verdict ([`write`]), and build the
+//! [`outcome`] whole, from which the handler reads its answer and metrics.
+
+pub mod metrics;
+pub mod outcome;
+pub mod ports;
+pub mod reconcile;
+pub mod request;
+pub mod write;
+
+#[cfg(test)]
+mod tests;
+
+use std::sync::Arc;
+
+use serde_json::Value;
+
+pub use outcome::{Checked, InvocationError, Outcome};
+pub use ports::{RangeQueue, RepairQueue};
+pub use reconcile::{Reconciled, Reconciler};
+pub use request::{Request, RequestError, Unreadable};
+
+use super::keys::KeyCache;
+use super::locate::{locate, part_request, trail_of_digest, trail_parts};
+use super::provenance::ForwardRecords;
+use super::request::{RangeRequest, ValidationError};
+use super::silence::{Lateness, check_lateness};
+use super::store::{DigestStore, PublicKeySource, TrailDirectory};
+use super::validate::{Validated, validate_delivered_digest, validate_part};
+use crate::ports::LogSink;
+
+/// The adapters a validator works through: AWS in the function, memory in tests.
+pub trait ValidatorPorts: 'static {
+    type Store: DigestStore;
+    type Keys: PublicKeySource;
+    type Directory: TrailDirectory;
+    type Sink: LogSink;
+    type Ranges: RangeQueue;
+    type Records: ForwardRecords + Send + Sync;
+    type Repairs: RepairQueue;
+}
+
+/// The validator over its ports, built once per cold start.
+pub struct Validator<P: ValidatorPorts> {
+    pub store: Arc<P::Store>,
+    /// Keys fetched so far, for the life of the process.
+    pub keys: KeyCache<P::Keys>,
+    pub directory: P::Directory,
+    pub sink: P::Sink,
+    /// The integrity group, where every verdict is written.
+    pub log_group: Arc<str>,
+    /// `DIGEST_QUEUE_URL`: a range over more than one account and region is sent here, one
+    /// message per account and region; without it, every part is validated in-process.
+    pub fan_out: Option<P::Ranges>,
+    /// `CHECKPOINT_TABLE_NAME`: listed log files reconciled with what the forwarder recorded.
+    pub reconciler: Option<Reconciler<P::Records, P::Repairs>>,
+}
+
+/// What the checks found before reconciliation.
+#[derive(Default)]
+struct Work {
+    validated: Vec<Validated>,
+    lateness: Vec<Lateness>,
+    fanned_out: usize,
+    unreadable: usize,
+    errors: Vec<ValidationError>,
+}
+
+impl<P: ValidatorPorts> Validator<P> {
+    /// Runs one invocation: checks what `payload` asks, reconciles, writes every verdict to
+    /// the integrity group, and returns what was found.
+    pub async fn handle(&self, payload: &Value, now: i64) -> Result<Outcome, InvocationError> {
+        let work = self.run(Request::from_payload(payload)?, now).await;
+        let mut checked = Vec::with_capacity(work.validated.len());
+        for validated in work.validated {
+            let reconciled = match &self.reconciler {
+                Some(reconciler) => Some(reconciler.reconcile(&validated.report, now).await),
+                None => None,
+            };
+            checked.push(Checked {
+                validated,
+                reconciled,
+            });
+        }
+        let outcome = Outcome {
+            checked,
+            lateness: work.lateness,
+            fanned_out: work.fanned_out,
+            unreadable: work.unreadable,
+            errors: work.errors,
+        };
+        write::write_events(&self.sink, &self.log_group, &outcome, now)
+            .await
+            .map_err(InvocationError::Verdicts)?;
+        Ok(outcome)
+    }
+
+    /// Does what the request asks: `checkDigestsLate`; a `validateRange` (from the schedule,
+    /// or in an SQS message of the fan-out); or each delivered digest.
+    async fn run(&self, request: Request, now: i64) -> Work {
+        let mut work = Work::default();
+        match request {
+            Request::CheckDigestsLate(request) => {
+                match self.check_digests_late(&request, now).await {
+                    Ok(lateness) => work.lateness = lateness,
+                    Err(error) => work.errors.push(error),
+                }
+            }
+            Request::ValidateRange(request) => self.validate_range(&request, now, &mut work).await,
+            Request::Delivered {
+                ranges,
+                objects,
+                unreadable,
+            } => {
+                log_unreadable(&unreadable);
+                work.unreadable = unreadable.len();
+                for request in ranges {
+                    self.validate_range(&request, now, &mut work).await;
+                }
+                for (bucket, key) in objects {
+                    self.validate_digest(&bucket, &key, &mut work).await;
+                }
+            }
+        }
+        work
+    }
+
+    /// One delivered object: validated when it is a digest, else skipped.
+    async fn validate_digest(&self, bucket: &str, key: &str, work: &mut Work) {
+        if trail_of_digest(key).is_none() {
+            tracing::info!(%bucket, %key, "not a digest file: skipped");
+            return;
+        }
+        let store = Arc::clone(&self.store);
+        match validate_delivered_digest(store, &self.keys, bucket, key).await {
+            Ok(validated) => work.validated.push(validated),
+            Err(error) => work.errors.push(error),
+        }
+    }
+
+    async fn validate_range(&self, request: &RangeRequest, now: i64, work: &mut Work) {
+        if let Err(error) = self.validate_whole_range(request, now, work).await {
+            work.errors.push(error);
+        }
+    }
+
+    /// Validates every account and region the range covers: in-process, or, with a fan-out
+    /// queue and more than one part, one message per part.
+    async fn validate_whole_range(
+        &self,
+        request: &RangeRequest,
+        now: i64,
+        work: &mut Work,
+    ) -> Result<(), ValidationError> {
+        let range = request.resolve(now)?;
+        let located = locate(&self.directory, &range).await?;
+        let parts = trail_parts(&*self.store, &located, &range).await?;
+        if let (Some(queue), true) = (&self.fan_out, parts.len() > 1) {
+            let requests: Vec<RangeRequest> = parts
+                .iter()
+                .map(|part| part_request(&range, &located, part))
+                .collect();
+            work.fanned_out += queue.send(&requests).await?;
+            return Ok(());
+        }
+        for part in parts {
+            let store = Arc::clone(&self.store);
+            match validate_part(store, &self.keys, &range, &located, &part).await {
+                Ok(validated) => work.validated.push(validated),
+                Err(error) => work.errors.push(error),
+            }
+        }
+        Ok(())
+    }
+
+    /// The newest digest of every account and region of the trail, judged for lateness.
+    async fn check_digests_late(
+        &self,
+        request: &RangeRequest,
+        now: i64,
+    ) -> Result<Vec<Lateness>, ValidationError> {
+        let range = request.resolve_now(now)?;
+        let located = locate(&self.directory, &range).await?;
+        let parts = trail_parts(&*self.store, &located, &range).await?;
+        let store = Arc::clone(&self.store);
+        Ok(check_lateness(store, &located, &range, parts, now).await?)
+    }
+}
+
+/// Every message that named nothing to validate, logged with its id and reason.
+fn log_unreadable(unreadable: &[Unreadable]) {
+    for dropped in unreadable {
+        let message_id = dropped
+            .message_id
+            .as_deref()
+            .unwrap_or("(direct invocation)");
+        tracing::warn!(message_id, reason = %dropped.reason, "the message names no object to validate: acknowledged, not read");
+    }
+}

@@ -1,0 +1,23 @@
+//! The queues the validator sends to: its own digest queue for a range's fan-out, and the
+//! forwarder's delivery queue for repairs. SQS in production, memory in tests.
+
+use std::future::Future;
+
+use crate::digest::request::RangeRequest;
+use crate::ports::CallError;
+
+/// Where a range over several accounts and regions is sent, one request per account and
+/// region, to be validated by as many invocations.
+pub trait RangeQueue: Send + Sync + 'static {
+    /// Sends each request; how many were sent.
+    fn send(
+        &self,
+        requests: &[RangeRequest],
+    ) -> impl Future<Output = Result<usize, CallError>> + Send;
+}
+
+/// Where a log file found not forwarded is notified to the forwarder again.
+pub trait RepairQueue: Send + Sync + 'static {
+    /// Sends each notification body; how many were sent.
+    fn send(&self, bodies: &[String]) -> impl Future<Output = Result<usize, CallError>> + Send;
+}
