@@ -29,11 +29,9 @@ pub struct BackfillRequest {
     pub accounts: Vec<String>,
     /// Only these regions (all when empty).
     pub regions: Vec<String>,
-    /// Insights files too (`CloudTrail-Insight/`): when a route can select Insights events.
-    pub insights: bool,
-    /// Aggregated-events files too (`CloudTrail-Aggregated/`): when a route can select
-    /// Aggregated events.
-    pub aggregated: bool,
+    /// The kinds of file listed, each in its own folder: those the routes read
+    /// (`Routes::kinds_read`).
+    pub kinds: Vec<FileKind>,
 }
 
 /// Why a backfill cannot start.
@@ -166,19 +164,12 @@ pub async fn plan_backfill<L: ObjectListing>(
     }
     let wanted = |list: &[String], name: &str| list.is_empty() || list.iter().any(|w| w == name);
     accounts.retain(|folder| folder_name(folder).is_some_and(|a| wanted(&request.accounts, a)));
-    let mut kinds = vec!["CloudTrail"];
-    if request.insights {
-        kinds.push("CloudTrail-Insight");
-    }
-    if request.aggregated {
-        kinds.push("CloudTrail-Aggregated");
-    }
     let mut plan = BackfillPlan::default();
     let mut day_folders = Vec::new();
     for account in &accounts {
-        for kind in &kinds {
+        for kind in &request.kinds {
             for region in listing
-                .list_folders(bucket, &format!("{account}{kind}/"))
+                .list_folders(bucket, &format!("{account}{}/", kind.folder()))
                 .await?
             {
                 let Some(name) = folder_name(&region) else {
@@ -236,7 +227,7 @@ async fn list_all<L: ObjectListing>(
         while running.len() < LISTINGS_AT_ONCE {
             let Some(folder) = folders.next() else { break };
             let (listing, bucket) = (Arc::clone(&listing), bucket.to_owned());
-            running.spawn(async move { listing.list_objects(&bucket, &folder).await });
+            running.spawn(async move { listing.list_objects(&bucket, &folder, "").await });
         }
         match running.join_next().await {
             Some(Ok(listed)) => found.extend(listed?),
@@ -275,11 +266,12 @@ mod tests {
             &self,
             _: &str,
             prefix: &str,
+            start_after: &str,
         ) -> Result<Vec<ListedObject>, CallError> {
             Ok(self
                 .0
                 .iter()
-                .filter(|(k, _)| k.starts_with(prefix))
+                .filter(|(k, _)| k.starts_with(prefix) && k.as_str() > start_after)
                 .map(|(key, size)| ListedObject {
                     key: key.clone(),
                     size: *size,
@@ -321,6 +313,7 @@ mod tests {
             bucket: "b".into(),
             start: T0,
             end: T0 + 2 * 86_400,
+            kinds: vec![FileKind::Log],
             ..BackfillRequest::default()
         }
     }
@@ -400,7 +393,7 @@ mod tests {
             .unwrap();
         assert_eq!(without.objects.len(), 3);
         let mut with = request();
-        with.aggregated = true;
+        with.kinds.push(FileKind::Aggregated);
         let plan = plan_backfill(Arc::clone(&listing), &with, T0 + 3 * 86_400)
             .await
             .unwrap();

@@ -120,7 +120,8 @@ pub struct ListedObject {
     pub size: u64,
 }
 
-/// Listing a bucket's folders and objects: how a backfill finds a trail's files.
+/// Listing a bucket's folders and objects: how a backfill finds a trail's files, and how the
+/// validator finds digests, the accounts and regions of a trail, and unlisted log files.
 pub trait ObjectListing: Send + Sync + 'static {
     /// The folders directly under `prefix`, each ending in `/`.
     fn list_folders(
@@ -128,11 +129,12 @@ pub trait ObjectListing: Send + Sync + 'static {
         bucket: &str,
         prefix: &str,
     ) -> impl Future<Output = Result<Vec<String>, CallError>> + Send;
-    /// The objects under `prefix`, ascending.
+    /// The objects under `prefix` whose keys sort after `start_after` (all: `""`), ascending.
     fn list_objects(
         &self,
         bucket: &str,
         prefix: &str,
+        start_after: &str,
     ) -> impl Future<Output = Result<Vec<ListedObject>, CallError>> + Send;
 }
 

@@ -11,7 +11,7 @@ use crate::logs::{
     StreamTemplateError, validate_log_group_name,
 };
 use crate::selector::{SelectorError, SelectorSet, Selectors};
-use crate::trail::{EventCategory, RecordFields};
+use crate::trail::{EventCategory, FileKind, RecordFields};
 
 /// One route, ready to evaluate.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -152,6 +152,26 @@ impl Routes {
             .any(|route| route.selectors.may_select(category))
     }
 
+    /// Whether files of `kind` are read: log files always; Insights and aggregated-events
+    /// files only when a route may select their events; digests and anything else never. The
+    /// one rule the forwarder's classify step and the backfill's listing both follow.
+    pub fn reads(&self, kind: FileKind) -> bool {
+        match kind {
+            FileKind::Log => true,
+            FileKind::Insight => self.may_select(EventCategory::Insight),
+            FileKind::Aggregated => self.may_select(EventCategory::Aggregated),
+            FileKind::Digest | FileKind::BackfillDigest | FileKind::Other => false,
+        }
+    }
+
+    /// The kinds of file read, in the order of [`FileKind::FORWARDABLE`].
+    pub fn kinds_read(&self) -> Vec<FileKind> {
+        FileKind::FORWARDABLE
+            .into_iter()
+            .filter(|kind| self.reads(*kind))
+            .collect()
+    }
+
     /// Gives `class` to every route that names none.
     pub fn with_default_class(mut self, class: LogGroupClass) -> Self {
         for route in &mut self.routes {
@@ -203,6 +223,35 @@ impl Routes {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn log_files_are_always_read_and_insights_or_aggregated_files_when_a_route_may_select_them() {
+        let only = |category: &str| {
+            Routes::single(
+                "/g",
+                Selectors::from_json(&format!(
+                    r#"[{{"FieldSelectors": [{{"Field": "eventCategory", "Equals": ["{category}"]}}]}}]"#
+                ))
+                .unwrap(),
+            )
+        };
+        assert_eq!(
+            only("Management").kinds_read(),
+            [FileKind::Log],
+            "no Insights or aggregated files for management events"
+        );
+        assert_eq!(
+            only("Insight").kinds_read(),
+            [FileKind::Log, FileKind::Insight]
+        );
+        assert_eq!(
+            only("Aggregated").kinds_read(),
+            [FileKind::Log, FileKind::Aggregated]
+        );
+        for kind in [FileKind::Digest, FileKind::BackfillDigest, FileKind::Other] {
+            assert!(!Routes::single("/g", Selectors::All).reads(kind), "{kind}");
+        }
+    }
 
     /// The shipped sample: management, S3/Lambda data and Insights events to three groups.
     const THREE_ROUTES: &str = include_str!("../../events/config/routes-three-groups.json");

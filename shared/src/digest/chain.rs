@@ -8,7 +8,7 @@
 use super::locate::Scope;
 use super::model::{Digest, DigestHeader};
 use super::signature::verify;
-use super::store::{CallError, DigestStore, PublicKeys, StoredDigest};
+use super::store::{CallError, DigestStore, PublicKeys, StoredDigest, list_keys};
 use super::verdict::{Status, Subject, Verdict};
 use crate::clock::iso_seconds;
 use crate::trail::{FileKind, TrailKey, date_folder, key_time};
@@ -232,7 +232,7 @@ async fn list_in_range<S: DigestStore>(
     let list_prefix = trail.list_prefix();
     // Keys sort by date folder, so listing can start at the start date's folder.
     let start_after = format!("{list_prefix}{}", date_folder(start - 60));
-    let keys = store.list_keys(bucket, &list_prefix, &start_after).await?;
+    let keys = list_keys(store, bucket, &list_prefix, &start_after).await?;
     Ok(keys
         .into_iter()
         .filter(|key| trail.owns_kind(key, kind))

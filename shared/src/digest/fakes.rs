@@ -16,6 +16,7 @@ use super::store::{
     TrailLocation,
 };
 use crate::generate::signed::SignedObject;
+use crate::ports::{ListedObject, ObjectListing};
 
 /// An object's gzip body and its S3 user metadata.
 pub type Stored = (Vec<u8>, Vec<(String, String)>);
@@ -36,18 +37,21 @@ impl MemoryStore {
     }
 }
 
-impl DigestStore for MemoryStore {
-    async fn list_keys(
+impl ObjectListing for MemoryStore {
+    async fn list_objects(
         &self,
         _bucket: &str,
         list_prefix: &str,
         start_after: &str,
-    ) -> Result<Vec<String>, CallError> {
+    ) -> Result<Vec<ListedObject>, CallError> {
         Ok(self
             .objects
-            .keys()
-            .filter(|k| k.starts_with(list_prefix) && k.as_str() > start_after)
-            .cloned()
+            .iter()
+            .filter(|(k, _)| k.starts_with(list_prefix) && k.as_str() > start_after)
+            .map(|(key, (body, _))| ListedObject {
+                key: key.clone(),
+                size: body.len() as u64,
+            })
             .collect())
     }
 
@@ -68,7 +72,9 @@ impl DigestStore for MemoryStore {
         folders.dedup();
         Ok(folders)
     }
+}
 
+impl DigestStore for MemoryStore {
     async fn fetch_digest(&self, _bucket: &str, key: &str) -> Result<StoredDigest, FetchError> {
         let (body, metadata) = self.objects.get(key).ok_or(FetchError::NotFound)?;
         let mut inflated = Vec::new();

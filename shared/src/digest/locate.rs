@@ -21,12 +21,20 @@ pub struct TrailDigests {
 impl TrailDigests {
     /// `[prefix/]AWSLogs/[o-id/]<account>/CloudTrail-Digest/<region>/`
     pub fn list_prefix(&self) -> String {
-        let mut prefix = accounts_folder(self.prefix.as_deref(), self.organization_id.as_deref());
-        prefix.push_str(&format!(
-            "{}/CloudTrail-Digest/{}/",
-            self.account_id, self.source_region
+        self.folder(FileKind::Digest)
+    }
+
+    /// The folder of this account's and region's files of `kind`:
+    /// `[prefix/]AWSLogs/[o-id/]<account>/<kind's folder>/<region>/`.
+    pub fn folder(&self, kind: FileKind) -> String {
+        let mut folder = accounts_folder(self.prefix.as_deref(), self.organization_id.as_deref());
+        folder.push_str(&format!(
+            "{}/{}/{}/",
+            self.account_id,
+            kind.folder(),
+            self.source_region
         ));
-        prefix
+        folder
     }
 
     /// Whether a key is a (non-backfill) digest of this trail and region.
@@ -150,7 +158,7 @@ pub async fn trail_parts<S: DigestStore>(
             None => store
                 .list_folders(
                     &located.bucket,
-                    &format!("{base}{account_id}/CloudTrail-Digest/"),
+                    &format!("{base}{account_id}/{}/", FileKind::Digest.folder()),
                 )
                 .await?
                 .iter()

@@ -11,7 +11,7 @@ use tokio::task::JoinSet;
 
 use super::locate::{Located, TrailDigests, TrailPart};
 use super::request::ResolvedRange;
-use super::store::{CallError, DigestStore};
+use super::store::{CallError, DigestStore, list_keys};
 use crate::clock::iso_text;
 use crate::trail::{date_folder, key_time};
 
@@ -74,7 +74,7 @@ pub async fn newest_digest<S: DigestStore>(
         "{prefix}{}",
         date_folder(now - LOOKBACK_DAYS * 86_400).trim_end_matches('/')
     );
-    let keys = store.list_keys(bucket, &prefix, &start_after).await?;
+    let keys = list_keys(store, bucket, &prefix, &start_after).await?;
     Ok(keys
         .iter()
         .filter(|key| trail.owns(key))

@@ -8,6 +8,7 @@ use std::io::Read;
 use rsa::PublicKey as RsaPublicKey;
 
 pub use crate::ports::CallError;
+use crate::ports::ObjectListing;
 
 /// A digest as stored: decompressed bytes and the signature metadata.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,22 +43,9 @@ pub enum FetchError {
     Failed(CallError),
 }
 
-/// Where digests and the log files they list live: S3 in production, memory in tests.
-pub trait DigestStore: Send + Sync + 'static {
-    /// Keys under `list_prefix` (ascending), starting after `start_after`.
-    fn list_keys(
-        &self,
-        bucket: &str,
-        list_prefix: &str,
-        start_after: &str,
-    ) -> impl Future<Output = Result<Vec<String>, CallError>> + Send;
-    /// The folders directly under `list_prefix` (S3's common prefixes for the delimiter `/`),
-    /// each a whole key prefix ending in `/`: how accounts and regions are found.
-    fn list_folders(
-        &self,
-        bucket: &str,
-        list_prefix: &str,
-    ) -> impl Future<Output = Result<Vec<String>, CallError>> + Send;
+/// Where digests and the log files they list live: S3 in production, memory in tests. Listed
+/// through the one listing port every reader of the trail bucket uses.
+pub trait DigestStore: ObjectListing {
     /// A digest, inflated, with its signature metadata.
     fn fetch_digest(
         &self,
@@ -70,6 +58,17 @@ pub trait DigestStore: Send + Sync + 'static {
         bucket: &str,
         key: &str,
     ) -> impl Future<Output = Result<Box<dyn Read + Send>, FetchError>> + Send;
+}
+
+/// The keys under `prefix` that sort after `start_after`, ascending.
+pub async fn list_keys<S: ObjectListing + ?Sized>(
+    store: &S,
+    bucket: &str,
+    prefix: &str,
+    start_after: &str,
+) -> Result<Vec<String>, CallError> {
+    let objects = store.list_objects(bucket, prefix, start_after).await?;
+    Ok(objects.into_iter().map(|object| object.key).collect())
 }
 
 /// CloudTrail's public keys for digest signatures.

@@ -14,7 +14,9 @@ use super::keys::KeyCache;
 use super::locate::{Located, Scope, TrailPart, locate, trail_of_digest};
 use super::report::{Gap, ListedLogFile, Report};
 use super::request::{RequestError, ResolvedRange, ValidationError};
-use super::store::{CallError, DigestStore, PublicKeySource, PublicKeys, TrailDirectory};
+use super::store::{
+    CallError, DigestStore, PublicKeySource, PublicKeys, TrailDirectory, list_keys,
+};
 use super::verdict::{Status, Subject, Verdict};
 use crate::clock::{iso_seconds, iso_text};
 use crate::trail::{FileKind, TrailKey, date_folder, key_time};
@@ -283,16 +285,11 @@ async fn unreferenced_log_files<S: DigestStore>(
 ) -> Result<Vec<String>, CallError> {
     let bucket = scope.bucket.as_str();
     let mut found = Vec::new();
-    let base = scope
-        .trail
-        .list_prefix()
-        .replace("/CloudTrail-Digest/", "/CloudTrail/");
+    let base = scope.trail.folder(FileKind::Log);
     let mut day = from - from.rem_euclid(86_400);
     while day < to {
         let folder = date_folder(day);
-        let keys = store
-            .list_keys(bucket, &format!("{base}{folder}"), "")
-            .await?;
+        let keys = list_keys(store, bucket, &format!("{base}{folder}"), "").await?;
         for key in keys {
             let Some(parsed) = TrailKey::parse(&key) else {
                 continue;

@@ -6,7 +6,7 @@ use crate::logs::KeyFacts;
 use crate::object::{NotifiedObject, ObjectRef};
 use crate::route::Routes;
 use crate::summary::ObjectSummary;
-use crate::trail::{EventCategory, FileKind, TrailKey};
+use crate::trail::{FileKind, TrailKey};
 
 /// What to do with a notified object.
 // One value per object, moved once: boxing either variant would buy nothing.
@@ -51,14 +51,14 @@ pub fn classify(notified: &NotifiedObject, routes: &Routes) -> Classified {
     let Some(trail_key) = trail_key else {
         return skip(summary, Skip::NotTrailLayout);
     };
-    match kind {
-        FileKind::Log => {}
-        FileKind::Insight if routes.may_select(EventCategory::Insight) => {}
-        FileKind::Insight => return skip(summary, Skip::InsightsNotRouted),
-        FileKind::Aggregated if routes.may_select(EventCategory::Aggregated) => {}
-        FileKind::Aggregated => return skip(summary, Skip::AggregatedNotRouted),
-        FileKind::Digest | FileKind::BackfillDigest => return skip(summary, Skip::Digest),
-        FileKind::Other => return skip(summary, Skip::NotLogFile),
+    if !routes.reads(kind) {
+        let reason = match kind {
+            FileKind::Insight => Skip::InsightsNotRouted,
+            FileKind::Aggregated => Skip::AggregatedNotRouted,
+            FileKind::Digest | FileKind::BackfillDigest => Skip::Digest,
+            FileKind::Log | FileKind::Other => Skip::NotLogFile,
+        };
+        return skip(summary, reason);
     }
     if object.size == Some(0) {
         return Classified::Done(empty(summary));

@@ -191,6 +191,14 @@ where
         tally.end()
     }
 
+    /// One object outside any invocation (a backfill): no deadline, no message to answer,
+    /// logged as an invocation logs its objects.
+    pub async fn forward_alone(&self, notified: &NotifiedObject, owner: &str) -> Settled {
+        let settled = self.forward(notified, &Deadline::none(), owner, true).await;
+        log_object(&settled.summary, self.settings.dry_run);
+        settled
+    }
+
     /// One object's whole path. `first`: the invocation's first object, which starts even
     /// when the stop has come (later ones are then handed off whole).
     pub async fn forward(

@@ -36,6 +36,9 @@ impl serde::Serialize for FileKind {
 }
 
 impl FileKind {
+    /// The kinds whose records can be forwarded, in the order a backfill lists them.
+    pub const FORWARDABLE: [FileKind; 3] = [FileKind::Log, FileKind::Insight, FileKind::Aggregated];
+
     pub fn as_str(self) -> &'static str {
         match self {
             FileKind::Log => "log",
@@ -44,6 +47,18 @@ impl FileKind {
             FileKind::Insight => "insight",
             FileKind::Aggregated => "aggregated",
             FileKind::Other => "other",
+        }
+    }
+
+    /// The folder under an account that holds files of this kind (`Other`: none of
+    /// CloudTrail's, the empty name).
+    pub fn folder(self) -> &'static str {
+        match self {
+            FileKind::Log => "CloudTrail",
+            FileKind::Digest | FileKind::BackfillDigest => "CloudTrail-Digest",
+            FileKind::Insight => "CloudTrail-Insight",
+            FileKind::Aggregated => "CloudTrail-Aggregated",
+            FileKind::Other => "",
         }
     }
 
@@ -114,27 +129,33 @@ impl<'a> TrailKey<'a> {
             trail_name: None,
             home_region: None,
         };
-        if folder == "CloudTrail-Aggregated" {
+        let kind = [
+            FileKind::Log,
+            FileKind::Digest,
+            FileKind::Insight,
+            FileKind::Aggregated,
+        ]
+        .into_iter()
+        .find(|kind| kind.folder() == folder)?;
+        if kind == FileKind::Aggregated {
             key.parse_aggregated_name(file_name)?;
             return Some(key);
         }
         let name = file_name.strip_prefix(account_id)?.strip_prefix('_')?;
         let name = name.strip_suffix(".json.gz")?;
-        match folder {
-            "CloudTrail" => key.parse_log_name(name, "CloudTrail_", FileKind::Log)?,
-            "CloudTrail-Insight" => {
-                key.parse_log_name(name, "CloudTrail-Insight_", FileKind::Insight)?
-            }
-            "CloudTrail-Digest" => key.parse_digest_name(name)?,
-            _ => return None,
+        match kind {
+            FileKind::Digest => key.parse_digest_name(name)?,
+            // `<account>_<folder>_<region>_…`: a log or Insights file.
+            _ => key.parse_log_name(name, folder, kind)?,
         }
         Some(key)
     }
 
-    /// `<region>_<YYYYMMDDTHHmmZ>_<unique>` after the type tag.
-    fn parse_log_name(&mut self, name: &'a str, tag: &str, kind: FileKind) -> Option<()> {
+    /// `<region>_<YYYYMMDDTHHmmZ>_<unique>` after the folder's name and `_`.
+    fn parse_log_name(&mut self, name: &'a str, folder: &str, kind: FileKind) -> Option<()> {
         let rest = name
-            .strip_prefix(tag)?
+            .strip_prefix(folder)?
+            .strip_prefix('_')?
             .strip_prefix(self.region)?
             .strip_prefix('_')?;
         let (timestamp, unique) = rest.split_once('_')?;
@@ -160,7 +181,7 @@ impl<'a> TrailKey<'a> {
             .and_then(|n| n.strip_prefix('_'))
         {
             // A stamp sets file_timestamp; without one it stays empty.
-            let _ = self.parse_log_name(rest, "CloudTrail-Aggregated_", FileKind::Aggregated);
+            let _ = self.parse_log_name(rest, FileKind::Aggregated.folder(), FileKind::Aggregated);
         }
         Some(())
     }

@@ -66,7 +66,8 @@ impl ObjectListing for S3Objects {
         &self,
         bucket: &str,
         prefix: &str,
+        start_after: &str,
     ) -> Result<Vec<ListedObject>, CallError> {
-        trailwatch::aws::s3::list_objects(&self.client, bucket, prefix, "").await
+        trailwatch::aws::s3::list_objects(&self.client, bucket, prefix, start_after).await
     }
 }

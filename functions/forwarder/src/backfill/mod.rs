@@ -14,9 +14,10 @@ use trailwatch::arguments::{TimeArgumentError, parse_bucket, parse_time};
 use trailwatch::aws::options::AwsOptions;
 use trailwatch::backfill::{BackfillError, BackfillPlan, BackfillRequest, plan_backfill};
 use trailwatch::dry_run::{PriceError, Prices};
+use trailwatch::object::NotifiedObject;
+use trailwatch::pipeline::Settled;
 use trailwatch::ports::{CallError, ListedObject};
 use trailwatch::summary::ObjectSummary;
-use trailwatch::trail::EventCategory;
 use trailwatch::{ForwardSummary, ForwarderConfig};
 
 use crate::aws::logs::group_classes;
@@ -133,8 +134,7 @@ pub async fn run(
         end,
         accounts: args.accounts.clone(),
         regions: args.regions.clone(),
-        insights: config.routes.may_select(EventCategory::Insight),
-        aggregated: config.routes.may_select(EventCategory::Aggregated),
+        kinds: config.routes.kinds_read(),
     };
     let listing = Arc::new(S3Objects {
         client: trailwatch::aws::s3::client(sdk),
@@ -222,13 +222,13 @@ async fn forward_all(
     for object in objects {
         // The semaphore is never closed: acquiring only waits.
         let permit = Arc::clone(&limit).acquire_owned().await.ok();
-        // CloudTrail's own notification shape: the key as stored, no URL encoding.
-        let payload = json!({"s3Bucket": bucket, "s3ObjectKey": [object.key]});
+        // The key as listed: stored as is, no URL encoding.
+        let notified = NotifiedObject::plain(bucket, &object.key);
         let (forwarder, owner) = (Arc::clone(&forwarder), owner.to_owned());
         let task = running.spawn(async move {
-            let report = forwarder.handle(&payload, None, &owner).await;
+            let settled = forwarder.forward_alone(&notified, &owner).await;
             drop(permit);
-            report
+            settled
         });
         keys.insert(task.id(), object.key.clone());
         while let Some(done) = running.try_join_next_with_id() {
@@ -242,13 +242,7 @@ async fn forward_all(
     total
 }
 
-type Joined = Result<
-    (
-        tokio::task::Id,
-        Result<trailwatch::pipeline::InvocationReport, trailwatch::trigger::UnrecognisedPayload>,
-    ),
-    tokio::task::JoinError,
->;
+type Joined = Result<(tokio::task::Id, Settled), tokio::task::JoinError>;
 
 fn merge(
     total: &mut ForwardSummary,
@@ -258,15 +252,12 @@ fn merge(
     keys: &HashMap<tokio::task::Id, String>,
 ) {
     let (id, reason) = match done {
-        Ok((_, Ok(report))) => {
-            total.message_errors.extend(report.summary.message_errors);
-            for object in report.summary.objects {
-                tally.advance(object.records, object.bytes_read);
-                total.add(object);
-            }
+        Ok((_, settled)) => {
+            let object = settled.summary;
+            tally.advance(object.records, object.bytes_read);
+            total.add(object);
             return;
         }
-        Ok((id, Err(error))) => (id, error.to_string()),
         Err(error) => (error.id(), format!("forwarding stopped: {error}")),
     };
     let key = keys.get(&id).map_or("", String::as_str);

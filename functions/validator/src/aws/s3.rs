@@ -8,7 +8,7 @@ use aws_sdk_s3::operation::get_object::GetObjectOutput;
 use flate2::read::GzDecoder;
 use trailwatch::aws::s3::{blocking_reader, list_folders, list_objects, open_error};
 use trailwatch::digest::store::{CallError, DigestStore, FetchError, StoredDigest};
-use trailwatch::ports::OpenError;
+use trailwatch::ports::{ListedObject, ObjectListing, OpenError};
 
 /// Digests are a few KiB; anything past this (compressed, or inflated) is not a digest and is
 /// INVALID without being read further.
@@ -34,25 +34,22 @@ impl S3DigestStore {
     }
 }
 
-impl DigestStore for S3DigestStore {
-    async fn list_keys(
+impl ObjectListing for S3DigestStore {
+    async fn list_folders(&self, bucket: &str, prefix: &str) -> Result<Vec<String>, CallError> {
+        list_folders(&self.client, bucket, prefix).await
+    }
+
+    async fn list_objects(
         &self,
         bucket: &str,
-        list_prefix: &str,
+        prefix: &str,
         start_after: &str,
-    ) -> Result<Vec<String>, CallError> {
-        let objects = list_objects(&self.client, bucket, list_prefix, start_after).await?;
-        Ok(objects.into_iter().map(|object| object.key).collect())
+    ) -> Result<Vec<ListedObject>, CallError> {
+        list_objects(&self.client, bucket, prefix, start_after).await
     }
+}
 
-    async fn list_folders(
-        &self,
-        bucket: &str,
-        list_prefix: &str,
-    ) -> Result<Vec<String>, CallError> {
-        list_folders(&self.client, bucket, list_prefix).await
-    }
-
+impl DigestStore for S3DigestStore {
     async fn fetch_digest(&self, bucket: &str, key: &str) -> Result<StoredDigest, FetchError> {
         let response = self.get(bucket, key).await?;
         let too_large = FetchError::TooLarge {
