@@ -13,7 +13,7 @@ use crate::trail::{accounts_folder, date_folder, folder_name, is_account_id, key
 
 /// CloudWatch Logs refuses events older than 14 days
 /// (https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_PutLogEvents.html).
-pub const MAX_EVENT_AGE_SECONDS: i64 = 14 * 86_400;
+pub(crate) const MAX_EVENT_AGE_SECONDS: i64 = 14 * 86_400;
 /// Date folders listed at once.
 const LISTINGS_AT_ONCE: usize = 16;
 

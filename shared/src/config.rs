@@ -38,10 +38,10 @@ pub const RETENTION_IN_DAYS: &str = "RETENTION_IN_DAYS";
 
 /// How `ROUTES` and `EVENT_SELECTORS` name a file instead of holding JSON, as the AWS CLI's
 /// JSON arguments do.
-pub const FILE_SCHEME: &str = "file://";
+pub(crate) const FILE_SCHEME: &str = "file://";
 
-pub const DEFAULT_HANDOFF_MARGIN_SECONDS: u64 = 20;
-pub const DEFAULT_METRICS_NAMESPACE: &str = "trailwatch";
+pub(crate) const DEFAULT_HANDOFF_MARGIN_SECONDS: u64 = 20;
+pub(crate) const DEFAULT_METRICS_NAMESPACE: &str = "trailwatch";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ForwarderConfig {

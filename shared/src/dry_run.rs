@@ -30,7 +30,7 @@ impl Default for Prices {
 }
 
 /// Where the default prices come from, said beside every estimate.
-pub const PRICES_SOURCE: &str = "us-east-1 list prices of https://aws.amazon.com/cloudwatch/pricing/ as published when this release was written (2026); other regions differ";
+pub(crate) const PRICES_SOURCE: &str = "us-east-1 list prices of https://aws.amazon.com/cloudwatch/pricing/ as published when this release was written (2026); other regions differ";
 
 impl Prices {
     pub fn per_gb(&self, class: LogGroupClass) -> f64 {

@@ -50,7 +50,7 @@ pub fn minutes(seconds: f64) -> String {
 }
 
 /// US dollars: `$0.0012`, `$0.06`, `$155.00`, `$1,234`.
-pub fn dollars(amount: f64) -> String {
+pub(crate) fn dollars(amount: f64) -> String {
     if amount >= 1000.0 {
         format!("${}", count(amount.round() as u64))
     } else if amount >= 0.01 || amount == 0.0 {

@@ -24,7 +24,7 @@ fn special_mask(word: u64) -> u64 {
 }
 
 /// The index of the first byte of `bytes` that is `"`, `\` or a control character.
-pub fn find_special(bytes: &[u8]) -> Option<usize> {
+pub(crate) fn find_special(bytes: &[u8]) -> Option<usize> {
     let mut index = 0;
     while index < bytes.len() {
         let mut word = [b' '; 8];
@@ -45,7 +45,7 @@ pub fn find_special(bytes: &[u8]) -> Option<usize> {
 /// Appends `text` as a JSON string (quotes included), escaped exactly as the AWS SDK for Rust
 /// escapes strings (`aws_smithy_json`): `"` and `\` with a backslash, the five short control
 /// escapes, other control characters as lowercase `\u00xx`, everything else as it is.
-pub fn write_string(text: &str, out: &mut Vec<u8>) {
+pub(crate) fn write_string(text: &str, out: &mut Vec<u8>) {
     let mut rest = text.as_bytes();
     out.reserve(rest.len() + 2);
     out.push(b'"');

@@ -9,11 +9,11 @@ use crate::logs::RejectedReasons;
 use crate::summary::ForwardSummary;
 
 /// One metric of a line: name, unit, value.
-pub type Metric = (&'static str, &'static str, Value);
+pub(crate) type Metric = (&'static str, &'static str, Value);
 
 /// The EMF line: the metrics under `namespace` with the `FunctionName` dimension, and
 /// `properties` as plain fields beside them.
-pub fn emf_line(
+pub(crate) fn emf_line(
     namespace: &str,
     function_name: &str,
     now_millis: i64,
@@ -30,7 +30,7 @@ pub fn emf_line(
 }
 
 /// An EMF line whose metrics carry `dimensions` (names and values), all in one dimension set.
-pub fn line_with_dimensions(
+pub(crate) fn line_with_dimensions(
     namespace: &str,
     dimensions: &[(&str, &str)],
     now_millis: i64,
@@ -63,7 +63,7 @@ pub fn line_with_dimensions(
 
 /// The forwarder's metrics for one invocation. `failed_messages`: SQS messages reported for
 /// retry.
-pub fn forwarder_metrics(
+pub(crate) fn forwarder_metrics(
     summary: &ForwardSummary,
     failed_messages: usize,
     now_millis: i64,

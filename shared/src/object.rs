@@ -131,7 +131,7 @@ pub struct ContinuationMessage {
 }
 
 /// The key of a continuation message's body, by which triggers recognise one.
-pub const CONTINUATION_FIELD: &str = "trailwatchContinuation";
+pub(crate) const CONTINUATION_FIELD: &str = "trailwatchContinuation";
 
 impl Continuation {
     /// The SQS message body that carries this continuation.

@@ -9,7 +9,7 @@ use tracing_subscriber::EnvFilter;
 use tracing_subscriber::filter::{Directive, LevelFilter};
 
 /// Crates held at WARN: the SDK, its runtime and signing, and the HTTP and TLS stack.
-pub const QUIET_TARGETS: [&str; 9] = [
+pub(crate) const QUIET_TARGETS: [&str; 9] = [
     "aws_smithy",
     "aws_sdk",
     "aws_config",
@@ -45,7 +45,7 @@ pub fn filter(requested: Option<&str>) -> EnvFilter {
 /// `--debug` on a command: our code and the SDK's request flow (credentials, endpoints, calls,
 /// retries) at DEBUG; the HTTP and TLS stack stays at WARN, and nothing is at TRACE, where
 /// request and response bodies are logged.
-pub fn debug_filter() -> EnvFilter {
+pub(crate) fn debug_filter() -> EnvFilter {
     let mut filter = EnvFilter::builder()
         .with_default_directive(LevelFilter::DEBUG.into())
         .parse_lossy("");
@@ -82,7 +82,7 @@ pub fn init_subscriber() {
 }
 
 /// Installs the subscriber on `writer` (commands: standard error, beside their output).
-pub fn init_subscriber_with_writer<W>(writer: W)
+pub(crate) fn init_subscriber_with_writer<W>(writer: W)
 where
     W: for<'w> tracing_subscriber::fmt::MakeWriter<'w> + Send + Sync + 'static,
 {

@@ -6,7 +6,7 @@ use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
 use crate::ports::{CallError, Transience};
 
 /// SQS's most entries per SendMessageBatch.
-pub const ENTRIES_PER_CALL: usize = 10;
+pub(crate) const ENTRIES_PER_CALL: usize = 10;
 
 /// Sends each body as a message to `queue_url`; `call` names the work in errors. Any entry SQS
 /// refuses fails the call (a rerun sends the messages again; their readers are idempotent).

@@ -27,7 +27,7 @@ use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use crate::ports::{CallError, Transience};
 
 /// Error codes that mean "slow down" (or "busy, try again") whatever the HTTP status.
-pub const THROTTLING_CODES: [&str; 14] = [
+pub(crate) const THROTTLING_CODES: [&str; 14] = [
     "Throttling",
     "ThrottlingException",
     "ThrottledException",

@@ -32,7 +32,7 @@ pub enum ChainEvent {
 /// Validates one digest: format, location, key, signature. With an invalid digest comes the
 /// list of log files it names when it is present and readable (unproven, so not hashed; but
 /// not "listed in no digest" either), `None` when it is not.
-pub async fn validate_digest<S: DigestStore>(
+pub(crate) async fn validate_digest<S: DigestStore>(
     store: &S,
     keys: &PublicKeys,
     bucket: &str,
@@ -172,7 +172,7 @@ pub async fn walk<S: DigestStore>(
 
 /// Backfill digests in range, newest first, each validated on its own (they list log files
 /// the hourly digests missed); they must carry `backfill-generation-timestamp`.
-pub async fn walk_backfill<S: DigestStore>(
+pub(crate) async fn walk_backfill<S: DigestStore>(
     store: &S,
     keys: &PublicKeys,
     scope: &Scope,

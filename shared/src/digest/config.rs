@@ -15,7 +15,7 @@ pub const TRAIL_PUBLIC_KEYS_FILE: &str = "TRAIL_PUBLIC_KEYS_FILE";
 /// The queue a range over several accounts and regions fans out to, one message each.
 pub const DIGEST_QUEUE_URL: &str = "DIGEST_QUEUE_URL";
 /// How long after a digest a listed log file may still be on its way to the forwarder.
-pub const FORWARD_GRACE_MINUTES: &str = "FORWARD_GRACE_MINUTES";
+pub(crate) const FORWARD_GRACE_MINUTES: &str = "FORWARD_GRACE_MINUTES";
 /// The forwarder's delivery queue, where a log file not forwarded is notified again.
 pub const REPAIR_QUEUE_URL: &str = "REPAIR_QUEUE_URL";
 

@@ -13,7 +13,7 @@ use crate::clock::iso_text;
 /// What an integrity event is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub enum EventSubject {
+pub(crate) enum EventSubject {
     Digest,
     Log,
     BackfillDigest,
@@ -35,7 +35,7 @@ impl From<Subject> for EventSubject {
 
 /// One event of the integrity group.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct IntegrityEvent<'a> {
+pub(crate) struct IntegrityEvent<'a> {
     pub verdict: String,
     pub status: &'static str,
     pub valid: bool,

@@ -22,7 +22,7 @@ use crate::ports::{ListedObject, ObjectListing};
 pub type Stored = (Vec<u8>, Vec<(String, String)>);
 
 #[derive(Default, Clone)]
-pub struct MemoryStore {
+pub(crate) struct MemoryStore {
     pub objects: BTreeMap<String, Stored>,
     /// Keys whose reads fail, as a throttled GetObject does.
     pub unreadable: BTreeSet<String>,
@@ -112,7 +112,7 @@ impl DigestStore for MemoryStore {
 }
 
 /// The forwarder's table in memory: ledgers by key, or a table that cannot be read.
-pub struct MemoryRecords {
+pub(crate) struct MemoryRecords {
     pub ledgers: BTreeMap<String, Recorded>,
     pub unreadable: bool,
 }
@@ -137,7 +137,7 @@ impl ForwardRecords for MemoryRecords {
 
 /// Public keys by region; a region without keys has none.
 #[derive(Default)]
-pub struct MemoryKeys {
+pub(crate) struct MemoryKeys {
     pub by_region: HashMap<String, PublicKeys>,
 }
 
@@ -151,7 +151,7 @@ impl PublicKeySource for MemoryKeys {
 }
 
 /// One trail's location, and the caller's organization.
-pub struct MemoryDirectory {
+pub(crate) struct MemoryDirectory {
     pub location: TrailLocation,
     pub organization_id: String,
 }
@@ -168,7 +168,7 @@ impl TrailDirectory for MemoryDirectory {
 
 /// What was sent, in order; every send fails while `failing`.
 #[derive(Default)]
-pub struct MemoryQueue<T> {
+pub(crate) struct MemoryQueue<T> {
     pub sent: Mutex<Vec<T>>,
     pub failing: bool,
 }

@@ -38,7 +38,10 @@ pub fn hash_log_file<R: Read>(compressed: R) -> Result<Sha256, LogHashError> {
 }
 
 /// As [`hash_log_file`], with the ceiling on decompressed bytes given.
-pub fn hash_log_file_within<R: Read>(compressed: R, limit: u64) -> Result<Sha256, LogHashError> {
+pub(crate) fn hash_log_file_within<R: Read>(
+    compressed: R,
+    limit: u64,
+) -> Result<Sha256, LogHashError> {
     let mut input = BufReader::with_capacity(CHUNK, TaggedSource(compressed));
     // Not gzip at all is a format problem; a gzip stream that ends early is a content one.
     let mut magic = [0u8; 2];
@@ -87,7 +90,7 @@ pub fn hash_log_file_within<R: Read>(compressed: R, limit: u64) -> Result<Sha256
 
 /// Hashes the bytes read through it: the forwarder's SHA-256 of a log file's decompressed
 /// bytes, compared later with the `hashValue` its digest records.
-pub struct HashingReader<R> {
+pub(crate) struct HashingReader<R> {
     inner: R,
     hasher: sha2::Sha256,
 }

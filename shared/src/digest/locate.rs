@@ -108,7 +108,7 @@ pub async fn locate<D: TrailDirectory>(
 
 /// One account's digests in one region: what one validation (and one verdict stream) covers.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub struct TrailPart {
+pub(crate) struct TrailPart {
     pub account_id: String,
     pub region: String,
 }
@@ -130,7 +130,7 @@ impl TrailPart {
 /// The accounts and regions a range covers: those it names, else every one with a digest
 /// folder under the trail's prefix (every member account of an organization trail), found by
 /// listing.
-pub async fn trail_parts<S: DigestStore>(
+pub(crate) async fn trail_parts<S: DigestStore>(
     store: &S,
     located: &Located,
     range: &ResolvedRange,
@@ -176,7 +176,11 @@ pub async fn trail_parts<S: DigestStore>(
 
 /// The request that validates one part of a range on its own (a message of the fan-out): the
 /// same times, fixed, and the location already resolved.
-pub fn part_request(range: &ResolvedRange, located: &Located, part: &TrailPart) -> RangeRequest {
+pub(crate) fn part_request(
+    range: &ResolvedRange,
+    located: &Located,
+    part: &TrailPart,
+) -> RangeRequest {
     RangeRequest {
         trail_arn: Some(range.trail_arn.clone()),
         start_time: Some(iso_text(range.start)),

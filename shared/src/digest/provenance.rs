@@ -13,7 +13,7 @@ use crate::checkpoint::{CHECKPOINT_TTL_SECONDS, Ledger, LedgerState, RecordCount
 
 /// The grace after a digest's end before a file it lists and the forwarder has not finished
 /// counts as not forwarded (`FORWARD_GRACE_MINUTES`).
-pub const DEFAULT_FORWARD_GRACE_MINUTES: u64 = 60;
+pub(crate) const DEFAULT_FORWARD_GRACE_MINUTES: u64 = 60;
 
 /// The ledgers of many objects at once: what the forwarder recorded of each (the checkpoint
 /// table, read by the validator, which never sees who holds an object).
@@ -116,7 +116,7 @@ pub fn reconcile(ledger: Option<&Ledger>, signed: &str, overdue: bool) -> Forwar
 /// Reconciles every log file the report's valid digests list. `now` and `grace_seconds`
 /// decide which unfinished files are overdue; a table that cannot be read makes every file
 /// `NotChecked`, never `NotForwarded`.
-pub async fn reconcile_report<R: ForwardRecords>(
+pub(crate) async fn reconcile_report<R: ForwardRecords>(
     records: &R,
     report: &Report,
     now: i64,
@@ -185,7 +185,7 @@ pub fn count(verdicts: &[ForwardingVerdict]) -> (ForwardingCounts, u64) {
 
 /// The notification that makes the forwarder read a file again: CloudTrail's own SNS form
 /// (`{"s3Bucket": …, "s3ObjectKey": […]}`); its checkpoint makes a repeat harmless.
-pub fn repair_message(verdict: &ForwardingVerdict) -> String {
+pub(crate) fn repair_message(verdict: &ForwardingVerdict) -> String {
     serde_json::json!({"s3Bucket": verdict.bucket, "s3ObjectKey": [verdict.key]}).to_string()
 }
 

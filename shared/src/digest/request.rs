@@ -76,7 +76,7 @@ impl TrailArn {
 }
 
 /// The longest range a request may name in hours (ten years); CloudTrail keeps no longer.
-pub const MAX_HOURS_BACK: i64 = 10 * 366 * 24;
+pub(crate) const MAX_HOURS_BACK: i64 = 10 * 366 * 24;
 /// 9999-12-31T23:59:59Z: the last time CloudTrail's four-digit date folders can name.
 const LAST_TIME: i64 = 253_402_300_799;
 

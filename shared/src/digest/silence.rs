@@ -16,12 +16,12 @@ use crate::clock::iso_text;
 use crate::trail::{date_folder, key_time};
 
 /// CloudTrail's digest interval.
-pub const DIGEST_INTERVAL_SECONDS: i64 = 3600;
+pub(crate) const DIGEST_INTERVAL_SECONDS: i64 = 3600;
 /// How long past the interval a digest may take to arrive before its region counts as late.
-pub const LATE_MARGIN_SECONDS: i64 = 30 * 60;
+pub(crate) const LATE_MARGIN_SECONDS: i64 = 30 * 60;
 /// How far back the newest digest is looked for; a part with none in this time is taken as no
 /// longer logging by design (a region or account that left the trail), not reported.
-pub const LOOKBACK_DAYS: i64 = 7;
+pub(crate) const LOOKBACK_DAYS: i64 = 7;
 /// Parts listed at once.
 const PARTS_AT_ONCE: usize = 16;
 
@@ -63,7 +63,7 @@ impl Lateness {
 }
 
 /// The newest digest of `trail`'s region in the lookback, by key time.
-pub async fn newest_digest<S: DigestStore>(
+pub(crate) async fn newest_digest<S: DigestStore>(
     store: &S,
     trail: &TrailDigests,
     bucket: &str,
@@ -83,7 +83,7 @@ pub async fn newest_digest<S: DigestStore>(
 }
 
 /// Judges every part, a few listed at once; one LIST call per part on a healthy trail.
-pub async fn check_lateness<S: DigestStore>(
+pub(crate) async fn check_lateness<S: DigestStore>(
     store: Arc<S>,
     located: &Located,
     range: &ResolvedRange,

@@ -61,7 +61,7 @@ pub trait DigestStore: ObjectListing {
 }
 
 /// The keys under `prefix` that sort after `start_after`, ascending.
-pub async fn list_keys<S: ObjectListing + ?Sized>(
+pub(crate) async fn list_keys<S: ObjectListing + ?Sized>(
     store: &S,
     bucket: &str,
     prefix: &str,

@@ -22,7 +22,7 @@ use crate::clock::{iso_seconds, iso_text};
 use crate::trail::{FileKind, TrailKey, date_folder, key_time};
 
 /// Log files hashed at once: each streams through a 64 KiB buffer.
-pub const LOG_FILES_AT_ONCE: usize = 8;
+pub(crate) const LOG_FILES_AT_ONCE: usize = 8;
 
 /// One validation: what it covered, what was asked, and what was found.
 #[derive(Debug, Clone)]
@@ -63,7 +63,7 @@ where
 }
 
 /// Validates one account's digests of one region in the range, with that region's keys.
-pub async fn validate_part<S, K>(
+pub(crate) async fn validate_part<S, K>(
     store: Arc<S>,
     keys: &KeyCache<K>,
     range: &ResolvedRange,
@@ -98,7 +98,7 @@ where
 /// Validates one delivered digest, its log files, and its link to the previous digest (which
 /// is validated too): the range from an hour before the digest's time to its time, with the
 /// keys of the digest's own region.
-pub async fn validate_delivered_digest<S, K>(
+pub(crate) async fn validate_delivered_digest<S, K>(
     store: Arc<S>,
     keys: &KeyCache<K>,
     bucket: &str,
@@ -233,7 +233,7 @@ async fn check_log_files<S: DigestStore>(
 }
 
 /// The verdict on one log file against the hash its digest records.
-pub async fn check_log_file<S: DigestStore>(
+pub(crate) async fn check_log_file<S: DigestStore>(
     store: &S,
     bucket: &str,
     key: &str,

@@ -40,7 +40,7 @@ pub fn write_log_file<W: Write>(
 }
 
 /// Writes `{"Records":[…]}` from `records` until `done` says so or they run out.
-pub fn write_records<W: Write>(
+pub(crate) fn write_records<W: Write>(
     records: &mut dyn Iterator<Item = GeneratedRecord>,
     mut done: impl FnMut(&WrittenFile) -> bool,
     out: W,

@@ -8,16 +8,16 @@
 //! sorted when it is closed; batches need no order among themselves (sequence tokens are gone).
 
 /// Maximum bytes of one PutLogEvents request, counted as below.
-pub const MAX_BATCH_BYTES: usize = 1_048_576;
+pub(crate) const MAX_BATCH_BYTES: usize = 1_048_576;
 /// Bytes CloudWatch Logs adds to each event's message when counting a batch.
 pub const EVENT_OVERHEAD_BYTES: usize = 26;
 /// Maximum events in one PutLogEvents request.
-pub const MAX_BATCH_EVENTS: usize = 10_000;
+pub(crate) const MAX_BATCH_EVENTS: usize = 10_000;
 /// Maximum time between the oldest and newest event of one batch.
-pub const MAX_BATCH_SPAN_MILLIS: i64 = 24 * 60 * 60 * 1000;
+pub(crate) const MAX_BATCH_SPAN_MILLIS: i64 = 24 * 60 * 60 * 1000;
 /// The largest message that can be sent. The event limit is 1 MB since 2025-04-30, but the
 /// 26 overhead bytes count against the 1,048,576-byte batch, so this is the binding limit.
-pub const MAX_MESSAGE_BYTES: usize = MAX_BATCH_BYTES - EVENT_OVERHEAD_BYTES;
+pub(crate) const MAX_MESSAGE_BYTES: usize = MAX_BATCH_BYTES - EVENT_OVERHEAD_BYTES;
 
 /// One CloudWatch Logs event, remembering which record of the file it came from.
 #[derive(Debug, Clone, PartialEq, Eq)]

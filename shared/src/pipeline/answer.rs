@@ -7,7 +7,7 @@ use crate::trigger::Message;
 
 /// How an SQS message ends.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum MessageEnd {
+pub(crate) enum MessageEnd {
     /// Acknowledged: everything it names is done (forwarded, skipped, or failed for good with
     /// no dead-letter queue to keep it).
     Done,
@@ -23,7 +23,7 @@ pub enum MessageEnd {
 
 /// The outcomes of one message's objects and entries, as they come.
 #[derive(Debug, Default)]
-pub struct MessageTally {
+pub(crate) struct MessageTally {
     retry: bool,
     named_objects: bool,
     failed_for_good: Option<DeadLetter>,
@@ -76,7 +76,7 @@ impl MessageTally {
 /// Whether the message may be deleted: done, or kept in the dead-letter queue. Without that
 /// queue, a failure for good is acknowledged (logged and in the summary) when objects were
 /// read, and left to the queue's redrive policy when the message named nothing.
-pub async fn acknowledge<D: DeadLetterQueue>(
+pub(crate) async fn acknowledge<D: DeadLetterQueue>(
     dead_letters: Option<&D>,
     message: &Message,
     end: MessageEnd,

@@ -19,7 +19,7 @@ use crate::ports::{
 
 /// Objects by key; a key may be set to fail instead.
 #[derive(Default)]
-pub struct MemoryObjects {
+pub(crate) struct MemoryObjects {
     pub objects: Mutex<HashMap<String, Vec<u8>>>,
     pub failures: Mutex<HashMap<String, OpenError>>,
     pub opened: Mutex<Vec<String>>,
@@ -84,7 +84,7 @@ impl Read for BrokenConnection {
 /// Every event put, by destination; puts after `fail_after` successful ones fail
 /// (`stored_anyway`: the failing put is stored, as when a response is lost).
 #[derive(Default)]
-pub struct MemorySink {
+pub(crate) struct MemorySink {
     pub events: Mutex<Vec<(Destination, LogEvent)>>,
     pub puts: Mutex<usize>,
     pub fail_after: Mutex<Option<(usize, bool)>>,
@@ -277,7 +277,7 @@ impl LogSink for MemorySink {
 
 /// Checkpoints by bucket and key; after `fail_writes_after` writes, every write fails.
 #[derive(Default)]
-pub struct MemoryCheckpoints {
+pub(crate) struct MemoryCheckpoints {
     pub items: Mutex<HashMap<(String, String), Stored>>,
     pub writes: Mutex<usize>,
     pub fail_writes_after: Mutex<Option<usize>>,
@@ -340,7 +340,7 @@ impl CheckpointStore for MemoryCheckpoints {
 
 /// Dead letters sent: (body, letter).
 #[derive(Default)]
-pub struct MemoryDeadLetters {
+pub(crate) struct MemoryDeadLetters {
     pub sent: Mutex<Vec<(String, DeadLetter)>>,
 }
 
@@ -356,7 +356,7 @@ impl DeadLetterQueue for MemoryDeadLetters {
 
 /// Continuations sent.
 #[derive(Default)]
-pub struct MemoryQueue {
+pub(crate) struct MemoryQueue {
     pub sent: Mutex<Vec<Continuation>>,
     pub refuse: bool,
 }

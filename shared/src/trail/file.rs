@@ -13,7 +13,7 @@ use flate2::bufread::GzDecoder;
 const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 /// Gzip members read per object at most. CloudTrail writes one; the cap stops a file of
 /// millions of empty members, which never reaches the decompressed ceiling.
-pub const MAX_GZIP_MEMBERS: u32 = 10_000;
+pub(crate) const MAX_GZIP_MEMBERS: u32 = 10_000;
 
 /// Why a log file could not be read to its end.
 #[derive(Debug, thiserror::Error)]
@@ -221,7 +221,7 @@ pub(crate) fn classify_io_within(error: io::Error, limit: u64) -> FileError {
 
 /// Decompressed bytes allowed per object by default: far above any real CloudTrail file, low
 /// enough that a decompression bomb cannot run a function to its timeout.
-pub const DEFAULT_MAX_DECOMPRESSED_BYTES: u64 = 4 << 30;
+pub(crate) const DEFAULT_MAX_DECOMPRESSED_BYTES: u64 = 4 << 30;
 
 /// Opens compressed bytes as the decompressed text of a log file. Concatenated gzip members
 /// are read as one stream, as `gzip -d` does.

@@ -26,7 +26,7 @@ where
 }
 
 /// As [`read_records`]; `limit` is the ceiling `decompressed` was opened with, for the error.
-pub fn read_records_within<R, F>(
+pub(crate) fn read_records_within<R, F>(
     decompressed: R,
     limit: u64,
     mut visit: F,

@@ -13,7 +13,7 @@ use crate::object::{CONTINUATION_FIELD, Continuation, ETag, KeyEncoding, Notifie
 
 /// One entry of a message: an object, or why the entry names none (an S3 record without a
 /// key, a key that is not a string). A bad entry never hides the good ones beside it.
-pub type Entry = Result<NotifiedObject, MessageError>;
+pub(crate) type Entry = Result<NotifiedObject, MessageError>;
 
 /// What one message (an SQS message, or the whole payload of a direct invocation) asks for.
 #[derive(Debug, Clone, PartialEq)]
@@ -122,7 +122,7 @@ pub fn parse_invocation(payload: &Value) -> Result<Invocation, UnrecognisedPaylo
 /// One SQS record, its body parsed once: a reader that knows other bodies (the validator's
 /// range requests) looks at `parsed` first and hands the rest to [`SqsRecord::message`].
 #[derive(Debug, Clone, PartialEq)]
-pub struct SqsRecord {
+pub(crate) struct SqsRecord {
     pub id: Option<String>,
     pub body: Option<String>,
     /// The body as JSON, or why it is not.
@@ -162,7 +162,7 @@ impl SqsRecord {
 }
 
 /// The records of an SQS batch, each read once; `None` for any other payload.
-pub fn sqs_batch(payload: &Value) -> Option<Vec<SqsRecord>> {
+pub(crate) fn sqs_batch(payload: &Value) -> Option<Vec<SqsRecord>> {
     let records = payload.get("Records").and_then(Value::as_array)?;
     let source = records
         .first()
@@ -172,7 +172,7 @@ pub fn sqs_batch(payload: &Value) -> Option<Vec<SqsRecord>> {
 }
 
 /// A payload that is not an SQS batch: one message, reported as a whole.
-pub fn direct_message(payload: &Value) -> Result<Message, UnrecognisedPayload> {
+pub(crate) fn direct_message(payload: &Value) -> Result<Message, UnrecognisedPayload> {
     match parse_content(payload, 0) {
         Some(content) => Ok(Message {
             id: None,

@@ -8,7 +8,7 @@ use crate::metrics::Metric;
 
 /// The validator's metrics for one invocation; `digests_late`: accounts and regions whose
 /// digests stopped coming.
-pub fn validator_metrics(counts: &Counts, digests_late: usize) -> Vec<Metric> {
+pub(crate) fn validator_metrics(counts: &Counts, digests_late: usize) -> Vec<Metric> {
     let mut metrics = vec![
         ("DigestsValid", "Count", json!(counts.digests_valid)),
         ("DigestsInvalid", "Count", json!(counts.digests_invalid)),
@@ -45,7 +45,7 @@ pub fn validator_metrics(counts: &Counts, digests_late: usize) -> Vec<Metric> {
 /// beside `FunctionName`: only those that are not zero, since each dimension combination
 /// published is a custom metric billed for the month (a 1,000-account, 17-region
 /// organization would otherwise publish 17,000 of each).
-pub fn validator_part_metrics(counts: &Counts, late: bool) -> Vec<Metric> {
+pub(crate) fn validator_part_metrics(counts: &Counts, late: bool) -> Vec<Metric> {
     validator_metrics(counts, usize::from(late))
         .into_iter()
         .filter(|(name, _, value)| {

@@ -10,7 +10,7 @@ use crate::logs::{BatchBuilder, Destination, LogEvent};
 use crate::ports::{CallError, LogSink};
 
 /// Each validation's verdict events, then its reconciliation's, then one event per late region.
-pub async fn write_events<L: LogSink>(
+pub(crate) async fn write_events<L: LogSink>(
     sink: &L,
     log_group: &Arc<str>,
     outcome: &Outcome,
@@ -40,7 +40,7 @@ pub async fn write_events<L: LogSink>(
 }
 
 /// The stream of one account's, region's and trail's verdicts in the integrity group.
-pub fn verdict_stream(trail: &TrailDigests) -> String {
+pub(crate) fn verdict_stream(trail: &TrailDigests) -> String {
     format!(
         "{}_CloudTrail-Digest_{}_{}",
         trail.account_id, trail.source_region, trail.trail_name

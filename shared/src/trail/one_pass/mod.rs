@@ -24,7 +24,7 @@ use parser::{Parser, Stop};
     clippy::large_enum_variant,
     reason = "built once per record and moved once, on the stack: boxing would allocate per record"
 )]
-pub enum Scan<'a> {
+pub(crate) enum Scan<'a> {
     /// A record, its exact text (the first `text.len()` bytes) and its fields.
     Complete {
         text: &'a str,
@@ -37,7 +37,7 @@ pub enum Scan<'a> {
 }
 
 /// Reads the record at the start of `bytes` (no whitespace before it).
-pub fn read_record(bytes: &[u8]) -> Scan<'_> {
+pub(crate) fn read_record(bytes: &[u8]) -> Scan<'_> {
     let mut parser = Parser::new(bytes);
     let spans = match parser.record() {
         Ok(spans) => spans,

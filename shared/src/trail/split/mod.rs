@@ -24,7 +24,7 @@ use value::{Capture, ValueScan};
 
 const BUFFER: usize = 64 * 1024;
 /// Longer than any top-level key of a log file (`Records`); a longer key refuses the file.
-pub const MAX_KEY_BYTES: usize = 4096;
+pub(crate) const MAX_KEY_BYTES: usize = 4096;
 const BYTE_ORDER_MARK: [u8; 3] = [0xef, 0xbb, 0xbf];
 
 /// One element of `Records`.
