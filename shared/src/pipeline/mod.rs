@@ -358,8 +358,6 @@ where
         match queue.send(continuation).await {
             Ok(()) => {
                 tracing::info!(next_record = next, "handed off the rest of the object");
-                let mut settled = settled;
-                settled.summary.handed_off_at = Some(next);
                 settled
             }
             Err(error) => settled.becomes(Outcome::Failed(Failure::HandOffNotSent(error))),

@@ -31,6 +31,23 @@ pub enum Outcome {
 
 impl Outcome {
     /// The status the summary reports: the cause's words, and whether to retry.
+    /// What the checkpoint decided, when the outcome is its decision not to read.
+    fn checkpoint_verdict(&self) -> Option<CheckpointVerdict> {
+        match self {
+            Self::Skipped(Skip::AlreadyForwarded) => Some(CheckpointVerdict::AlreadyForwarded),
+            Self::Skipped(Skip::Rewritten { .. }) => Some(CheckpointVerdict::Rewritten),
+            _ => None,
+        }
+    }
+
+    /// The record a continuation takes the rest from, when the object was handed off.
+    fn handed_off_at(&self) -> Option<u64> {
+        match self {
+            Self::HandOff(continuation) => Some(continuation.next_record),
+            _ => None,
+        }
+    }
+
     fn status(&self) -> ObjectStatus {
         match self {
             Self::Finished { .. } | Self::HandOff(_) => ObjectStatus::Forwarded,
@@ -138,7 +155,9 @@ impl PartialEq for Failure {
 
 impl Eq for Failure {}
 
-/// An object's summary entry and its outcome; the summary's status is the outcome's.
+/// An object's summary entry and its outcome. Every field of the entry the outcome decides
+/// (its status, the checkpoint's verdict, where it was handed off) is derived from the outcome
+/// here and nowhere else, so an entry never disagrees with its outcome.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Settled {
     pub summary: ObjectSummary,
@@ -148,6 +167,8 @@ pub struct Settled {
 impl Settled {
     pub fn new(mut summary: ObjectSummary, outcome: Outcome) -> Self {
         summary.status = outcome.status();
+        summary.checkpoint = outcome.checkpoint_verdict();
+        summary.handed_off_at = outcome.handed_off_at();
         Self { summary, outcome }
     }
 
@@ -160,22 +181,16 @@ impl Settled {
 
 /// What a checkpoint's refusal makes of an object: skipped for good (forwarded before, or
 /// rewritten since), or retried once another invocation's lease ends.
-pub fn refused(mut summary: ObjectSummary, refusal: Refusal) -> Settled {
+pub fn refused(summary: ObjectSummary, refusal: Refusal) -> Settled {
     let outcome = match refusal {
-        Refusal::AlreadyForwarded => {
-            summary.checkpoint = Some(CheckpointVerdict::AlreadyForwarded);
-            Outcome::Skipped(Skip::AlreadyForwarded)
-        }
+        Refusal::AlreadyForwarded => Outcome::Skipped(Skip::AlreadyForwarded),
         Refusal::Rewritten {
             forwarded,
             notified,
-        } => {
-            summary.checkpoint = Some(CheckpointVerdict::Rewritten);
-            Outcome::Skipped(Skip::Rewritten {
-                forwarded,
-                notified,
-            })
-        }
+        } => Outcome::Skipped(Skip::Rewritten {
+            forwarded,
+            notified,
+        }),
         Refusal::Leased {
             owner,
             until_millis,
@@ -206,6 +221,47 @@ pub fn empty(summary: ObjectSummary) -> Settled {
 mod tests {
     use super::*;
     use crate::trail::FileKind;
+
+    #[test]
+    fn the_entry_says_what_the_outcome_decided_and_nothing_it_no_longer_does() {
+        let summary = || ObjectSummary::new("b", "k", FileKind::Log);
+        let continuation = Continuation {
+            bucket: "b".into(),
+            key: "k".into(),
+            version_id: None,
+            e_tag: None,
+            next_record: 40,
+        };
+        let handed_off = Settled::new(summary(), Outcome::HandOff(continuation));
+        assert_eq!(handed_off.summary.handed_off_at, Some(40));
+        assert_eq!(handed_off.summary.status, ObjectStatus::Forwarded);
+        // The continuation could not be sent: a retry, and no longer handed off.
+        let not_sent = handed_off.becomes(Outcome::Failed(Failure::HandOffNotSent(
+            CallError::transient("SendMessage", "ServiceUnavailable"),
+        )));
+        assert_eq!(not_sent.summary.handed_off_at, None);
+        assert!(matches!(
+            not_sent.summary.status,
+            ObjectStatus::Failed {
+                retryable: true,
+                ..
+            }
+        ));
+        let forwarded_before = refused(summary(), Refusal::AlreadyForwarded);
+        assert_eq!(
+            forwarded_before.summary.checkpoint,
+            Some(CheckpointVerdict::AlreadyForwarded)
+        );
+        let leased = refused(
+            summary(),
+            Refusal::Leased {
+                owner: "o".into(),
+                until_millis: 1,
+                in_flight: false,
+            },
+        );
+        assert_eq!(leased.summary.checkpoint, None);
+    }
 
     #[test]
     fn whether_a_failure_is_retried_follows_from_its_cause() {
