@@ -629,3 +629,34 @@ async fn continuations_delivered_twice_and_a_message_retried_for_one_object_forw
     }
     assert_exactly_once(&harness, &delivered).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forged_continuation_skips_no_record() {
+    // Given: a member's file that was never forwarded, and the checkpoint table.
+    let harness = Harness::checkpointed(&support::moto().endpoint, "forged", &[]).await;
+    let spec = member_spec(91, "444455556666", "eu-west-1");
+    let (key, _, records) = harness.put_trail_file(&spec, 200_000).await;
+    let past_half = records.len() as u64 / 2;
+    assert!(past_half > 10, "{} records", records.len());
+    // When: someone allowed to invoke the function sends our continuation's shape, with a
+    // start past half the file, directly and again through the queue.
+    let forged = json!({"trailwatchContinuation": {
+        "bucket": harness.bucket, "key": key, "nextRecord": past_half}});
+    let direct = harness.run(&forged, None).await;
+    let queued = harness
+        .run(&sqs_event(&[("m1", forged.to_string())]), None)
+        .await;
+    // Then: the file is read from its first record, every record once, and the second
+    // message finds it forwarded.
+    let object = &direct.summary.objects[0];
+    assert_eq!(object.records, records.len() as u64, "{object:?}");
+    assert_eq!(object.resumed_at, None, "{object:?}");
+    assert_eq!(
+        queued.summary.objects[0].checkpoint,
+        Some(trailwatch::summary::CheckpointVerdict::AlreadyForwarded),
+        "{:?}",
+        queued.summary.objects[0]
+    );
+    let stream = "o-aa11bb22cc_444455556666_CloudTrail_eu-west-1";
+    assert_eq!(harness.events(stream).await, expected(&records));
+}

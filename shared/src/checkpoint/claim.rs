@@ -89,17 +89,26 @@ pub fn claim(stored: Option<&Stored>, request: &ClaimRequest<'_>) -> Claim {
         until_millis: request.lease_until(),
     };
     let Some(stored) = stored else {
-        let mut checkpoint = Checkpoint {
+        // Every continuation of ours follows a checkpoint written by the invocation that
+        // handed off: one for an object never seen was not sent by us (anyone allowed to
+        // invoke the function or send to its queue can forge one). Its records before the
+        // message's start are not skipped: the object is read from its first record.
+        if let Some(message_next) = request.continuation_at.filter(|next| *next > 0) {
+            tracing::warn!(
+                message_next,
+                "continuation for an object with no checkpoint: not ours, read from the start"
+            );
+        }
+        let checkpoint = Checkpoint {
             lease: held,
             expires_at_seconds,
             ..Checkpoint::default()
         };
-        checkpoint.ledger.next_record = request.continuation_at.unwrap_or(0);
         return Claim::Granted {
             // The content is pinned when the object is opened, to what was read: a
             // notification may name content already overwritten.
             holding: holding(checkpoint, 1),
-            start_record: request.continuation_at.unwrap_or(0),
+            start_record: 0,
             unconfirmed: None,
         };
     };

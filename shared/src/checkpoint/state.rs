@@ -61,6 +61,13 @@ impl Ledger {
         matches!(self.state, LedgerState::Done { .. })
     }
 
+    /// Whether every record before `next_record` is counted: forwarded, filtered or rejected.
+    /// Counts add up from the first record over every invocation, so fewer means records
+    /// were skipped.
+    pub fn accounts_for_every_record(&self) -> bool {
+        self.counts.records == self.next_record
+    }
+
     /// The hash recorded when the object was done.
     pub fn sha256(&self) -> Option<Sha256> {
         match self.state {

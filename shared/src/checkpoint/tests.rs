@@ -172,9 +172,11 @@ fn a_continuation_resumes_at_the_stored_record_whatever_its_message_says() {
         claim(Some(&done), &continuation(1200)),
         Claim::Refused(Refusal::AlreadyForwarded)
     );
-    // Never seen (the table came after the message): the message's record stands.
-    let (_, start, _) = granted(claim(None, &continuation(800)));
-    assert_eq!(start, 800);
+    // Never seen: not a continuation of ours (ours follow a checkpoint), so possibly forged
+    // to skip records. Read from the first record; the ledger starts at zero.
+    let (holding, start, _) = granted(claim(None, &continuation(800)));
+    assert_eq!(start, 0);
+    assert_eq!(holding.checkpoint.ledger.next_record, 0);
 }
 
 #[test]

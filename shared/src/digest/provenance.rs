@@ -90,6 +90,16 @@ pub fn reconcile(ledger: Option<&Ledger>, signed: &str, overdue: bool) -> Forwar
     let state = ledger.map(|ledger| &ledger.state);
     match (ledger, state) {
         (Some(ledger), Some(LedgerState::Done { sha256 })) => match sha256 {
+            // Every record is counted once from the first: fewer means records were skipped
+            // (a continuation that started past them), though every byte was hashed.
+            Some(forwarded) if forwarded.matches(signed) && !ledger.accounts_for_every_record() => {
+                Forwarding::NotForwarded {
+                    reason: Some(format!(
+                        "only {} of its {} records were accounted for: the rest were skipped",
+                        ledger.counts.records, ledger.next_record
+                    )),
+                }
+            }
             Some(forwarded) if forwarded.matches(signed) => Forwarding::Forwarded(ledger.counts),
             Some(forwarded) => Forwarding::Differs {
                 forwarded: forwarded.to_string(),
@@ -248,6 +258,28 @@ mod tests {
                 rejected: 0,
             },
         }
+    }
+
+    #[test]
+    fn a_finished_file_that_skipped_records_is_not_forwarded_though_its_hash_matches() {
+        // A forged continuation (before the claim refused to trust one) started past the first
+        // records: every byte was hashed, but only 1 of 3 records was counted.
+        let mut skipped = done(Some(SIGNED));
+        skipped.counts.records = 1;
+        let forwarding = reconcile(Some(&skipped), SIGNED, false);
+        assert!(forwarding.is_problem(), "{forwarding:?}");
+        assert_eq!(
+            forwarding,
+            Forwarding::NotForwarded {
+                reason: Some(
+                    "only 1 of its 3 records were accounted for: the rest were skipped".into()
+                )
+            }
+        );
+        assert!(matches!(
+            reconcile(Some(&done(Some(SIGNED))), SIGNED, false),
+            Forwarding::Forwarded(_)
+        ));
     }
 
     #[test]

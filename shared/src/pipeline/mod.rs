@@ -273,13 +273,14 @@ where
                 Err(Box::new(Settled::new(to_read.summary.clone(), failed)))
             }
             Ok(Claimed::Held(held)) => {
-                // Resume where the store says, pinned to the content it says was read.
+                // Resume where the store says (not where a message says), pinned to the
+                // content it says was read.
                 object.start_record = held.start_record;
+                to_read.summary.resumed_at = (held.start_record > 0).then_some(held.start_record);
                 if held.start_record > 0 {
                     let checkpoint = &held.holding.checkpoint;
                     object.version_id = checkpoint.version_id.clone();
                     object.e_tag = checkpoint.e_tag.clone();
-                    to_read.summary.resumed_at = Some(held.start_record);
                 }
                 Ok(Some(*held))
             }
