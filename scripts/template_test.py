@@ -422,7 +422,7 @@ class Template(TemplateCase):
         watched |= {a["MetricName"] for a in alarms.values() if "MetricName" in a}
         self.assertLessEqual(
             {"ApproximateNumberOfMessagesVisible", "Errors", "Rejected", "ObjectsFailed",
-             "DigestsInvalid", "LogFilesInvalid", "ChecksIncomplete",
+             "DigestsInvalid", "BackfillDigestsInvalid", "LogFilesInvalid", "ChecksIncomplete",
              "ObjectsRewritten", "DigestsLate", "LogFilesNotForwarded", "LogFilesForwardedDiffers"},
             watched,
         )
@@ -433,7 +433,7 @@ class Template(TemplateCase):
         alarm = self.resources["IntegrityFailures"]["Properties"]
         expression = next(m["Expression"] for m in alarm["Metrics"] if "Expression" in m)
         # LogFilesInvalid already counts the missing files (shared/src/digest/report.rs).
-        self.assertEqual(expression, "digestsInvalid + logFilesInvalid")
+        self.assertEqual(expression, "digestsInvalid + backfillDigestsInvalid + logFilesInvalid")
         self.assertNotIn("LogFilesMissing", text(alarm))
 
     def test_with_routes_the_forwarder_may_still_write_the_destination_group(self):
@@ -464,8 +464,10 @@ class Template(TemplateCase):
             self.assertIn(condition, conditions)
 
     def test_emitted_metric_names_are_the_ones_the_alarms_watch(self):
-        emitted = (ROOT / "shared/src/metrics.rs").read_text() + (ROOT / "functions/validator/src/lib.rs").read_text()
-        for name in ("Rejected", "ObjectsFailed", "DigestsInvalid", "LogFilesInvalid", "LogFilesMissing",
+        emitted = "".join((ROOT / path).read_text() for path in (
+            "shared/src/metrics.rs", "shared/src/digest/run/metrics.rs", "shared/src/digest/run/outcome.rs"))
+        for name in ("Rejected", "ObjectsFailed", "DigestsInvalid", "BackfillDigestsInvalid",
+                     "LogFilesInvalid", "LogFilesMissing",
                      "ChecksIncomplete", "ObjectsRewritten", "DigestsLate", "LogFilesNotForwarded",
                      "LogFilesForwardedDiffers"):
             self.assertIn(f'"{name}"', emitted)

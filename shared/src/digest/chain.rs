@@ -24,9 +24,11 @@ pub enum ChainEvent {
     /// checked, and not reported as listed in no digest.
     Unverified(Vec<String>),
     /// A digest whose list could not be read (missing, not gzip, not JSON): which log files
-    /// of its hour (the hour before `hour_end`) it lists is unknown; of any hour, for a
-    /// backfill digest (`None`), which lists late files of earlier hours.
-    Unread { hour_end: Option<i64> },
+    /// delivered in `window` (epoch seconds) it lists is unknown. An hourly digest's window is
+    /// its hour; a backfill digest's (named with its hourly digest's end time, for files that
+    /// hour's digest missed through processing delays) is that hour and the one after, for
+    /// files that arrived late. `None` only for a key without a time, which is never listed.
+    Unread { window: Option<(i64, i64)> },
 }
 
 /// Validates one digest: format, location, key, signature. With an invalid digest comes the
@@ -65,11 +67,22 @@ fn named(stored: &StoredDigest) -> Option<Vec<String>> {
 }
 
 /// What an invalid digest says of the log files it may list.
-fn unverified(hour_end: Option<i64>, named: Option<Vec<String>>) -> ChainEvent {
+fn unverified(window: Option<(i64, i64)>, named: Option<Vec<String>>) -> ChainEvent {
     match named {
         Some(named) => ChainEvent::Unverified(named),
-        None => ChainEvent::Unread { hour_end },
+        None => ChainEvent::Unread { window },
     }
+}
+
+/// What an unread digest of `kind` may list: see [`ChainEvent::Unread`].
+fn unread_window(key: &str, kind: FileKind) -> Option<(i64, i64)> {
+    let end = key_time(key)?;
+    let late = if kind == FileKind::BackfillDigest {
+        3600
+    } else {
+        0
+    };
+    Some((end - 3600, end + late))
 }
 
 async fn fetch<S: DigestStore>(store: &S, bucket: &str, key: &str) -> Result<StoredDigest, Status> {
@@ -162,7 +175,7 @@ pub async fn walk<S: DigestStore>(
             }
             Err(status) => {
                 events.push(ChainEvent::Digest(verdict(&bucket, &key, status), None));
-                events.push(unverified(key_time(&key), named));
+                events.push(unverified(unread_window(&key, FileKind::Digest), named));
                 current = pop_older(&mut listed, &key);
             }
         }
@@ -204,7 +217,10 @@ pub(crate) async fn walk_backfill<S: DigestStore>(
             }
             Err(status) => {
                 events.push(ChainEvent::Digest(make(status), None));
-                events.push(unverified(None, named));
+                events.push(unverified(
+                    unread_window(&key, FileKind::BackfillDigest),
+                    named,
+                ));
             }
         }
     }

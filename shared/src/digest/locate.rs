@@ -194,10 +194,11 @@ pub(crate) fn part_request(
     }
 }
 
-/// The digests of the trail that delivered `digest_key`, read off the key itself.
+/// The digests of the trail that delivered `digest_key` (an hourly or a backfill digest), read
+/// off the key itself.
 pub fn trail_of_digest(digest_key: &str) -> Option<TrailDigests> {
     let key = TrailKey::parse(digest_key)?;
-    if key.kind != FileKind::Digest {
+    if !matches!(key.kind, FileKind::Digest | FileKind::BackfillDigest) {
         return None;
     }
     Some(TrailDigests {

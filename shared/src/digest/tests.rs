@@ -400,6 +400,35 @@ fn the_log_files_of_an_unreadable_digest_are_not_called_unlisted_but_a_planted_f
 }
 
 #[test]
+fn an_unreadable_backfill_digest_never_silences_its_account() {
+    // Given: five hours of a clean chain; a backfill digest for the first hour that is not
+    // gzip; a file planted in the fourth hour, which no digest lists.
+    let (mut store, logs) = chain_with_logs(5);
+    let mut backfill = trail().backfill_digest(T0, T0 + HOUR, &[], T0 + 2 * HOUR);
+    backfill.body = b"not gzip".to_vec();
+    store.put(&backfill);
+    let planted = logs[3].replace(".json.gz", "x.json.gz");
+    let body = store.objects[&logs[3]].clone();
+    store.objects.insert(planted.clone(), body);
+    // When
+    let report = validate_hours(store, 5);
+    // Then: the backfill digest is invalid, and the planted file, outside the hours the
+    // backfill digest may cover, is still found.
+    let backfill_verdict = report
+        .verdicts
+        .iter()
+        .find(|v| v.key == backfill.key)
+        .unwrap();
+    assert_eq!(backfill_verdict.subject, Subject::BackfillDigest);
+    assert!(backfill_verdict.status.is_invalid(), "{backfill_verdict:?}");
+    let statuses = log_statuses(&report);
+    assert!(
+        statuses.contains(&(planted, Status::Unreferenced)),
+        "{statuses:?}"
+    );
+}
+
+#[test]
 fn aggregated_events_files_are_never_called_unlisted() {
     // Given: three hours, and in the second an aggregated-events file no digest lists (whether
     // CloudTrail's digests list them is not documented), beside the log files.

@@ -145,7 +145,7 @@ pub async fn validate_range<S: DigestStore>(
                 position: report.verdicts.len(),
             }),
             ChainEvent::Unverified(named) => listed.extend(named),
-            ChainEvent::Unread { hour_end } => unread.push(hour_end),
+            ChainEvent::Unread { window } => unread.push(window),
             ChainEvent::Digest(verdict, digest) => {
                 report.verdicts.push(verdict);
                 let Some(digest) = digest else { continue };
@@ -262,15 +262,17 @@ pub(crate) async fn check_log_file<S: DigestStore>(
 /// A log file's name gives its delivery time to the minute, a digest's its end to the second.
 const NAME_PRECISION_SECONDS: i64 = 120;
 
-/// Whether an unread digest may list the log file: one delivered in the hour it covers (the
-/// hour before its end), or any file for an unread backfill digest. Such a file is "not listed" by no
-/// digest anyone could read, which says nothing; the AWS CLI says nothing of it either.
-fn may_be_listed(key: &str, unread: &[Option<i64>]) -> bool {
+/// Whether an unread digest may list the log file: one delivered in the window it covers
+/// ([`ChainEvent::Unread`]). Such a file is "not listed" by no digest anyone could read, which
+/// says nothing; the AWS CLI says nothing of it either. Files outside every unread window are
+/// still checked: one unreadable digest never silences its account and region.
+fn may_be_listed(key: &str, unread: &[Option<(i64, i64)>]) -> bool {
     let delivered = key_time(key).unwrap_or(i64::MIN);
-    unread.iter().any(|hour_end| match hour_end {
+    unread.iter().any(|window| match window {
         None => true,
-        Some(end) => (end - 3600 - NAME_PRECISION_SECONDS..=end + NAME_PRECISION_SECONDS)
-            .contains(&delivered),
+        Some((from, to)) => {
+            (from - NAME_PRECISION_SECONDS..=to + NAME_PRECISION_SECONDS).contains(&delivered)
+        }
     })
 }
 

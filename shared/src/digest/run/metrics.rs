@@ -12,6 +12,16 @@ pub(crate) fn validator_metrics(counts: &Counts, digests_late: usize) -> Vec<Met
     let mut metrics = vec![
         ("DigestsValid", "Count", json!(counts.digests_valid)),
         ("DigestsInvalid", "Count", json!(counts.digests_invalid)),
+        (
+            "BackfillDigestsValid",
+            "Count",
+            json!(counts.backfill_digests_valid),
+        ),
+        (
+            "BackfillDigestsInvalid",
+            "Count",
+            json!(counts.backfill_digests_invalid),
+        ),
         ("LogFilesValid", "Count", json!(counts.log_files_valid)),
         ("LogFilesInvalid", "Count", json!(counts.log_files_invalid)),
         ("LogFilesMissing", "Count", json!(counts.log_files_missing)),
@@ -49,7 +59,10 @@ pub(crate) fn validator_part_metrics(counts: &Counts, late: bool) -> Vec<Metric>
     validator_metrics(counts, usize::from(late))
         .into_iter()
         .filter(|(name, _, value)| {
-            !matches!(*name, "DigestsValid" | "LogFilesValid") && value.as_u64() != Some(0)
+            !matches!(
+                *name,
+                "DigestsValid" | "BackfillDigestsValid" | "LogFilesValid"
+            ) && value.as_u64() != Some(0)
         })
         .collect()
 }
@@ -85,6 +98,8 @@ mod tests {
             [
                 "DigestsValid",
                 "DigestsInvalid",
+                "BackfillDigestsValid",
+                "BackfillDigestsInvalid",
                 "LogFilesValid",
                 "LogFilesInvalid",
                 "LogFilesMissing",

@@ -530,3 +530,54 @@ fn ledger_of(org: &Org, key: &str) -> Ledger {
         _ => unreachable!(),
     }
 }
+
+#[test]
+fn a_delivered_backfill_digest_is_validated_and_counted() {
+    // Given: a backfill digest for the first member's hour in us-east-1, vouching for a file
+    // the hourly digest missed; and a second one whose signature was replaced.
+    let org = org();
+    let mut store = org.store.clone();
+    let mut trail = signers()[0].clone();
+    trail.account_id = ACCOUNTS[0].into();
+    let valid = trail.backfill_digest(T0, T0 + HOUR, &[], T0 + 2 * HOUR);
+    let mut forged = signers()[1].clone();
+    forged.account_id = ACCOUNTS[1].into();
+    let mut forged = forged.backfill_digest(T0, T0 + HOUR, &[], T0 + 2 * HOUR);
+    forged.metadata[0].1 = "00".repeat(256);
+    store.put(&valid);
+    store.put(&forged);
+    let validator = validator(store);
+    // When: both are delivered.
+    let payload = sqs(&[notification(&valid.key), notification(&forged.key)]);
+    let outcome = block_on(validator.handle(&payload, NOW)).unwrap();
+    // Then: each is validated with its hour, and counted in the metrics.
+    let counts = outcome.counts();
+    assert_eq!(
+        (
+            counts.backfill_digests_valid,
+            counts.backfill_digests_invalid
+        ),
+        (1, 1),
+        "{counts:?}"
+    );
+    let lines = outcome.metric_lines("trailwatch", "validator", NOW);
+    let lines: Vec<Value> = lines
+        .iter()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let part = lines
+        .iter()
+        .find(|l| l.get("BackfillDigestsInvalid").is_some() && l.get("Account").is_some())
+        .expect("a part line for the forged backfill digest");
+    assert_eq!(part["Account"], json!(ACCOUNTS[1]));
+    assert_eq!(lines.last().unwrap()["BackfillDigestsInvalid"], json!(1));
+    let answer = outcome.answer(NOW).unwrap();
+    let invalid = answer["invalid"].as_array().unwrap();
+    assert!(
+        invalid.iter().any(|line| line
+            .as_str()
+            .unwrap()
+            .starts_with("(backfill) Digest file\t")),
+        "{invalid:?}"
+    );
+}
