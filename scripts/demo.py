@@ -201,7 +201,7 @@ def integrity_demo(session, endpoint, env, invoke_port, day):
         s3.put_object(Bucket=INTEGRITY_BUCKET, Key=entry["key"], Body=(signed / entry["key"]).read_bytes(), Metadata=entry["metadata"])
     print(f"  delivered {len(manifest)} signed files (3 hours of log files and digests) to s3://{INTEGRITY_BUCKET}")
     # Provenance: the forwarder reads the signed log files (recording each one's hash in the
-    # checkpoint table), so the validator can show CloudWatch Logs holds what CloudTrail signed.
+    # checkpoint table), so the validator can show the forwarder sent what CloudTrail signed.
     signed_logs = [e["key"] for e in manifest if "/CloudTrail/" in e["key"]]
     notification = {"Records": [s3_event(INTEGRITY_BUCKET, key, (signed / key).stat().st_size)["Records"][0] for key in signed_logs]}
     notification_path = WORK / "events" / "signed-trail-log-files.json"
@@ -233,7 +233,7 @@ def integrity_demo(session, endpoint, env, invoke_port, day):
         print(f"  (exit status {result.returncode})")
 
     validate("untouched", ["--verbose"])
-    validate("what CloudWatch Logs holds against what CloudTrail signed", ["--checkpoint-table", CHECKPOINT_TABLE])
+    validate("what the forwarder sent against what CloudTrail signed", ["--checkpoint-table", CHECKPOINT_TABLE])
     victim = next(e["key"] for e in manifest if "/CloudTrail/" in e["key"])
     text = gzip.decompress(s3.get_object(Bucket=INTEGRITY_BUCKET, Key=victim)["Body"].read()).decode()
     s3.put_object(Bucket=INTEGRITY_BUCKET, Key=victim, Body=gzip.compress(text.replace('"eventName":"', '"eventName":"Tampered', 1).encode()))

@@ -21,6 +21,10 @@ FUNCTIONS = {"ForwarderFunction": "forwarder", "ValidatorFunction": "validator"}
 NOT_FOR_LAMBDA = {
     # The validator command's offline key file; in Lambda the keys come from ListPublicKeys.
     "TRAIL_PUBLIC_KEYS_FILE",
+    # A recreated group's retention: the deployed forwarder holds no logs:PutRetentionPolicy
+    # (with it, it could shorten an audit group's retention), so its recreated groups keep
+    # their events forever.
+    "RETENTION_IN_DAYS",
 }
 
 # Actions that support no resource-level permissions (Service Authorization Reference).
@@ -38,8 +42,8 @@ def text(value):
     return value if isinstance(value, str) else json.dumps(value, sort_keys=True)
 
 
-def statements(function):
-    """Every Allow statement of a function's inline policies, with both branches of an !If."""
+def statements(role):
+    """Every Allow statement of a role's inline policies, with both branches of an !If."""
     found = []
 
     def walk(node):
@@ -54,11 +58,11 @@ def statements(function):
         else:
             raise AssertionError(f"unexpected policy statement {node!r}")
 
-    for policy in function["Properties"]["Policies"]:
-        assert isinstance(policy, dict) and "Statement" in policy, (
-            f"only inline policies are reviewed here, not {policy!r}"
-        )
-        for statement in policy["Statement"]:
+    assert set(role["Properties"]) == {"AssumeRolePolicyDocument", "Policies"}, (
+        "only inline policies are reviewed here: no managed policy, boundary or path"
+    )
+    for policy in role["Properties"]["Policies"]:
+        for statement in policy["PolicyDocument"]["Statement"]:
             walk(statement)
     return found
 
@@ -106,6 +110,39 @@ class Template(TemplateCase):
     def function(self, logical_id):
         return self.resources[logical_id]
 
+    def role(self, function_id):
+        """The explicit role a function runs as."""
+        role_id, attribute = self.function(function_id)["Properties"]["Role"]["Fn::GetAtt"]
+        self.assertEqual(attribute, "Arn")
+        return self.resources[role_id]
+
+    def test_each_function_runs_as_its_own_role_with_no_managed_policy(self):
+        # SAM's generated role would add AWSLambdaBasicExecutionRole: logs:PutLogEvents on *.
+        for logical_id in FUNCTIONS:
+            properties = self.function(logical_id)["Properties"]
+            self.assertNotIn("Policies", properties, logical_id)
+            role = self.role(logical_id)
+            self.assertEqual(role["Type"], "AWS::IAM::Role")
+            self.assertNotIn("ManagedPolicyArns", role["Properties"], logical_id)
+            self.assertEqual(text(role["Properties"]["AssumeRolePolicyDocument"]).count("lambda.amazonaws.com"), 1)
+
+    def test_each_function_writes_log_events_only_to_its_own_group_and_the_groups_it_is_for(self):
+        own = {"ForwarderFunction": "ForwarderFunctionLogGroup", "ValidatorFunction": "ValidatorFunctionLogGroup"}
+        for logical_id in FUNCTIONS:
+            writes = [s for s in statements(self.role(logical_id)) if "logs:PutLogEvents" in actions(s)]
+            resources = [text(s["Resource"]) for s in writes]
+            self.assertIn(text({"Fn::GetAtt": [own[logical_id], "Arn"]}), resources, logical_id)
+            others = [r for r in resources if own[logical_id] not in r]
+            self.assertEqual(len(others), 1, f"{logical_id}: {resources}")
+            for other_function, group in own.items():
+                if other_function != logical_id:
+                    self.assertFalse(any(group in r for r in resources), f"{logical_id} writes {group}")
+            if logical_id == "ForwarderFunction":
+                self.assertNotIn("IntegrityLogGroup", others[0])
+            else:
+                self.assertIn("IntegrityLogGroup", others[0])
+                self.assertNotIn("DestinationLogGroup", others[0])
+
     def test_every_function_is_an_arm64_cargo_lambda_build_of_a_workspace_binary(self):
         workspace = (ROOT / "Cargo.toml").read_text()
         globals_ = self.template["Globals"]["Function"]
@@ -143,7 +180,7 @@ class Template(TemplateCase):
                 self.assertIn(f"| `{name}` |", self.readme, f"{name} is not in README's Configuration")
 
     def test_forwarder_reads_only_trail_log_files_and_writes_only_its_destinations(self):
-        for statement in statements(self.function("ForwarderFunction")):
+        for statement in statements(self.role("ForwarderFunction")):
             resource = text(statement["Resource"])
             for action in actions(statement):
                 service = action.split(":")[0]
@@ -154,14 +191,20 @@ class Template(TemplateCase):
                     self.assertEqual(action, "kms:Decrypt")
                     self.assertIn("TrailKey", resource)
                     self.assertIn("ExistingKmsKeyArn", resource)
+                elif service == "logs" and statement["Sid"] == "OwnLogs":
+                    self.assertIn(action, {"logs:CreateLogStream", "logs:PutLogEvents"})
+                    self.assertEqual(statement["Resource"], {"Fn::GetAtt": ["ForwarderFunctionLogGroup", "Arn"]})
                 elif service == "logs":
-                    self.assertIn(action, {"logs:CreateLogGroup", "logs:PutRetentionPolicy", "logs:CreateLogStream",
+                    # No PutRetentionPolicy: the forwarder can never shorten an audit group's
+                    # retention.
+                    self.assertIn(action, {"logs:CreateLogGroup", "logs:CreateLogStream",
                                            "logs:PutLogEvents", "logs:GetLogEvents"})
                     self.assertNotIn("IntegrityLogGroup", resource)
                     self.assertIn("DestinationLogGroup", resource)
                     self.assertIn("RouteLogGroupNames", resource)
                 elif service == "sqs":
-                    self.assertIn(action, {"sqs:SendMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueUrl"})
+                    self.assertIn(action, {"sqs:SendMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueUrl",
+                                           "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"})
                     allowed = [{"Fn::GetAtt": ["DeliveryQueue", "Arn"]}]
                     if action == "sqs:SendMessage":
                         allowed.append({"Fn::GetAtt": ["DeadLetterQueue", "Arn"]})
@@ -174,7 +217,7 @@ class Template(TemplateCase):
             self.assertNotEqual(statement["Resource"], "*")
 
     def test_forwarder_decrypts_only_when_the_trail_has_a_key(self):
-        policy = self.function("ForwarderFunction")["Properties"]["Policies"][0]["Statement"]
+        policy = self.role("ForwarderFunction")["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
         for statement in policy:
             if "kms:Decrypt" in text(statement):
                 self.assertEqual(statement["Fn::If"][0], "TrailKey")
@@ -182,7 +225,7 @@ class Template(TemplateCase):
 
     def test_validator_reads_and_lists_trail_files_and_writes_only_verdicts(self):
         seen = set()
-        for statement in statements(self.function("ValidatorFunction")):
+        for statement in statements(self.role("ValidatorFunction")):
             resource = text(statement["Resource"])
             for action in actions(statement):
                 seen.add(action)
@@ -194,10 +237,15 @@ class Template(TemplateCase):
                     self.assertIn("AWSLogs/*", text(statement["Condition"]["StringLike"]["s3:prefix"]))
                 elif action == "kms:Decrypt":
                     self.assertIn("TrailKey", resource)
+                elif action.startswith("logs:") and statement["Sid"] == "OwnLogs":
+                    self.assertIn(action, {"logs:CreateLogStream", "logs:PutLogEvents"})
+                    self.assertEqual(statement["Resource"], {"Fn::GetAtt": ["ValidatorFunctionLogGroup", "Arn"]})
                 elif action.startswith("logs:"):
                     self.assertIn(action, {"logs:CreateLogStream", "logs:PutLogEvents"})
                     self.assertIn("IntegrityLogGroup", resource)
                     self.assertNotIn("DestinationLogGroup", resource)
+                elif action in ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"):
+                    self.assertEqual(statement["Resource"], {"Fn::GetAtt": ["DigestQueue", "Arn"]})
                 elif action == "sqs:SendMessage":
                     # Its own fan-out, and repairs of files not forwarded to the delivery queue.
                     self.assertIn(statement["Resource"], [{"Fn::GetAtt": ["DigestQueue", "Arn"]},
@@ -236,9 +284,20 @@ class Template(TemplateCase):
         self.assertIn('checkDigestsLate', text(late["Input"]))
         self.assertEqual(self.resources["DigestsLate"]["Properties"]["MetricName"], "DigestsLate")
 
+    def test_only_the_digest_rule_and_the_validator_send_to_the_digest_queue_and_its_concurrency_is_bounded(self):
+        deny = self.bucket_statements("DigestQueuePolicy")["OnlyTheTrailAndTheValidator"]
+        self.assertEqual((deny["Effect"], deny["Principal"], deny["Action"]), ("Deny", "*", "sqs:SendMessage"))
+        with_rule, without_rule = deny["Condition"]["Fn::If"][1:]
+        self.assertEqual(with_rule["ArnNotLike"]["aws:SourceArn"], {"Fn::GetAtt": ["DigestDeliveries", "Arn"]})
+        for condition in (with_rule, without_rule):
+            self.assertEqual(condition["ArnNotLike"]["aws:PrincipalArn"], {"Fn::GetAtt": ["ValidatorFunctionRole", "Arn"]})
+        self.assertNotIn("Condition", self.resources["DigestQueuePolicy"], "the Deny holds in every deployment")
+        event = self.function("ValidatorFunction")["Properties"]["Events"]["DigestDeliveries"]["Properties"]
+        self.assertEqual(event["ScalingConfig"]["MaximumConcurrency"], {"Ref": "ValidatorMaximumConcurrency"})
+
     def test_no_wildcard_action_is_allowed_to_a_function(self):
         for logical_id in FUNCTIONS:
-            for statement in statements(self.function(logical_id)):
+            for statement in statements(self.role(logical_id)):
                 for action in actions(statement):
                     self.assertNotIn("*", action, f"{logical_id}: {action}")
 
@@ -414,7 +473,9 @@ class Template(TemplateCase):
             self.assertIn(text(name[1]), condition)
         variables = self.function("ForwarderFunction")["Properties"]["Environment"]["Variables"]
         self.assertEqual(variables["LOG_GROUP_CLASS"], {"Ref": "LogGroupClass"})
-        self.assertEqual(variables["RETENTION_IN_DAYS"], {"Ref": "RetentionInDays"})
+        # Not set: a recreated group keeps its events forever, and the forwarder holds no
+        # PutRetentionPolicy to shorten any group's retention.
+        self.assertNotIn("RETENTION_IN_DAYS", variables)
 
     def test_alarms_watch_dead_letters_errors_rejections_and_integrity_and_notify_the_topic(self):
         alarms = {k: r["Properties"] for k, r in self.resources.items() if r["Type"] == "AWS::CloudWatch::Alarm"}
@@ -437,7 +498,7 @@ class Template(TemplateCase):
         self.assertNotIn("LogFilesMissing", text(alarm))
 
     def test_with_routes_the_forwarder_may_still_write_the_destination_group(self):
-        statement = next(s for s in statements(self.function("ForwarderFunction"))
+        statement = next(s for s in statements(self.role("ForwarderFunction"))
                          if s.get("Sid") == "WriteDestinationGroups")
         condition, with_routes, without = statement["Resource"]["Fn::If"]
         self.assertEqual(condition, "HasRoutes")
@@ -482,6 +543,53 @@ class Template(TemplateCase):
             # e_machine 183 is EM_AARCH64.
             self.assertEqual(int.from_bytes(header[18:20], "little"), 183, bootstrap)
             self.assertTrue(os.access(bootstrap, os.X_OK))
+
+
+class AfterSamTransform(TemplateCase):
+    """The template as CloudFormation receives it, after SAM's transform (the translator
+    `sam validate` and `sam deploy` use): what SAM adds is reviewed too."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        from samtranslator.translator.transform import transform
+
+        class NoManagedPolicies:
+            def load(self):
+                return {}
+
+        template = json.loads(json.dumps(cls.template))
+        for logical_id in FUNCTIONS:
+            # As `sam package` leaves it.
+            template["Resources"][logical_id]["Properties"]["CodeUri"] = "s3://bucket/code.zip"
+        os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+        cls.transformed = transform(template, {}, NoManagedPolicies())["Resources"]
+
+    def test_no_role_has_a_managed_policy_and_each_function_runs_as_its_own(self):
+        roles = {k: r for k, r in self.transformed.items() if r["Type"] == "AWS::IAM::Role"}
+        for logical_id, role in roles.items():
+            self.assertNotIn("ManagedPolicyArns", role["Properties"], logical_id)
+        self.assertNotIn("AWSLambdaBasicExecutionRole", json.dumps(self.transformed))
+        for logical_id in FUNCTIONS:
+            self.assertEqual(self.transformed[logical_id]["Properties"]["Role"],
+                             {"Fn::GetAtt": [f"{logical_id}Role", "Arn"]})
+
+    def test_only_the_functions_write_log_events_and_each_only_its_own_groups(self):
+        writers = {}
+        for logical_id, resource in self.transformed.items():
+            if resource["Type"] not in ("AWS::IAM::Role", "AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"):
+                continue
+            for match in re.finditer(r'"logs:PutLogEvents"', json.dumps(resource)):
+                writers.setdefault(logical_id, 0)
+                writers[logical_id] += 1
+        self.assertEqual(sorted(writers), ["ForwarderFunctionRole", "ValidatorFunctionRole"])
+        forwarder = json.dumps(self.transformed["ForwarderFunctionRole"])
+        validator = json.dumps(self.transformed["ValidatorFunctionRole"])
+        self.assertNotIn("IntegrityLogGroup", forwarder)
+        self.assertNotIn("ValidatorFunctionLogGroup", forwarder)
+        self.assertNotIn("DestinationLogGroup", validator)
+        self.assertNotIn("ForwarderFunctionLogGroup", validator)
+        self.assertNotIn("PutRetentionPolicy", forwarder + validator)
 
 
 if __name__ == "__main__":

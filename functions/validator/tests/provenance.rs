@@ -1,4 +1,4 @@
-//! Provenance against moto: what CloudWatch Logs holds is reconciled, file by file, with what
+//! Provenance against moto: what the forwarder sent to CloudWatch Logs is reconciled, file by file, with what
 //! CloudTrail signed, and a lost file is repaired.
 
 // Test helpers outside #[test] functions: failures should panic the test.
@@ -162,7 +162,7 @@ async fn what_cloudwatch_logs_holds_is_reconciled_with_what_cloudtrail_signed_an
         after["verdict"]
             .as_str()
             .unwrap()
-            .ends_with("but what CloudWatch Logs holds is what CloudTrail signed")
+            .ends_with("but what the forwarder sent to CloudWatch Logs is what CloudTrail signed")
     );
 
     // And the repair: one notification for the lost file, which the forwarder takes (twice,

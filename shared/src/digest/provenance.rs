@@ -1,4 +1,5 @@
-//! Provenance: whether what CloudWatch Logs holds of a log file is what CloudTrail signed.
+//! Provenance: whether what the forwarder sent to CloudWatch Logs of a log file is what
+//! CloudTrail signed (from its checkpoint table; what the log groups hold now is not read).
 //! The forwarder records, in the checkpoint table, the SHA-256 of the decompressed bytes of
 //! each object it read to the end and what became of its records; a valid digest records each
 //! log file's `hashValue`, the same hash (aws-cli's awscli/customizations/cloudtrail/
@@ -230,7 +231,7 @@ impl fmt::Display for ForwardingVerdict {
         if matches!(self.forwarding, Forwarding::Forwarded(_)) && self.s3_status.is_invalid() {
             write!(
                 f,
-                "; the S3 object is {} now, but what CloudWatch Logs holds is what CloudTrail signed",
+                "; the S3 object is {} now, but what the forwarder sent to CloudWatch Logs is what CloudTrail signed",
                 self.s3_status
             )?;
         }
@@ -350,7 +351,7 @@ mod tests {
         );
         assert_eq!(
             line(Forwarding::Forwarded(counts), Status::HashMismatch),
-            "Forwarded\ts3://b/k\t3 records: 2 forwarded, 1 filtered, 0 rejected; the S3 object is INVALID: hash value doesn't match now, but what CloudWatch Logs holds is what CloudTrail signed"
+            "Forwarded\ts3://b/k\t3 records: 2 forwarded, 1 filtered, 0 rejected; the S3 object is INVALID: hash value doesn't match now, but what the forwarder sent to CloudWatch Logs is what CloudTrail signed"
         );
         let differs = Forwarding::Differs {
             forwarded: "bb".into(),

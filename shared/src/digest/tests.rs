@@ -509,7 +509,7 @@ fn every_listed_file_is_reconciled_with_what_the_forwarder_recorded() {
     assert_eq!(code, "forwarded");
     assert!(
         line.contains(
-            "hash value doesn't match now, but what CloudWatch Logs holds is what CloudTrail signed"
+            "hash value doesn't match now, but what the forwarder sent to CloudWatch Logs is what CloudTrail signed"
         ),
         "{line}"
     );
