@@ -429,6 +429,30 @@ fn an_unreadable_backfill_digest_never_silences_its_account() {
 }
 
 #[test]
+fn a_file_named_for_another_day_than_its_folder_is_unlisted_whatever_its_name_says() {
+    // Given: three validated hours, and in the second hour's day folder a copy of a log file
+    // whose name is dated the next day (outside the validated span).
+    let (mut store, logs) = chain_with_logs(3);
+    let (folder, name) = logs[1].rsplit_once('/').unwrap();
+    let stamp = &name[name.find("_2026").unwrap() + 1..][..8];
+    let later = (stamp.parse::<u64>().unwrap() + 1).to_string();
+    let planted = format!(
+        "{folder}/{}",
+        name.replace(stamp, &later).replace(".json.gz", "x.json.gz")
+    );
+    let body = store.objects[&logs[1]].clone();
+    store.objects.insert(planted.clone(), body);
+    // When
+    let report = validate_hours(store, 3);
+    // Then
+    let statuses = log_statuses(&report);
+    assert!(
+        statuses.contains(&(planted, Status::Unreferenced)),
+        "{statuses:?}"
+    );
+}
+
+#[test]
 fn aggregated_events_files_are_never_called_unlisted() {
     // Given: three hours, and in the second an aggregated-events file no digest lists (whether
     // CloudTrail's digests list them is not documented), beside the log files.

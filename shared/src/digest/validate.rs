@@ -299,6 +299,12 @@ async fn unreferenced_log_files<S: DigestStore>(
             if parsed.kind != FileKind::Log || listed.contains(&key) {
                 continue;
             }
+            // In a validated day's folder with a name CloudTrail would not write (another
+            // day's): whatever its name says, no digest lists it.
+            if !parsed.name_agrees_with_folder() {
+                found.push(key);
+                continue;
+            }
             let delivered = key_time(&key).unwrap_or(i64::MIN);
             if delivered >= from && delivered < to - 3600 {
                 found.push(key);

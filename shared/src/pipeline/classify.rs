@@ -51,6 +51,9 @@ pub fn classify(notified: &NotifiedObject, routes: &Routes) -> Classified {
     let Some(trail_key) = trail_key else {
         return skip(summary, Skip::NotTrailLayout);
     };
+    if !trail_key.name_agrees_with_folder() {
+        return skip(summary, Skip::NameDisagreesWithFolder);
+    }
     if !routes.reads(kind) {
         let reason = match kind {
             FileKind::Insight => Skip::InsightsNotRouted,
@@ -124,6 +127,22 @@ mod tests {
             (read.summary.kind, read.summary.key.as_str()),
             (FileKind::Log, LOG)
         );
+    }
+
+    #[test]
+    fn a_file_named_for_another_day_than_its_folder_is_not_forwarded() {
+        let planted = LOG.replace("/2026/11/25/", "/2026/11/26/");
+        let Classified::Done(settled) = classify(&notified(&planted), &all()) else {
+            panic!("read");
+        };
+        assert_eq!(
+            settled.outcome,
+            Outcome::Skipped(Skip::NameDisagreesWithFolder)
+        );
+        assert!(matches!(
+            classify(&notified(LOG), &all()),
+            Classified::Read(_)
+        ));
     }
 
     #[test]

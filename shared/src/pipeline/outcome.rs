@@ -70,6 +70,11 @@ pub enum Skip {
     NotTrailLayout,
     #[error("not a CloudTrail log file")]
     NotLogFile,
+    /// A name CloudTrail would not write: its date is not its folder's (planted?).
+    #[error(
+        "the file name's date is not its folder's: CloudTrail never names a file so (planted?); not forwarded"
+    )]
+    NameDisagreesWithFolder,
     #[error("Insights file: no route selects Insight events")]
     InsightsNotRouted,
     #[error("aggregated events file: no route selects Aggregated events")]

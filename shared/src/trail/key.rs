@@ -98,6 +98,16 @@ pub struct TrailKey<'a> {
 const LOGS_FOLDER: &str = "AWSLogs";
 
 impl<'a> TrailKey<'a> {
+    /// Whether the date in the file name is its folder's date, as in every key CloudTrail
+    /// writes (both are the delivery's, or the digest's end, in UTC). The account and region
+    /// agree by construction: [`TrailKey::parse`] reads the name with the folder's. An
+    /// aggregated-events file whose name has no timestamp agrees.
+    pub fn name_agrees_with_folder(&self) -> bool {
+        let (year, month, day) = self.date;
+        self.file_timestamp.is_empty()
+            || self.file_timestamp.get(..8) == Some(format!("{year}{month}{day}").as_str())
+    }
+
     /// Parses a decoded key. Anything that does not follow a CloudTrail layout is `None`.
     pub fn parse(key: &'a str) -> Option<Self> {
         let (prefix, rest) = split_logs_folder(key)?;
@@ -340,6 +350,25 @@ mod tests {
         ] {
             assert_eq!(FileKind::of_key(not_one), FileKind::Other, "{not_one}");
         }
+    }
+
+    #[test]
+    fn a_name_dated_another_day_than_its_folder_is_told_apart() {
+        let key = "AWSLogs/111122223333/CloudTrail/us-east-1/2026/11/25/111122223333_CloudTrail_us-east-1_20261125T2359Z_abc.json.gz";
+        assert!(TrailKey::parse(key).unwrap().name_agrees_with_folder());
+        let planted = key.replace("20261125T2359Z", "20261124T2359Z");
+        let parsed = TrailKey::parse(&planted).unwrap();
+        assert_eq!(parsed.kind, FileKind::Log);
+        assert!(!parsed.name_agrees_with_folder());
+        let digest = "AWSLogs/111122223333/CloudTrail-Digest/us-east-1/2026/11/26/111122223333_CloudTrail-Digest_us-east-1_t_us-east-1_20261125T235959Z.json.gz";
+        assert!(!TrailKey::parse(digest).unwrap().name_agrees_with_folder());
+        let unstamped =
+            "AWSLogs/111122223333/CloudTrail-Aggregated/us-east-1/2026/11/25/summary.json.gz";
+        assert!(
+            TrailKey::parse(unstamped)
+                .unwrap()
+                .name_agrees_with_folder()
+        );
     }
 
     #[test]
