@@ -383,6 +383,19 @@ class Template(TemplateCase):
             found[statement["Sid"]] = statement
         return found
 
+    def test_by_default_only_cloudtrail_writes_under_awslogs_of_a_created_bucket(self):
+        statement = next(
+            s for s in self.resources["TrailBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+            if "OnlyCloudTrailWritesTrailFiles" in text(s))
+        condition, deny, otherwise = statement["Fn::If"]
+        self.assertEqual(condition, "OnlyCloudTrailWrites")
+        self.assertEqual(otherwise, {"Ref": "AWS::NoValue"})
+        self.assertEqual((deny["Effect"], deny["Principal"], deny["Action"]), ("Deny", "*", "s3:PutObject"))
+        self.assertIn("AWSLogs/*", text(deny["Resource"]))
+        self.assertEqual(deny["Condition"], {"StringNotEquals": {"aws:PrincipalServiceName": "cloudtrail.amazonaws.com"}})
+        self.assertEqual(self.template["Parameters"]["TrailFilesOnlyFromCloudTrail"]["Default"], "true")
+        self.assertIn("| `TrailFilesOnlyFromCloudTrail` |", self.readme)
+
     def test_writer_accounts_write_and_encrypt_only_from_their_own_trails(self):
         bucket = self.bucket_statements("TrailBucketPolicy")
         key = {}
