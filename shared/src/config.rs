@@ -35,6 +35,8 @@ pub const METRICS_NAMESPACE: &str = "METRICS_NAMESPACE";
 pub const LOG_GROUP_CLASS: &str = "LOG_GROUP_CLASS";
 /// The retention of a log group the forwarder creates.
 pub const RETENTION_IN_DAYS: &str = "RETENTION_IN_DAYS";
+/// The KMS key a log group the forwarder creates is encrypted with.
+pub const LOG_GROUP_KMS_KEY_ARN: &str = "LOG_GROUP_KMS_KEY_ARN";
 
 /// How `ROUTES` and `EVENT_SELECTORS` name a file instead of holding JSON, as the AWS CLI's
 /// JSON arguments do.
@@ -56,6 +58,9 @@ pub struct ForwarderConfig {
     pub metrics_namespace: String,
     /// How each destination group is created when missing (class, retention).
     pub group_settings: GroupSettingsByName,
+    /// `LOG_GROUP_KMS_KEY_ARN`: the key every group the forwarder creates is encrypted with,
+    /// as the stack's own groups are.
+    pub log_group_kms_key_arn: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -112,6 +117,19 @@ impl ForwarderConfig {
             .map(|text| parse_retention_days(&text))
             .transpose()
             .map_err(|reason| error(RETENTION_IN_DAYS, reason.to_string()))?;
+        let log_group_kms_key_arn = get(LOG_GROUP_KMS_KEY_ARN)
+            .map(|arn| arn.trim().to_owned())
+            .map(|arn| {
+                if arn.starts_with("arn:") && arn.contains(":kms:") {
+                    Ok(arn)
+                } else {
+                    Err(error(
+                        LOG_GROUP_KMS_KEY_ARN,
+                        format!("{arn:?} is not a KMS key ARN (arn:aws:kms:REGION:ACCOUNT:key/ID)"),
+                    ))
+                }
+            })
+            .transpose()?;
         let routes = routes.with_default_class(default_class);
         let group_settings = routes
             .group_settings(default_class, retention_days)
@@ -156,6 +174,7 @@ impl ForwarderConfig {
             metrics_namespace: get(METRICS_NAMESPACE)
                 .unwrap_or_else(|| DEFAULT_METRICS_NAMESPACE.to_owned()),
             group_settings,
+            log_group_kms_key_arn,
         })
     }
 }
@@ -363,6 +382,14 @@ mod tests {
                 "retention periods",
             ),
             (
+                vec![
+                    (LOG_GROUP_NAME, "/g"),
+                    (LOG_GROUP_KMS_KEY_ARN, "alias/logs"),
+                ],
+                LOG_GROUP_KMS_KEY_ARN,
+                "not a KMS key ARN",
+            ),
+            (
                 vec![(
                     ROUTES,
                     r#"[{"logGroupName": "/a", "logGroupClass": "INFREQUENT_ACCESS"}, {"logGroupName": "/a"}]"#,
@@ -406,7 +433,11 @@ mod tests {
                 Some(LogGroupClass::InfrequentAccess)
             ]
         );
+        let key = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+        let encrypted = config_of(&[(LOG_GROUP_NAME, "/g"), (LOG_GROUP_KMS_KEY_ARN, key)]);
+        assert_eq!(encrypted.log_group_kms_key_arn.as_deref(), Some(key));
         let plain = config_of(&[(LOG_GROUP_NAME, "/g")]);
+        assert_eq!(plain.log_group_kms_key_arn, None);
         assert_eq!(
             plain.group_settings["/g"],
             GroupSettings {

@@ -90,7 +90,8 @@ pub fn build_forwarder(sdk: &SdkConfig, config: &ForwarderConfig) -> AwsForwarde
 /// rather than retried by the SDK.
 fn sink(sdk: &SdkConfig, config: &ForwarderConfig) -> CloudWatchLogsSink {
     let sink = CloudWatchLogsSink::new(aws_sdk_cloudwatchlogs::Client::new(sdk))
-        .with_group_settings(config.group_settings.clone());
+        .with_group_settings(config.group_settings.clone())
+        .with_kms_key(config.log_group_kms_key_arn.clone());
     if config.checkpoint_table_name.is_some() && !config.dry_run {
         sink.retrying_only_throttled_puts()
     } else {

@@ -451,3 +451,26 @@ async fn aggregated_events_arrive_in_their_accounts_stream_at_their_window_start
     assert_eq!(events, expected);
     assert!(events.iter().all(|(time, _)| time % 300_000 == 0));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_group_the_forwarder_creates_is_encrypted_with_the_configured_key_and_keeps_its_events() {
+    // Given: the destination group does not exist (deleted by hand), and the forwarder is
+    // configured with the stack's log group key.
+    let group = "/trailwatch/test/created-encrypted";
+    let key = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+    let harness = Harness::with_config(
+        "created-encrypted",
+        group,
+        &[("LOG_GROUP_NAME", group), ("LOG_GROUP_KMS_KEY_ARN", key)],
+    )
+    .await;
+    let (key_name, size, records) = harness.put_trail_file(&TrailSpec::recent(61), 20_000).await;
+    // When
+    let summary = harness.invoke(&[(key_name, size)]).await;
+    // Then: the group is back, under the key, with no retention set.
+    assert_eq!(summary.forwarded, records.len() as u64);
+    let created = harness.own_log_groups().await;
+    assert_eq!(created.len(), 1);
+    assert_eq!(created[0].kms_key_id(), Some(key));
+    assert_eq!(created[0].retention_in_days(), None);
+}

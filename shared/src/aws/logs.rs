@@ -56,6 +56,8 @@ pub struct CloudWatchLogsSink {
     group_settings: GroupSettingsByName,
     /// The SDK retries a put only when it was throttled.
     retry_only_throttling: bool,
+    /// The KMS key a created group is encrypted with.
+    kms_key_id: Option<String>,
 }
 
 impl CloudWatchLogsSink {
@@ -65,7 +67,14 @@ impl CloudWatchLogsSink {
             known_streams: Mutex::new(HashSet::new()),
             group_settings: GroupSettingsByName::new(),
             retry_only_throttling: false,
+            kms_key_id: None,
         }
+    }
+
+    /// Missing groups are created encrypted with this KMS key.
+    pub fn with_kms_key(mut self, kms_key_id: Option<String>) -> Self {
+        self.kms_key_id = kms_key_id;
+        self
     }
 
     /// Puts whose outcome is unknown are not sent again by the SDK: the caller reads them back
@@ -98,6 +107,7 @@ impl CloudWatchLogsSink {
             .create_log_group()
             .log_group_name(log_group)
             .log_group_class(class)
+            .set_kms_key_id(self.kms_key_id.clone())
             .send()
             .await;
         match created {

@@ -62,7 +62,12 @@ impl Lateness {
     }
 }
 
-/// The newest digest of `trail`'s region in the lookback, by key time.
+/// How far past now a digest's key time may be (clocks differ): a later one was not written by
+/// CloudTrail, whose digests are named for the end of an hour already past.
+const FUTURE_TOLERANCE_SECONDS: i64 = 300;
+
+/// The newest digest of `trail`'s region in the lookback, by key time. A key dated in the
+/// future is left out: planted, it would otherwise hide a region whose digests stopped.
 pub(crate) async fn newest_digest<S: DigestStore>(
     store: &S,
     trail: &TrailDigests,
@@ -79,6 +84,7 @@ pub(crate) async fn newest_digest<S: DigestStore>(
         .iter()
         .filter(|key| trail.owns(key))
         .filter_map(|key| key_time(key))
+        .filter(|time| *time <= now + FUTURE_TOLERANCE_SECONDS)
         .max())
 }
 

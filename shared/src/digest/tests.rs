@@ -571,3 +571,25 @@ fn every_listed_file_is_reconciled_with_what_the_forwarder_recorded() {
             .all(|v| matches!(v.forwarding, Forwarding::NotChecked(_)))
     );
 }
+
+#[test]
+fn a_digest_key_dated_in_the_future_does_not_hide_a_late_region() {
+    // Given: the region's last digest three hours ago, and a key planted for tomorrow.
+    let now = T0 + 10 * HOUR;
+    let mut store = MemoryStore::default();
+    for end in [now - 3 * HOUR, now + 24 * HOUR] {
+        let key = trail().digest_key(end);
+        store.objects.insert(key, (Vec::new(), Vec::new()));
+    }
+    // When
+    let newest = run(super::silence::newest_digest(
+        &store,
+        &trail_digests(),
+        BUCKET,
+        now,
+    ))
+    .unwrap();
+    // Then: the planted key is not the newest, so the region is late.
+    assert_eq!(newest, Some(now - 3 * HOUR));
+    assert!(super::silence::Lateness::judge(trail_digests(), newest, now).late);
+}

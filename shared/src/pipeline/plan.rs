@@ -181,11 +181,18 @@ where
             Element::TooDeep(_) => self.invalid(index, "the record nests deeper than 512 levels"),
             Element::TooLarge(bytes) => self.too_large(index, bytes),
         }
-        if self.context.stop.is_given() && self.emitted > 0 {
+        // A handoff once a batch went out, or when nothing waits in an open batch (every
+        // record so far filtered or rejected): either way this invocation progressed, and
+        // every record before the handoff is accounted for.
+        if self.context.stop.is_given() && (self.emitted > 0 || self.nothing_open()) {
             self.plan.handoff_at = Some(index + 1);
             return Err(Stop);
         }
         Ok(())
+    }
+
+    fn nothing_open(&self) -> bool {
+        self.open.iter().all(|(_, _, builder)| builder.is_empty())
     }
 
     fn too_large(&mut self, index: u64, bytes: u64) {
@@ -802,6 +809,27 @@ mod tests {
         let (plan, batches) = plan_in(&gzip(&many_records(50)), &context);
         assert_eq!(plan.handoff_at, None);
         assert_eq!(indexes(&batches).len(), 50);
+    }
+
+    #[test]
+    fn a_file_of_records_that_are_never_batched_hands_off_too() {
+        // Given: a stop requested, and a file whose records are all invalid (nothing is ever
+        // batched, so no batch boundary ever comes).
+        let mut context = context();
+        context.stop = StopSignal::given();
+        let text = format!("{{\"Records\":[{}]}}", vec!["1"; 5_000].join(","));
+        let compressed = gzip(&text);
+        // When
+        let (plan, batches) = plan_in(&compressed, &context);
+        // Then: it hands off at once, every record before accounted for.
+        assert!(batches.is_empty());
+        assert_eq!(plan.handoff_at, Some(1));
+        assert_eq!((plan.records, plan.rejected.invalid_record), (1, 1));
+        // And the rest is read by the continuation.
+        context.stop = StopSignal::never();
+        context.start_record = 1;
+        let (rest, _) = plan_in(&compressed, &context);
+        assert_eq!((rest.handoff_at, rest.records), (None, 4_999));
     }
 
     #[test]
