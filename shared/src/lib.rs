@@ -15,6 +15,7 @@
 //! - [`generate`]: realistic trail files for the demo, tests and benchmarks.
 
 pub mod arguments;
+pub mod audit;
 #[cfg(feature = "aws")]
 pub mod aws;
 pub mod backfill;

@@ -19,6 +19,6 @@ pub mod validate;
 pub mod verdict;
 
 #[cfg(test)]
-mod fakes;
+pub(crate) mod fakes;
 #[cfg(test)]
 mod tests;
