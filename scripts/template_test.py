@@ -392,7 +392,7 @@ class Template(TemplateCase):
         self.assertEqual(otherwise, {"Ref": "AWS::NoValue"})
         self.assertEqual((deny["Effect"], deny["Principal"], deny["Action"]), ("Deny", "*", "s3:PutObject"))
         self.assertIn("AWSLogs/*", text(deny["Resource"]))
-        self.assertEqual(deny["Condition"], {"StringNotEquals": {"aws:PrincipalServiceName": "cloudtrail.amazonaws.com"}})
+        self.assertEqual(deny["Condition"], {"StringNotEqualsIfExists": {"aws:PrincipalServiceName": "cloudtrail.amazonaws.com"}})
         self.assertEqual(self.template["Parameters"]["TrailFilesOnlyFromCloudTrail"]["Default"], "true")
         self.assertIn("| `TrailFilesOnlyFromCloudTrail` |", self.readme)
 

@@ -9,7 +9,7 @@ use trailwatch::digest::config::ReconciliationConfig;
 use trailwatch::digest::keys::KeyCache;
 use trailwatch::digest::provenance::{Forwarding, ForwardingVerdict};
 use trailwatch::digest::request::{RangeRequest, RequestError, ValidationError};
-use trailwatch::digest::validate::validate_requested_range;
+use trailwatch::digest::validate::{Validated, validate_requested_range};
 
 use crate::Keys;
 use crate::aws::Clients;
@@ -25,6 +25,23 @@ use trailwatch::digest::config::{environment, public_keys_file};
 /// TRAIL_PUBLIC_KEYS_FILE (the output of `aws cloudtrail list-public-keys`).
 #[derive(Debug, Default, Clone, PartialEq, Eq, clap::Args)]
 pub struct Args {
+    #[command(flatten)]
+    pub trail: TrailArgs,
+    /// The forwarder's checkpoint table: each listed log file is then reconciled with what was
+    /// forwarded (lines after the AWS CLI's output).
+    #[arg(long, value_name = "NAME")]
+    pub checkpoint_table: Option<String>,
+    /// Also print the valid files.
+    #[arg(long)]
+    pub verbose: bool,
+    #[command(flatten)]
+    pub aws: AwsOptions,
+}
+
+/// Which trail, range, account and region: `aws cloudtrail validate-logs`' arguments, shared by
+/// `validate-logs` and `audit-logs`.
+#[derive(Debug, Default, Clone, PartialEq, Eq, clap::Args)]
+pub struct TrailArgs {
     /// The trail's ARN: arn:aws:cloudtrail:REGION:ACCOUNT:trail/NAME.
     #[arg(long, value_name = "ARN")]
     pub trail_arn: String,
@@ -56,27 +73,15 @@ pub struct Args {
     /// CLI's --region); AWS_REGION or the profile's region when left out.
     #[arg(long, value_name = "REGION")]
     pub region: Option<String>,
-    /// The forwarder's checkpoint table: each listed log file is then reconciled with what was
-    /// forwarded (lines after the AWS CLI's output).
-    #[arg(long, value_name = "NAME")]
-    pub checkpoint_table: Option<String>,
-    /// Also print the valid files.
-    #[arg(long)]
-    pub verbose: bool,
-    #[command(flatten)]
-    pub aws: AwsOptions,
 }
 
-/// The arguments after the binary's name: `validate-logs …`.
-pub fn parse(args: &[String]) -> Result<Args, clap::Error> {
+/// The arguments after the binary's name: `validate-logs …` or `audit-logs …`.
+pub fn parse(args: &[String]) -> Result<crate::Command, clap::Error> {
     use clap::Parser;
     let cli = crate::Cli::try_parse_from(
         std::iter::once("validator").chain(args.iter().map(String::as_str)),
     )?;
-    match cli.command {
-        Some(crate::Command::ValidateLogs(args)) => Ok(args),
-        None => Err(crate::Cli::command_missing()),
-    }
+    cli.command.ok_or_else(crate::Cli::command_missing)
 }
 
 /// Why the command could not validate: printed in words, exit code 255.
@@ -92,11 +97,19 @@ pub enum CommandError {
 /// CLI); `--help` prints the help and 0; a runtime error is its message alone and 255.
 pub async fn run(args: &[String], clients: &Clients, region: &str, now: i64) -> i32 {
     match parse(args) {
-        Ok(parsed) => execute(&parsed, clients, region, now).await,
+        Ok(command) => dispatch(&command, clients, region, now).await,
         Err(error) => {
             let _ = error.print();
             error.exit_code()
         }
+    }
+}
+
+/// Runs a parsed command with `clients`; returns the exit code.
+pub async fn dispatch(command: &crate::Command, clients: &Clients, region: &str, now: i64) -> i32 {
+    match command {
+        crate::Command::ValidateLogs(args) => execute(args, clients, region, now).await,
+        crate::Command::AuditLogs(args) => crate::audit::execute(args, clients, region, now).await,
     }
 }
 
@@ -111,7 +124,7 @@ pub async fn execute(args: &Args, clients: &Clients, region: &str, now: i64) -> 
     }
 }
 
-impl Args {
+impl TrailArgs {
     /// The same request the function takes as `validateRange`.
     pub fn request(&self) -> RangeRequest {
         RangeRequest {
@@ -134,27 +147,10 @@ async fn validate(
     region: &str,
     now: i64,
 ) -> Result<i32, CommandError> {
-    let range = args.request().resolve(now).map_err(|error| match error {
-        RequestError::BadTime { source, .. } => CommandError::Date(source),
-        other => CommandError::Validation(other.into()),
-    })?;
-    let keys = Keys::new(
-        clients,
-        args.public_keys_file
-            .clone()
-            .or_else(|| public_keys_file(environment)),
-    );
-    let store = Arc::new(S3DigestStore {
-        client: clients.s3.clone(),
-    });
-    let directory = CloudTrailDirectory::new(clients);
-    // The AWS CLI's global --region, else the configured one.
-    let region = args.region.as_deref().unwrap_or(region);
-    let validated =
-        validate_requested_range(store, &KeyCache::new(keys), &directory, &range, region).await?;
+    let (_, validated) = validate_trail(&args.trail, clients, region, now).await?;
     let (out, err) = render_cli(
         &validated.report,
-        &args.trail_arn,
+        &args.trail.trail_arn,
         validated.scope.start,
         validated.scope.end,
         args.verbose,
@@ -170,6 +166,37 @@ async fn validate(
     let reconciled = reconciler.reconcile(&validated.report, now).await;
     print!("{}", render_forwarding(&reconciled.verdicts));
     Ok(forwarding_exit_code(exit_code, &reconciled.verdicts))
+}
+
+/// Validates what `trail` names, as `validate-logs` does: the S3 store it read, and what it
+/// found.
+pub(crate) async fn validate_trail(
+    trail: &TrailArgs,
+    clients: &Clients,
+    region: &str,
+    now: i64,
+) -> Result<(Arc<S3DigestStore>, Validated), CommandError> {
+    let range = trail.request().resolve(now).map_err(|error| match error {
+        RequestError::BadTime { source, .. } => CommandError::Date(source),
+        other => CommandError::Validation(other.into()),
+    })?;
+    let keys = Keys::new(
+        clients,
+        trail
+            .public_keys_file
+            .clone()
+            .or_else(|| public_keys_file(environment)),
+    );
+    let store = Arc::new(S3DigestStore {
+        client: clients.s3.clone(),
+    });
+    let directory = CloudTrailDirectory::new(clients);
+    // The AWS CLI's global --region, else the configured one.
+    let region = trail.region.as_deref().unwrap_or(region);
+    let keys = KeyCache::new(keys);
+    let validated =
+        validate_requested_range(Arc::clone(&store), &keys, &directory, &range, region).await?;
+    Ok((store, validated))
 }
 
 /// The reconciliation after the AWS CLI's own output: one line per listed log file, then
@@ -253,7 +280,7 @@ mod tests {
 
     #[test]
     fn the_aws_cli_arguments_are_taken() {
-        let args = parse(&strings(&[
+        let crate::Command::ValidateLogs(args) = parse(&strings(&[
             "validate-logs",
             "--trail-arn",
             "arn:aws:cloudtrail:us-east-1:111122223333:trail/t",
@@ -267,8 +294,10 @@ mod tests {
             "p",
             "--verbose",
         ]))
-        .unwrap();
-        assert_eq!(args.s3_bucket.as_deref(), Some("b"));
+        .unwrap() else {
+            panic!("not validate-logs")
+        };
+        assert_eq!(args.trail.s3_bucket.as_deref(), Some("b"));
         assert!(args.verbose);
         let missing = parse(&strings(&["validate-logs", "--start-time", "x"])).unwrap_err();
         assert_eq!(

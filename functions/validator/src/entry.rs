@@ -33,24 +33,25 @@ pub async fn serve() -> Result<(), Error> {
     .await
 }
 
-/// `validator validate-logs …`: the AWS CLI's arguments (its global options included), output
-/// and exit codes.
-pub async fn validate_logs(args: &[String]) -> i32 {
-    let parsed = match crate::cli::parse(args) {
-        Ok(parsed) => parsed,
+/// `validator validate-logs …` or `validator audit-logs …`: the AWS CLI's arguments (its
+/// global options included), output and exit codes.
+pub async fn command(args: &[String]) -> i32 {
+    let command = match crate::cli::parse(args) {
+        Ok(command) => command,
         Err(error) => {
             let _ = error.print();
             return error.exit_code();
         }
     };
-    // Only --debug logs: without it the output is the AWS CLI's alone.
-    if parsed.aws.debug {
+    let (aws, trail) = command.aws_and_trail();
+    // Only --debug logs: without it the output is the command's alone.
+    if aws.debug {
         trailwatch::aws::logging::init_command_subscriber(true);
     }
-    if parsed.aws.no_verify_ssl {
+    if aws.no_verify_ssl {
         eprintln!("{}", trailwatch::aws::options::VERIFY_SSL_NOTE);
     }
-    let sdk = match parsed.aws.sdk_config(parsed.region.as_deref()).await {
+    let sdk = match aws.sdk_config(trail.region.as_deref()).await {
         Ok(sdk) => sdk,
         Err(error) => {
             eprintln!("{error}");
@@ -62,5 +63,6 @@ pub async fn validate_logs(args: &[String]) -> i32 {
         return 255;
     };
     let clients = crate::aws::Clients::new(&sdk);
-    crate::cli::execute(&parsed, &clients, &region, trailwatch::clock::now_seconds()).await
+    let now = trailwatch::clock::now_seconds();
+    crate::cli::dispatch(&command, &clients, &region, now).await
 }

@@ -3,6 +3,7 @@
 //! event per verdict and EMF metrics; as a command, it is `aws cloudtrail validate-logs`.
 //! Only translation lives here; the validation is `trailwatch::digest`, the AWS adapters [`aws`].
 
+pub mod audit;
 pub mod aws;
 pub mod cli;
 pub mod entry;
@@ -17,7 +18,8 @@ use trailwatch::digest::run::InvocationError;
 
 /// The trailwatch validator: an AWS Lambda function that validates CloudTrail digest files and
 /// the log files they list (log file integrity validation), or, with `validate-logs`, the same
-/// as a command in the AWS CLI's form. Deployed with template.yaml, Lambda runs it with no
+/// as a command in the AWS CLI's form, and with `audit-logs`, an audit of what the log groups
+/// hold against what CloudTrail signed. Deployed with template.yaml, Lambda runs it with no
 /// command; locally, run the function with `cargo lambda watch` (README: Local invoke).
 #[derive(Debug, clap::Parser)]
 #[command(name = "validator", version)]
@@ -30,6 +32,25 @@ pub struct Cli {
 pub enum Command {
     /// Validate a trail's log files against its digests, as `aws cloudtrail validate-logs`.
     ValidateLogs(cli::Args),
+    /// Audit what the log groups hold against the signed log files: every signed record in
+    /// its stream exactly once, and no event the signed files do not hold.
+    ///
+    /// For the account and region validate-logs would validate. Where the forwarder writes,
+    /// and what it filters, come from the forwarder's environment variables (LOG_GROUP_NAME or
+    /// ROUTES, EVENT_SELECTORS; file:// as the function reads them). Exit status: 0 all as
+    /// signed, 1 anything missing, duplicated, unsigned or invalid, 2 a usage error, 255 could
+    /// not audit (part of it).
+    AuditLogs(audit::AuditArgs),
+}
+
+impl Command {
+    /// The AWS CLI's global options and the trail arguments, whichever the command.
+    pub fn aws_and_trail(&self) -> (&trailwatch::aws::options::AwsOptions, &cli::TrailArgs) {
+        match self {
+            Command::ValidateLogs(args) => (&args.aws, &args.trail),
+            Command::AuditLogs(args) => (&args.aws, &args.trail),
+        }
+    }
 }
 
 impl Cli {
@@ -38,7 +59,7 @@ impl Cli {
         use clap::CommandFactory;
         Cli::command().error(
             clap::error::ErrorKind::MissingSubcommand,
-            "a command is required: validate-logs",
+            "a command is required: validate-logs or audit-logs",
         )
     }
 }

@@ -1,4 +1,5 @@
-//! The validator: the Lambda function, or `validator validate-logs …` on a command line.
+//! The validator: the Lambda function, or `validator validate-logs …` / `audit-logs …` on a
+//! command line.
 
 use validator::entry;
 
@@ -6,8 +7,8 @@ use validator::entry;
 async fn main() -> Result<(), lambda_runtime::Error> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.is_empty() {
-        // Command mode: `validator validate-logs …`, as the AWS CLI.
-        false => std::process::exit(entry::validate_logs(&args).await),
+        // Command mode: `validator validate-logs …` or `audit-logs …`, as the AWS CLI.
+        false => std::process::exit(entry::command(&args).await),
         true if !entry::in_lambda() => {
             eprintln!("{}", validator::NOT_IN_LAMBDA);
             std::process::exit(2)

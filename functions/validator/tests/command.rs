@@ -9,7 +9,13 @@ use trailwatch_test_support::{run_binary, text};
 fn validator(args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut set = vec![("AWS_REGION", "us-east-1")];
     set.extend_from_slice(env);
-    let unset = ["AWS_LAMBDA_RUNTIME_API", "INTEGRITY_LOG_GROUP_NAME"];
+    let unset = [
+        "AWS_LAMBDA_RUNTIME_API",
+        "INTEGRITY_LOG_GROUP_NAME",
+        "LOG_GROUP_NAME",
+        "ROUTES",
+        "EVENT_SELECTORS",
+    ];
     run_binary(env!("CARGO_BIN_EXE_validator"), args, &set, &unset)
 }
 
@@ -56,6 +62,42 @@ fn usage_errors_exit_2_as_the_aws_cli_does_and_runtime_errors_255_without_the_us
     assert_eq!(bad_arn.status.code(), Some(255));
     let err = text(&bad_arn.stderr);
     assert_eq!(err.trim(), "Invalid trail ARN provided: not-an-arn");
+}
+
+#[test]
+fn audit_logs_takes_validate_logs_arguments_and_says_where_its_configuration_comes_from() {
+    let help = validator(&["audit-logs", "--help"], &[]);
+    assert_eq!(help.status.code(), Some(0));
+    let out = text(&help.stdout);
+    for part in [
+        "--trail-arn <ARN>",
+        "--account-id <ID>",
+        "--delivery-delay-minutes <MINUTES>",
+        "--endpoint-url <URL>",
+        "LOG_GROUP_NAME or ROUTES, EVENT_SELECTORS",
+    ] {
+        assert!(out.contains(part), "{part} in {out}");
+    }
+    // Without the forwarder's configuration: one line in words, exit 255, no AWS call.
+    let unconfigured = validator(
+        &[
+            "audit-logs",
+            "--trail-arn",
+            "arn:aws:cloudtrail:us-east-1:111122223333:trail/t",
+            "--start-time",
+            "2026-11-25T00:00:00Z",
+        ],
+        &[],
+    );
+    assert_eq!(unconfigured.status.code(), Some(255));
+    let err = text(&unconfigured.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with(
+            "audit-logs reads where the forwarder writes from the forwarder's environment variables"
+        ) && err.contains("LOG_GROUP_NAME"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -80,6 +80,7 @@ pub async fn audit_validated<S: DigestStore, L: LogSink>(
     let last = end - settings.delivery_delay_seconds;
     let window = (last > start).then_some((start * 1000, last * 1000));
     let mut findings = Vec::new();
+    let mut unread = HashSet::new();
     for slot in 0..expected.destinations.len() {
         if let Err(reason) = read_stream(logs, &mut expected, slot, window, &mut findings).await {
             let destination = expected.destinations[slot].clone();
@@ -87,9 +88,12 @@ pub async fn audit_validated<S: DigestStore, L: LogSink>(
                 destination,
                 reason,
             });
+            // Never "missing" for what could not be read.
+            unread.insert(slot as u16);
         }
     }
-    let (exactly_once, missing) = judge(&*store, &expected, &files, settings, &mut findings).await;
+    let (exactly_once, missing) =
+        judge(&*store, &expected, &files, &unread, settings, &mut findings).await;
     let not_forwarded_by_design = expected.not_forwarded + expected.refused_by_time;
     let signed_events = expected.events.values().map(|p| p.len() as u64).sum();
     tracing::info!(signed_events, exactly_once, missing, "audit");
@@ -174,12 +178,17 @@ async fn judge<S: DigestStore + ?Sized>(
     store: &S,
     expected: &Expected,
     files: &[(String, String)],
+    unread: &HashSet<u16>,
     settings: &AuditSettings,
     findings: &mut Vec<Finding>,
 ) -> (u64, u64) {
     let mut once = 0;
     let mut missing: HashMap<u32, Vec<(u64, Destination)>> = HashMap::new();
-    for ((slot, _), placements) in &expected.events {
+    let judged = expected
+        .events
+        .iter()
+        .filter(|((slot, _), _)| !unread.contains(slot));
+    for ((slot, _), placements) in judged {
         let destination = &expected.destinations[usize::from(*slot)];
         for placement in placements {
             let (bucket, key) = &files[placement.file as usize];

@@ -106,6 +106,10 @@ fn block_on<F: std::future::Future>(future: F) -> F::Output {
 }
 
 fn audit(store: MemoryStore, sink: &MemorySink) -> Audit {
+    block_on(audit_of(&Arc::new(store), sink))
+}
+
+async fn audit_of<L: LogSink>(store: &Arc<MemoryStore>, logs: &L) -> Audit {
     let mut keys = PublicKeys {
         region: "us-east-1".into(),
         ..PublicKeys::default()
@@ -125,18 +129,15 @@ fn audit(store: MemoryStore, sink: &MemorySink) -> Audit {
         start: T0,
         end: T0 + 3 * HOUR,
     };
-    let store = Arc::new(store);
-    block_on(async {
-        let report = validate_range(Arc::clone(&store), &keys, &scope)
-            .await
-            .unwrap();
-        let validated = Validated {
-            scope,
-            what: "the range".into(),
-            report,
-        };
-        audit_validated(store, sink, validated, &settings()).await
-    })
+    let report = validate_range(Arc::clone(store), &keys, &scope)
+        .await
+        .unwrap();
+    let validated = Validated {
+        scope,
+        what: "the range".into(),
+        report,
+    };
+    audit_validated(Arc::clone(store), logs, validated, &settings()).await
 }
 
 fn lines(audit: &Audit) -> Vec<String> {
@@ -266,4 +267,48 @@ fn a_file_not_valid_in_s3_is_not_audited_and_an_event_outside_the_window_is_not_
     );
     // The file's own INVALID verdict is the finding: the audit exits 1.
     assert_eq!(audit.exit_code(), 1);
+}
+
+/// A CloudWatch Logs that cannot be read (throttled past the SDK's retries).
+struct Unreadable;
+
+impl LogSink for Unreadable {
+    async fn put(
+        &self,
+        _destination: &crate::logs::Destination,
+        _batch: &crate::logs::Batch,
+        _deadline: Option<tokio::time::Instant>,
+    ) -> Result<crate::logs::PutOutcome, crate::ports::CallError> {
+        unreachable!("the audit only reads")
+    }
+
+    async fn events_between(
+        &self,
+        _destination: &crate::logs::Destination,
+        _start_millis: i64,
+        _end_millis: i64,
+        _token: Option<String>,
+    ) -> Result<crate::ports::EventsPage, crate::ports::CallError> {
+        Err(crate::ports::CallError::transient(
+            "GetLogEvents",
+            "ThrottlingException",
+        ))
+    }
+}
+
+#[test]
+fn a_stream_that_cannot_be_read_is_not_audited_and_nothing_in_it_is_called_missing() {
+    let (store, _) = signed_hours();
+    let store = Arc::new(store);
+    let audit = block_on(audit_of(&store, &Unreadable));
+    assert!(audit.findings.is_empty(), "{:?}", lines(&audit));
+    assert_eq!(audit.not_audited.len(), 1, "{:?}", audit.not_audited);
+    assert!(
+        audit.not_audited[0]
+            .to_string()
+            .contains("GetLogEvents failed: ThrottlingException"),
+        "{:?}",
+        audit.not_audited
+    );
+    assert_eq!(audit.exit_code(), 255);
 }

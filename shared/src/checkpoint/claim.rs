@@ -89,10 +89,8 @@ pub fn claim(stored: Option<&Stored>, request: &ClaimRequest<'_>) -> Claim {
         until_millis: request.lease_until(),
     };
     let Some(stored) = stored else {
-        // Every continuation of ours follows a checkpoint written by the invocation that
-        // handed off: one for an object never seen was not sent by us (anyone allowed to
-        // invoke the function or send to its queue can forge one). Its records before the
-        // message's start are not skipped: the object is read from its first record.
+        // Ours follow the checkpoint of the invocation that handed off: one for an object
+        // never seen may be forged (a direct invocation, a queue sender). Read from record 0.
         if let Some(message_next) = request.continuation_at.filter(|next| *next > 0) {
             tracing::warn!(
                 message_next,

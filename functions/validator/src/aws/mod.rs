@@ -15,6 +15,8 @@ pub struct Clients {
     pub organizations: aws_sdk_organizations::Client,
     /// The forwarder's checkpoint table (the reconciliation).
     pub dynamodb: aws_sdk_dynamodb::Client,
+    /// The forwarder's log groups, read back by the audit.
+    pub logs: aws_sdk_cloudwatchlogs::Client,
 }
 
 impl Clients {
@@ -26,6 +28,7 @@ impl Clients {
             cloudtrail: aws_sdk_cloudtrail::Client::new(sdk),
             organizations: aws_sdk_organizations::Client::new(sdk),
             dynamodb: aws_sdk_dynamodb::Client::new(sdk),
+            logs: aws_sdk_cloudwatchlogs::Client::new(sdk),
         }
     }
 }
