@@ -14,7 +14,7 @@ PORT_FILES = [
     "shared/src/ports.rs",
     "shared/src/digest/store.rs",
     "shared/src/digest/provenance.rs",
-    "shared/src/digest/run/ports.rs",
+    "shared/src/validator/ports.rs",
 ]
 
 

@@ -539,7 +539,7 @@ class Template(TemplateCase):
 
     def test_emitted_metric_names_are_the_ones_the_alarms_watch(self):
         emitted = "".join((ROOT / path).read_text() for path in (
-            "shared/src/metrics.rs", "shared/src/digest/run/metrics.rs", "shared/src/digest/run/outcome.rs"))
+            "shared/src/metrics.rs", "shared/src/validator/metrics.rs", "shared/src/validator/outcome.rs"))
         for name in ("Rejected", "ObjectsFailed", "DigestsInvalid", "BackfillDigestsInvalid",
                      "LogFilesInvalid", "LogFilesMissing",
                      "ChecksIncomplete", "ObjectsRewritten", "DigestsLate", "LogFilesNotForwarded",

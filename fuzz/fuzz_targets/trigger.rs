@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use trailwatch::digest::run::Request;
+use trailwatch::validator::Request;
 use trailwatch::pipeline::classify;
 use trailwatch::route::Routes;
 use trailwatch::selector::Selectors;

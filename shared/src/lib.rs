@@ -37,6 +37,7 @@ pub mod selector;
 pub mod summary;
 pub mod trail;
 pub mod trigger;
+pub mod validator;
 
 pub use config::ForwarderConfig;
 pub use object::{NotifiedObject, ObjectRef};

@@ -6,8 +6,8 @@ use trailwatch::aws::checkpoints::DynamoCheckpoints;
 use trailwatch::aws::logs::CloudWatchLogsSink;
 use trailwatch::digest::config::ReconciliationConfig;
 use trailwatch::digest::keys::{KeyCache, KeysFile};
-use trailwatch::digest::run::{Reconciler, ValidatorPorts};
 use trailwatch::digest::store::{CallError, PublicKeySource, PublicKeys};
+use trailwatch::validator::{Reconciler, ValidatorPorts};
 
 use crate::ValidatorConfig;
 use crate::aws::Clients;
@@ -54,7 +54,7 @@ impl ValidatorPorts for Aws {
 }
 
 /// The validator over AWS.
-pub type AwsValidator = trailwatch::digest::run::Validator<Aws>;
+pub type AwsValidator = trailwatch::validator::Validator<Aws>;
 
 /// The function: the validator and the namespace of its metrics.
 pub struct Validator {

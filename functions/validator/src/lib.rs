@@ -14,7 +14,7 @@ pub use function::{Aws, AwsValidator, Keys, Validator, reconciler};
 
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use serde_json::Value;
-use trailwatch::digest::run::InvocationError;
+use trailwatch::validator::InvocationError;
 
 /// The trailwatch validator: an AWS Lambda function that validates CloudTrail digest files and
 /// the log files they list (log file integrity validation), or, with `validate-logs`, the same
@@ -120,7 +120,7 @@ pub async fn handle(
 mod tests {
     use super::*;
     use trailwatch::digest::locate::trail_of_digest;
-    use trailwatch::digest::run::Request;
+    use trailwatch::validator::Request;
 
     fn sample(name: &str) -> Value {
         let path = format!(

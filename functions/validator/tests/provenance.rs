@@ -211,7 +211,7 @@ async fn what_cloudwatch_logs_holds_is_reconciled_with_what_cloudtrail_signed_an
     assert!(
         matches!(
             error,
-            validator::HandlerError(trailwatch::digest::run::InvocationError::Incomplete { .. })
+            validator::HandlerError(trailwatch::validator::InvocationError::Incomplete { .. })
         ),
         "{error}"
     );

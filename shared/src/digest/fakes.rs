@@ -10,13 +10,13 @@ use flate2::read::GzDecoder;
 
 use super::provenance::{ForwardRecords, Recorded};
 use super::request::RangeRequest;
-use super::run::{RangeQueue, RepairQueue};
 use super::store::{
     CallError, DigestStore, FetchError, PublicKeySource, PublicKeys, StoredDigest, TrailDirectory,
     TrailLocation,
 };
 use crate::generate::signed::SignedObject;
 use crate::ports::{ListedObject, ObjectListing};
+use crate::validator::{RangeQueue, RepairQueue};
 
 /// An object's gzip body and its S3 user metadata.
 pub type Stored = (Vec<u8>, Vec<(String, String)>);

@@ -11,7 +11,6 @@ pub mod model;
 pub mod provenance;
 pub mod report;
 pub mod request;
-pub mod run;
 pub mod signature;
 pub mod silence;
 pub mod store;

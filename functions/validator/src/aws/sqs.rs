@@ -5,8 +5,8 @@
 
 use trailwatch::aws::sqs::send_batches;
 use trailwatch::digest::request::RangeRequest;
-use trailwatch::digest::run::{RangeQueue, RepairQueue};
 use trailwatch::ports::CallError;
+use trailwatch::validator::{RangeQueue, RepairQueue};
 
 pub struct SqsRangeQueue {
     pub client: aws_sdk_sqs::Client,

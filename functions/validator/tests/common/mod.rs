@@ -418,7 +418,7 @@ pub fn reconciling(
     repairs: Option<validator::aws::sqs::SqsRepairQueue>,
 ) -> validator::Validator {
     let mut validator = trail.validator();
-    validator.core.reconciler = Some(trailwatch::digest::run::Reconciler {
+    validator.core.reconciler = Some(trailwatch::validator::Reconciler {
         records,
         grace_seconds,
         repairs,

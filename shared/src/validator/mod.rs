@@ -23,13 +23,13 @@ pub use ports::{RangeQueue, RepairQueue};
 pub use reconcile::{Reconciled, Reconciler};
 pub use request::{Request, RequestError, Unreadable};
 
-use super::keys::KeyCache;
-use super::locate::{locate, part_request, trail_of_digest, trail_parts};
-use super::provenance::ForwardRecords;
-use super::request::{RangeRequest, ValidationError};
-use super::silence::{Lateness, check_lateness};
-use super::store::{DigestStore, PublicKeySource, TrailDirectory};
-use super::validate::{Validated, validate_delivered_digest, validate_part};
+use crate::digest::keys::KeyCache;
+use crate::digest::locate::{locate, part_request, trail_of_digest, trail_parts};
+use crate::digest::provenance::ForwardRecords;
+use crate::digest::request::{RangeRequest, ValidationError};
+use crate::digest::silence::{Lateness, check_lateness};
+use crate::digest::store::{DigestStore, PublicKeySource, TrailDirectory};
+use crate::digest::validate::{Validated, validate_delivered_digest, validate_part};
 use crate::ports::LogSink;
 
 /// The adapters a validator works through: AWS in the function, memory in tests.
