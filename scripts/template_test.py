@@ -240,6 +240,11 @@ class Template(TemplateCase):
                 elif action.startswith("logs:") and statement["Sid"] == "OwnLogs":
                     self.assertIn(action, {"logs:CreateLogStream", "logs:PutLogEvents"})
                     self.assertEqual(statement["Resource"], {"Fn::GetAtt": ["ValidatorFunctionLogGroup", "Arn"]})
+                elif action == "logs:GetLogEvents":
+                    # The audit reads the forwarder's groups back, and nothing else.
+                    self.assertEqual(statement["Sid"], "ReadForwardedGroups")
+                    self.assertIn("DestinationLogGroup", resource)
+                    self.assertIn("RouteLogGroupNames", resource)
                 elif action.startswith("logs:"):
                     self.assertIn(action, {"logs:CreateLogStream", "logs:PutLogEvents"})
                     self.assertIn("IntegrityLogGroup", resource)
@@ -294,6 +299,23 @@ class Template(TemplateCase):
         self.assertNotIn("Condition", self.resources["DigestQueuePolicy"], "the Deny holds in every deployment")
         event = self.function("ValidatorFunction")["Properties"]["Events"]["DigestDeliveries"]["Properties"]
         self.assertEqual(event["ScalingConfig"]["MaximumConcurrency"], {"Ref": "ValidatorMaximumConcurrency"})
+
+    def test_the_daily_audit_is_an_option_of_the_day_before_with_the_forwarders_configuration(self):
+        validator = self.function("ValidatorFunction")["Properties"]
+        audit = validator["Events"]["DailyAudit"]["Properties"]
+        self.assertEqual(audit["ScheduleExpression"], "cron(30 0 * * ? *)")
+        self.assertEqual(audit["State"], {"Fn::If": ["AuditDailyOn", "ENABLED", "DISABLED"]})
+        self.assertIn('{"auditLogs": {"trailArn": "${Arn}", "hoursBack": 27', audit["Input"]["Fn::If"][1]["Fn::Sub"][0])
+        self.assertEqual(self.template["Parameters"]["AuditDaily"]["Default"], "false")
+        variables = validator["Environment"]["Variables"]
+        forwarder = self.function("ForwarderFunction")["Properties"]["Environment"]["Variables"]
+        for name in ("LOG_GROUP_NAME", "EVENT_SELECTORS", "ROUTES"):
+            self.assertEqual(variables[name], forwarder[name], name)
+        alarm = self.resources["AuditFindings"]["Properties"]
+        expression = next(m["Expression"] for m in alarm["Metrics"] if "Expression" in m)
+        self.assertEqual(expression, "recordsMissing + recordsDuplicated + eventsUnsigned")
+        self.assertIn("| `AuditDaily` |", self.readme)
+        self.assertIn("| `AuditFindings` |", self.readme)
 
     def test_no_wildcard_action_is_allowed_to_a_function(self):
         for logical_id in FUNCTIONS:
@@ -497,7 +519,8 @@ class Template(TemplateCase):
         self.assertLessEqual(
             {"ApproximateNumberOfMessagesVisible", "Errors", "Rejected", "ObjectsFailed",
              "DigestsInvalid", "BackfillDigestsInvalid", "LogFilesInvalid", "ChecksIncomplete",
-             "ObjectsRewritten", "DigestsLate", "LogFilesNotForwarded", "LogFilesForwardedDiffers"},
+             "ObjectsRewritten", "DigestsLate", "LogFilesNotForwarded", "LogFilesForwardedDiffers",
+             "RecordsMissing", "RecordsDuplicated", "EventsUnsigned"},
             watched,
         )
         for alarm in alarms.values():
@@ -541,6 +564,7 @@ class Template(TemplateCase):
         emitted = "".join((ROOT / path).read_text() for path in (
             "shared/src/metrics.rs", "shared/src/validator/metrics.rs", "shared/src/validator/outcome.rs"))
         for name in ("Rejected", "ObjectsFailed", "DigestsInvalid", "BackfillDigestsInvalid",
+                     "RecordsMissing", "RecordsDuplicated", "EventsUnsigned",
                      "LogFilesInvalid", "LogFilesMissing",
                      "ChecksIncomplete", "ObjectsRewritten", "DigestsLate", "LogFilesNotForwarded",
                      "LogFilesForwardedDiffers"):
@@ -596,13 +620,22 @@ class AfterSamTransform(TemplateCase):
                 writers.setdefault(logical_id, 0)
                 writers[logical_id] += 1
         self.assertEqual(sorted(writers), ["ForwarderFunctionRole", "ValidatorFunctionRole"])
-        forwarder = json.dumps(self.transformed["ForwarderFunctionRole"])
-        validator = json.dumps(self.transformed["ValidatorFunctionRole"])
+        def writes(role):
+            found = []
+            for policy in self.transformed[role]["Properties"]["Policies"]:
+                for statement in json.loads(json.dumps(policy["PolicyDocument"]["Statement"])):
+                    if isinstance(statement, dict) and set(statement) == {"Fn::If"}:
+                        statement = statement["Fn::If"][1]
+                    if "logs:PutLogEvents" in json.dumps(statement.get("Action", "")):
+                        found.append(json.dumps(statement["Resource"]))
+            return " ".join(found)
+        forwarder, validator = writes("ForwarderFunctionRole"), writes("ValidatorFunctionRole")
         self.assertNotIn("IntegrityLogGroup", forwarder)
         self.assertNotIn("ValidatorFunctionLogGroup", forwarder)
         self.assertNotIn("DestinationLogGroup", validator)
         self.assertNotIn("ForwarderFunctionLogGroup", validator)
-        self.assertNotIn("PutRetentionPolicy", forwarder + validator)
+        roles = json.dumps(self.transformed["ForwarderFunctionRole"]) + json.dumps(self.transformed["ValidatorFunctionRole"])
+        self.assertNotIn("PutRetentionPolicy", roles)
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use trailwatch::audit::{AuditSettings, DEFAULT_DELIVERY_DELAY_MINUTES};
 use trailwatch::aws::checkpoints::DynamoCheckpoints;
 use trailwatch::aws::logs::CloudWatchLogsSink;
 use trailwatch::digest::config::ReconciliationConfig;
@@ -80,6 +81,7 @@ impl Validator {
             log_group: Arc::from(log_group),
             fan_out: None,
             reconciler: None,
+            audit: None,
         };
         Self {
             core,
@@ -111,6 +113,11 @@ impl Validator {
             .reconciliation
             .as_ref()
             .map(|reconciliation| reconciler(&clients, reconciliation));
+        validator.core.audit = config.forwarder.as_ref().map(|forwarder| AuditSettings {
+            routes: Arc::new(forwarder.routes.clone()),
+            max_decompressed_bytes: forwarder.max_decompressed_bytes,
+            delivery_delay_seconds: DEFAULT_DELIVERY_DELAY_MINUTES * 60,
+        });
         match &config.digest_queue_url {
             Some(url) => validator.with_fan_out(aws_sdk_sqs::Client::new(sdk), url),
             None => validator,

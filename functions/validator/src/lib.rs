@@ -131,7 +131,7 @@ mod tests {
     }
 
     #[test]
-    fn every_validator_sample_is_a_digest_delivery_or_a_range_of_the_demo_trail() {
+    fn every_validator_sample_is_a_digest_delivery_or_a_range_or_audit_of_the_demo_trail() {
         let dir = format!("{}/../../events/validator", env!("CARGO_MANIFEST_DIR"));
         let mut names: Vec<String> = std::fs::read_dir(dir)
             .unwrap()
@@ -141,6 +141,7 @@ mod tests {
         assert_eq!(
             names,
             [
+                "audit-logs.json",
                 "check-digests-late.json",
                 "sqs-eventbridge-digest.json",
                 "validate-range.json"
@@ -156,7 +157,7 @@ mod tests {
                     );
                     assert_eq!(range.trail.name, "demo-trail");
                 }
-                Request::ValidateRange(request) => {
+                Request::ValidateRange(request) | Request::AuditLogs(request) => {
                     let range = request.resolve(0).unwrap();
                     assert_eq!(
                         range.s3_bucket.as_deref(),

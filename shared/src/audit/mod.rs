@@ -58,7 +58,7 @@ pub async fn audit_validated<S: DigestStore, L: LogSink>(
     for listed in &validated.report.listed {
         let status = &validated.report.verdicts[listed.slot].status;
         if !status.is_valid() {
-            not_audited.push(NotAudited::File {
+            not_audited.push(NotAudited::InvalidFile {
                 bucket: listed.bucket.clone(),
                 key: listed.key.clone(),
                 reason: format!("not valid in S3 ({status})"),

@@ -38,7 +38,13 @@ pub enum Finding {
 /// Why part of the audit could not be done: it proves nothing either way.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum NotAudited {
-    /// A listed log file that is not valid in S3 (its verdict says why) or could not be read.
+    /// A listed log file that is not valid in S3: its own verdict is the finding.
+    InvalidFile {
+        bucket: String,
+        key: String,
+        reason: String,
+    },
+    /// A listed log file that could not be read (again).
     File {
         bucket: String,
         key: String,
@@ -70,7 +76,19 @@ pub struct Audit {
     pub unsigned_window: Option<(i64, i64)>,
 }
 
+impl NotAudited {
+    /// Whether it may pass on a later try (a read that failed), unlike an invalid file.
+    pub fn may_pass(&self) -> bool {
+        !matches!(self, NotAudited::InvalidFile { .. })
+    }
+}
+
 impl Audit {
+    /// Parts that could not be read: the audit is to be tried again.
+    pub fn incomplete(&self) -> u64 {
+        self.not_audited.iter().filter(|n| n.may_pass()).count() as u64
+    }
+
     /// 1 when anything is missing, duplicated, unsigned or invalid; else 255 when part of it
     /// could not be done; else 0 (the validate-logs statuses).
     pub fn exit_code(&self) -> i32 {
@@ -153,7 +171,12 @@ impl fmt::Display for Finding {
 impl fmt::Display for NotAudited {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            NotAudited::File {
+            NotAudited::InvalidFile {
+                bucket,
+                key,
+                reason,
+            }
+            | NotAudited::File {
                 bucket,
                 key,
                 reason,

@@ -3,7 +3,8 @@
 //! them exactly. A variable set to blank text counts as unset.
 
 use crate::config::{
-    CHECKPOINT_TABLE_NAME, ConfigError, DEFAULT_METRICS_NAMESPACE, METRICS_NAMESPACE,
+    CHECKPOINT_TABLE_NAME, ConfigError, DEFAULT_METRICS_NAMESPACE, EVENT_SELECTORS,
+    ForwarderConfig, LOG_GROUP_NAME, METRICS_NAMESPACE, ROUTES,
 };
 use crate::digest::provenance::DEFAULT_FORWARD_GRACE_MINUTES;
 use crate::logs::validate_log_group_name;
@@ -29,6 +30,9 @@ pub struct ValidatorConfig {
     pub digest_queue_url: Option<String>,
     /// With `CHECKPOINT_TABLE_NAME`: listed log files are reconciled with the forwarder's table.
     pub reconciliation: Option<ReconciliationConfig>,
+    /// With the forwarder's `LOG_GROUP_NAME` or `ROUTES` (and `EVENT_SELECTORS`): where the
+    /// forwarder writes, for `auditLogs` requests.
+    pub forwarder: Option<ForwarderConfig>,
 }
 
 /// The reconciliation's table, grace and repair queue.
@@ -72,7 +76,18 @@ impl ValidatorConfig {
                 repair_queue_url: set(REPAIR_QUEUE_URL),
             }),
         };
+        let forwarder = match (set(LOG_GROUP_NAME), set(ROUTES), set(EVENT_SELECTORS)) {
+            (None, None, None) => None,
+            (None, None, Some(_)) => {
+                return Err(ConfigError {
+                    variable: EVENT_SELECTORS,
+                    reason: "is set without LOG_GROUP_NAME or ROUTES: the audit needs where the forwarder writes".into(),
+                });
+            }
+            _ => Some(ForwarderConfig::from_lookup(&get)?),
+        };
         Ok(Self {
+            forwarder,
             integrity_log_group,
             public_keys_file: public_keys_file(&get),
             metrics_namespace: set(METRICS_NAMESPACE)
@@ -135,8 +150,24 @@ mod tests {
                 metrics_namespace: "trailwatch".into(),
                 digest_queue_url: None,
                 reconciliation: None,
+                forwarder: None,
             }
         );
+        // With the forwarder's variables, where it writes (for audits).
+        let with_forwarder = read(&[
+            (INTEGRITY_LOG_GROUP_NAME, "/trailwatch/integrity"),
+            ("LOG_GROUP_NAME", "/trailwatch/cloudtrail"),
+        ])
+        .unwrap();
+        let forwarder = with_forwarder.forwarder.unwrap();
+        assert_eq!(forwarder.routes.iter().count(), 1);
+        let bad = read(&[
+            (INTEGRITY_LOG_GROUP_NAME, "/trailwatch/integrity"),
+            ("LOG_GROUP_NAME", "/trailwatch/cloudtrail"),
+            ("EVENT_SELECTORS", "[{]"),
+        ])
+        .unwrap_err();
+        assert_eq!(bad.variable, "EVENT_SELECTORS");
     }
 
     #[test]

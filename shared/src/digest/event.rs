@@ -21,6 +21,8 @@ pub(crate) enum EventSubject {
     Forwarding,
     /// One account's and region's digests, late.
     Digests,
+    /// What the log groups hold, against the signed files.
+    Audit,
 }
 
 impl From<Subject> for EventSubject {
@@ -62,6 +64,14 @@ pub enum About<'a> {
         s3_status: &'static str,
         validated: &'a str,
     },
+    /// A stream the audit found something in (or could not read).
+    Stream {
+        log_group: &'a str,
+        log_stream: &'a str,
+        validated: &'a str,
+    },
+    /// What an audit covered.
+    Audited { validated: &'a str },
     /// An account's and region's digests, with the newest one's end time (ISO 8601) when one
     /// was found in the lookback.
     Region {

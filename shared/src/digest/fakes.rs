@@ -16,7 +16,7 @@ use super::store::{
 };
 use crate::generate::signed::SignedObject;
 use crate::ports::{ListedObject, ObjectListing};
-use crate::validator::{RangeQueue, RepairQueue};
+use crate::validator::{RangeKind, RangeQueue, RepairQueue};
 
 /// An object's gzip body and its S3 user metadata.
 pub type Stored = (Vec<u8>, Vec<(String, String)>);
@@ -167,10 +167,18 @@ impl TrailDirectory for MemoryDirectory {
 }
 
 /// What was sent, in order; every send fails while `failing`.
-#[derive(Default)]
 pub(crate) struct MemoryQueue<T> {
     pub sent: Mutex<Vec<T>>,
     pub failing: bool,
+}
+
+impl<T> Default for MemoryQueue<T> {
+    fn default() -> Self {
+        Self {
+            sent: Mutex::new(Vec::new()),
+            failing: false,
+        }
+    }
 }
 
 impl<T: Clone + Send + 'static> MemoryQueue<T> {
@@ -186,9 +194,10 @@ impl<T: Clone + Send + 'static> MemoryQueue<T> {
     }
 }
 
-impl RangeQueue for MemoryQueue<RangeRequest> {
-    async fn send(&self, requests: &[RangeRequest]) -> Result<usize, CallError> {
-        self.record(requests)
+impl RangeQueue for MemoryQueue<(RangeKind, RangeRequest)> {
+    async fn send(&self, kind: RangeKind, requests: &[RangeRequest]) -> Result<usize, CallError> {
+        let sent: Vec<_> = requests.iter().map(|r| (kind, r.clone())).collect();
+        self.record(&sent)
     }
 }
 

@@ -41,6 +41,11 @@ pub enum RequestError {
     /// The AWS CLI's rule: an organization trail's digests are per member account.
     #[error("Missing required parameter for organization trail: '--account-id'")]
     OrganizationAccount,
+    /// An audit needs to know where the forwarder writes.
+    #[error(
+        "auditLogs needs the forwarder's configuration in the validator's environment (LOG_GROUP_NAME or ROUTES, and EVENT_SELECTORS): the template sets it"
+    )]
+    AuditNotConfigured,
 }
 
 /// Why a validation did not produce a report.

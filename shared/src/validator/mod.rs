@@ -21,12 +21,13 @@ use serde_json::Value;
 pub use outcome::{Checked, InvocationError, Outcome};
 pub use ports::{RangeQueue, RepairQueue};
 pub use reconcile::{Reconciled, Reconciler};
-pub use request::{Request, RequestError, Unreadable};
+pub use request::{RangeKind, Request, RequestError, Unreadable};
 
+use crate::audit::{Audit, AuditSettings, audit_validated};
 use crate::digest::keys::KeyCache;
 use crate::digest::locate::{locate, part_request, trail_of_digest, trail_parts};
 use crate::digest::provenance::ForwardRecords;
-use crate::digest::request::{RangeRequest, ValidationError};
+use crate::digest::request::{RangeRequest, RequestError as RangeError, ValidationError};
 use crate::digest::silence::{Lateness, check_lateness};
 use crate::digest::store::{DigestStore, PublicKeySource, TrailDirectory};
 use crate::digest::validate::{Validated, validate_delivered_digest, validate_part};
@@ -57,12 +58,16 @@ pub struct Validator<P: ValidatorPorts> {
     pub fan_out: Option<P::Ranges>,
     /// `CHECKPOINT_TABLE_NAME`: listed log files reconciled with what the forwarder recorded.
     pub reconciler: Option<Reconciler<P::Records, P::Repairs>>,
+    /// The forwarder's configuration (`LOG_GROUP_NAME` or `ROUTES`, `EVENT_SELECTORS`): where
+    /// an `auditLogs` request reads the records back.
+    pub audit: Option<AuditSettings>,
 }
 
 /// What the checks found before reconciliation.
 #[derive(Default)]
 struct Work {
     validated: Vec<Validated>,
+    audits: Vec<Audit>,
     lateness: Vec<Lateness>,
     fanned_out: usize,
     unreadable: usize,
@@ -87,6 +92,7 @@ impl<P: ValidatorPorts> Validator<P> {
         }
         let outcome = Outcome {
             checked,
+            audits: work.audits,
             lateness: work.lateness,
             fanned_out: work.fanned_out,
             unreadable: work.unreadable,
@@ -109,7 +115,13 @@ impl<P: ValidatorPorts> Validator<P> {
                     Err(error) => work.errors.push(error),
                 }
             }
-            Request::ValidateRange(request) => self.validate_range(&request, now, &mut work).await,
+            Request::ValidateRange(request) => {
+                self.range(RangeKind::Validate, &request, now, &mut work)
+                    .await;
+            }
+            Request::AuditLogs(request) => {
+                self.range(RangeKind::Audit, &request, now, &mut work).await
+            }
             Request::Delivered {
                 ranges,
                 objects,
@@ -117,8 +129,8 @@ impl<P: ValidatorPorts> Validator<P> {
             } => {
                 log_unreadable(&unreadable);
                 work.unreadable = unreadable.len();
-                for request in ranges {
-                    self.validate_range(&request, now, &mut work).await;
+                for (kind, request) in ranges {
+                    self.range(kind, &request, now, &mut work).await;
                 }
                 for (bucket, key) in objects {
                     self.validate_digest(&bucket, &key, &mut work).await;
@@ -141,20 +153,26 @@ impl<P: ValidatorPorts> Validator<P> {
         }
     }
 
-    async fn validate_range(&self, request: &RangeRequest, now: i64, work: &mut Work) {
-        if let Err(error) = self.validate_whole_range(request, now, work).await {
+    async fn range(&self, kind: RangeKind, request: &RangeRequest, now: i64, work: &mut Work) {
+        if let Err(error) = self.whole_range(kind, request, now, work).await {
             work.errors.push(error);
         }
     }
 
-    /// Validates every account and region the range covers: in-process, or, with a fan-out
-    /// queue and more than one part, one message per part.
-    async fn validate_whole_range(
+    /// Validates (and, asked to, audits) every account and region the range covers:
+    /// in-process, or, with a fan-out queue and more than one part, one message per part.
+    async fn whole_range(
         &self,
+        kind: RangeKind,
         request: &RangeRequest,
         now: i64,
         work: &mut Work,
     ) -> Result<(), ValidationError> {
+        let audit = match (kind, &self.audit) {
+            (RangeKind::Audit, None) => return Err(RangeError::AuditNotConfigured.into()),
+            (RangeKind::Audit, Some(settings)) => Some(settings),
+            (RangeKind::Validate, _) => None,
+        };
         let range = request.resolve(now)?;
         let located = locate(&self.directory, &range).await?;
         let parts = trail_parts(&*self.store, &located, &range).await?;
@@ -163,13 +181,21 @@ impl<P: ValidatorPorts> Validator<P> {
                 .iter()
                 .map(|part| part_request(&range, &located, part))
                 .collect();
-            work.fanned_out += queue.send(&requests).await?;
+            work.fanned_out += queue.send(kind, &requests).await?;
             return Ok(());
         }
         for part in parts {
             let store = Arc::clone(&self.store);
             match validate_part(store, &self.keys, &range, &located, &part).await {
-                Ok(validated) => work.validated.push(validated),
+                Ok(validated) => {
+                    if let Some(settings) = audit {
+                        let store = Arc::clone(&self.store);
+                        let audited = validated.clone();
+                        let found = audit_validated(store, &self.sink, audited, settings).await;
+                        work.audits.push(found);
+                    }
+                    work.validated.push(validated);
+                }
                 Err(error) => work.errors.push(error),
             }
         }

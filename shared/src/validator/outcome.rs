@@ -7,13 +7,14 @@ use serde_json::{Value, json};
 use super::metrics::{validator_metrics, validator_part_metrics};
 use super::reconcile::Reconciled;
 use super::request::RequestError;
+use crate::audit::{Audit, Finding};
 use crate::digest::locate::TrailDigests;
 use crate::digest::provenance::count as count_forwarding;
 use crate::digest::report::Counts;
 use crate::digest::request::ValidationError;
 use crate::digest::silence::Lateness;
 use crate::digest::validate::Validated;
-use crate::metrics::{emf_line, line_with_dimensions};
+use crate::metrics::{Metric, emf_line, line_with_dimensions};
 use crate::ports::CallError;
 
 /// One validation and, with the checkpoint table, its files reconciled.
@@ -56,6 +57,8 @@ impl Checked {
 #[derive(Debug, Default)]
 pub struct Outcome {
     pub checked: Vec<Checked>,
+    /// `auditLogs`: each account's and region's audit of its log groups.
+    pub audits: Vec<Audit>,
     /// The newest digest of each account and region, judged (the hourly check).
     pub lateness: Vec<Lateness>,
     /// Range messages sent, one per account and region.
@@ -116,8 +119,28 @@ impl Outcome {
             let metrics = validator_part_metrics(&Counts::default(), true);
             lines.push(part_line(&lateness.trail, metrics));
         }
+        for audit in self.audits.iter().filter(|a| !a.findings.is_empty()) {
+            lines.push(part_line(
+                &audit.validated.scope.trail,
+                audit_metrics(audit),
+            ));
+        }
         let mut metrics = validator_metrics(&self.counts(), self.late().count());
         metrics.push(("MessagesUnreadable", "Count", json!(self.unreadable)));
+        // Only with an audit: without one, nothing of it appears.
+        if !self.audits.is_empty() {
+            let all = self.audits.iter().flat_map(audit_metrics);
+            let mut totals: Vec<Metric> = Vec::new();
+            for (name, unit, value) in all {
+                match totals.iter_mut().find(|(n, _, _)| *n == name) {
+                    Some((_, _, total)) => {
+                        *total = json!(total.as_u64().unwrap_or(0) + value.as_u64().unwrap_or(0));
+                    }
+                    None => totals.push((name, unit, value)),
+                }
+            }
+            metrics.extend(totals);
+        }
         lines.push(emf_line(namespace, function_name, now * 1000, metrics, &[]));
         lines
     }
@@ -129,10 +152,10 @@ impl Outcome {
         if !self.errors.is_empty() {
             return Err(InvocationError::Validations(self.errors));
         }
-        if counts.checks_incomplete > 0 {
-            return Err(InvocationError::Incomplete {
-                incomplete: counts.checks_incomplete,
-            });
+        let incomplete =
+            counts.checks_incomplete + self.audits.iter().map(Audit::incomplete).sum::<u64>();
+        if incomplete > 0 {
+            return Err(InvocationError::Incomplete { incomplete });
         }
         let validated: Vec<&str> = self
             .checked
@@ -141,6 +164,7 @@ impl Outcome {
             .collect();
         let invalid: Vec<String> = self.checked.iter().flat_map(Checked::problems).collect();
         let late: Vec<String> = self.late().map(|l| l.line(now)).collect();
+        let audits: Vec<Value> = self.audits.iter().map(audit_summary).collect();
         Ok(json!({
             "validated": validated,
             "counts": counts,
@@ -149,6 +173,47 @@ impl Outcome {
             "unreadableMessages": self.unreadable,
             "late": late,
             "checkedForLateness": self.lateness.len(),
+            "audits": audits,
         }))
     }
+}
+
+/// One audit's metrics: what it found, and what it could not do.
+fn audit_metrics(audit: &Audit) -> Vec<Metric> {
+    let count = |wanted: fn(&Finding) -> bool| audit.findings.iter().filter(|f| wanted(f)).count();
+    vec![
+        (
+            "RecordsMissing",
+            "Count",
+            json!(count(|f| matches!(f, Finding::Missing { .. }))),
+        ),
+        (
+            "RecordsDuplicated",
+            "Count",
+            json!(count(|f| matches!(f, Finding::Duplicated { .. }))),
+        ),
+        (
+            "EventsUnsigned",
+            "Count",
+            json!(count(|f| matches!(f, Finding::Unsigned { .. }))),
+        ),
+        ("AuditIncomplete", "Count", json!(audit.incomplete())),
+    ]
+}
+
+/// One audit in the answer: what it covered, its summary line, and every finding's line.
+fn audit_summary(audit: &Audit) -> Value {
+    let lines: Vec<String> = audit
+        .findings
+        .iter()
+        .map(ToString::to_string)
+        .chain(audit.not_audited.iter().map(ToString::to_string))
+        .collect();
+    json!({
+        "validated": audit.validated.what,
+        "summary": audit.summary(),
+        "signedEvents": audit.signed_events,
+        "exactlyOnce": audit.exactly_once,
+        "findings": lines,
+    })
 }

@@ -3,15 +3,18 @@
 
 use std::future::Future;
 
+use super::request::RangeKind;
 use crate::digest::request::RangeRequest;
 use crate::ports::CallError;
 
 /// Where a range over several accounts and regions is sent, one request per account and
 /// region, to be validated by as many invocations.
 pub trait RangeQueue: Send + Sync + 'static {
-    /// Sends each request; how many were sent.
+    /// Sends each request, as `kind` asks (`{"validateRange": …}` or `{"auditLogs": …}`); how
+    /// many were sent.
     fn send(
         &self,
+        kind: RangeKind,
         requests: &[RangeRequest],
     ) -> impl Future<Output = Result<usize, CallError>> + Send;
 }

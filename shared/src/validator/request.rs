@@ -16,9 +16,11 @@ pub enum Request {
     CheckDigestsLate(RangeRequest),
     /// `{"validateRange": {…}}`: a range, from the schedule.
     ValidateRange(RangeRequest),
+    /// `{"auditLogs": {…}}`: a range whose log groups are audited, from the schedule.
+    AuditLogs(RangeRequest),
     /// Digests delivered, and ranges an SQS batch of the fan-out carries.
     Delivered {
-        ranges: Vec<RangeRequest>,
+        ranges: Vec<(RangeKind, RangeRequest)>,
         /// (bucket, key) of each object named; digests are told apart later, by key.
         objects: Vec<(String, String)>,
         /// Messages, or entries of one, that name no object: logged and counted, not dropped
@@ -50,6 +52,24 @@ pub enum RequestError {
 
 const CHECK_DIGESTS_LATE: &str = "checkDigestsLate";
 const VALIDATE_RANGE: &str = "validateRange";
+const AUDIT_LOGS: &str = "auditLogs";
+
+/// What is asked of a range: its validation, or the audit of its log groups (which validates
+/// it first). Named by the field that carries it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RangeKind {
+    Validate,
+    Audit,
+}
+
+impl RangeKind {
+    pub fn field(self) -> &'static str {
+        match self {
+            RangeKind::Validate => VALIDATE_RANGE,
+            RangeKind::Audit => AUDIT_LOGS,
+        }
+    }
+}
 
 impl Request {
     pub fn from_payload(payload: &Value) -> Result<Self, RequestError> {
@@ -58,6 +78,9 @@ impl Request {
         }
         if let Some(value) = payload.get(VALIDATE_RANGE) {
             return Ok(Request::ValidateRange(range(VALIDATE_RANGE, value)?));
+        }
+        if let Some(value) = payload.get(AUDIT_LOGS) {
+            return Ok(Request::AuditLogs(range(AUDIT_LOGS, value)?));
         }
         // An SQS batch may mix the fan-out's ranges with digest notifications: each body is
         // parsed once, and read as a range or as the forwarder's triggers read it.
@@ -73,7 +96,7 @@ impl Request {
         let mut messages = Vec::new();
         for record in records {
             match queued_range(&record) {
-                Some(value) => ranges.push(range(VALIDATE_RANGE, value)?),
+                Some((kind, value)) => ranges.push((kind, range(kind.field(), value)?)),
                 None => messages.push(record.message()),
             }
         }
@@ -86,12 +109,14 @@ impl Request {
     }
 }
 
-/// The fan-out's `{"validateRange": …}` body of an SQS record.
-fn queued_range(record: &SqsRecord) -> Option<&Value> {
-    match &record.parsed {
-        Some(Ok(body)) => body.get(VALIDATE_RANGE),
-        _ => None,
-    }
+/// The fan-out's `{"validateRange": …}` or `{"auditLogs": …}` body of an SQS record.
+fn queued_range(record: &SqsRecord) -> Option<(RangeKind, &Value)> {
+    let Some(Ok(body)) = &record.parsed else {
+        return None;
+    };
+    [RangeKind::Validate, RangeKind::Audit]
+        .into_iter()
+        .find_map(|kind| Some((kind, body.get(kind.field())?)))
 }
 
 fn range(field: &'static str, value: &Value) -> Result<RangeRequest, RequestError> {

@@ -40,7 +40,7 @@ impl ValidatorPorts for Fakes {
     type Keys = MemoryKeys;
     type Directory = MemoryDirectory;
     type Sink = MemorySink;
-    type Ranges = MemoryQueue<RangeRequest>;
+    type Ranges = MemoryQueue<(RangeKind, RangeRequest)>;
     type Records = MemoryRecords;
     type Repairs = MemoryQueue<String>;
 }
@@ -123,6 +123,7 @@ fn validator(store: MemoryStore) -> Validator<Fakes> {
         log_group: Arc::from("/trailwatch/integrity"),
         fan_out: None,
         reconciler: None,
+        audit: None,
     }
 }
 
@@ -221,7 +222,11 @@ fn a_fanned_out_range_is_one_message_per_account_and_region_and_each_validates_i
         .lock()
         .unwrap()
         .clone();
-    let bodies: Vec<Value> = sent.iter().map(|r| json!({"validateRange": r})).collect();
+    assert!(sent.iter().all(|(kind, _)| *kind == RangeKind::Validate));
+    let bodies: Vec<Value> = sent
+        .iter()
+        .map(|(_, r)| json!({"validateRange": r}))
+        .collect();
     // When: the four arrive in one SQS batch, one of them twice (SQS delivers at least once).
     let mut batch = bodies.clone();
     batch.push(bodies[0].clone());
@@ -580,4 +585,159 @@ fn a_delivered_backfill_digest_is_validated_and_counted() {
             .starts_with("(backfill) Digest file\t")),
         "{invalid:?}"
     );
+}
+
+const GROUP: &str = "/trailwatch/cloudtrail";
+
+/// The forwarder's placement of the organization's records (one group).
+fn audit_settings() -> crate::audit::AuditSettings {
+    let config = crate::config::ForwarderConfig::from_lookup(|name| {
+        (name == "LOG_GROUP_NAME").then(|| GROUP.to_owned())
+    })
+    .unwrap();
+    crate::audit::AuditSettings {
+        routes: Arc::new(config.routes),
+        max_decompressed_bytes: config.max_decompressed_bytes,
+        delivery_delay_seconds: 1800,
+    }
+}
+
+/// Puts every file of `org` into `sink` as the forwarder does (its planner's batches).
+fn forward(org: &Org, sink: &MemorySink) {
+    let settings = audit_settings();
+    for (_, log, _) in org.files.values() {
+        let context = crate::pipeline::plan::PlanContext {
+            key_facts: crate::logs::KeyFacts::for_key(&crate::trail::TrailKey::parse(log).unwrap()),
+            routes: Arc::clone(&settings.routes),
+            dry_run: false,
+            start_record: 0,
+            max_decompressed_bytes: settings.max_decompressed_bytes,
+            stop: crate::pipeline::deadline::StopSignal::never(),
+        };
+        let mut batches = Vec::new();
+        crate::pipeline::plan::plan_file(&org.store.objects[log].0[..], &context, |ready| {
+            batches.push(ready);
+            Ok(())
+        });
+        for ready in batches {
+            block_on(sink.put(&ready.destination, &ready.batch, None)).unwrap();
+        }
+    }
+}
+
+fn audit_range() -> Value {
+    json!({"auditLogs": {"trailArn": TRAIL_ARN,
+        "startTime": "2026-11-24T00:00:00Z", "endTime": "2026-11-24T01:00:00Z"}})
+}
+
+#[test]
+fn an_audit_request_audits_every_account_and_region_and_counts_what_it_finds() {
+    // Given: the organization's four files forwarded, then one event put into the stream of
+    // the second member in eu-west-1.
+    let org = org();
+    let mut validator = validator(org.store.clone());
+    validator.audit = Some(audit_settings());
+    forward(&org, &validator.sink);
+    let stream = {
+        let events = validator.sink.events.lock().unwrap();
+        let found = events.iter().map(|(d, _)| d.clone());
+        let mut found = found
+            .filter(|d| d.log_stream.contains(ACCOUNTS[1]) && d.log_stream.ends_with(REGIONS[1]));
+        found.next().unwrap()
+    };
+    let fake = crate::logs::LogEvent {
+        timestamp: (T0 + 700) * 1000,
+        message: r#"{"eventID":"fa4e","eventName":"DeleteTrail"}"#.into(),
+        record_index: 0,
+    };
+    validator.sink.events.lock().unwrap().push((stream, fake));
+    // When
+    let outcome = block_on(validator.handle(&audit_range(), NOW)).unwrap();
+    // Then: four audits; the one part names the event; the metrics and answer count it.
+    assert_eq!((outcome.audits.len(), outcome.checked.len()), (4, 4));
+    let unsigned: Vec<String> = outcome
+        .audits
+        .iter()
+        .flat_map(|a| a.findings.iter().map(ToString::to_string))
+        .collect();
+    assert_eq!(unsigned.len(), 1, "{unsigned:?}");
+    assert!(unsigned[0].starts_with("Unsigned\t"), "{unsigned:?}");
+    assert!(unsigned[0].contains("(eventID fa4e)"), "{unsigned:?}");
+    for audit in &outcome.audits {
+        assert_eq!(
+            audit.exactly_once,
+            audit.signed_events,
+            "{}",
+            audit.summary()
+        );
+        assert!(audit.signed_events > 0);
+    }
+    let lines = outcome.metric_lines("trailwatch", "validator", NOW);
+    let lines: Vec<Value> = lines
+        .iter()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let totals = lines.last().unwrap();
+    assert_eq!(
+        (
+            &totals["EventsUnsigned"],
+            &totals["RecordsMissing"],
+            &totals["AuditIncomplete"]
+        ),
+        (&json!(1), &json!(0), &json!(0))
+    );
+    let part = lines
+        .iter()
+        .find(|l| l.get("EventsUnsigned").is_some() && l.get("Account").is_some())
+        .unwrap();
+    assert_eq!(
+        (&part["Account"], &part["Region"]),
+        (&json!(ACCOUNTS[1]), &json!(REGIONS[1]))
+    );
+    // The finding and each part's summary are integrity events of their part's stream.
+    let written = written(&validator);
+    let audit_events: Vec<&Value> = written
+        .values()
+        .flatten()
+        .filter(|e| e["subject"] == json!("audit"))
+        .collect();
+    assert_eq!(audit_events.len(), 5, "{audit_events:?}");
+    let answer = outcome.answer(NOW).unwrap();
+    assert_eq!(answer["audits"].as_array().unwrap().len(), 4);
+}
+
+#[test]
+fn an_audit_request_fans_out_as_audits_and_needs_the_forwarders_configuration() {
+    let mut validator = validator(org().store);
+    validator.fan_out = Some(MemoryQueue::default());
+    // Without the forwarder's configuration: said, not guessed.
+    let error = block_on(validator.handle(&audit_range(), NOW))
+        .unwrap()
+        .answer(NOW)
+        .unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .contains("auditLogs needs the forwarder's configuration"),
+        "{error}"
+    );
+    validator.audit = Some(audit_settings());
+    let outcome = block_on(validator.handle(&audit_range(), NOW)).unwrap();
+    assert_eq!(outcome.fanned_out, 4);
+    let sent = validator
+        .fan_out
+        .as_ref()
+        .unwrap()
+        .sent
+        .lock()
+        .unwrap()
+        .clone();
+    assert!(
+        sent.iter().all(|(kind, _)| *kind == RangeKind::Audit),
+        "{sent:?}"
+    );
+    // Each message comes back as an audit of its part.
+    let bodies: Vec<Value> = sent.iter().map(|(_, r)| json!({"auditLogs": r})).collect();
+    let outcome = block_on(validator.handle(&sqs(&bodies), NOW)).unwrap();
+    assert_eq!((outcome.fanned_out, outcome.audits.len()), (0, 4));
 }

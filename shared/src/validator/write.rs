@@ -4,7 +4,8 @@
 use std::sync::Arc;
 
 use super::outcome::Outcome;
-use crate::digest::event::IntegrityEvent;
+use crate::audit::{Audit, Finding};
+use crate::digest::event::{About, EventSubject, IntegrityEvent};
 use crate::digest::locate::TrailDigests;
 use crate::logs::{BatchBuilder, Destination, LogEvent};
 use crate::ports::{CallError, LogSink};
@@ -25,6 +26,15 @@ pub(crate) async fn write_events<L: LogSink>(
         let stream = verdict_stream(&checked.validated.scope.trail);
         write_lines(sink, log_group, &stream, verdicts.chain(forwarding), now).await?;
     }
+    for audit in &outcome.audits {
+        let what = &audit.validated.what;
+        let found = audit.findings.iter();
+        let lines = found
+            .map(|finding| finding_event(finding, what).line())
+            .chain([summary_event(audit).line()]);
+        let stream = verdict_stream(&audit.validated.scope.trail);
+        write_lines(sink, log_group, &stream, lines, now).await?;
+    }
     for lateness in outcome.late() {
         let line = IntegrityEvent::late(lateness, now).line();
         write_lines(
@@ -37,6 +47,39 @@ pub(crate) async fn write_events<L: LogSink>(
         .await?;
     }
     Ok(())
+}
+
+/// One thing an audit found in a stream, as an integrity event.
+fn finding_event<'a>(finding: &'a Finding, validated: &'a str) -> IntegrityEvent<'a> {
+    let (status, destination) = match finding {
+        Finding::Missing { destination, .. } => ("missing", destination),
+        Finding::Duplicated { destination, .. } => ("duplicated", destination),
+        Finding::Unsigned { destination, .. } => ("unsigned", destination),
+    };
+    IntegrityEvent {
+        verdict: finding.to_string(),
+        status,
+        valid: false,
+        subject: EventSubject::Audit,
+        about: About::Stream {
+            log_group: &destination.log_group,
+            log_stream: &destination.log_stream,
+            validated,
+        },
+    }
+}
+
+/// An audit's summary line: valid when everything signed was there once and nothing else.
+fn summary_event(audit: &Audit) -> IntegrityEvent<'_> {
+    IntegrityEvent {
+        verdict: audit.summary(),
+        status: "audited",
+        valid: audit.findings.is_empty() && audit.not_audited.is_empty(),
+        subject: EventSubject::Audit,
+        about: About::Audited {
+            validated: &audit.validated.what,
+        },
+    }
 }
 
 /// The stream of one account's, region's and trail's verdicts in the integrity group.

@@ -6,20 +6,20 @@
 use trailwatch::aws::sqs::send_batches;
 use trailwatch::digest::request::RangeRequest;
 use trailwatch::ports::CallError;
-use trailwatch::validator::{RangeQueue, RepairQueue};
+use trailwatch::validator::{RangeKind, RangeQueue, RepairQueue};
 
 pub struct SqsRangeQueue {
     pub client: aws_sdk_sqs::Client,
     pub queue_url: String,
 }
 
-/// Sends each request as `{"validateRange": …}`; a part validated twice (the schedule ran
-/// again after a failed send) only writes its verdicts twice.
+/// Sends each request as `{"validateRange": …}` or `{"auditLogs": …}`; a part done twice (the schedule ran
+/// again after a failed send) only writes its events twice.
 impl RangeQueue for SqsRangeQueue {
-    async fn send(&self, requests: &[RangeRequest]) -> Result<usize, CallError> {
+    async fn send(&self, kind: RangeKind, requests: &[RangeRequest]) -> Result<usize, CallError> {
         let bodies: Vec<String> = requests
             .iter()
-            .map(|request| serde_json::json!({ "validateRange": request }).to_string())
+            .map(|request| serde_json::json!({ kind.field(): request }).to_string())
             .collect();
         send_batches(&self.client, &self.queue_url, &bodies, "range fan-out").await
     }
