@@ -190,3 +190,59 @@ async fn a_deleted_stream_names_its_records_and_a_planted_file_its_events() {
     let (found, of) = summary.split_once(' ').unwrap().0.split_once('/').unwrap();
     assert_eq!(found, of, "the signed records are all there: {out}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_functions_audit_request_counts_the_same_as_the_command() {
+    // Given: the organization forwarded, then one event put into a member's stream.
+    let (trail, group, config) = forwarded("audit-function").await;
+    let stream = stream_of(&trail, &group, MEMBERS[1], "us-east-1").await;
+    trail
+        .logs
+        .put_log_events()
+        .log_group_name(&group)
+        .log_stream_name(&stream)
+        .log_events(
+            aws_sdk_cloudwatchlogs::types::InputLogEvent::builder()
+                .timestamp((t0() + 300) * 1000)
+                .message(r#"{"eventID":"fa4e0000-0000-4000-8000-000000000002","eventName":"PutBucketPolicy"}"#)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    // When: the validator function is asked to audit the hour, every account and region.
+    let mut validator = trail.validator();
+    validator.core.audit = Some(trailwatch::audit::AuditSettings {
+        routes: std::sync::Arc::new(config.routes.clone()),
+        max_decompressed_bytes: config.max_decompressed_bytes,
+        delivery_delay_seconds: 30 * 60,
+    });
+    let request = serde_json::json!({"auditLogs": {"trailArn": trail.arn,
+        "startTime": at(0), "endTime": at(HOUR)}});
+    let answer = invoke(&validator, request).await.unwrap();
+    // Then: four parts audited; one unsigned event, in the member's part, named.
+    let audits = answer["audits"].as_array().unwrap();
+    assert_eq!(audits.len(), 4, "{answer}");
+    let findings: Vec<&str> = audits
+        .iter()
+        .flat_map(|a| a["findings"].as_array().unwrap())
+        .map(|f| f.as_str().unwrap())
+        .collect();
+    assert_eq!(findings.len(), 1, "{answer}");
+    assert!(
+        findings[0].starts_with(&format!("Unsigned\t{group} {stream}\t")),
+        "{answer}"
+    );
+    assert!(
+        findings[0].contains("fa4e0000-0000-4000-8000-000000000002"),
+        "{answer}"
+    );
+    for audit in audits {
+        assert_eq!(audit["signedEvents"], audit["exactlyOnce"], "{audit}");
+    }
+    // The command says the same of that part.
+    let (code, out) = audit_part(&trail, &config, MEMBERS[1], "us-east-1").await;
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains(findings[0]), "{out}");
+}
