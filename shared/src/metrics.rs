@@ -145,19 +145,22 @@ pub fn forwarder_emf_line(
     )
 }
 
+/// The metric names an EMF line declares, in order (for tests of each function's line).
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+pub(crate) fn declared(line: &Value) -> Vec<&str> {
+    line["_aws"]["CloudWatchMetrics"][0]["Metrics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["Name"].as_str().unwrap())
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::summary::ObjectSummary;
-
-    fn declared(line: &Value) -> Vec<&str> {
-        line["_aws"]["CloudWatchMetrics"][0]["Metrics"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|m| m["Name"].as_str().unwrap())
-            .collect()
-    }
 
     #[test]
     fn the_forwarder_line_declares_and_carries_every_metric() {

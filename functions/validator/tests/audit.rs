@@ -87,6 +87,25 @@ async fn stream_of(trail: &OrganizationTrail, group: &str, account: &str, region
         .to_owned()
 }
 
+/// Puts one event into a stream, as anyone with logs:PutLogEvents can.
+async fn put_event(trail: &OrganizationTrail, group: &str, stream: &str, at: i64, message: &str) {
+    trail
+        .logs
+        .put_log_events()
+        .log_group_name(group)
+        .log_stream_name(stream)
+        .log_events(
+            aws_sdk_cloudwatchlogs::types::InputLogEvent::builder()
+                .timestamp(at * 1000)
+                .message(message)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_clean_hour_is_every_signed_record_exactly_once_and_an_injected_event_is_named() {
     let (trail, group, config) = forwarded("audit-injected").await;
@@ -104,21 +123,7 @@ async fn a_clean_hour_is_every_signed_record_exactly_once_and_an_injected_event_
         r#"{{"eventVersion":"1.09","eventTime":"{}","eventName":"StopLogging","eventID":"fa4e0000-0000-4000-8000-000000000001"}}"#,
         at(400)
     );
-    trail
-        .logs
-        .put_log_events()
-        .log_group_name(&group)
-        .log_stream_name(&stream)
-        .log_events(
-            aws_sdk_cloudwatchlogs::types::InputLogEvent::builder()
-                .timestamp((t0() + 400) * 1000)
-                .message(fake)
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .unwrap();
+    put_event(&trail, &group, &stream, t0() + 400, &fake).await;
     // Then: exit 1, naming the event, its place and its eventID.
     let (code, out) = audit_part(&trail, &config, MEMBERS[0], "us-east-1").await;
     assert_eq!(code, 1, "{out}");
@@ -196,21 +201,14 @@ async fn the_functions_audit_request_counts_the_same_as_the_command() {
     // Given: the organization forwarded, then one event put into a member's stream.
     let (trail, group, config) = forwarded("audit-function").await;
     let stream = stream_of(&trail, &group, MEMBERS[1], "us-east-1").await;
-    trail
-        .logs
-        .put_log_events()
-        .log_group_name(&group)
-        .log_stream_name(&stream)
-        .log_events(
-            aws_sdk_cloudwatchlogs::types::InputLogEvent::builder()
-                .timestamp((t0() + 300) * 1000)
-                .message(r#"{"eventID":"fa4e0000-0000-4000-8000-000000000002","eventName":"PutBucketPolicy"}"#)
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .unwrap();
+    put_event(
+        &trail,
+        &group,
+        &stream,
+        t0() + 300,
+        r#"{"eventID":"fa4e0000-0000-4000-8000-000000000002","eventName":"PutBucketPolicy"}"#,
+    )
+    .await;
     // When: the validator function is asked to audit the hour, every account and region.
     let mut validator = trail.validator();
     validator.core.audit = Some(trailwatch::audit::AuditSettings {

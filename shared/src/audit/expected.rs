@@ -78,19 +78,11 @@ pub(crate) fn file_events(
         records: 0,
         error: None,
     };
-    let Some(trail_key) = TrailKey::parse(key) else {
+    let Some(context) = forwarders_context(key, routes, max_decompressed_bytes) else {
         events.error = Some("not a CloudTrail file key".to_owned());
         return events;
     };
     let delivered = key_time(key).map(|t| t * 1000);
-    let context = PlanContext {
-        key_facts: KeyFacts::for_key(&trail_key),
-        routes: Arc::clone(routes),
-        dry_run: false,
-        start_record: 0,
-        max_decompressed_bytes,
-        stop: StopSignal::never(),
-    };
     let plan = plan_file(compressed, &context, |ready: ReadyBatch| {
         for event in &ready.batch.events {
             let refused = delivered.is_some_and(|at| {
@@ -168,6 +160,23 @@ impl Expected {
     }
 }
 
+/// How the forwarder reads the file at `key` from its start (none: not a trail file key).
+fn forwarders_context(
+    key: &str,
+    routes: &Arc<Routes>,
+    max_decompressed_bytes: u64,
+) -> Option<PlanContext> {
+    let trail_key = TrailKey::parse(key)?;
+    Some(PlanContext {
+        key_facts: KeyFacts::for_key(&trail_key),
+        routes: Arc::clone(routes),
+        dry_run: false,
+        start_record: 0,
+        max_decompressed_bytes,
+        stop: StopSignal::never(),
+    })
+}
+
 /// The eventIDs of some records of a file (for naming the records found missing): the file is
 /// read again, as the forwarder reads it.
 pub(crate) fn event_ids(
@@ -178,16 +187,8 @@ pub(crate) fn event_ids(
     wanted: &std::collections::HashSet<u64>,
 ) -> HashMap<u64, String> {
     let mut found = HashMap::new();
-    let Some(trail_key) = TrailKey::parse(key) else {
+    let Some(context) = forwarders_context(key, routes, max_decompressed_bytes) else {
         return found;
-    };
-    let context = PlanContext {
-        key_facts: KeyFacts::for_key(&trail_key),
-        routes: Arc::clone(routes),
-        dry_run: false,
-        start_record: 0,
-        max_decompressed_bytes,
-        stop: StopSignal::never(),
     };
     plan_file(compressed, &context, |ready: ReadyBatch| {
         for event in &ready.batch.events {

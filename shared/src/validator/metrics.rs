@@ -72,16 +72,7 @@ mod tests {
     use serde_json::{Value, json};
 
     use super::*;
-    use crate::metrics::{emf_line, line_with_dimensions};
-
-    fn declared(line: &Value) -> Vec<&str> {
-        line["_aws"]["CloudWatchMetrics"][0]["Metrics"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|m| m["Name"].as_str().unwrap())
-            .collect()
-    }
+    use crate::metrics::{declared, emf_line, line_with_dimensions};
 
     #[test]
     fn the_validator_line_carries_its_counts() {
