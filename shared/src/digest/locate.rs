@@ -174,6 +174,44 @@ pub(crate) async fn trail_parts<S: DigestStore>(
     Ok(parts)
 }
 
+/// The accounts and regions of `parts`' accounts that hold log files (`CloudTrail/` region
+/// folders) but no digest folder at all: with log file validation on, CloudTrail delivers a
+/// digest every hour for each region it logs, so their files are listed in no digest (planted,
+/// or logged with validation off). Narrowed to the range's region when it names one.
+pub(crate) async fn parts_without_digests<S: DigestStore>(
+    store: &S,
+    located: &Located,
+    range: &ResolvedRange,
+    parts: &[TrailPart],
+) -> Result<Vec<TrailPart>, CallError> {
+    let base = accounts_folder(
+        located.prefix.as_deref(),
+        located.organization_id.as_deref(),
+    );
+    let mut accounts: Vec<&str> = parts.iter().map(|p| p.account_id.as_str()).collect();
+    accounts.dedup();
+    let mut orphans = Vec::new();
+    for account_id in accounts {
+        let folder = format!("{base}{account_id}/{}/", FileKind::Log.folder());
+        for region in store.list_folders(&located.bucket, &folder).await? {
+            let Some(region) = folder_name(&region) else {
+                continue;
+            };
+            let named = range.region.as_deref().is_none_or(|r| r == region);
+            let digested = parts
+                .iter()
+                .any(|p| p.account_id == account_id && p.region == region);
+            if named && !digested {
+                orphans.push(TrailPart {
+                    account_id: account_id.to_owned(),
+                    region: region.to_owned(),
+                });
+            }
+        }
+    }
+    Ok(orphans)
+}
+
 /// The request that validates one part of a range on its own (a message of the fan-out): the
 /// same times, fixed, and the location already resolved.
 pub(crate) fn part_request(

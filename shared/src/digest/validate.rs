@@ -95,6 +95,51 @@ where
     })
 }
 
+/// One account's and region's log files in the range where no digest exists at all
+/// ([`parts_without_digests`](super::locate::parts_without_digests)): each file delivered in
+/// `[start, min(end, now - 1 h))` is not listed in any digest. The last hour before now is
+/// left out: a region's first digest may still be on its way.
+pub(crate) async fn validate_part_without_digests<S: DigestStore>(
+    store: &S,
+    range: &ResolvedRange,
+    located: &Located,
+    part: &TrailPart,
+    now: i64,
+) -> Result<Validated, ValidationError> {
+    let scope = Scope {
+        trail: part.digests(located, range),
+        bucket: located.bucket.clone(),
+        start: range.start,
+        end: range.end,
+    };
+    let until = range.end.min(now - 3600);
+    let mut report = Report::default();
+    if until > range.start {
+        let span = (range.start, until + 3600);
+        for key in unreferenced_log_files(store, &scope, span, &HashSet::new()).await? {
+            report.verdicts.push(Verdict {
+                subject: Subject::Log,
+                bucket: scope.bucket.clone(),
+                key,
+                status: Status::Unreferenced,
+            });
+        }
+    }
+    let what = format!(
+        "{} {}..{} ({} {}: no digests)",
+        range.trail_arn,
+        iso_text(scope.start),
+        iso_text(scope.end),
+        part.account_id,
+        part.region
+    );
+    Ok(Validated {
+        scope,
+        what,
+        report,
+    })
+}
+
 /// Validates one delivered digest, its log files, and its link to the previous digest (which
 /// is validated too): the range from an hour before the digest's time to its time, with the
 /// keys of the digest's own region.

@@ -25,12 +25,16 @@ pub use request::{RangeKind, Request, RequestError, Unreadable};
 
 use crate::audit::{Audit, AuditSettings, audit_validated};
 use crate::digest::keys::KeyCache;
-use crate::digest::locate::{locate, part_request, trail_of_digest, trail_parts};
+use crate::digest::locate::{
+    locate, part_request, parts_without_digests, trail_of_digest, trail_parts,
+};
 use crate::digest::provenance::ForwardRecords;
 use crate::digest::request::{RangeRequest, RequestError as RangeError, ValidationError};
 use crate::digest::silence::{Lateness, check_lateness};
 use crate::digest::store::{DigestStore, PublicKeySource, TrailDirectory};
-use crate::digest::validate::{Validated, validate_delivered_digest, validate_part};
+use crate::digest::validate::{
+    Validated, validate_delivered_digest, validate_part, validate_part_without_digests,
+};
 use crate::ports::LogSink;
 
 /// The adapters a validator works through: AWS in the function, memory in tests.
@@ -176,6 +180,17 @@ impl<P: ValidatorPorts> Validator<P> {
         let range = request.resolve(now)?;
         let located = locate(&self.directory, &range).await?;
         let parts = trail_parts(&*self.store, &located, &range).await?;
+        // Log folders without any digest: only a listing, done here once for the whole range
+        // (a part's own request names its region, and skips it).
+        if range.region.is_none() {
+            let store = &*self.store;
+            for part in parts_without_digests(store, &located, &range, &parts).await? {
+                match validate_part_without_digests(store, &range, &located, &part, now).await {
+                    Ok(validated) => work.validated.push(validated),
+                    Err(error) => work.errors.push(error),
+                }
+            }
+        }
         if let (Some(queue), true) = (&self.fan_out, parts.len() > 1) {
             let requests: Vec<RangeRequest> = parts
                 .iter()

@@ -18,6 +18,7 @@ use crate::digest::hash::hash_log_file;
 use crate::digest::provenance::Recorded;
 use crate::digest::signature::parse_public_key;
 use crate::digest::store::{PublicKeys, TrailLocation};
+use crate::digest::verdict::Status;
 use crate::generate::signed::SignedTrail;
 use crate::generate::{TrailSpec, gzip, write_log_file};
 use crate::pipeline::fakes::MemorySink;
@@ -740,4 +741,55 @@ fn an_audit_request_fans_out_as_audits_and_needs_the_forwarders_configuration() 
     let bodies: Vec<Value> = sent.iter().map(|(_, r)| json!({"auditLogs": r})).collect();
     let outcome = block_on(validator.handle(&sqs(&bodies), NOW)).unwrap();
     assert_eq!((outcome.fanned_out, outcome.audits.len()), (0, 4));
+}
+
+#[test]
+fn log_files_in_a_region_without_any_digest_are_listed_in_no_digest_once_per_range() {
+    // Given: a file planted in the first member's ap-south-1 folder, where the trail never
+    // delivered a digest; and the digest queue, so the range fans out.
+    let org = org();
+    let mut store = org.store.clone();
+    let mut spec = TrailSpec::recent(77);
+    spec.account_id = ACCOUNTS[0].into();
+    spec.region = "ap-south-1".into();
+    spec.organization_id = Some(ORG.into());
+    spec.delivery_millis = (T0 + 600) * 1000;
+    let mut body = Vec::new();
+    write_log_file(&spec, 2_000, &mut body).unwrap();
+    store.objects.insert(spec.key(), (body, Vec::new()));
+    let mut validator = validator(store);
+    validator.fan_out = Some(MemoryQueue::default());
+    // When
+    let outcome = block_on(validator.handle(&range(), NOW)).unwrap();
+    // Then: the four digested parts go out as messages; the planted file is reported here,
+    // once, as listed in no digest, in its own account's and region's stream.
+    assert_eq!(outcome.fanned_out, 4);
+    assert_eq!(outcome.checked.len(), 1);
+    let report = &outcome.checked[0].validated.report;
+    let statuses: Vec<(&str, &Status)> = report
+        .verdicts
+        .iter()
+        .map(|v| (v.key.as_str(), &v.status))
+        .collect();
+    assert_eq!(statuses, [(spec.key().as_str(), &Status::Unreferenced)]);
+    assert_eq!(outcome.counts().log_files_unreferenced, 1);
+    assert!(
+        written(&validator)
+            .contains_key(&format!("{}_CloudTrail-Digest_ap-south-1_org", ACCOUNTS[0]))
+    );
+    // A part's own message (it names its region) does not report it again.
+    let sent = validator
+        .fan_out
+        .as_ref()
+        .unwrap()
+        .sent
+        .lock()
+        .unwrap()
+        .clone();
+    let bodies: Vec<Value> = sent
+        .iter()
+        .map(|(_, r)| json!({"validateRange": r}))
+        .collect();
+    let parts = block_on(validator.handle(&sqs(&bodies), NOW)).unwrap();
+    assert_eq!(parts.counts().log_files_unreferenced, 0);
 }
