@@ -309,7 +309,7 @@ class Template(TemplateCase):
         self.assertEqual(self.template["Parameters"]["AuditDaily"]["Default"], "false")
         variables = validator["Environment"]["Variables"]
         forwarder = self.function("ForwarderFunction")["Properties"]["Environment"]["Variables"]
-        for name in ("LOG_GROUP_NAME", "EVENT_SELECTORS", "ROUTES"):
+        for name in ("LOG_GROUP_NAME", "EVENT_SELECTORS", "ROUTES", "ALLOWED_ACCOUNT_IDS"):
             self.assertEqual(variables[name], forwarder[name], name)
         alarm = self.resources["AuditFindings"]["Properties"]
         expression = next(m["Expression"] for m in alarm["Metrics"] if "Expression" in m)

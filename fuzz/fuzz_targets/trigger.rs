@@ -7,6 +7,7 @@ use trailwatch::validator::Request;
 use trailwatch::pipeline::classify;
 use trailwatch::route::Routes;
 use trailwatch::selector::Selectors;
+use trailwatch::trail::AllowedAccounts;
 use trailwatch::trigger::{Invocation, MessageContent, parse_invocation};
 
 fuzz_target!(|data: &[u8]| {
@@ -25,7 +26,7 @@ fuzz_target!(|data: &[u8]| {
     for message in messages {
         if let Ok(MessageContent::Objects(objects)) = message.content {
             for object in objects.into_iter().flatten() {
-                let _ = classify(&object, &routes);
+                let _ = classify(&object, &routes, &AllowedAccounts::All);
             }
         }
     }

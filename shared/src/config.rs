@@ -6,6 +6,7 @@ use crate::logs::{
 };
 use crate::route::Routes;
 use crate::selector::Selectors;
+use crate::trail::AllowedAccounts;
 use crate::trail::file::DEFAULT_MAX_DECOMPRESSED_BYTES;
 
 /// The destination log group of the one-route shorthand.
@@ -35,6 +36,8 @@ pub const METRICS_NAMESPACE: &str = "METRICS_NAMESPACE";
 pub const LOG_GROUP_CLASS: &str = "LOG_GROUP_CLASS";
 /// The retention of a log group the forwarder creates.
 pub const RETENTION_IN_DAYS: &str = "RETENTION_IN_DAYS";
+/// The accounts whose files are forwarded (comma-separated ids); all when unset.
+pub const ALLOWED_ACCOUNT_IDS: &str = "ALLOWED_ACCOUNT_IDS";
 /// The KMS key a log group the forwarder creates is encrypted with.
 pub const LOG_GROUP_KMS_KEY_ARN: &str = "LOG_GROUP_KMS_KEY_ARN";
 
@@ -61,6 +64,8 @@ pub struct ForwarderConfig {
     /// `LOG_GROUP_KMS_KEY_ARN`: the key every group the forwarder creates is encrypted with,
     /// as the stack's own groups are.
     pub log_group_kms_key_arn: Option<String>,
+    /// `ALLOWED_ACCOUNT_IDS`: only these accounts' files are forwarded.
+    pub allowed_accounts: AllowedAccounts,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -118,18 +123,13 @@ impl ForwarderConfig {
             .transpose()
             .map_err(|reason| error(RETENTION_IN_DAYS, reason.to_string()))?;
         let log_group_kms_key_arn = get(LOG_GROUP_KMS_KEY_ARN)
-            .map(|arn| arn.trim().to_owned())
-            .map(|arn| {
-                if arn.starts_with("arn:") && arn.contains(":kms:") {
-                    Ok(arn)
-                } else {
-                    Err(error(
-                        LOG_GROUP_KMS_KEY_ARN,
-                        format!("{arn:?} is not a KMS key ARN (arn:aws:kms:REGION:ACCOUNT:key/ID)"),
-                    ))
-                }
-            })
+            .map(|arn| kms_key_arn(arn.trim()))
             .transpose()?;
+        let allowed_accounts = match get(ALLOWED_ACCOUNT_IDS) {
+            None => AllowedAccounts::All,
+            Some(text) => AllowedAccounts::parse(&text)
+                .map_err(|reason| error(ALLOWED_ACCOUNT_IDS, reason))?,
+        };
         let routes = routes.with_default_class(default_class);
         let group_settings = routes
             .group_settings(default_class, retention_days)
@@ -175,6 +175,7 @@ impl ForwarderConfig {
                 .unwrap_or_else(|| DEFAULT_METRICS_NAMESPACE.to_owned()),
             group_settings,
             log_group_kms_key_arn,
+            allowed_accounts,
         })
     }
 }
@@ -221,6 +222,18 @@ fn json_reason(value: &str, error: impl std::fmt::Display) -> String {
         )
     } else {
         error.to_string()
+    }
+}
+
+/// `LOG_GROUP_KMS_KEY_ARN`, when it is a KMS key's ARN.
+fn kms_key_arn(arn: &str) -> Result<String, ConfigError> {
+    if arn.starts_with("arn:") && arn.contains(":kms:") {
+        Ok(arn.to_owned())
+    } else {
+        Err(ConfigError {
+            variable: LOG_GROUP_KMS_KEY_ARN,
+            reason: format!("{arn:?} is not a KMS key ARN (arn:aws:kms:REGION:ACCOUNT:key/ID)"),
+        })
     }
 }
 

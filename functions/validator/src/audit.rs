@@ -64,6 +64,7 @@ pub async fn audit(
     let (store, validated) = validate_trail(&args.trail, clients, region, now).await?;
     let settings = AuditSettings {
         routes: Arc::new(config.routes.clone()),
+        allowed_accounts: config.allowed_accounts.clone(),
         max_decompressed_bytes: config.max_decompressed_bytes,
         delivery_delay_seconds: args.delivery_delay_minutes.saturating_mul(60),
     };

@@ -115,6 +115,7 @@ impl Validator {
             .map(|reconciliation| reconciler(&clients, reconciliation));
         validator.core.audit = config.forwarder.as_ref().map(|forwarder| AuditSettings {
             routes: Arc::new(forwarder.routes.clone()),
+            allowed_accounts: forwarder.allowed_accounts.clone(),
             max_decompressed_bytes: forwarder.max_decompressed_bytes,
             delivery_delay_seconds: DEFAULT_DELIVERY_DELAY_MINUTES * 60,
         });

@@ -213,6 +213,7 @@ async fn the_functions_audit_request_counts_the_same_as_the_command() {
     let mut validator = trail.validator();
     validator.core.audit = Some(trailwatch::audit::AuditSettings {
         routes: std::sync::Arc::new(config.routes.clone()),
+        allowed_accounts: config.allowed_accounts.clone(),
         max_decompressed_bytes: config.max_decompressed_bytes,
         delivery_delay_seconds: 30 * 60,
     });

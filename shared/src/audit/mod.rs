@@ -30,6 +30,7 @@ use crate::digest::validate::Validated;
 use crate::logs::Destination;
 use crate::ports::LogSink;
 use crate::route::Routes;
+use crate::trail::{AllowedAccounts, TrailKey};
 use expected::{Expected, event_id, event_ids, file_events};
 
 /// CloudTrail delivers most events within about 5 minutes of the call, without a guarantee
@@ -41,6 +42,9 @@ pub const DEFAULT_DELIVERY_DELAY_MINUTES: i64 = 120;
 #[derive(Clone)]
 pub struct AuditSettings {
     pub routes: Arc<Routes>,
+    /// Whose files the forwarder reads (`ALLOWED_ACCOUNT_IDS`): another account's records
+    /// are not forwarded by design.
+    pub allowed_accounts: AllowedAccounts,
     pub max_decompressed_bytes: u64,
     pub delivery_delay_seconds: i64,
 }
@@ -119,6 +123,8 @@ async fn read_file<S: DigestStore + ?Sized>(
         .open_log_file(bucket, key)
         .await
         .map_err(|error| format!("could not be read: {error}"))?;
+    let allowed =
+        TrailKey::parse(key).is_some_and(|k| settings.allowed_accounts.allows(k.account_id));
     let (key, routes, limit) = (
         key.to_owned(),
         Arc::clone(&settings.routes),
@@ -127,10 +133,15 @@ async fn read_file<S: DigestStore + ?Sized>(
     let events = tokio::task::spawn_blocking(move || file_events(body, &key, &routes, limit))
         .await
         .map_err(|error| format!("reading stopped unexpectedly: {error}"))?;
-    match &events.error {
-        Some(error) => Err(format!("could not be read whole: {error}")),
-        None => Ok(events),
+    let mut events = match events.error {
+        Some(error) => return Err(format!("could not be read whole: {error}")),
+        None => events,
+    };
+    if !allowed {
+        events.not_forwarded += events.placed.len() as u64;
+        events.placed.clear();
     }
+    Ok(events)
 }
 
 /// Reads destination `slot` back over its records' times and the window; each event is a

@@ -39,6 +39,7 @@ fn settings() -> AuditSettings {
             .unwrap();
     AuditSettings {
         routes: Arc::new(config.routes),
+        allowed_accounts: config.allowed_accounts,
         max_decompressed_bytes: config.max_decompressed_bytes,
         // The window is then the first two of the three hours.
         delivery_delay_seconds: HOUR,
@@ -110,6 +111,14 @@ fn audit(store: MemoryStore, sink: &MemorySink) -> Audit {
 }
 
 async fn audit_of<L: LogSink>(store: &Arc<MemoryStore>, logs: &L) -> Audit {
+    audit_with(store, logs, &settings()).await
+}
+
+async fn audit_with<L: LogSink>(
+    store: &Arc<MemoryStore>,
+    logs: &L,
+    settings: &AuditSettings,
+) -> Audit {
     let mut keys = PublicKeys {
         region: "us-east-1".into(),
         ..PublicKeys::default()
@@ -137,7 +146,7 @@ async fn audit_of<L: LogSink>(store: &Arc<MemoryStore>, logs: &L) -> Audit {
         what: "the range".into(),
         report,
     };
-    audit_validated(Arc::clone(store), logs, validated, &settings()).await
+    audit_validated(Arc::clone(store), logs, validated, settings).await
 }
 
 fn lines(audit: &Audit) -> Vec<String> {
@@ -311,4 +320,27 @@ fn a_stream_that_cannot_be_read_is_not_audited_and_nothing_in_it_is_called_missi
         audit.not_audited
     );
     assert_eq!(audit.exit_code(), 255);
+}
+
+#[test]
+fn an_account_the_forwarder_does_not_read_is_not_expected_in_its_groups() {
+    // Given: ALLOWED_ACCOUNT_IDS names another account, so the forwarder skipped every file.
+    let (store, _) = signed_hours();
+    let mut settings = settings();
+    settings.allowed_accounts = crate::trail::AllowedAccounts::parse("999988887777").unwrap();
+    // When
+    let audit = block_on(audit_with(
+        &Arc::new(store),
+        &MemorySink::default(),
+        &settings,
+    ));
+    // Then: nothing is missing; its records are not forwarded by design.
+    assert!(audit.findings.is_empty(), "{:?}", lines(&audit));
+    assert_eq!(audit.signed_events, 0);
+    assert!(
+        audit.not_forwarded_by_design > 30,
+        "{}",
+        audit.not_forwarded_by_design
+    );
+    assert_eq!(audit.exit_code(), 0);
 }

@@ -3,8 +3,8 @@
 //! them exactly. A variable set to blank text counts as unset.
 
 use crate::config::{
-    CHECKPOINT_TABLE_NAME, ConfigError, DEFAULT_METRICS_NAMESPACE, EVENT_SELECTORS,
-    ForwarderConfig, LOG_GROUP_NAME, METRICS_NAMESPACE, ROUTES,
+    ALLOWED_ACCOUNT_IDS, CHECKPOINT_TABLE_NAME, ConfigError, DEFAULT_METRICS_NAMESPACE,
+    EVENT_SELECTORS, ForwarderConfig, LOG_GROUP_NAME, METRICS_NAMESPACE, ROUTES,
 };
 use crate::digest::provenance::DEFAULT_FORWARD_GRACE_MINUTES;
 use crate::logs::validate_log_group_name;
@@ -76,15 +76,19 @@ impl ValidatorConfig {
                 repair_queue_url: set(REPAIR_QUEUE_URL),
             }),
         };
-        let forwarder = match (set(LOG_GROUP_NAME), set(ROUTES), set(EVENT_SELECTORS)) {
-            (None, None, None) => None,
-            (None, None, Some(_)) => {
-                return Err(ConfigError {
-                    variable: EVENT_SELECTORS,
-                    reason: "is set without LOG_GROUP_NAME or ROUTES: the audit needs where the forwarder writes".into(),
-                });
-            }
-            _ => Some(ForwarderConfig::from_lookup(&get)?),
+        let placement = set(LOG_GROUP_NAME).or(set(ROUTES));
+        let without_placement = [EVENT_SELECTORS, ALLOWED_ACCOUNT_IDS]
+            .into_iter()
+            .find(|variable| placement.is_none() && set(variable).is_some());
+        if let Some(variable) = without_placement {
+            return Err(ConfigError {
+                variable,
+                reason: "is set without LOG_GROUP_NAME or ROUTES: the audit needs where the forwarder writes".into(),
+            });
+        }
+        let forwarder = match placement {
+            None => None,
+            Some(_) => Some(ForwarderConfig::from_lookup(&get)?),
         };
         Ok(Self {
             forwarder,

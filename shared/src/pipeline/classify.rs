@@ -6,7 +6,7 @@ use crate::logs::KeyFacts;
 use crate::object::{NotifiedObject, ObjectRef};
 use crate::route::Routes;
 use crate::summary::ObjectSummary;
-use crate::trail::{FileKind, TrailKey};
+use crate::trail::{AllowedAccounts, FileKind, TrailKey};
 
 /// What to do with a notified object.
 // One value per object, moved once: boxing either variant would buy nothing.
@@ -28,8 +28,12 @@ pub struct ToRead {
 }
 
 /// Decides skip or read. `routes`: an Insights or aggregated-events file is read only when a
-/// route may select its category.
-pub fn classify(notified: &NotifiedObject, routes: &Routes) -> Classified {
+/// route may select its category; `accounts`: whose files are read.
+pub fn classify(
+    notified: &NotifiedObject,
+    routes: &Routes,
+    accounts: &AllowedAccounts,
+) -> Classified {
     let object = match notified.decode() {
         Ok(object) => object,
         Err(error) => {
@@ -53,6 +57,10 @@ pub fn classify(notified: &NotifiedObject, routes: &Routes) -> Classified {
     };
     if !trail_key.name_agrees_with_folder() {
         return skip(summary, Skip::NameDisagreesWithFolder);
+    }
+    if !accounts.allows(trail_key.account_id) {
+        let account = trail_key.account_id.to_owned();
+        return skip(summary, Skip::AccountNotAllowed(account));
     }
     if !routes.reads(kind) {
         let reason = match kind {
@@ -119,7 +127,7 @@ mod tests {
 
     #[test]
     fn a_log_file_is_read_with_what_its_key_says() {
-        let Classified::Read(read) = classify(&notified(LOG), &all()) else {
+        let Classified::Read(read) = classify(&notified(LOG), &all(), &AllowedAccounts::All) else {
             panic!("not read");
         };
         assert_eq!(read.key_facts.account_id, "111122223333");
@@ -130,9 +138,27 @@ mod tests {
     }
 
     #[test]
+    fn an_account_outside_the_allow_list_is_not_forwarded() {
+        let only = AllowedAccounts::parse("444455556666").unwrap();
+        let Classified::Done(settled) = classify(&notified(LOG), &all(), &only) else {
+            panic!("read");
+        };
+        assert_eq!(
+            settled.outcome,
+            Outcome::Skipped(Skip::AccountNotAllowed("111122223333".into()))
+        );
+        assert!(matches!(
+            classify(&notified(AGGREGATED), &all(), &only),
+            Classified::Read(_)
+        ));
+    }
+
+    #[test]
     fn a_file_named_for_another_day_than_its_folder_is_not_forwarded() {
         let planted = LOG.replace("/2026/11/25/", "/2026/11/26/");
-        let Classified::Done(settled) = classify(&notified(&planted), &all()) else {
+        let Classified::Done(settled) =
+            classify(&notified(&planted), &all(), &AllowedAccounts::All)
+        else {
             panic!("read");
         };
         assert_eq!(
@@ -140,14 +166,15 @@ mod tests {
             Outcome::Skipped(Skip::NameDisagreesWithFolder)
         );
         assert!(matches!(
-            classify(&notified(LOG), &all()),
+            classify(&notified(LOG), &all(), &AllowedAccounts::All),
             Classified::Read(_)
         ));
     }
 
     #[test]
     fn an_aggregated_events_file_is_read_when_a_route_may_select_it() {
-        let Classified::Read(read) = classify(&notified(AGGREGATED), &all()) else {
+        let Classified::Read(read) = classify(&notified(AGGREGATED), &all(), &AllowedAccounts::All)
+        else {
             panic!("not read");
         };
         assert_eq!(read.summary.kind, FileKind::Aggregated);
@@ -156,7 +183,7 @@ mod tests {
             r#"[{"FieldSelectors": [{"Field": "eventCategory", "Equals": ["Aggregated"]}]}]"#;
         let routes = Routes::single("/g", Selectors::from_json(aggregated).unwrap());
         assert!(matches!(
-            classify(&notified(AGGREGATED), &routes),
+            classify(&notified(AGGREGATED), &routes, &AllowedAccounts::All),
             Classified::Read(_)
         ));
     }
@@ -192,7 +219,8 @@ mod tests {
             (empty, "zero-byte object"),
             (undecodable, "does not decode"),
         ] {
-            let found = reason(classify(&object, &routes)).unwrap_or_default();
+            let found =
+                reason(classify(&object, &routes, &AllowedAccounts::All)).unwrap_or_default();
             assert!(found.contains(wanted), "{found:?} for {wanted:?}");
         }
     }
@@ -204,7 +232,7 @@ mod tests {
         )
         .unwrap();
         assert!(matches!(
-            classify(&notified(INSIGHT), &routes),
+            classify(&notified(INSIGHT), &routes, &AllowedAccounts::All),
             Classified::Read(_)
         ));
     }
@@ -213,7 +241,7 @@ mod tests {
     fn a_resumed_object_says_where_it_resumed() {
         let mut resumed = notified(LOG);
         resumed.start_record = 812;
-        let Classified::Read(read) = classify(&resumed, &all()) else {
+        let Classified::Read(read) = classify(&resumed, &all(), &AllowedAccounts::All) else {
             panic!("not read");
         };
         assert_eq!(read.summary.resumed_at, Some(812));

@@ -208,7 +208,8 @@ where
         owner: &str,
         first: bool,
     ) -> Settled {
-        let mut to_read = match classify(notified, &self.settings.routes) {
+        let settings = &self.settings;
+        let mut to_read = match classify(notified, &settings.routes, &settings.allowed_accounts) {
             Classified::Done(settled) => return settled,
             Classified::Read(to_read) => to_read,
         };

@@ -75,6 +75,9 @@ pub enum Skip {
         "the file name's date is not its folder's: CloudTrail never names a file so (planted?); not forwarded"
     )]
     NameDisagreesWithFolder,
+    /// An account outside `ALLOWED_ACCOUNT_IDS`.
+    #[error("account {0} is not in ALLOWED_ACCOUNT_IDS: not forwarded")]
+    AccountNotAllowed(String),
     #[error("Insights file: no route selects Insight events")]
     InsightsNotRouted,
     #[error("aggregated events file: no route selects Aggregated events")]

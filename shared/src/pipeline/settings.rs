@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use crate::config::ForwarderConfig;
 use crate::route::Routes;
+use crate::trail::AllowedAccounts;
 
 /// The configuration the path reads, once per cold start.
 #[derive(Debug, Clone)]
@@ -15,6 +16,8 @@ pub struct Settings {
     pub handoff_margin: Duration,
     /// How long a put may still be stored after its caller gave up.
     pub in_flight_margin: Duration,
+    /// Whose files are read.
+    pub allowed_accounts: AllowedAccounts,
 }
 
 impl From<&ForwarderConfig> for Settings {
@@ -25,6 +28,7 @@ impl From<&ForwarderConfig> for Settings {
             max_decompressed_bytes: config.max_decompressed_bytes,
             handoff_margin: config.handoff_margin,
             in_flight_margin: config.in_flight_margin,
+            allowed_accounts: config.allowed_accounts.clone(),
         }
     }
 }

@@ -1,5 +1,6 @@
 //! CloudTrail's own artefacts: S3 keys of trail files, the streaming file reader, records.
 
+pub mod accounts;
 pub mod file;
 pub mod key;
 pub mod one_pass;
@@ -8,6 +9,7 @@ pub mod record;
 pub mod reference;
 pub mod split;
 
+pub use accounts::AllowedAccounts;
 pub use file::{FileError, Stop, decompress};
 pub use key::{
     FileKind, TrailKey, accounts_folder, date_folder, decode_notification_key, folder_name,

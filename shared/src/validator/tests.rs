@@ -598,6 +598,7 @@ fn audit_settings() -> crate::audit::AuditSettings {
     .unwrap();
     crate::audit::AuditSettings {
         routes: Arc::new(config.routes),
+        allowed_accounts: config.allowed_accounts,
         max_decompressed_bytes: config.max_decompressed_bytes,
         delivery_delay_seconds: 1800,
     }
