@@ -147,6 +147,49 @@ async fn a_backfill_digest_vouches_for_a_late_log_file() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_delivered_invalid_or_unreadable_backfill_digest_is_counted_for_the_alarm() {
+    // Given: a backfill digest without its generation timestamp, and one that is not gzip.
+    let bucket = Bucket::signed("integrity-backfill-delivered").await;
+    let signer = signer(&bucket.name);
+    let mut stripped = signer.backfill_digest(t0(), t0() + HOUR, &[], t0() + 2 * HOUR);
+    stripped
+        .metadata
+        .retain(|(name, _)| name != "backfill-generation-timestamp");
+    bucket.put_signed(&stripped).await;
+    let mut unreadable = signer.backfill_digest(t0() + HOUR, t0() + 2 * HOUR, &[], t0() + 3 * HOUR);
+    unreadable.body = b"not gzip".to_vec();
+    bucket.put_signed(&unreadable).await;
+    let (validator, _) =
+        validator_for(&bucket, "/trailwatch/test/integrity-backfill-delivered").await;
+    // When: both are delivered, as CloudTrail's notifications are.
+    let event = sqs_delivery(&bucket.name, &[&stripped.key, &unreadable.key]);
+    let result = validator::handle(
+        &validator,
+        lambda_runtime::LambdaEvent::new(event, lambda_runtime::Context::default()),
+    )
+    .await
+    .unwrap();
+    // Then: each is validated (not skipped as "not a digest file") and counted invalid, the
+    // count IntegrityFailures adds (BackfillDigestsInvalid). A delivered digest's validation
+    // covers the hour after it too, so each is counted in both validations here.
+    let counted = result["counts"]["backfillDigestsInvalid"].as_u64().unwrap();
+    assert!(counted >= 2, "{result}");
+    assert_eq!(result["counts"]["backfillDigestsValid"], 0, "{result}");
+    let invalid = result["invalid"].as_array().unwrap();
+    for key in [&stripped.key, &unreadable.key] {
+        assert!(
+            invalid
+                .iter()
+                .any(|line| line.as_str().unwrap().starts_with(&format!(
+                    "(backfill) Digest file\ts3://{}/{key}\tINVALID",
+                    bucket.name
+                ))),
+            "{result}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_regions_digests_are_checked_with_that_regions_keys() {
     // Given: a multi-region trail (home us-east-1) whose us-east-1 and eu-west-1 digests are
     // signed by each region's own key pair, a control plane that answers ListPublicKeys by the
