@@ -17,10 +17,7 @@ use crate::digest::validate::validate_range;
 use crate::generate::signed::SignedTrail;
 use crate::generate::{TrailSpec, gzip, write_log_file};
 use crate::logs::LogEvent;
-use crate::pipeline::deadline::StopSignal;
 use crate::pipeline::fakes::MemorySink;
-use crate::pipeline::plan::{PlanContext, plan_file};
-use crate::trail::TrailKey;
 
 const BUCKET: &str = "trail-bucket";
 /// 2026-11-24T00:00:00Z
@@ -75,26 +72,11 @@ fn signed_hours() -> (MemoryStore, Vec<String>) {
     (store, logs)
 }
 
-/// Puts each file's events into `sink` as the forwarder does: its planner's batches.
+/// Puts each file's events into `sink` as the forwarder does.
 fn forward(store: &MemoryStore, logs: &[String], sink: &MemorySink) {
-    let settings = settings();
+    let routes = settings().routes;
     for key in logs {
-        let context = PlanContext {
-            key_facts: crate::logs::KeyFacts::for_key(&TrailKey::parse(key).unwrap()),
-            routes: Arc::clone(&settings.routes),
-            dry_run: false,
-            start_record: 0,
-            max_decompressed_bytes: settings.max_decompressed_bytes,
-            stop: StopSignal::never(),
-        };
-        let mut batches = Vec::new();
-        plan_file(&store.objects[key].0[..], &context, |ready| {
-            batches.push(ready);
-            Ok(())
-        });
-        for ready in batches {
-            block_on(sink.put(&ready.destination, &ready.batch, None)).unwrap();
-        }
+        sink.store_as_forwarded(key, &store.objects[key].0, &routes);
     }
 }
 

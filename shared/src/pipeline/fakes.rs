@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 use std::io::{Cursor, Read};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::time::Instant;
@@ -16,6 +16,7 @@ use crate::ports::{
     CallError, CheckpointStore, ContinuationQueue, DeadLetter, DeadLetterQueue, EventsPage,
     LogSink, ObjectSource, OpenError, OpenedObject, Transience,
 };
+use crate::route::Routes;
 
 /// Objects by key; a key may be set to fail instead.
 #[derive(Default)]
@@ -162,6 +163,24 @@ impl MemorySink {
     /// Puts succeed from now on.
     pub fn heal(&self) {
         *self.fail_after.lock().unwrap() = None;
+    }
+
+    /// Stores a trail file's events as the forwarder puts them: its planner's batches, for the
+    /// file at `key`, with `routes`.
+    pub fn store_as_forwarded(&self, key: &str, compressed: &[u8], routes: &Arc<Routes>) {
+        let key = crate::trail::TrailKey::parse(key).unwrap();
+        let context = super::plan::PlanContext {
+            key_facts: crate::logs::KeyFacts::for_key(&key),
+            routes: Arc::clone(routes),
+            dry_run: false,
+            start_record: 0,
+            max_decompressed_bytes: u64::MAX,
+            stop: super::deadline::StopSignal::never(),
+        };
+        super::plan::plan_file(compressed, &context, |ready| {
+            self.store(&ready.destination, &ready.batch);
+            Ok(())
+        });
     }
 
     pub fn messages(&self) -> Vec<String> {

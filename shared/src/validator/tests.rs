@@ -604,26 +604,11 @@ fn audit_settings() -> crate::audit::AuditSettings {
     }
 }
 
-/// Puts every file of `org` into `sink` as the forwarder does (its planner's batches).
+/// Puts every file of `org` into `sink` as the forwarder does.
 fn forward(org: &Org, sink: &MemorySink) {
-    let settings = audit_settings();
+    let routes = audit_settings().routes;
     for (_, log, _) in org.files.values() {
-        let context = crate::pipeline::plan::PlanContext {
-            key_facts: crate::logs::KeyFacts::for_key(&crate::trail::TrailKey::parse(log).unwrap()),
-            routes: Arc::clone(&settings.routes),
-            dry_run: false,
-            start_record: 0,
-            max_decompressed_bytes: settings.max_decompressed_bytes,
-            stop: crate::pipeline::deadline::StopSignal::never(),
-        };
-        let mut batches = Vec::new();
-        crate::pipeline::plan::plan_file(&org.store.objects[log].0[..], &context, |ready| {
-            batches.push(ready);
-            Ok(())
-        });
-        for ready in batches {
-            block_on(sink.put(&ready.destination, &ready.batch, None)).unwrap();
-        }
+        sink.store_as_forwarded(log, &org.store.objects[log].0, &routes);
     }
 }
 
