@@ -10,7 +10,7 @@ pub mod entry;
 /// a CloudTrail trail delivers to S3 into CloudWatch Logs. Deployed with template.yaml, Lambda
 /// runs it with no command; locally, run it with `cargo lambda watch` (README: Local invoke).
 #[derive(Debug, clap::Parser)]
-#[command(name = "forwarder", version)]
+#[command(name = "forwarder", version = env!("TRAILWATCH_VERSION"))]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,

@@ -22,7 +22,7 @@ use trailwatch::validator::InvocationError;
 /// hold against what CloudTrail signed. Deployed with template.yaml, Lambda runs it with no
 /// command; locally, run the function with `cargo lambda watch` (README: Local invoke).
 #[derive(Debug, clap::Parser)]
-#[command(name = "validator", version)]
+#[command(name = "validator", version = env!("TRAILWATCH_VERSION"))]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,

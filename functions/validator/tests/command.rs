@@ -4,7 +4,7 @@
 
 use std::process::Output;
 
-use trailwatch_test_support::{run_binary, text};
+use trailwatch_test_support::{run_binary, text, version_line_start};
 
 fn validator(args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut set = vec![("AWS_REGION", "us-east-1")];
@@ -35,6 +35,12 @@ fn help_covers_the_command_and_its_flags() {
     ] {
         assert!(out.contains(flag), "{flag} in {out}");
     }
+    let version = text(&validator(&["--version"], &[]).stdout);
+    let expected = version_line_start("validator", env!("CARGO_PKG_VERSION"));
+    assert!(
+        version.starts_with(&expected),
+        "{version} starts with {expected}"
+    );
 }
 
 #[test]

@@ -239,3 +239,14 @@ pub fn run_binary(
 pub fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
+
+/// What `--version` prints for a binary built from this checkout: `<name> <version> (commit
+/// <12 hex digits>` and, when tracked files differ from it, `, modified)`.
+pub fn version_line_start(name: &str, version: &str) -> String {
+    let output = std::process::Command::new("git")
+        .args(["rev-parse", "--short=12", "HEAD"])
+        .output()
+        .expect("git runs");
+    assert!(output.status.success(), "the tests run in a git checkout");
+    format!("{name} {version} (commit {}", text(&output.stdout).trim())
+}
