@@ -273,10 +273,10 @@ impl CloudWatchLogsSink {
     }
 
     fn remember(&self, destination: &Destination) {
-        if let Ok(mut known) = self.known_streams.lock() {
-            if !known.contains(destination) {
-                known.insert(destination.clone());
-            }
+        if let Ok(mut known) = self.known_streams.lock()
+            && !known.contains(destination)
+        {
+            known.insert(destination.clone());
         }
     }
 

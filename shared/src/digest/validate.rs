@@ -250,10 +250,10 @@ async fn check_log_files<S: DigestStore>(
 ) {
     let mut running: JoinSet<(usize, Status)> = JoinSet::new();
     for listed in pending {
-        if running.len() >= LOG_FILES_AT_ONCE {
-            if let Some(Ok((slot, status))) = running.join_next().await {
-                report.verdicts[slot].status = status;
-            }
+        if running.len() >= LOG_FILES_AT_ONCE
+            && let Some(Ok((slot, status))) = running.join_next().await
+        {
+            report.verdicts[slot].status = status;
         }
         let store = Arc::clone(store);
         running.spawn(async move {

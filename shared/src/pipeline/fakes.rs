@@ -220,32 +220,32 @@ impl LogSink for MemorySink {
             return std::future::pending().await;
         }
         let mut puts = self.puts.lock().unwrap();
-        if let Some((after, transient)) = *self.fail_after.lock().unwrap() {
-            if *puts >= after {
-                if self.stored_anyway && *puts == after {
-                    *puts += 1;
-                    match self.lands_after {
-                        Some(delay) => self.in_flight.lock().unwrap().push((
-                            Instant::now() + delay,
-                            destination.clone(),
-                            batch.clone(),
-                        )),
-                        None => self.store(destination, batch),
-                    }
+        if let Some((after, transient)) = *self.fail_after.lock().unwrap()
+            && *puts >= after
+        {
+            if self.stored_anyway && *puts == after {
+                *puts += 1;
+                match self.lands_after {
+                    Some(delay) => self.in_flight.lock().unwrap().push((
+                        Instant::now() + delay,
+                        destination.clone(),
+                        batch.clone(),
+                    )),
+                    None => self.store(destination, batch),
                 }
-                // A put stored anyway lost its answer: a 5xx or a timeout, of unknown outcome.
-                let transience = if transient {
-                    Transience::Transient
-                } else {
-                    Transience::Permanent
-                };
-                return Err(CallError::new(
-                    format!("PutLogEvents to {destination}"),
-                    transience,
-                    "injected",
-                )
-                .with_outcome_unknown(self.stored_anyway));
             }
+            // A put stored anyway lost its answer: a 5xx or a timeout, of unknown outcome.
+            let transience = if transient {
+                Transience::Transient
+            } else {
+                Transience::Permanent
+            };
+            return Err(CallError::new(
+                format!("PutLogEvents to {destination}"),
+                transience,
+                "injected",
+            )
+            .with_outcome_unknown(self.stored_anyway));
         }
         *puts += 1;
         let mut outcome = PutOutcome::default();

@@ -99,11 +99,11 @@ impl Tally<'_> {
             bar.set_position(self.bytes.0);
             bar.set_message(self.counts());
         }
-        if let Progress::Lines { every } = self.progress {
-            if self.last_line.elapsed() >= *every {
-                self.last_line = Instant::now();
-                eprintln!("backfill: {}", self.counts());
-            }
+        if let Progress::Lines { every } = self.progress
+            && self.last_line.elapsed() >= *every
+        {
+            self.last_line = Instant::now();
+            eprintln!("backfill: {}", self.counts());
         }
     }
 

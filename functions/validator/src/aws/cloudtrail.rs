@@ -67,10 +67,10 @@ impl PublicKeySource for CloudTrailKeys {
                 .await
                 .map_err(|e| CallError::from_sdk("ListPublicKeys", &e))?;
             for entry in page.public_key_list() {
-                if let (Some(value), Some(fingerprint)) = (entry.value(), entry.fingerprint()) {
-                    if let Some(key) = parse_public_key(value.as_ref()) {
-                        keys.by_fingerprint.insert(fingerprint.to_owned(), key);
-                    }
+                if let (Some(value), Some(fingerprint)) = (entry.value(), entry.fingerprint())
+                    && let Some(key) = parse_public_key(value.as_ref())
+                {
+                    keys.by_fingerprint.insert(fingerprint.to_owned(), key);
                 }
             }
             token = page.next_token().map(str::to_owned);
