@@ -397,6 +397,25 @@ class Template(TemplateCase):
             group = self.function(logical_id)["Properties"]["LoggingConfig"]["LogGroup"]["Ref"]
             self.assertIn(group, groups)
 
+    def test_every_log_group_names_its_data_source_and_record_groups_share_one(self):
+        # CloudWatch Logs' custom data sources: the tags cw:datasource:name/type, a name not
+        # starting with aws or amazon.
+        sources = {}
+        for logical_id, resource in self.resources.items():
+            if resource["Type"] != "AWS::Logs::LogGroup":
+                continue
+            tags = {t["Key"]: t["Value"] for t in resource["Properties"]["Tags"]}
+            name, kind = tags["cw:datasource:name"], tags["cw:datasource:type"]
+            self.assertFalse(name.lower().startswith(("aws", "amazon")), logical_id)
+            sources[logical_id] = (name, kind)
+        records = ("trailwatch_cloudtrail", "events")
+        self.assertEqual(sources["DestinationLogGroup"], records)
+        for slot in range(1, 6):
+            self.assertEqual(sources[f"RouteLogGroup{slot}"], records)
+        self.assertEqual(sources["IntegrityLogGroup"], ("trailwatch", "integrity"))
+        self.assertEqual(sources["ForwarderFunctionLogGroup"], ("trailwatch", "forwarder"))
+        self.assertEqual(sources["ValidatorFunctionLogGroup"], ("trailwatch", "validator"))
+
     def bucket_statements(self, logical_id):
         found = {}
         for statement in self.resources[logical_id]["Properties"]["PolicyDocument"]["Statement"]:
