@@ -1,5 +1,38 @@
 //! Numbers as a person reads them on the commands' output: thousands separators, one unit for
-//! sizes (MB, 10^6 bytes) throughout, singulars, durations in minutes.
+//! sizes (MB, 10^6 bytes) throughout, singulars, durations in minutes. And the commands' lines
+//! themselves ([`stderr_line!`](crate::stderr_line) and its kin).
+
+use std::io::Write;
+
+/// Writes a command's text to stderr. A reader that went away (`2>&1 >/dev/null | head -1`) is
+/// not worth a panic (exit 101, as `eprintln!` does): the text is dropped, as the AWS CLI does.
+pub fn write_stderr(text: std::fmt::Arguments) {
+    let _ = std::io::stderr().lock().write_fmt(text);
+}
+
+/// Writes a command's output to stdout; a closed stdout (`| head -1`) drops it, as above.
+pub fn write_stdout(text: std::fmt::Arguments) {
+    let mut stdout = std::io::stdout().lock();
+    let _ = stdout.write_fmt(text).and_then(|()| stdout.flush());
+}
+
+/// `eprintln!` for a command's lines, without the panic on a closed stderr.
+#[macro_export]
+macro_rules! stderr_line {
+    ($($text:tt)*) => { $crate::human::write_stderr(format_args!("{}\n", format_args!($($text)*))) };
+}
+
+/// `eprint!`, without the panic on a closed stderr.
+#[macro_export]
+macro_rules! stderr_text {
+    ($($text:tt)*) => { $crate::human::write_stderr(format_args!($($text)*)) };
+}
+
+/// `print!` for a command's output, without the panic on a closed stdout.
+#[macro_export]
+macro_rules! stdout_text {
+    ($($text:tt)*) => { $crate::human::write_stdout(format_args!($($text)*)) };
+}
 
 /// `10663` → `10,663`.
 pub fn count(n: u64) -> String {

@@ -19,7 +19,7 @@ pub async fn serve() -> Result<(), Error> {
         Ok(config) => config,
         Err(error) => {
             // In words: Lambda shows the init failure's output, not a Debug dump.
-            eprintln!("forwarder: {error}");
+            trailwatch::stderr_line!("forwarder: {error}");
             std::process::exit(1);
         }
     };
@@ -55,21 +55,21 @@ pub async fn backfill(parsed: &crate::backfill::Args) -> i32 {
     let config = match trailwatch::ForwarderConfig::from_env() {
         Ok(config) => config,
         Err(error) => {
-            eprintln!("backfill: {error}");
+            trailwatch::stderr_line!("backfill: {error}");
             return 2;
         }
     };
     if parsed.aws.no_verify_ssl {
-        eprintln!("{}", trailwatch::aws::options::VERIFY_SSL_NOTE);
+        trailwatch::stderr_line!("{}", trailwatch::aws::options::VERIFY_SSL_NOTE);
     }
     let sdk = match parsed.aws.sdk_config(None).await {
         Ok(sdk) if sdk.region().is_some() => sdk,
         Ok(_) => {
-            eprintln!("backfill: {}", trailwatch::aws::options::NO_REGION);
+            trailwatch::stderr_line!("backfill: {}", trailwatch::aws::options::NO_REGION);
             return 2;
         }
         Err(error) => {
-            eprintln!("backfill: {error}");
+            trailwatch::stderr_line!("backfill: {error}");
             return 2;
         }
     };
@@ -81,12 +81,15 @@ pub async fn backfill(parsed: &crate::backfill::Args) -> i32 {
             // On a terminal the summary above is enough; scripts and --json get every object.
             let json = parsed.json || !std::io::stdout().is_terminal();
             if let Some(summary) = outcome.summary.as_ref().filter(|_| json) {
-                println!("{}", serde_json::to_string(summary).unwrap_or_default());
+                trailwatch::stdout_text!(
+                    "{}\n",
+                    serde_json::to_string(summary).unwrap_or_default()
+                );
             }
             outcome.exit_code()
         }
         Err(error) => {
-            eprintln!("backfill: {error}");
+            trailwatch::stderr_line!("backfill: {error}");
             2
         }
     }

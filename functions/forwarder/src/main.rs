@@ -10,7 +10,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     match cli.command {
         Some(Command::Backfill(args)) => std::process::exit(entry::backfill(&args).await),
         None if !entry::in_lambda() => {
-            eprintln!("{}", forwarder::NOT_IN_LAMBDA);
+            trailwatch::stderr_line!("{}", forwarder::NOT_IN_LAMBDA);
             std::process::exit(2)
         }
         None => entry::serve().await,

@@ -3,7 +3,7 @@
 
 use std::process::Output;
 
-use trailwatch_test_support::{run_binary, text, version_line_start};
+use trailwatch_test_support::{run_binary, run_binary_unread, text, version_line_start};
 
 fn forwarder(args: &[&str], env: &[(&str, &str)]) -> Output {
     let unset = ["AWS_LAMBDA_RUNTIME_API", "LOG_GROUP_NAME", "ROUTES"];
@@ -112,4 +112,21 @@ fn routes_and_selectors_may_name_a_file_and_a_path_given_as_json_gets_the_hint()
         err.contains("write file://events/config/routes-three-groups.json"),
         "{err}"
     );
+}
+
+#[test]
+fn a_reader_that_went_away_is_not_a_panic() {
+    // `forwarder … 2>&1 | head -0`: each line fails to write; the exit status is the command's.
+    let unset = ["AWS_LAMBDA_RUNTIME_API", "LOG_GROUP_NAME", "ROUTES"];
+    let run = |args: &[&str], set: &[(&str, &str)]| {
+        run_binary_unread(env!("CARGO_BIN_EXE_forwarder"), args, set, &unset).code()
+    };
+    assert_eq!(run(&[], &[]), Some(2));
+    let bad_configuration = [
+        ("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9"),
+        ("LOG_GROUP_NAME", "aws/bad"),
+    ];
+    assert_eq!(run(&[], &bad_configuration), Some(1));
+    assert_eq!(run(&["--help"], &[]), Some(0));
+    assert_eq!(run(&["backfill", "--bogus"], &[]), Some(2));
 }

@@ -34,7 +34,7 @@ pub async fn execute(args: &AuditArgs, clients: &Clients, region: &str, now: i64
     let config = match ForwarderConfig::from_env() {
         Ok(config) => config,
         Err(error) => {
-            eprintln!(
+            trailwatch::stderr_line!(
                 "audit-logs reads where the forwarder writes from the forwarder's environment variables (LOG_GROUP_NAME or ROUTES, EVENT_SELECTORS), as the function does: {error}"
             );
             return 255;
@@ -42,11 +42,11 @@ pub async fn execute(args: &AuditArgs, clients: &Clients, region: &str, now: i64
     };
     match audit(args, clients, region, now, &config).await {
         Ok(audit) => {
-            print!("{}", render(&audit));
+            trailwatch::stdout_text!("{}", render(&audit));
             audit.exit_code()
         }
         Err(error) => {
-            eprintln!("{error}");
+            trailwatch::stderr_line!("{error}");
             255
         }
     }

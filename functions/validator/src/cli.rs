@@ -118,7 +118,7 @@ pub async fn execute(args: &Args, clients: &Clients, region: &str, now: i64) -> 
     match validate(args, clients, region, now).await {
         Ok(code) => code,
         Err(error) => {
-            eprintln!("{error}");
+            trailwatch::stderr_line!("{error}");
             255
         }
     }
@@ -155,8 +155,8 @@ async fn validate(
         validated.scope.end,
         args.verbose,
     );
-    print!("{out}");
-    eprint!("{err}");
+    trailwatch::stdout_text!("{out}");
+    trailwatch::stderr_text!("{err}");
     let exit_code = validated.report.exit_code();
     let Some(table) = &args.checkpoint_table else {
         return Ok(exit_code);
@@ -164,7 +164,7 @@ async fn validate(
     // The function's reconciliation, reporting only: the command sends no repairs.
     let reconciler = crate::reconciler(clients, &ReconciliationConfig::reporting_only(table));
     let reconciled = reconciler.reconcile(&validated.report, now).await;
-    print!("{}", render_forwarding(&reconciled.verdicts));
+    trailwatch::stdout_text!("{}", render_forwarding(&reconciled.verdicts));
     Ok(forwarding_exit_code(exit_code, &reconciled.verdicts))
 }
 

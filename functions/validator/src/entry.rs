@@ -23,7 +23,7 @@ pub async fn serve() -> Result<(), Error> {
         Ok(config) => crate::Validator::from_config(&sdk, &config),
         Err(error) => {
             // In words: Lambda shows the init failure's output, not a Debug dump.
-            eprintln!("validator: {error}");
+            trailwatch::stderr_line!("validator: {error}");
             std::process::exit(1);
         }
     };
@@ -49,17 +49,17 @@ pub async fn command(args: &[String]) -> i32 {
         trailwatch::aws::logging::init_command_subscriber(true);
     }
     if aws.no_verify_ssl {
-        eprintln!("{}", trailwatch::aws::options::VERIFY_SSL_NOTE);
+        trailwatch::stderr_line!("{}", trailwatch::aws::options::VERIFY_SSL_NOTE);
     }
     let sdk = match aws.sdk_config(trail.region.as_deref()).await {
         Ok(sdk) => sdk,
         Err(error) => {
-            eprintln!("{error}");
+            trailwatch::stderr_line!("{error}");
             return 255;
         }
     };
     let Some(region) = sdk.region().map(|r| r.to_string()) else {
-        eprintln!("{}, or give --region", trailwatch::aws::options::NO_REGION);
+        trailwatch::stderr_line!("{}, or give --region", trailwatch::aws::options::NO_REGION);
         return 255;
     };
     let clients = crate::aws::Clients::new(&sdk);

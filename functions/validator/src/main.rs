@@ -10,7 +10,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         // Command mode: `validator validate-logs …` or `audit-logs …`, as the AWS CLI.
         false => std::process::exit(entry::command(&args).await),
         true if !entry::in_lambda() => {
-            eprintln!("{}", validator::NOT_IN_LAMBDA);
+            trailwatch::stderr_line!("{}", validator::NOT_IN_LAMBDA);
             std::process::exit(2)
         }
         true => entry::serve().await,

@@ -4,7 +4,7 @@
 
 use std::process::Output;
 
-use trailwatch_test_support::{run_binary, text, version_line_start};
+use trailwatch_test_support::{run_binary, run_binary_unread, text, version_line_start};
 
 fn validator(args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut set = vec![("AWS_REGION", "us-east-1")];
@@ -119,4 +119,29 @@ fn outside_lambda_it_says_what_it_is_and_a_bad_configuration_is_said_in_words() 
         "{err}"
     );
     assert!(!err.contains("ConfigError {"), "a Debug dump: {err}");
+}
+
+#[test]
+fn a_reader_that_went_away_is_not_a_panic() {
+    // `validator … 2>&1 | head -0`: each line fails to write; the exit status is the command's.
+    let run = |args: &[&str]| {
+        let set = [("AWS_REGION", "us-east-1")];
+        run_binary_unread(
+            env!("CARGO_BIN_EXE_validator"),
+            args,
+            &set,
+            &["AWS_LAMBDA_RUNTIME_API"],
+        )
+        .code()
+    };
+    assert_eq!(run(&[]), Some(2));
+    assert_eq!(run(&["--help"]), Some(0));
+    let bad_arn = [
+        "validate-logs",
+        "--trail-arn",
+        "not-an-arn",
+        "--start-time",
+        "2026-11-25T00:00:00Z",
+    ];
+    assert_eq!(run(&bad_arn), Some(255));
 }

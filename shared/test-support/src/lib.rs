@@ -235,6 +235,31 @@ pub fn run_binary(
     command.output().expect("the binary runs")
 }
 
+/// Runs a binary as [`run_binary`] does with its stdout and stderr pipes whose readers are already
+/// gone (`cmd 2>&1 | head -0`): every write fails with a broken pipe. Its exit status.
+pub fn run_binary_unread(
+    binary: &str,
+    args: &[&str],
+    set: &[(&str, &str)],
+    unset: &[&str],
+) -> std::process::ExitStatus {
+    let (stdout_reader, stdout_writer) = std::io::pipe().expect("a pipe");
+    let (stderr_reader, stderr_writer) = std::io::pipe().expect("a pipe");
+    drop((stdout_reader, stderr_reader));
+    let mut command = std::process::Command::new(binary);
+    command
+        .args(args)
+        .stdout(stdout_writer)
+        .stderr(stderr_writer);
+    for name in unset {
+        command.env_remove(name);
+    }
+    for (name, value) in set {
+        command.env(name, value);
+    }
+    command.status().expect("the binary runs")
+}
+
 /// A binary's output as text.
 pub fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()

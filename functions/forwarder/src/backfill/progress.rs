@@ -51,7 +51,7 @@ impl Progress {
 
     pub(super) fn say(&self, line: &str) {
         if !matches!(self, Progress::Quiet) {
-            eprintln!("{line}");
+            trailwatch::stderr_line!("{line}");
         }
     }
 
@@ -103,7 +103,7 @@ impl Tally<'_> {
             && self.last_line.elapsed() >= *every
         {
             self.last_line = Instant::now();
-            eprintln!("backfill: {}", self.counts());
+            trailwatch::stderr_line!("backfill: {}", self.counts());
         }
     }
 
@@ -138,7 +138,7 @@ impl Tally<'_> {
             return;
         }
         let elapsed = self.started.elapsed().as_secs_f64();
-        eprintln!(
+        trailwatch::stderr_line!(
             "backfill: {} in {}",
             counted(self.files.0 as u64, "file", "files"),
             if elapsed < 60.0 {
@@ -147,7 +147,7 @@ impl Tally<'_> {
                 minutes(elapsed)
             }
         );
-        eprintln!("{}", totals_text(total));
+        trailwatch::stderr_line!("{}", totals_text(total));
     }
 }
 
