@@ -56,9 +56,14 @@ pub async fn backfill(parsed: &crate::backfill::Args) -> i32 {
         Ok(config) => config,
         Err(error) => {
             trailwatch::stderr_line!("backfill: {error}");
+            trailwatch::stderr_line!("backfill: {}", crate::backfill::CONFIGURATION_HINT);
             return 2;
         }
     };
+    let forwards_here = !parsed.dry_run && parsed.queue_url.is_none();
+    if forwards_here && config.checkpoint_table_name.is_none() {
+        trailwatch::stderr_line!("backfill: {}", crate::backfill::NO_CHECKPOINT_TABLE);
+    }
     if parsed.aws.no_verify_ssl {
         trailwatch::stderr_line!("{}", trailwatch::aws::options::VERIFY_SSL_NOTE);
     }

@@ -19,6 +19,11 @@ pub struct Cli {
 #[derive(Debug, clap::Subcommand)]
 pub enum Command {
     /// Forward the log files a trail bucket already holds for a time range.
+    ///
+    /// The function's configuration comes from environment variables, set as the deployed
+    /// forwarder has them: LOG_GROUP_NAME or ROUTES, EVENT_SELECTORS, CHECKPOINT_TABLE_NAME (with
+    /// it, a rerun forwards nothing twice), LOG_GROUP_CLASS, RETENTION_IN_DAYS. Exit status 0
+    /// all forwarded, 1 an object failed, 2 could not run.
     Backfill(backfill::Args),
 }
 

@@ -130,3 +130,72 @@ fn a_reader_that_went_away_is_not_a_panic() {
     assert_eq!(run(&["--help"], &[]), Some(0));
     assert_eq!(run(&["backfill", "--bogus"], &[]), Some(2));
 }
+
+#[test]
+fn backfill_says_where_its_configuration_comes_from_and_refuses_a_price_without_a_dry_run() {
+    let help = text(&forwarder(&["backfill", "--help"], &[]).stdout);
+    assert!(help.contains("environment variables"), "{help}");
+    assert!(help.contains("20261125T100000Z"), "{help}");
+    assert!(
+        !help.contains("Organizations, DynamoDB"),
+        "the validator's services: {help}"
+    );
+
+    let args = [
+        "backfill",
+        "--s3-bucket",
+        "b",
+        "--start-time",
+        "2026-11-25T00:00:00Z",
+    ];
+    let unconfigured = forwarder(&args, &[]);
+    assert_eq!(unconfigured.status.code(), Some(2));
+    let err = text(&unconfigured.stderr);
+    assert!(
+        err.contains("LOG_GROUP_NAME") && err.contains(forwarder::backfill::CONFIGURATION_HINT),
+        "{err}"
+    );
+
+    let mut priced = args.to_vec();
+    priced.extend(["--price-per-gb", "0.5"]);
+    let refused = forwarder(&priced, &[("LOG_GROUP_NAME", "/trailwatch/test")]);
+    assert_eq!(refused.status.code(), Some(2));
+    let err = text(&refused.stderr);
+    assert!(err.contains("--dry-run"), "{err}");
+}
+
+#[test]
+fn backfill_without_the_checkpoint_table_warns_that_a_rerun_duplicates() {
+    // No region: it stops right after the warning, before any call.
+    let args = [
+        "backfill",
+        "--s3-bucket",
+        "b",
+        "--start-time",
+        "2026-11-25T00:00:00Z",
+    ];
+    let unset = [
+        "AWS_LAMBDA_RUNTIME_API",
+        "ROUTES",
+        "CHECKPOINT_TABLE_NAME",
+        "AWS_REGION",
+        "AWS_DEFAULT_REGION",
+    ];
+    let set = [
+        ("LOG_GROUP_NAME", "/trailwatch/test"),
+        ("AWS_CONFIG_FILE", "/nonexistent/config"),
+    ];
+    let run = |extra: &[&str]| {
+        let mut all = args.to_vec();
+        all.extend_from_slice(extra);
+        text(&run_binary(env!("CARGO_BIN_EXE_forwarder"), &all, &set, &unset).stderr)
+    };
+    assert!(
+        run(&[]).contains(forwarder::backfill::NO_CHECKPOINT_TABLE),
+        "{}",
+        run(&[])
+    );
+    // A dry run and --queue-url forward nothing here: no warning.
+    assert!(!run(&["--dry-run"]).contains("CHECKPOINT_TABLE_NAME"));
+    assert!(!run(&["--queue-url", "http://127.0.0.1:9/q"]).contains("CHECKPOINT_TABLE_NAME"));
+}

@@ -145,3 +145,45 @@ fn a_reader_that_went_away_is_not_a_panic() {
     ];
     assert_eq!(run(&bad_arn), Some(255));
 }
+
+#[test]
+fn a_profile_the_files_do_not_define_is_refused_as_the_aws_cli_does() {
+    // Credentials in the environment would otherwise be used instead, silently.
+    let dir = std::env::temp_dir().join("trailwatch-validator-profiles");
+    std::fs::create_dir_all(&dir).expect("a temporary folder");
+    let config = dir.join("config");
+    std::fs::write(&config, "[profile audit]\nregion = us-east-1\n").expect("written");
+    let config = config.display().to_string();
+    let env = [
+        ("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE"),
+        ("AWS_SECRET_ACCESS_KEY", "secret"),
+        ("AWS_CONFIG_FILE", config.as_str()),
+        ("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/credentials"),
+    ];
+    let args = |profile| {
+        [
+            "validate-logs",
+            "--profile",
+            profile,
+            "--trail-arn",
+            "arn:aws:cloudtrail:us-east-1:111122223333:trail/T",
+            "--start-time",
+            "2026-11-25T00:00:00Z",
+            "--endpoint-url",
+            "http://127.0.0.1:9",
+        ]
+    };
+    let missing = validator(&args("nosuch"), &env);
+    assert_eq!(missing.status.code(), Some(255));
+    assert_eq!(
+        text(&missing.stderr).trim(),
+        "The config profile (nosuch) could not be found"
+    );
+    // A defined profile gets past the check (and fails later, on the closed endpoint).
+    let defined = validator(&args("audit"), &env);
+    assert!(
+        !text(&defined.stderr).contains("could not be found"),
+        "{}",
+        text(&defined.stderr)
+    );
+}

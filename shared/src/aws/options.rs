@@ -18,8 +18,8 @@ pub struct AwsOptions {
     /// (AWS_PROFILE when left out), as the AWS CLI.
     #[arg(long, value_name = "NAME")]
     pub profile: Option<String>,
-    /// Send every call here (S3, CloudTrail, Organizations, DynamoDB), as AWS_ENDPOINT_URL does:
-    /// a local emulator, a VPC endpoint. (The AWS CLI sends only CloudTrail's calls to it.)
+    /// Send every AWS call of this command here, as AWS_ENDPOINT_URL does: a local emulator, a
+    /// VPC endpoint. (The AWS CLI's validate-logs sends only CloudTrail's calls to it.)
     #[arg(long, value_name = "URL")]
     pub endpoint_url: Option<String>,
     /// Trust only the certificate authorities in this PEM file (a proxy's or a private CA's)
@@ -42,6 +42,9 @@ pub struct AwsOptions {
 pub enum OptionsError {
     #[error("--ca-bundle {path}: {reason}; give a PEM file of certificate authorities")]
     CaBundle { path: String, reason: String },
+    /// The AWS CLI's words for it.
+    #[error("The config profile ({0}) could not be found")]
+    ProfileNotFound(String),
 }
 
 /// What a command says when neither --region, the environment nor the profile gives a region.
@@ -57,6 +60,10 @@ impl AwsOptions {
         let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
             .http_client(self.http_client()?);
         if let Some(profile) = &self.profile {
+            // Without this check the SDK would go on with the environment's credentials.
+            if !profile_is_defined(profile).await {
+                return Err(OptionsError::ProfileNotFound(profile.clone()));
+            }
             loader = loader.profile_name(profile);
         }
         if let Some(url) = &self.endpoint_url {
@@ -98,6 +105,22 @@ impl AwsOptions {
             .tls_context(context)
             .build_https())
     }
+}
+
+/// Whether ~/.aws/config or ~/.aws/credentials (or the files AWS_CONFIG_FILE and
+/// AWS_SHARED_CREDENTIALS_FILE name) define `profile`, as aws-config reads them. Files that
+/// cannot be read or parsed define nothing.
+async fn profile_is_defined(profile: &str) -> bool {
+    use aws_types::os_shim_internal::{Env, Fs};
+    let files = aws_runtime::env_config::file::EnvConfigFiles::default();
+    let loaded = aws_config::profile::load(
+        &Fs::real(),
+        &Env::real(),
+        &files,
+        Some(profile.to_owned().into()),
+    )
+    .await;
+    loaded.is_ok_and(|profiles| profiles.get_profile(profile).is_some())
 }
 
 #[cfg(test)]

@@ -27,11 +27,18 @@ mod progress;
 pub use progress::Progress;
 use progress::{Tally, listing_text, too_old_text};
 
+/// Said after a configuration error: where backfill reads its configuration.
+pub const CONFIGURATION_HINT: &str = "backfill reads the forwarder's configuration from environment variables: set them as the deployed function has them (its Configuration, Environment variables), at least LOG_GROUP_NAME or ROUTES";
+
+/// Said before forwarding without the checkpoint table.
+pub const NO_CHECKPOINT_TABLE: &str = "CHECKPOINT_TABLE_NAME is not set: a rerun (or an object the function forwards too) is forwarded again; set it to the stack's CheckpointTableName output";
+
 /// Objects forwarded at once in-process.
 pub const OBJECTS_AT_ONCE: usize = 4;
 
 /// Forwards the log files a trail bucket already holds for a time range (the days before the
-/// stack was deployed), as the function would, with its configuration: LOG_GROUP_NAME or
+/// stack was deployed), as the function would, with the function's configuration from these
+/// environment variables (set them as the deployed forwarder has them): LOG_GROUP_NAME or
 /// ROUTES, EVENT_SELECTORS, CHECKPOINT_TABLE_NAME (with it, an interrupted backfill can be
 /// rerun and forwards nothing twice), LOG_GROUP_CLASS, RETENTION_IN_DAYS. Progress and the
 /// summary go to standard error; the summary JSON (every object's counts) to standard output
@@ -45,8 +52,8 @@ pub struct Args {
     /// The trail's key prefix, when it has one.
     #[arg(long = "s3-prefix", value_name = "PREFIX")]
     pub prefix: Option<String>,
-    /// Files delivered from this time: 2026-11-25, 2026-11-25T10:00:00Z, 2026-11-25 10:00:00,
-    /// or with an offset (+01:00), converted to UTC. Without a zone, UTC.
+    /// Files delivered from this time: 2026-11-25, 2026-11-25T10:00:00Z, 20261125T100000Z,
+    /// 2026-11-25 10:00:00, or with an offset (+01:00), converted to UTC. Without a zone, UTC.
     #[arg(long, value_name = "TIME")]
     pub start_time: String,
     /// Files delivered up to this time (the forms of --start-time); now when left out.
@@ -67,7 +74,7 @@ pub struct Args {
     pub dry_run: bool,
     /// Dry runs: the ingestion price per GB to estimate with: `0.57` for Standard groups,
     /// `INFREQUENT_ACCESS=0.285` for a class (repeat for both). Default: us-east-1 list prices.
-    #[arg(long, value_name = "[CLASS=]USD")]
+    #[arg(long, value_name = "[CLASS=]USD", requires = "dry_run")]
     pub price_per_gb: Vec<String>,
     /// The summary JSON, with every object's counts, on standard output even on a terminal.
     #[arg(long)]
