@@ -4,6 +4,21 @@
 
 use std::io::Write;
 
+/// An error and its sources in words, joined by ": ", leaving out a cause its effect already
+/// says. Never the `Debug` form.
+pub fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut said: Vec<String> = Vec::new();
+    let mut next = Some(error);
+    while let Some(error) = next {
+        let text = error.to_string();
+        if !said.iter().any(|earlier| earlier.contains(&text)) {
+            said.push(text);
+        }
+        next = error.source();
+    }
+    said.join(": ")
+}
+
 /// Writes a command's text to stderr. A reader that went away (`2>&1 >/dev/null | head -1`) is
 /// not worth a panic (exit 101, as `eprintln!` does): the text is dropped, as the AWS CLI does.
 pub fn write_stderr(text: std::fmt::Arguments) {

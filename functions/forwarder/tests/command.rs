@@ -199,3 +199,30 @@ fn backfill_without_the_checkpoint_table_warns_that_a_rerun_duplicates() {
     assert!(!run(&["--dry-run"]).contains("CHECKPOINT_TABLE_NAME"));
     assert!(!run(&["--queue-url", "http://127.0.0.1:9/q"]).contains("CHECKPOINT_TABLE_NAME"));
 }
+
+#[test]
+fn a_runtime_api_that_does_not_answer_is_said_in_words() {
+    // As Lambda starts it, but nothing listens at the runtime API.
+    let lambda = [
+        ("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9"),
+        ("AWS_LAMBDA_FUNCTION_NAME", "trailwatch-forwarder"),
+        ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "512"),
+        ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST"),
+        ("AWS_LAMBDA_LOG_STREAM_NAME", "stream"),
+        ("AWS_LAMBDA_LOG_GROUP_NAME", "group"),
+        ("AWS_REGION", "us-east-1"),
+        ("LOG_GROUP_NAME", "/trailwatch/test"),
+    ];
+    let out = forwarder(&[], &lambda);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("forwarder: the Lambda runtime API failed: ")
+            && err.contains("Connection refused"),
+        "{err}"
+    );
+    assert!(
+        !err.contains("hyper_util") && !err.contains("Os {"),
+        "a Debug dump: {err}"
+    );
+}

@@ -4,7 +4,7 @@
 use validator::entry;
 
 #[tokio::main]
-async fn main() -> Result<(), lambda_runtime::Error> {
+async fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.is_empty() {
         // Command mode: `validator validate-logs …` or `audit-logs …`, as the AWS CLI.
@@ -13,6 +13,13 @@ async fn main() -> Result<(), lambda_runtime::Error> {
             trailwatch::stderr_line!("{}", validator::NOT_IN_LAMBDA);
             std::process::exit(2)
         }
-        true => entry::serve().await,
+        true => {
+            // The runtime API gone (or never there): in words, not the error's Debug form.
+            if let Err(error) = entry::serve().await {
+                let words = trailwatch::human::error_chain(error.as_ref());
+                trailwatch::stderr_line!("validator: the Lambda runtime API failed: {words}");
+                std::process::exit(1)
+            }
+        }
     }
 }

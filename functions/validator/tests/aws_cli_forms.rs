@@ -159,3 +159,38 @@ async fn the_binary_takes_the_aws_cli_global_options_and_time_forms() {
         text(&with_path.stderr)
     );
 }
+
+/// A trail ARN the account has no trail of: the AWS CLI's words, exit 255. In a region no other
+/// test creates trails in, so the emulator's answer is empty whatever runs beside it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unknown_trail_is_said_in_the_aws_cli_words() {
+    const EMPTY_REGION: &str = "ap-south-2";
+    let endpoint = moto().endpoint.clone();
+    let arn = format!("arn:aws:cloudtrail:{EMPTY_REGION}:{ACCOUNT}:trail/no-such-trail");
+    let args = [
+        "validate-logs",
+        "--trail-arn",
+        arn.as_str(),
+        "--start-time",
+        "2026-11-25T00:00:00Z",
+        "--endpoint-url",
+        endpoint.as_str(),
+    ];
+    let set = [
+        ("AWS_REGION", EMPTY_REGION),
+        ("AWS_ACCESS_KEY_ID", "testing"),
+        ("AWS_SECRET_ACCESS_KEY", "testing"),
+    ];
+    let out = trailwatch_test_support::run_binary(
+        env!("CARGO_BIN_EXE_validator"),
+        &args,
+        &set,
+        &["AWS_LAMBDA_RUNTIME_API", "AWS_PROFILE"],
+    );
+    assert_eq!(out.status.code(), Some(255));
+    let err = trailwatch_test_support::text(&out.stderr);
+    assert!(
+        err.contains(&format!("A trail could not be found for {arn}")),
+        "{err}"
+    );
+}

@@ -187,3 +187,40 @@ fn a_profile_the_files_do_not_define_is_refused_as_the_aws_cli_does() {
         text(&defined.stderr)
     );
 }
+
+#[test]
+fn no_credentials_anywhere_is_said_as_the_aws_cli_says_it() {
+    let unset = [
+        "AWS_LAMBDA_RUNTIME_API",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "AWS_PROFILE",
+        "AWS_WEB_IDENTITY_TOKEN_FILE",
+        "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+        "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+    ];
+    let set = [
+        ("AWS_REGION", "us-east-1"),
+        ("AWS_CONFIG_FILE", "/nonexistent/config"),
+        ("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/credentials"),
+        ("AWS_EC2_METADATA_DISABLED", "true"),
+    ];
+    let args = [
+        "validate-logs",
+        "--trail-arn",
+        "arn:aws:cloudtrail:us-east-1:111122223333:trail/T",
+        "--start-time",
+        "2026-11-25T00:00:00Z",
+        "--endpoint-url",
+        "http://127.0.0.1:9",
+    ];
+    let out = run_binary(env!("CARGO_BIN_EXE_validator"), &args, &set, &unset);
+    assert_eq!(out.status.code(), Some(255));
+    let err = text(&out.stderr);
+    assert!(err.contains("Unable to locate credentials"), "{err}");
+    assert!(
+        !err.contains("dispatch failure") && !err.contains("Attempted:"),
+        "{err}"
+    );
+}

@@ -117,7 +117,10 @@ where
     E: ProvideErrorMetadata + std::error::Error + 'static,
 {
     let SdkError::ServiceError(service) = error else {
-        return causes(error);
+        if no_credentials(error) {
+            return NO_CREDENTIALS.to_owned();
+        }
+        return crate::human::error_chain(error);
     };
     let meta = service.err().meta();
     let mut line = match meta.code() {
@@ -135,18 +138,20 @@ where
     line
 }
 
-/// An error and its sources, joined by ": ", leaving out a cause its effect already says.
-fn causes(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut said: Vec<String> = Vec::new();
+/// The AWS CLI's words when no credential provider had credentials, with where to put them.
+pub const NO_CREDENTIALS: &str = "Unable to locate credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or use a --profile (or AWS_PROFILE) that has them";
+
+/// Whether `error` is the credential chain finding nothing (rather than a provider failing).
+fn no_credentials(error: &(dyn std::error::Error + 'static)) -> bool {
+    use aws_credential_types::provider::error::CredentialsError;
     let mut next = Some(error);
     while let Some(error) = next {
-        let text = error.to_string();
-        if !said.iter().any(|earlier| earlier.contains(&text)) {
-            said.push(text);
+        if let Some(CredentialsError::CredentialsNotLoaded(_)) = error.downcast_ref() {
+            return true;
         }
         next = error.source();
     }
-    said.join(": ")
+    false
 }
 
 #[cfg(test)]

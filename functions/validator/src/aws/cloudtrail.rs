@@ -124,7 +124,10 @@ impl TrailDirectory for CloudTrailDirectory {
             .iter()
             .find(|t| t.trail_arn() == Some(arn))
             .or_else(|| trails.first().filter(|_| trails.len() == 1))
-            .ok_or_else(|| CallError::permanent(call(), "trail not found"))?;
+            .ok_or_else(|| {
+                // The AWS CLI's words.
+                CallError::permanent(call(), format!("A trail could not be found for {arn}"))
+            })?;
         let bucket = trail
             .s3_bucket_name()
             .ok_or_else(|| CallError::permanent(call(), "the trail has no S3 bucket"))?;
