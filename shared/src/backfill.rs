@@ -83,17 +83,16 @@ impl BackfillPlan {
     pub fn bytes(objects: &[ListedObject]) -> u64 {
         objects.iter().map(|o| o.size).sum()
     }
+}
 
-    /// The seconds the files to forward were delivered over, at least an hour (CloudTrail
-    /// delivers every few minutes): what a dry run's bytes are scaled to a month from. A
-    /// range longer than the trail has existed would otherwise understate the month.
-    pub fn delivered_seconds(&self) -> i64 {
-        let times = self.objects.iter().filter_map(|o| key_time(&o.key));
-        let (first, last) = times.fold((i64::MAX, i64::MIN), |(lo, hi), t| (lo.min(t), hi.max(t)));
-        if first > last {
-            return 3600;
-        }
-        (last - first).max(3600)
+impl BackfillRequest {
+    /// The seconds a dry run's bytes are scaled to a month from: the range asked, from no
+    /// earlier than CloudWatch Logs still takes events (14 days before `now`), at least an hour.
+    /// Not the span of the files found: a quiet account's few files a day apart would make a day
+    /// look like an hour, and the month 24 times too large. A trail younger than the range
+    /// understates the month instead; the report names the span it divided by.
+    pub fn estimate_seconds(&self, now: i64) -> i64 {
+        (self.end - self.start.max(now - MAX_EVENT_AGE_SECONDS)).max(3600)
     }
 }
 
@@ -351,14 +350,24 @@ mod tests {
         assert_eq!(plan.parts.len(), 3);
     }
 
-    #[tokio::test]
-    async fn the_delivery_span_is_that_of_the_files_found() {
-        let plan = plan_backfill(bucket(), &request(), T0 + 3 * 86_400)
-            .await
-            .unwrap();
-        // 2026-11-20T00:05Z to 2026-11-21T12:00Z: a day, 11 hours and 55 minutes.
-        assert_eq!(plan.delivered_seconds(), 86_400 + 11 * 3600 + 55 * 60);
-        assert_eq!(BackfillPlan::default().delivered_seconds(), 3600);
+    #[test]
+    fn a_dry_run_scales_from_the_range_asked_within_14_days() {
+        let asked = BackfillRequest {
+            start: T0,
+            end: T0 + 27 * 3600,
+            ..request()
+        };
+        // Whatever the files found: the 27 hours asked.
+        assert_eq!(asked.estimate_seconds(T0 + 2 * 86_400), 27 * 3600);
+        // Only the last 14 days can be forwarded: the part before is not counted.
+        let now = T0 + 20 * 86_400;
+        let long = BackfillRequest {
+            end: now,
+            ..asked.clone()
+        };
+        assert_eq!(long.estimate_seconds(now), 14 * 86_400);
+        let empty = BackfillRequest { end: T0, ..asked };
+        assert_eq!(empty.estimate_seconds(T0), 3600);
     }
 
     #[tokio::test]

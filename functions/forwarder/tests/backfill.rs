@@ -311,7 +311,10 @@ async fn the_binary_prints_a_summary_a_person_reads() {
         "{err}"
     );
     assert!(err.contains("STANDARD (to be created)"), "{err}");
+    // Scaled from the range asked (21 days, of which CloudWatch Logs takes the last 14), not
+    // from the span of the files found.
     assert!(err.contains("Estimated ingestion: "), "{err}");
+    assert!(err.contains("delivered over 14.0 days)"), "{err}");
     assert!(
         !err.contains("INFO") && !err.contains("object"),
         "log lines: {err}"

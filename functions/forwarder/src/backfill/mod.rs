@@ -180,7 +180,7 @@ pub async fn run(
                 progress.say(&trailwatch::dry_run::report(
                     &summary,
                     &groups,
-                    plan.delivered_seconds(),
+                    request.estimate_seconds(now),
                     &prices,
                 ));
             }
