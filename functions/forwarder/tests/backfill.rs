@@ -344,3 +344,42 @@ async fn the_binary_prints_a_summary_a_person_reads() {
     assert!(err.contains(&format!("  {class}  ")), "{err}");
     assert!(err.contains(&format!("  {class}: ")), "{err}");
 }
+
+/// A record the forwarder rejects, in a backfill run from the binary: its warning names the
+/// object it is in (the command shows warnings only, and the object's span with them).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rejected_records_warning_names_its_file() {
+    let harness = Harness::new("backfill-rejected").await;
+    let mut spec = TrailSpec::recent(997);
+    spec.delivery_millis = now_millis() - 24 * HOUR_MILLIS;
+    let body =
+        trailwatch::generate::gzip(br#"{"Records":[{"eventVersion":"1.08","eventTime":7}]}"#);
+    harness.put(&spec.key(), body).await;
+    let start = trailwatch::clock::iso_text(now_millis() / 1000 - 2 * 86_400);
+    let output = support::run_binary(
+        env!("CARGO_BIN_EXE_forwarder"),
+        &[
+            "backfill",
+            "--s3-bucket",
+            &harness.bucket,
+            "--start-time",
+            &start,
+            "--dry-run",
+            "--endpoint-url",
+            &moto().endpoint,
+        ],
+        &[
+            ("LOG_GROUP_NAME", harness.group.as_str()),
+            ("AWS_REGION", "us-east-1"),
+            ("AWS_ACCESS_KEY_ID", "testing"),
+            ("AWS_SECRET_ACCESS_KEY", "testing"),
+        ],
+        &["ROUTES", "RUST_LOG", "AWS_PROFILE", "AWS_ENDPOINT_URL"],
+    );
+    let err = support::text(&output.stderr);
+    let warning = err
+        .lines()
+        .find(|line| line.contains("invalid record"))
+        .unwrap_or_else(|| panic!("no warning: {err}"));
+    assert!(warning.contains(&spec.key()), "{warning}");
+}

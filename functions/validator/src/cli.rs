@@ -195,7 +195,8 @@ pub(crate) async fn validate_trail(
     let region = trail.region.as_deref().unwrap_or(region);
     let keys = KeyCache::new(keys);
     let validated =
-        validate_requested_range(Arc::clone(&store), &keys, &directory, &range, region).await?;
+        validate_requested_range(Arc::clone(&store), &keys, &directory, &range, region, now)
+            .await?;
     Ok((store, validated))
 }
 

@@ -74,6 +74,11 @@ fn summary(out: &mut String, report: &Report, start: i64, end: i64) {
         == 0
     {
         out.push_str("No digests found\n");
+        // Ours: a region without digests still has its log files named (INVALID above).
+        if counts.log_files_invalid > 0 {
+            ratio(out, counts.log_files_valid, counts.log_files_invalid, "log");
+            out.push('\n');
+        }
         return;
     }
     match report.found {

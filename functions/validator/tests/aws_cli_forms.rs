@@ -194,3 +194,47 @@ async fn an_unknown_trail_is_said_in_the_aws_cli_words() {
         "{err}"
     );
 }
+
+/// A region with log files and no digest at all: the AWS CLI says only "No digests found" and
+/// exits 0; here each file is INVALID (not listed in any digest) and the exit status is 1.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn log_files_of_a_region_without_digests_are_not_passed_over() {
+    let bucket = Bucket::empty("integrity-no-digests").await;
+    for n in 0..3 {
+        bucket
+            .put_log_file(TrailSpec::recent(900 + n), t0() + 600 + n as i64 * 60)
+            .await;
+    }
+    let dir = std::env::temp_dir().join("trailwatch-integrity-no-digests");
+    std::fs::create_dir_all(&dir).unwrap();
+    let keys_file = dir.join("keys.json");
+    std::fs::write(&keys_file, signer("any").public_keys_json()).unwrap();
+    let sdk = sdk_config_for(&moto().endpoint).await;
+    let clients = Clients::new(&sdk);
+    let args: Vec<String> = [
+        "validate-logs",
+        "--trail-arn",
+        &format!("arn:aws:cloudtrail:{REGION}:{ACCOUNT}:trail/audit"),
+        "--start-time",
+        &at(0),
+        "--end-time",
+        &at(2 * HOUR),
+        "--s3-bucket",
+        &bucket.name,
+        "--public-keys-file",
+        keys_file.to_str().unwrap(),
+    ]
+    .iter()
+    .map(|a| a.to_string())
+    .collect();
+    assert_eq!(
+        validator::cli::run(&args, &clients, REGION, t0() + 5 * HOUR).await,
+        1
+    );
+    // Within the last hour a region's first digest may still be on its way: nothing is called
+    // unlisted yet.
+    assert_eq!(
+        validator::cli::run(&args, &clients, REGION, t0() + 700).await,
+        0
+    );
+}

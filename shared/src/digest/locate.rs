@@ -212,6 +212,24 @@ pub(crate) async fn parts_without_digests<S: DigestStore>(
     Ok(orphans)
 }
 
+/// Whether `part`'s region has a digest folder at all (any time): without one, none of its log
+/// files is listed in a digest.
+pub(crate) async fn has_digest_folder<S: DigestStore>(
+    store: &S,
+    located: &Located,
+    part: &TrailPart,
+) -> Result<bool, CallError> {
+    let base = accounts_folder(
+        located.prefix.as_deref(),
+        located.organization_id.as_deref(),
+    );
+    let folder = format!("{base}{}/{}/", part.account_id, FileKind::Digest.folder());
+    let regions = store.list_folders(&located.bucket, &folder).await?;
+    Ok(regions
+        .iter()
+        .any(|region| folder_name(region) == Some(part.region.as_str())))
+}
+
 /// The request that validates one part of a range on its own (a message of the fan-out): the
 /// same times, fixed, and the location already resolved.
 pub(crate) fn part_request(

@@ -11,7 +11,7 @@ use tokio::task::JoinSet;
 use super::chain::{ChainEvent, walk, walk_backfill};
 use super::hash::{LogHashError, hash_log_file};
 use super::keys::KeyCache;
-use super::locate::{Located, Scope, TrailPart, locate, trail_of_digest};
+use super::locate::{Located, Scope, TrailPart, has_digest_folder, locate, trail_of_digest};
 use super::report::{Gap, ListedLogFile, Report};
 use super::request::{RequestError, ResolvedRange, ValidationError};
 use super::store::{
@@ -42,6 +42,7 @@ pub async fn validate_requested_range<S, K, D>(
     directory: &D,
     range: &ResolvedRange,
     region: &str,
+    now: i64,
 ) -> Result<Validated, ValidationError>
 where
     S: DigestStore,
@@ -59,7 +60,16 @@ where
             .unwrap_or_else(|| range.trail.account_id.clone()),
         region: range.region.clone().unwrap_or_else(|| region.to_owned()),
     };
-    validate_part(store, keys, range, &located, &part).await
+    let mut validated = validate_part(Arc::clone(&store), keys, range, &located, &part).await?;
+    // A region with log files but no digest folder at all: the AWS CLI says only "No digests
+    // found", and the files delivered in the range would go unmentioned. Each is named as not
+    // listed in any digest (as the function's range validation does for such a region).
+    if !has_digest_folder(store.as_ref(), &located, &part).await? {
+        let unlisted =
+            validate_part_without_digests(store.as_ref(), range, &located, &part, now).await?;
+        validated.report.verdicts.extend(unlisted.report.verdicts);
+    }
+    Ok(validated)
 }
 
 /// Validates one account's digests of one region in the range, with that region's keys.

@@ -213,7 +213,9 @@ where
             Classified::Done(settled) => return settled,
             Classified::Read(to_read) => to_read,
         };
-        let span = tracing::info_span!("object", bucket = %to_read.object.bucket, key = %to_read.object.key);
+        // At WARN, so that the commands (which show warnings only) name the object a record's
+        // warning is about, as Lambda's INFO logs do.
+        let span = tracing::warn_span!("object", bucket = %to_read.object.bucket, key = %to_read.object.key);
         async move {
             if !first && deadline.stop_requested() {
                 let continuation = Continuation::of(&to_read.object, to_read.object.start_record);
