@@ -346,7 +346,8 @@ async fn the_binary_prints_a_summary_a_person_reads() {
 }
 
 /// A record the forwarder rejects, in a backfill run from the binary: its warning names the
-/// object it is in (the command shows warnings only, and the object's span with them).
+/// object it is in (the command shows warnings only, and the object's span with them), and the
+/// summary line says why records were rejected.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rejected_records_warning_names_its_file() {
     let harness = Harness::new("backfill-rejected").await;
@@ -382,4 +383,6 @@ async fn a_rejected_records_warning_names_its_file() {
         .find(|line| line.contains("invalid record"))
         .unwrap_or_else(|| panic!("no warning: {err}"));
     assert!(warning.contains(&spec.key()), "{warning}");
+    // The summary line gives the reason too.
+    assert!(err.contains(", 1 rejected (1 invalid); "), "{err}");
 }

@@ -60,6 +60,24 @@ impl RejectedReasons {
             + self.refused
     }
 
+    /// Each non-zero reason in words, for a person: `3 too large, 2 invalid`.
+    pub fn in_words(&self) -> String {
+        [
+            (self.too_old, "older than 14 days"),
+            (self.too_new, "over 2 hours ahead"),
+            (self.expired, "past the group's retention"),
+            (self.too_large, "too large"),
+            (self.invalid_record, "invalid"),
+            (self.not_delivered, "not delivered (the file failed)"),
+            (self.refused, "refused by CloudWatch Logs"),
+        ]
+        .iter()
+        .filter(|(count, _)| *count > 0)
+        .map(|(count, reason)| format!("{} {reason}", crate::human::count(*count)))
+        .collect::<Vec<_>>()
+        .join(", ")
+    }
+
     pub fn is_empty(&self) -> bool {
         self.total() == 0
     }

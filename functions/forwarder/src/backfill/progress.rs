@@ -151,11 +151,19 @@ impl Tally<'_> {
     }
 }
 
-/// `10,663 records: 10,000 forwarded, 600 filtered, 63 rejected; 2 files skipped (1 already
-/// forwarded), 0 failed`
+/// `10,663 records: 10,000 forwarded, 600 filtered, 63 rejected (60 too large, 3 invalid); 2
+/// files skipped (1 already forwarded), 0 failed`
 fn totals_text(total: &ForwardSummary) -> String {
+    let mut reasons = trailwatch::logs::RejectedReasons::default();
+    for object in &total.objects {
+        reasons.add(&object.rejected_reasons);
+    }
+    let why = match reasons.in_words() {
+        words if words.is_empty() => String::new(),
+        words => format!(" ({words})"),
+    };
     format!(
-        "backfill: {}: {} {}, {} filtered, {} rejected; {} skipped ({} already forwarded), {} failed",
+        "backfill: {}: {} {}, {} filtered, {} rejected{why}; {} skipped ({} already forwarded), {} failed",
         counted(total.records, "record", "records"),
         count(total.forwarded),
         if total.dry_run {
