@@ -274,6 +274,7 @@ mod tests {
                 .map(|(key, size)| ListedObject {
                     key: key.clone(),
                     size: *size,
+                    e_tag: None,
                 })
                 .collect())
         }

@@ -118,6 +118,9 @@ impl OpenError {
 pub struct ListedObject {
     pub key: String,
     pub size: u64,
+    /// The listing's ETag: a backfill hands it to the checkpoint, which then tells a key
+    /// forwarded before from one rewritten since.
+    pub e_tag: Option<ETag>,
 }
 
 /// Listing a bucket's folders and objects: how a backfill finds a trail's files, and how the

@@ -130,6 +130,19 @@ async fn a_backfill_forwards_every_record_once_and_a_rerun_forwards_nothing() {
         assert_eq!(harness.events(stream).await, expected(records), "{stream}");
     }
 
+    // And a file forwarded before and written again with other content since (CloudTrail
+    // never rewrites one: a tamper signal) is counted rewritten, not already forwarded.
+    let rewritten = outcome.plan.objects[0].key.clone();
+    harness
+        .put(&rewritten, trailwatch::generate::gzip(br#"{"Records":[]}"#))
+        .await;
+    let third = backfill(&args(&harness), config(&vars)).await;
+    let third = third.summary.unwrap();
+    assert_eq!(
+        (third.rewritten_objects, third.already_forwarded_objects),
+        (1, 7)
+    );
+
     // And one member's one region alone is those two files.
     let mut narrowed = args(&harness);
     narrowed.accounts = vec![MEMBERS[1].into()];

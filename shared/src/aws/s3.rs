@@ -8,6 +8,7 @@ use aws_sdk_s3::operation::get_object::GetObjectError;
 use aws_sdk_s3::primitives::ByteStream;
 use tokio_util::io::SyncIoBridge;
 
+use crate::object::ETag;
 use crate::ports::{CallError, ListedObject, OpenError};
 
 /// An S3 client; path-style addressing when an endpoint is configured (local emulators).
@@ -63,6 +64,7 @@ pub async fn list_objects(
             Some(ListedObject {
                 key: object.key()?.to_owned(),
                 size: object.size().unwrap_or(0).max(0) as u64,
+                e_tag: object.e_tag().and_then(ETag::new),
             })
         }));
     }

@@ -51,6 +51,7 @@ impl ObjectListing for MemoryStore {
             .map(|(key, (body, _))| ListedObject {
                 key: key.clone(),
                 size: body.len() as u64,
+                e_tag: None,
             })
             .collect())
     }

@@ -230,7 +230,10 @@ async fn forward_all(
         // The semaphore is never closed: acquiring only waits.
         let permit = Arc::clone(&limit).acquire_owned().await.ok();
         // The key as listed: stored as is, no URL encoding.
-        let notified = NotifiedObject::plain(bucket, &object.key);
+        let notified = NotifiedObject {
+            e_tag: object.e_tag.clone(),
+            ..NotifiedObject::plain(bucket, &object.key)
+        };
         let (forwarder, owner) = (Arc::clone(&forwarder), owner.to_owned());
         let task = running.spawn(async move {
             let settled = forwarder.forward_alone(&notified, &owner).await;
