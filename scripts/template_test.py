@@ -854,3 +854,60 @@ class CisAlarmsQueriesAndIndexes(TemplateCase):
         rule = text(self.resources["LogFileDeliveries"]["Properties"]["EventPattern"])
         for folder in ("CloudTrail", "CloudTrail-Insight", "CloudTrail-Aggregated"):
             self.assertIn(f"AWSLogs/*/{folder}/*.json.gz", rule)
+
+
+def emitted_metrics():
+    """The metric names the code emits, by function: read from the EMF code, not retyped."""
+    pattern = re.compile(r'\(\s*"([A-Z][A-Za-z]+)",\s*"(?:Count|Bytes|Seconds)"')
+    def names(*paths):
+        return {name for path in paths for name in pattern.findall((ROOT / path).read_text())}
+    return {
+        "forwarder": names("shared/src/metrics.rs"),
+        "validator": names("shared/src/validator/metrics.rs", "shared/src/validator/outcome.rs"),
+    }
+
+
+class Dashboards(TemplateCase):
+    """The dashboards' bodies as CloudWatch receives them (PutDashboard): valid JSON, widgets on
+    the 24-column grid, and every metric of ours one the code emits, under the function that
+    emits it."""
+
+    PLACEHOLDERS = {"AWS::Region": "us-east-1", "Namespace": "trailwatch", "Forwarder": "fwd",
+                    "Validator": "val", "DeliveryQueueName": "delivery", "DeadLetterQueueName": "dlq"}
+    DASHBOARDS = {"PipelineDashboard": "forwarder", "IntegrityDashboard": "validator"}
+
+    def body(self, logical_id):
+        resource = self.resources[logical_id]
+        self.assertEqual(resource["Condition"], "DashboardsOn")
+        body, variables = resource["Properties"]["DashboardBody"]["Fn::Sub"]
+        for name in re.findall(r"\$\{([^}]+)\}", body):
+            self.assertTrue(name == "AWS::Region" or name in variables, f"{logical_id}: ${{{name}}}")
+        for name, value in self.PLACEHOLDERS.items():
+            body = body.replace("${" + name + "}", value)
+        self.assertLess(len(body.encode()), 1_000_000)
+        return json.loads(body)
+
+    def test_dashboards_are_on_by_default(self):
+        self.assertEqual(self.template["Parameters"]["Dashboards"]["Default"], "true")
+        self.assertEqual(self.template["Conditions"]["DashboardsOn"],
+                         {"Fn::Equals": [{"Ref": "Dashboards"}, "true"]})
+
+    def test_every_metric_of_ours_is_emitted_by_the_function_it_names_and_each_is_shown(self):
+        emitted = emitted_metrics()
+        shown = {function: set() for function in emitted}
+        function_of = {"fwd": "forwarder", "val": "validator"}
+        for logical_id, function in self.DASHBOARDS.items():
+            for widget in self.body(logical_id)["widgets"]:
+                self.assertIn(widget["type"], {"metric", "log", "text"})
+                self.assertLessEqual(widget["x"] + widget["width"], 24, widget)
+                for metric in widget["properties"].get("metrics", []):
+                    namespace, name, dimension, value = metric[:4]
+                    self.assertEqual(dimension, {"AWS/SQS": "QueueName"}.get(namespace, "FunctionName"))
+                    if namespace == "AWS/Lambda":
+                        self.assertEqual(function_of[value], function, metric)
+                    if namespace != "trailwatch":
+                        continue
+                    self.assertIn(name, emitted[function_of[value]], f"{logical_id}: {name}")
+                    self.assertEqual(function_of[value], function, metric)
+                    shown[function].add(name)
+        self.assertEqual(shown, emitted, "every emitted metric on a dashboard")
