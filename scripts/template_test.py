@@ -873,7 +873,8 @@ class Dashboards(TemplateCase):
     emits it."""
 
     PLACEHOLDERS = {"AWS::Region": "us-east-1", "Namespace": "trailwatch", "Forwarder": "fwd",
-                    "Validator": "val", "DeliveryQueueName": "delivery", "DeadLetterQueueName": "dlq"}
+                    "Validator": "val", "DeliveryQueueName": "delivery", "DeadLetterQueueName": "dlq",
+                    "Sources": "/trailwatch/cloudtrail' | SOURCE '/trailwatch/data"}
     DASHBOARDS = {"PipelineDashboard": "forwarder", "IntegrityDashboard": "validator"}
 
     def body(self, logical_id):
@@ -911,3 +912,22 @@ class Dashboards(TemplateCase):
                     self.assertEqual(function_of[value], function, metric)
                     shown[function].add(name)
         self.assertEqual(shown, emitted, "every emitted metric on a dashboard")
+
+    def test_the_security_dashboard_runs_the_saved_queries_over_the_record_groups(self):
+        saved = {r["Properties"]["QueryString"] for r in self.resources.values()
+                 if r["Type"] == "AWS::Logs::QueryDefinition"}
+        widgets = self.body("SecurityDashboard")["widgets"]
+        source = "SOURCE '/trailwatch/cloudtrail' | SOURCE '/trailwatch/data' | "
+        shown = set()
+        for widget in widgets:
+            self.assertEqual(widget["type"], "log")
+            self.assertLessEqual(widget["x"] + widget["width"], 24, widget)
+            query = widget["properties"]["query"]
+            self.assertTrue(query.startswith(source), query)
+            shown.add(query.removeprefix(source))
+        # Each is a saved query, whose fields the CloudTrail record has (tested with them).
+        self.assertEqual(shown, saved)
+        sources = self.resources["SecurityDashboard"]["Properties"]["DashboardBody"]["Fn::Sub"][1]["Sources"]
+        self.assertEqual(sources["Fn::If"][0], "HasRoutes")
+        self.assertIn("RouteLogGroupNames", json.dumps(sources["Fn::If"][1]))
+        self.assertEqual(sources["Fn::If"][2], {"Ref": "DestinationLogGroup"})
