@@ -62,7 +62,8 @@ pub struct Args {
     /// Only this account's files (repeat for more); every account when left out.
     #[arg(long = "account-id", value_name = "ID")]
     pub accounts: Vec<String>,
-    /// Only this region's files (repeat for more); every region when left out.
+    /// Only this region's files (repeat for more); every region when left out. A filter, not
+    /// the AWS CLI's --region: the calls go to the region of AWS_REGION or the profile.
     #[arg(long = "region", value_name = "REGION")]
     pub regions: Vec<String>,
     /// Send one delivery message per file to the forwarder's queue instead of forwarding here.
