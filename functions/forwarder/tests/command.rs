@@ -140,6 +140,10 @@ fn backfill_says_where_its_configuration_comes_from_and_refuses_a_price_without_
         !help.contains("Organizations, DynamoDB"),
         "the validator's services: {help}"
     );
+    assert!(
+        help.contains("A filter, not the AWS CLI's --region"),
+        "{help}"
+    );
 
     let args = [
         "backfill",
