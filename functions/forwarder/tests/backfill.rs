@@ -271,28 +271,7 @@ async fn the_binary_prints_a_summary_a_person_reads() {
         .replace('T', " ")
         .replace('Z', "");
     let bucket = format!("s3://{}", harness.bucket);
-    let run = || {
-        support::run_binary(
-            env!("CARGO_BIN_EXE_forwarder"),
-            &[
-                "backfill",
-                "--s3-bucket",
-                &bucket,
-                "--start-time",
-                &start,
-                "--dry-run",
-                "--endpoint-url",
-                &moto().endpoint,
-            ],
-            &[
-                ("LOG_GROUP_NAME", harness.group.as_str()),
-                ("AWS_REGION", "us-east-1"),
-                ("AWS_ACCESS_KEY_ID", "testing"),
-                ("AWS_SECRET_ACCESS_KEY", "testing"),
-            ],
-            &["ROUTES", "RUST_LOG", "AWS_PROFILE", "AWS_ENDPOINT_URL"],
-        )
-    };
+    let run = || dry_run_binary(&harness, &bucket, &start);
     let output = run();
     let err = support::text(&output.stderr);
     assert_eq!(output.status.code(), Some(0), "{err}");
@@ -370,14 +349,27 @@ async fn a_rejected_records_warning_names_its_file() {
         trailwatch::generate::gzip(br#"{"Records":[{"eventVersion":"1.08","eventTime":7}]}"#);
     harness.put(&spec.key(), body).await;
     let start = trailwatch::clock::iso_text(now_millis() / 1000 - 2 * 86_400);
-    let output = support::run_binary(
+    let output = dry_run_binary(&harness, &harness.bucket, &start);
+    let err = support::text(&output.stderr);
+    let warning = err
+        .lines()
+        .find(|line| line.contains("invalid record"))
+        .unwrap_or_else(|| panic!("no warning: {err}"));
+    assert!(warning.contains(&spec.key()), "{warning}");
+    // The summary line gives the reason too.
+    assert!(err.contains(", 1 rejected (1 invalid); "), "{err}");
+}
+
+/// `forwarder backfill --dry-run` from `start`, as a person runs it against the emulator.
+fn dry_run_binary(harness: &Harness, bucket: &str, start: &str) -> std::process::Output {
+    support::run_binary(
         env!("CARGO_BIN_EXE_forwarder"),
         &[
             "backfill",
             "--s3-bucket",
-            &harness.bucket,
+            bucket,
             "--start-time",
-            &start,
+            start,
             "--dry-run",
             "--endpoint-url",
             &moto().endpoint,
@@ -389,13 +381,5 @@ async fn a_rejected_records_warning_names_its_file() {
             ("AWS_SECRET_ACCESS_KEY", "testing"),
         ],
         &["ROUTES", "RUST_LOG", "AWS_PROFILE", "AWS_ENDPOINT_URL"],
-    );
-    let err = support::text(&output.stderr);
-    let warning = err
-        .lines()
-        .find(|line| line.contains("invalid record"))
-        .unwrap_or_else(|| panic!("no warning: {err}"));
-    assert!(warning.contains(&spec.key()), "{warning}");
-    // The summary line gives the reason too.
-    assert!(err.contains(", 1 rejected (1 invalid); "), "{err}");
+    )
 }

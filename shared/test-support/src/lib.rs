@@ -224,15 +224,9 @@ pub fn run_binary(
     set: &[(&str, &str)],
     unset: &[&str],
 ) -> std::process::Output {
-    let mut command = std::process::Command::new(binary);
-    command.args(args);
-    for name in unset {
-        command.env_remove(name);
-    }
-    for (name, value) in set {
-        command.env(name, value);
-    }
-    command.output().expect("the binary runs")
+    binary_command(binary, args, set, unset)
+        .output()
+        .expect("the binary runs")
 }
 
 /// Runs a binary as [`run_binary`] does with its stdout and stderr pipes whose readers are already
@@ -246,18 +240,28 @@ pub fn run_binary_unread(
     let (stdout_reader, stdout_writer) = std::io::pipe().expect("a pipe");
     let (stderr_reader, stderr_writer) = std::io::pipe().expect("a pipe");
     drop((stdout_reader, stderr_reader));
-    let mut command = std::process::Command::new(binary);
-    command
-        .args(args)
+    binary_command(binary, args, set, unset)
         .stdout(stdout_writer)
-        .stderr(stderr_writer);
+        .stderr(stderr_writer)
+        .status()
+        .expect("the binary runs")
+}
+
+fn binary_command(
+    binary: &str,
+    args: &[&str],
+    set: &[(&str, &str)],
+    unset: &[&str],
+) -> std::process::Command {
+    let mut command = std::process::Command::new(binary);
+    command.args(args);
     for name in unset {
         command.env_remove(name);
     }
     for (name, value) in set {
         command.env(name, value);
     }
-    command.status().expect("the binary runs")
+    command
 }
 
 /// A binary's output as text.
