@@ -10,28 +10,9 @@ use common::*;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_command_prints_the_aws_cli_lines_and_exits_1_on_tampering() {
     let bucket = Bucket::signed("integrity-cli").await;
-    let dir = std::env::temp_dir().join("trailwatch-integrity-cli");
-    std::fs::create_dir_all(&dir).unwrap();
-    let keys_file = dir.join("keys.json");
-    std::fs::write(&keys_file, signer("any").public_keys_json()).unwrap();
     let sdk = sdk_config_for(&moto().endpoint).await;
     let clients = Clients::new(&sdk);
-    let args: Vec<String> = [
-        "validate-logs",
-        "--trail-arn",
-        &format!("arn:aws:cloudtrail:{REGION}:{ACCOUNT}:trail/audit"),
-        "--start-time",
-        &at(0),
-        "--end-time",
-        &at(HOURS * HOUR),
-        "--s3-bucket",
-        &bucket.name,
-        "--public-keys-file",
-        keys_file.to_str().unwrap(),
-    ]
-    .iter()
-    .map(|a| a.to_string())
-    .collect();
+    let args = command_args(&bucket, "integrity-cli", HOURS * HOUR);
     assert_eq!(
         validator::cli::run(&args, &clients, REGION, t0() + 5 * HOUR).await,
         0
@@ -205,28 +186,9 @@ async fn log_files_of_a_region_without_digests_are_not_passed_over() {
             .put_log_file(TrailSpec::recent(900 + n), t0() + 600 + n as i64 * 60)
             .await;
     }
-    let dir = std::env::temp_dir().join("trailwatch-integrity-no-digests");
-    std::fs::create_dir_all(&dir).unwrap();
-    let keys_file = dir.join("keys.json");
-    std::fs::write(&keys_file, signer("any").public_keys_json()).unwrap();
     let sdk = sdk_config_for(&moto().endpoint).await;
     let clients = Clients::new(&sdk);
-    let args: Vec<String> = [
-        "validate-logs",
-        "--trail-arn",
-        &format!("arn:aws:cloudtrail:{REGION}:{ACCOUNT}:trail/audit"),
-        "--start-time",
-        &at(0),
-        "--end-time",
-        &at(2 * HOUR),
-        "--s3-bucket",
-        &bucket.name,
-        "--public-keys-file",
-        keys_file.to_str().unwrap(),
-    ]
-    .iter()
-    .map(|a| a.to_string())
-    .collect();
+    let args = command_args(&bucket, "integrity-no-digests", 2 * HOUR);
     assert_eq!(
         validator::cli::run(&args, &clients, REGION, t0() + 5 * HOUR).await,
         1
@@ -237,4 +199,29 @@ async fn log_files_of_a_region_without_digests_are_not_passed_over() {
         validator::cli::run(&args, &clients, REGION, t0() + 700).await,
         0
     );
+}
+
+/// `validate-logs` of the test trail in `bucket` from t0 to `end` seconds after it, with the
+/// test keys from a file (written under a folder named for `name`).
+fn command_args(bucket: &Bucket, name: &str, end: i64) -> Vec<String> {
+    let dir = std::env::temp_dir().join(format!("trailwatch-{name}"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let keys_file = dir.join("keys.json");
+    std::fs::write(&keys_file, signer("any").public_keys_json()).unwrap();
+    [
+        "validate-logs",
+        "--trail-arn",
+        &format!("arn:aws:cloudtrail:{REGION}:{ACCOUNT}:trail/audit"),
+        "--start-time",
+        &at(0),
+        "--end-time",
+        &at(end),
+        "--s3-bucket",
+        &bucket.name,
+        "--public-keys-file",
+        keys_file.to_str().unwrap(),
+    ]
+    .iter()
+    .map(|a| a.to_string())
+    .collect()
 }
