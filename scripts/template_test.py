@@ -931,3 +931,30 @@ class Dashboards(TemplateCase):
         self.assertEqual(sources["Fn::If"][0], "HasRoutes")
         self.assertIn("RouteLogGroupNames", json.dumps(sources["Fn::If"][1]))
         self.assertEqual(sources["Fn::If"][2], {"Ref": "DestinationLogGroup"})
+
+
+class ReadmeAgreesWithTheTemplate(TemplateCase):
+    """README's Parameters and Alarms tables say what the template does."""
+
+    def rows(self):
+        """Each table row's first-cell names (`A`, `B` share a row) and its second cell."""
+        found = {}
+        for names, cell in re.findall(r"^\| (`[A-Za-z0-9]+`(?:, `[A-Za-z0-9]+`)*) \| ([^|]*) \|",
+                                      self.readme, re.M):
+            for name in re.findall(r"`([A-Za-z0-9]+)`", names):
+                found[name] = cell
+        return found
+
+    def test_every_parameter_has_a_row_with_its_default(self):
+        rows = self.rows()
+        for name, parameter in self.template["Parameters"].items():
+            self.assertIn(name, rows, f"{name} has no row in README")
+            default = parameter.get("Default")
+            if default not in (None, ""):
+                self.assertIn(f"`{default}`", rows[name], f"{name}'s default in README")
+
+    def test_every_alarm_has_a_row(self):
+        rows = self.rows()
+        for logical_id, resource in self.resources.items():
+            if resource["Type"] == "AWS::CloudWatch::Alarm" and not logical_id.startswith("Cis"):
+                self.assertIn(logical_id, rows, f"the alarm {logical_id} has no row in README")
