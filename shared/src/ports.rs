@@ -229,8 +229,16 @@ pub trait DeadLetterQueue: Send + Sync + 'static {
 
 /// Where continuation messages go (`CONTINUATION_QUEUE_URL`).
 pub trait ContinuationQueue: Send + Sync + 'static {
+    /// Sends `continuation`, delivered after `delay` (SQS's per-message delay, at most
+    /// [`MAX_CONTINUATION_DELAY`]; zero: at once).
     fn send(
         &self,
         continuation: &Continuation,
+        delay: std::time::Duration,
     ) -> impl Future<Output = Result<(), CallError>> + Send;
 }
+
+/// SQS delays a message at most 15 minutes (`DelaySeconds`, 0 to 900:
+/// https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-message-timers.html).
+/// A continuation that comes early is refused by the checkpoint and deferred again.
+pub const MAX_CONTINUATION_DELAY: std::time::Duration = std::time::Duration::from_secs(900);

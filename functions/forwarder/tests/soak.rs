@@ -81,12 +81,36 @@ fn files() -> u64 {
         .unwrap_or(FILES)
 }
 
+/// What a soak injects: its faults, kills and overlaps.
+#[derive(Clone, Copy)]
+struct Mix {
+    /// Of every call, this share meets a fault.
+    fault_rate: f64,
+    /// Only puts held past their call's timeout, and nothing else.
+    sustained_timeouts: bool,
+    kill_rate: f64,
+    twice_rate: f64,
+    /// The files' sizes, uncompressed, in turn.
+    sizes: [u64; 3],
+}
+
+/// Four large files: about as many bytes as the ten of the other soak, in longer objects.
+const SUSTAINED_FILES: u64 = 4;
+
+const EVERY_KIND: Mix = Mix {
+    fault_rate: FAULT_RATE,
+    sustained_timeouts: false,
+    kill_rate: KILL_RATE,
+    twice_rate: TWICE_RATE,
+    sizes: [1_500_000, 3_000_000, 4_500_000],
+};
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn ten_files_under_ten_percent_faults_of_every_kind_arrive_exactly_once() {
     let only = std::env::var("TRAILWATCH_SOAK_ONLY").ok();
     let mut failures = Vec::new();
     for seed in seeds() {
-        let outcome = soak(seed, files(), only.as_deref()).await;
+        let outcome = soak(seed, files(), only.as_deref(), EVERY_KIND).await;
         eprintln!("soak seed {seed}: {outcome}");
         if !outcome.exactly_once() {
             failures.push(format!("seed {seed}: {outcome}"));
@@ -95,8 +119,40 @@ async fn ten_files_under_ten_percent_faults_of_every_kind_arrive_exactly_once() 
     assert!(failures.is_empty(), "{failures:#?}");
 }
 
+/// A fifth of all puts outlasting their call's timeout, stored later: each such put stops its
+/// invocation's work on the object with a put of unknown outcome. Every invocation that
+/// delivered something hands the rest off to a continuation delayed until that put can no
+/// longer land, so no message is received five times without progress: the dead-letter queue
+/// stays empty, and every record arrives once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_fifth_of_puts_outlasting_their_timeout_leaves_the_dead_letter_queue_empty() {
+    let mix = Mix {
+        fault_rate: 0.20,
+        sustained_timeouts: true,
+        kill_rate: 0.0,
+        twice_rate: 0.0,
+        // A dozen puts a file: some meet four timeouts or more, each after progress.
+        sizes: [10_000_000, 12_000_000, 14_000_000],
+    };
+    let mut failures = Vec::new();
+    for seed in seeds() {
+        let outcome = soak(seed + 10, SUSTAINED_FILES, None, mix).await;
+        eprintln!("sustained-timeout soak seed {}: {outcome}", seed + 10);
+        let held = outcome
+            .faults
+            .get("PutLogEvents held past its timeout")
+            .copied()
+            .unwrap_or(0);
+        if !outcome.exactly_once() || held == 0 {
+            failures.push(format!("seed {}: {outcome}", seed + 10));
+        }
+    }
+    assert!(failures.is_empty(), "{failures:#?}");
+}
+
 /// The faults the proxy injects, drawn from a seeded generator in call order.
 struct Faults {
+    mix: Mix,
     /// Only calls whose name contains this meet faults.
     only: Option<String>,
     rng: Mutex<fastrand::Rng>,
@@ -115,14 +171,18 @@ impl Faults {
         {
             return None;
         }
+        if self.mix.sustained_timeouts && call != "PutLogEvents" {
+            return None;
+        }
         let mut rng = self.rng.lock().unwrap();
-        if rng.f64() >= FAULT_RATE {
+        if rng.f64() >= self.mix.fault_rate {
             return None;
         }
         let hold = Fault::Hold(Duration::from_millis(
             rng.u64(1_000..=MAX_HOLD.as_millis() as u64),
         ));
         let choices: &[Fault] = match call {
+            "PutLogEvents" if self.mix.sustained_timeouts => &[hold],
             "PutLogEvents" => &[
                 Fault::Throttle,
                 Fault::ServerError,
@@ -224,6 +284,7 @@ impl Outcome {
 /// The queues and counters the workers share.
 struct Soak {
     harness: Harness,
+    mix: Mix,
     queue_url: String,
     finished: AtomicBool,
     busy: AtomicUsize,
@@ -232,9 +293,10 @@ struct Soak {
     twice: AtomicUsize,
 }
 
-async fn soak(seed: u64, files: u64, only: Option<&str>) -> Outcome {
+async fn soak(seed: u64, files: u64, only: Option<&str>, mix: Mix) -> Outcome {
     let started = Instant::now();
     let faults = Arc::new(Faults {
+        mix,
         only: only.map(str::to_owned),
         rng: Mutex::new(fastrand::Rng::with_seed(seed)),
         injected: Mutex::new(BTreeMap::new()),
@@ -282,7 +344,7 @@ async fn soak(seed: u64, files: u64, only: Option<&str>) -> Outcome {
         spec.account_id = account.into();
         spec.region = region.into();
         spec.organization_id = Some(ORGANIZATION.into());
-        let bytes = [1_500_000, 3_000_000, 4_500_000][file as usize % 3];
+        let bytes = mix.sizes[file as usize % 3];
         let (key, size, written) = harness.put_trail_file(&spec, bytes).await;
         records += written.len();
         let stored = harness
@@ -313,6 +375,7 @@ async fn soak(seed: u64, files: u64, only: Option<&str>) -> Outcome {
 
     let soak = Arc::new(Soak {
         harness,
+        mix,
         queue_url: queue_url.clone(),
         finished: AtomicBool::new(false),
         busy: AtomicUsize::new(0),
@@ -326,7 +389,8 @@ async fn soak(seed: u64, files: u64, only: Option<&str>) -> Outcome {
             tokio::spawn(worker(soak, sqs.clone(), seed * 100 + id as u64))
         })
         .collect();
-    let limit = SOAK_LIMIT * u32::try_from(files.div_ceil(FILES)).unwrap_or(1);
+    let total: u64 = (0..files).map(|file| mix.sizes[file as usize % 3]).sum();
+    let limit = SOAK_LIMIT * u32::try_from(total.div_ceil(20_000_000)).unwrap_or(1);
     let drained = wait_until_drained(&soak, &sqs, started, limit).await;
     soak.finished.store(true, Ordering::SeqCst);
     for worker in workers {
@@ -492,13 +556,13 @@ async fn worker(soak: Arc<Soak>, sqs: aws_sdk_sqs::Client, seed: u64) {
         }
         let payload = lambda_sqs_event(&messages);
         let end = InvocationEnd::after(INVOCATION_TIME);
-        let stop = if rng.f64() < KILL_RATE {
+        let stop = if rng.f64() < soak.mix.kill_rate {
             soak.killed.fetch_add(1, Ordering::SeqCst);
             Instant::now() + Duration::from_millis(rng.u64(100..2_900))
         } else {
             end.instant()
         };
-        let copies = if rng.f64() < TWICE_RATE {
+        let copies = if rng.f64() < soak.mix.twice_rate {
             soak.twice.fetch_add(1, Ordering::SeqCst);
             2
         } else {

@@ -55,7 +55,10 @@ impl MessageTally {
                     delivered: Some(object.delivered_records()),
                 });
             }
-            Outcome::Finished { .. } | Outcome::HandOff(_) | Outcome::Skipped(_) => {}
+            Outcome::Finished { .. }
+            | Outcome::HandOff(_)
+            | Outcome::Deferred(_)
+            | Outcome::Skipped(_) => {}
         }
     }
 

@@ -256,6 +256,104 @@ async fn a_continuation_delivered_twice_applies_once() {
     assert_finished_with_every_record(&forwarder, &key, count);
 }
 
+impl TestForwarder {
+    /// The delay each continuation was sent with.
+    fn queue_delays(&self) -> Vec<Duration> {
+        let queue = self.continuations.as_ref().unwrap();
+        queue.delays.lock().unwrap().clone()
+    }
+}
+
+fn continuation_body(continuation: &crate::object::Continuation) -> Value {
+    let body = continuation.to_message_body().unwrap();
+    sqs(&[("c1", serde_json::from_str(&body).unwrap())])
+}
+
+#[tokio::test]
+async fn progress_then_a_put_of_unknown_outcome_hands_off_to_a_delayed_continuation() {
+    // Given: two puts delivered and recorded, then a put whose answer is lost, which
+    // CloudWatch Logs stores 200 ms later (within the in-flight margin).
+    let sink = MemorySink {
+        lands_after: Some(Duration::from_millis(200)),
+        ..MemorySink::answer_lost_after(2)
+    };
+    let forwarder = checkpointed(sink, Some(MemoryQueue::default()));
+    let (key, records) = put_file(&forwarder, 46, "111122223333", FOUR_BATCHES);
+
+    // When
+    let report = forwarder
+        .handle(&message(&key), None, "invocation-1")
+        .await
+        .unwrap();
+    forwarder.sink.heal();
+
+    // Then: progress is not a failure of the message: it is acknowledged, and the rest goes
+    // on from the checkpoint's record once the put can no longer land.
+    assert!(report.failed_message_ids.is_empty(), "{report:?}");
+    let object = &report.summary.objects[0];
+    let error = object.error().unwrap();
+    assert!(
+        object.is_retryable() && error.contains("handed off to a continuation"),
+        "{object:?}"
+    );
+    let checkpoint = forwarder.store().get(BUCKET, &key).unwrap();
+    let next = checkpoint.ledger.next_record;
+    assert!(next > 0 && object.handed_off_at == Some(next), "{object:?}");
+    assert!(matches!(
+        checkpoint.lease,
+        crate::checkpoint::Lease::InFlight { .. }
+    ));
+    let sent = forwarder.queue_sent();
+    assert_eq!(sent[0].next_record, next);
+    // The lease ends 300 ms on: SQS delays by whole seconds, rounded up.
+    assert_eq!(forwarder.queue_delays(), [Duration::from_secs(1)]);
+
+    // A continuation that comes early is deferred again, not failed.
+    let early = forwarder
+        .handle(&continuation_body(&sent[0]), None, "invocation-2")
+        .await
+        .unwrap();
+    assert!(early.failed_message_ids.is_empty(), "{early:?}");
+    assert_eq!(early.summary.forwarded, 0);
+    assert_eq!(forwarder.queue_sent().len(), 2);
+
+    // When its delay has passed, the continuation reads the landed put back and finishes.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let last = forwarder.queue_sent().pop().unwrap();
+    let resumed = forwarder
+        .handle(&continuation_body(&last), None, "invocation-3")
+        .await
+        .unwrap();
+    let resumed = &resumed.summary.objects[0];
+    assert!(
+        resumed.error().is_none() && resumed.found_delivered > 0,
+        "{resumed:?}"
+    );
+    let count = records.len();
+    assert_eq!(forwarder.sink.messages(), sorted(records));
+    assert_finished_with_every_record(&forwarder, &key, count);
+}
+
+#[tokio::test]
+async fn a_failure_before_any_progress_is_retried_by_the_message() {
+    // Given: the first put's answer is lost.
+    let forwarder = checkpointed(
+        MemorySink::answer_lost_after(0),
+        Some(MemoryQueue::default()),
+    );
+    let (key, _) = put_file(&forwarder, 47, "111122223333", FOUR_BATCHES);
+
+    // When
+    let report = forwarder
+        .handle(&message(&key), None, "invocation-1")
+        .await
+        .unwrap();
+
+    // Then: nothing was delivered for sure, so the message is retried (and counts a receive).
+    assert_eq!(report.failed_message_ids, ["m1"]);
+    assert!(forwarder.queue_sent().is_empty());
+}
+
 #[tokio::test]
 async fn a_rewritten_key_is_reported_and_not_forwarded_again() {
     let forwarder = checkpointed(MemorySink::default(), None);

@@ -373,15 +373,20 @@ impl DeadLetterQueue for MemoryDeadLetters {
     }
 }
 
-/// Continuations sent.
+/// Continuations sent, and the delay each was sent with.
 #[derive(Default)]
 pub(crate) struct MemoryQueue {
     pub sent: Mutex<Vec<Continuation>>,
+    pub delays: Mutex<Vec<std::time::Duration>>,
     pub refuse: bool,
 }
 
 impl ContinuationQueue for MemoryQueue {
-    async fn send(&self, continuation: &Continuation) -> Result<(), CallError> {
+    async fn send(
+        &self,
+        continuation: &Continuation,
+        delay: std::time::Duration,
+    ) -> Result<(), CallError> {
         if self.refuse {
             return Err(CallError::transient(
                 "sending the continuation message",
@@ -389,6 +394,7 @@ impl ContinuationQueue for MemoryQueue {
             ));
         }
         self.sent.lock().unwrap().push(continuation.clone());
+        self.delays.lock().unwrap().push(delay);
         Ok(())
     }
 }

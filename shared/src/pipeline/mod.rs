@@ -20,6 +20,8 @@ pub(crate) mod fakes;
 #[cfg(test)]
 mod tests;
 
+use std::time::Duration;
+
 use serde_json::Value;
 use tracing::Instrument;
 
@@ -27,14 +29,14 @@ pub use classify::{Classified, ToRead, classify};
 pub use deadline::{Deadline, InvocationEnd, StopSignal};
 pub use deliver::{Delivered, Delivery, deliver};
 pub use lease::{Claimed, Held, Release, claim_object};
-pub use outcome::{Failure, Outcome, Settled, Skip, refused};
+pub use outcome::{Deferral, Failure, Outcome, Settled, Skip, refused};
 pub use plan::{FilePlan, PlanContext, ReadyBatch, plan_file};
 pub use settings::Settings;
 pub use settle::settle;
 
-use crate::checkpoint::ClaimRequest;
+use crate::checkpoint::{ClaimRequest, Lease};
 use crate::config::ForwarderConfig;
-use crate::object::{Continuation, NotifiedObject, Origin};
+use crate::object::{Continuation, NotifiedObject, ObjectRef, Origin};
 use crate::ports::{CheckpointStore, ContinuationQueue, DeadLetterQueue, LogSink, ObjectSource};
 use crate::summary::{FailedMessage, ForwardSummary, ObjectSummary};
 use crate::trigger::{Invocation, Message, MessageContent, UnrecognisedPayload, parse_invocation};
@@ -225,7 +227,10 @@ where
             }
             let mut held = match self.claim(&mut to_read, notified, deadline, owner).await {
                 Ok(held) => held,
-                Err(settled) => return *settled,
+                Err(settled) => {
+                    let settled = self.defer_behind_put(*settled, &to_read.object);
+                    return self.send_continuation(settled).await;
+                }
             };
             let delivery = deliver(
                 &self.source,
@@ -237,8 +242,10 @@ where
             )
             .await;
             let mut settled = self.needs_a_queue(settle(to_read.summary, delivery));
-            if let Some(held) = held.as_mut() {
-                Self::close(held, &mut settled).await;
+            if let Some(held) = held.as_mut()
+                && Self::close(held, &mut settled).await
+            {
+                settled = self.defer_after_progress(settled, held);
             }
             self.send_continuation(settled).await
         }
@@ -295,8 +302,8 @@ where
 
     /// The checkpoint's last write for this invocation, by the outcome: finished, released at
     /// the handoff, or released where the last progress write left it. A write that fails
-    /// leaves the lease to end at the deadline, which is safe.
-    async fn close(held: &mut Held<'_, C>, settled: &mut Settled) {
+    /// leaves the lease to end at the deadline, which is safe. Whether the write was stored.
+    async fn close(held: &mut Held<'_, C>, settled: &mut Settled) -> bool {
         let counts = settled.summary.counts();
         let written = match &settled.outcome {
             Outcome::Finished { next_record } => {
@@ -319,11 +326,14 @@ where
                 held.release(Release::FailedForGood(failure.to_string()))
                     .await
             }
-            Outcome::Skipped(_) | Outcome::Failed(_) => held.release(Release::Retry).await,
+            // Deferred after this write, from where it leaves the checkpoint.
+            Outcome::Skipped(_) | Outcome::Failed(_) | Outcome::Deferred(_) => {
+                held.release(Release::Retry).await
+            }
         };
         settled.summary.delivered_before = Some(held.holding.checkpoint.ledger.next_record);
         match (written, &settled.outcome) {
-            (Ok(()), _) => {}
+            (Ok(()), _) => return true,
             // Delivered, but not recorded as done: a redelivery reads the stream back.
             (Err(error), Outcome::Finished { .. }) => {
                 tracing::warn!(error = %error, "checkpoint not finished");
@@ -331,6 +341,58 @@ where
             (Err(error), _) => {
                 tracing::warn!(error = %error, "checkpoint not released; its lease ends at the deadline");
             }
+        }
+        false
+    }
+
+    /// A failure a later attempt overcomes, after this invocation moved the checkpoint on:
+    /// progress, so the rest goes on in a continuation from the checkpoint's record (read once
+    /// a put of unknown outcome can no longer land), and the message is not retried. Other
+    /// outcomes pass through. `held`: the checkpoint as released.
+    fn defer_after_progress(&self, settled: Settled, held: &Held<'_, C>) -> Settled {
+        let checkpoint = &held.holding.checkpoint;
+        let progressed = checkpoint.ledger.next_record > held.start_record;
+        let cause = match &settled.outcome {
+            Outcome::Failed(cause) if cause.is_retryable() && progressed => cause.clone(),
+            _ => return settled,
+        };
+        if self.continuations.is_none() {
+            return settled;
+        }
+        let not_before_millis = match &checkpoint.lease {
+            Lease::InFlight { until_millis, .. } => *until_millis,
+            Lease::Free { .. } | Lease::Held { .. } => crate::clock::now_millis(),
+        };
+        let continuation = Continuation {
+            bucket: settled.summary.bucket.clone(),
+            key: settled.summary.key.clone(),
+            version_id: checkpoint.version_id.clone(),
+            e_tag: checkpoint.e_tag.clone(),
+            next_record: checkpoint.ledger.next_record,
+        };
+        settled.becomes(Outcome::Deferred(Deferral {
+            continuation,
+            not_before_millis,
+            cause,
+        }))
+    }
+
+    /// Another invocation's put may still land: waiting for it is not a failure of this
+    /// message, so a continuation is sent for when it no longer can. Other outcomes pass
+    /// through.
+    fn defer_behind_put(&self, settled: Settled, object: &ObjectRef) -> Settled {
+        match &settled.outcome {
+            Outcome::Failed(cause @ Failure::PutInFlight { until_millis, .. })
+                if self.continuations.is_some() =>
+            {
+                let deferral = Deferral {
+                    continuation: Continuation::of(object, object.start_record),
+                    not_before_millis: *until_millis,
+                    cause: cause.clone(),
+                };
+                settled.becomes(Outcome::Deferred(deferral))
+            }
+            _ => settled,
         }
     }
 
@@ -354,19 +416,41 @@ where
     /// turns the outcome into a retry, which resumes where the checkpoint says. Other outcomes
     /// pass through.
     async fn send_continuation(&self, settled: Settled) -> Settled {
-        let (Outcome::HandOff(continuation), Some(queue)) = (&settled.outcome, &self.continuations)
-        else {
+        let (continuation, delay) = match &settled.outcome {
+            Outcome::HandOff(continuation) => (continuation, Duration::ZERO),
+            Outcome::Deferred(deferral) => (
+                &deferral.continuation,
+                delay_until(deferral.not_before_millis, crate::clock::now_millis()),
+            ),
+            _ => return settled,
+        };
+        let Some(queue) = &self.continuations else {
             return settled;
         };
         let next = continuation.next_record;
-        match queue.send(continuation).await {
-            Ok(()) => {
+        match queue.send(continuation, delay).await {
+            Ok(()) if delay.is_zero() => {
                 tracing::info!(next_record = next, "handed off the rest of the object");
+                settled
+            }
+            Ok(()) => {
+                tracing::warn!(
+                    next_record = next,
+                    delay_seconds = delay.as_secs(),
+                    "handed off the rest of the object to a delayed continuation"
+                );
                 settled
             }
             Err(error) => settled.becomes(Outcome::Failed(Failure::HandOffNotSent(error))),
         }
     }
+}
+
+/// How long until `not_before_millis`, in whole seconds rounded up (SQS delays by the
+/// second), at most SQS's limit.
+fn delay_until(not_before_millis: i64, now_millis: i64) -> Duration {
+    let millis = u64::try_from(not_before_millis.saturating_sub(now_millis)).unwrap_or(0);
+    Duration::from_secs(millis.div_ceil(1000)).min(crate::ports::MAX_CONTINUATION_DELAY)
 }
 
 /// One line per object, with counts only: records hold identities and request parameters.

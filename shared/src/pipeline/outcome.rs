@@ -27,6 +27,21 @@ pub enum Outcome {
     Skipped(Skip),
     /// Not read to its end.
     Failed(Failure),
+    /// Not read to its end, for a cause a later attempt overcomes, after this invocation made
+    /// progress (or while another's put may still land): the rest goes on in a continuation
+    /// delivered once its time has come, and the message is acknowledged. So a message
+    /// reaches the dead-letter queue only after receives that made no progress.
+    Deferred(Deferral),
+}
+
+/// The rest of an object, handed off to a continuation delivered later.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Deferral {
+    pub continuation: Continuation,
+    /// Not to be read before: when another invocation's put can no longer land.
+    pub not_before_millis: i64,
+    /// Why the object stopped here.
+    pub cause: Failure,
 }
 
 impl Outcome {
@@ -44,6 +59,7 @@ impl Outcome {
     fn handed_off_at(&self) -> Option<u64> {
         match self {
             Self::HandOff(continuation) => Some(continuation.next_record),
+            Self::Deferred(deferral) => Some(deferral.continuation.next_record),
             _ => None,
         }
     }
@@ -55,6 +71,14 @@ impl Outcome {
             Self::Failed(failure) => ObjectStatus::Failed {
                 error: failure.to_string(),
                 retryable: failure.is_retryable(),
+            },
+            // Retried, by the continuation rather than by the message.
+            Self::Deferred(deferral) => ObjectStatus::Failed {
+                error: format!(
+                    "{}; the rest, from record {}, is handed off to a continuation read after {} (epoch ms)",
+                    deferral.cause, deferral.continuation.next_record, deferral.not_before_millis
+                ),
+                retryable: true,
             },
         }
     }

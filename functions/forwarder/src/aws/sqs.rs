@@ -8,7 +8,9 @@ use aws_sdk_sqs::types::MessageAttributeValue;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use trailwatch::object::Continuation;
-use trailwatch::ports::{CallError, ContinuationQueue, DeadLetter, DeadLetterQueue};
+use trailwatch::ports::{
+    CallError, ContinuationQueue, DeadLetter, DeadLetterQueue, MAX_CONTINUATION_DELAY,
+};
 use trailwatch::trigger::SqsReceipt;
 
 const CALL: &str = "sending the continuation message";
@@ -19,14 +21,16 @@ pub struct SqsContinuations {
 }
 
 impl ContinuationQueue for SqsContinuations {
-    async fn send(&self, continuation: &Continuation) -> Result<(), CallError> {
+    async fn send(&self, continuation: &Continuation, delay: Duration) -> Result<(), CallError> {
         let body = continuation
             .to_message_body()
             .map_err(|e| CallError::permanent(CALL, e.to_string()))?;
+        let delay_seconds = delay.min(MAX_CONTINUATION_DELAY).as_secs();
         self.client
             .send_message()
             .queue_url(&self.queue_url)
             .message_body(body)
+            .delay_seconds(i32::try_from(delay_seconds).unwrap_or(0))
             .send()
             .await
             .map(|_| ())
