@@ -5,6 +5,7 @@
 pub mod answer;
 pub mod classify;
 pub mod deadline;
+pub mod defer;
 pub mod deliver;
 pub mod lease;
 pub mod outcome;
@@ -34,9 +35,9 @@ pub use plan::{FilePlan, PlanContext, ReadyBatch, plan_file};
 pub use settings::Settings;
 pub use settle::settle;
 
-use crate::checkpoint::{ClaimRequest, Lease};
+use crate::checkpoint::ClaimRequest;
 use crate::config::ForwarderConfig;
-use crate::object::{Continuation, NotifiedObject, ObjectRef, Origin};
+use crate::object::{Continuation, NotifiedObject, Origin};
 use crate::ports::{CheckpointStore, ContinuationQueue, DeadLetterQueue, LogSink, ObjectSource};
 use crate::summary::{FailedMessage, ForwardSummary, ObjectSummary};
 use crate::trigger::{Invocation, Message, MessageContent, UnrecognisedPayload, parse_invocation};
@@ -228,7 +229,8 @@ where
             let mut held = match self.claim(&mut to_read, notified, deadline, owner).await {
                 Ok(held) => held,
                 Err(settled) => {
-                    let settled = self.defer_behind_put(*settled, &to_read.object);
+                    let settled =
+                        defer::behind_put(*settled, &to_read.object, self.continuations.is_some());
                     return self.send_continuation(settled).await;
                 }
             };
@@ -245,7 +247,7 @@ where
             if let Some(held) = held.as_mut()
                 && Self::close(held, &mut settled).await
             {
-                settled = self.defer_after_progress(settled, held);
+                settled = defer::after_progress(settled, held, self.continuations.is_some());
             }
             self.send_continuation(settled).await
         }
@@ -345,57 +347,6 @@ where
         false
     }
 
-    /// A failure a later attempt overcomes, after this invocation moved the checkpoint on:
-    /// progress, so the rest goes on in a continuation from the checkpoint's record (read once
-    /// a put of unknown outcome can no longer land), and the message is not retried. Other
-    /// outcomes pass through. `held`: the checkpoint as released.
-    fn defer_after_progress(&self, settled: Settled, held: &Held<'_, C>) -> Settled {
-        let checkpoint = &held.holding.checkpoint;
-        let progressed = checkpoint.ledger.next_record > held.start_record;
-        let cause = match &settled.outcome {
-            Outcome::Failed(cause) if cause.is_retryable() && progressed => cause.clone(),
-            _ => return settled,
-        };
-        if self.continuations.is_none() {
-            return settled;
-        }
-        let not_before_millis = match &checkpoint.lease {
-            Lease::InFlight { until_millis, .. } => *until_millis,
-            Lease::Free { .. } | Lease::Held { .. } => crate::clock::now_millis(),
-        };
-        let continuation = Continuation {
-            bucket: settled.summary.bucket.clone(),
-            key: settled.summary.key.clone(),
-            version_id: checkpoint.version_id.clone(),
-            e_tag: checkpoint.e_tag.clone(),
-            next_record: checkpoint.ledger.next_record,
-        };
-        settled.becomes(Outcome::Deferred(Deferral {
-            continuation,
-            not_before_millis,
-            cause,
-        }))
-    }
-
-    /// Another invocation's put may still land: waiting for it is not a failure of this
-    /// message, so a continuation is sent for when it no longer can. Other outcomes pass
-    /// through.
-    fn defer_behind_put(&self, settled: Settled, object: &ObjectRef) -> Settled {
-        match &settled.outcome {
-            Outcome::Failed(cause @ Failure::PutInFlight { until_millis, .. })
-                if self.continuations.is_some() =>
-            {
-                let deferral = Deferral {
-                    continuation: Continuation::of(object, object.start_record),
-                    not_before_millis: *until_millis,
-                    cause: cause.clone(),
-                };
-                settled.becomes(Outcome::Deferred(deferral))
-            }
-            _ => settled,
-        }
-    }
-
     /// A handoff without a continuation queue is a failure for a retry: decided before the
     /// checkpoint's last write. Other outcomes pass through.
     fn needs_a_queue(&self, settled: Settled) -> Settled {
@@ -420,7 +371,7 @@ where
             Outcome::HandOff(continuation) => (continuation, Duration::ZERO),
             Outcome::Deferred(deferral) => (
                 &deferral.continuation,
-                delay_until(deferral.not_before_millis, crate::clock::now_millis()),
+                defer::delay_until(deferral.not_before_millis, crate::clock::now_millis()),
             ),
             _ => return settled,
         };
@@ -444,13 +395,6 @@ where
             Err(error) => settled.becomes(Outcome::Failed(Failure::HandOffNotSent(error))),
         }
     }
-}
-
-/// How long until `not_before_millis`, in whole seconds rounded up (SQS delays by the
-/// second), at most SQS's limit.
-fn delay_until(not_before_millis: i64, now_millis: i64) -> Duration {
-    let millis = u64::try_from(not_before_millis.saturating_sub(now_millis)).unwrap_or(0);
-    Duration::from_secs(millis.div_ceil(1000)).min(crate::ports::MAX_CONTINUATION_DELAY)
 }
 
 /// One line per object, with counts only: records hold identities and request parameters.
