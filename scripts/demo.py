@@ -185,6 +185,18 @@ def invoke(function, path, port, env):
     return json.loads(result.stdout)
 
 
+def recheck_signed_file(path, signed, signed_logs, day):
+    """The recheck sample, naming a log file of the demo's signed trail that its 13:00 digest
+    lists, with the hash that digest signed (SHA-256 of the decompressed file)."""
+    event = json.loads(path.read_text())
+    body = json.loads(event["Records"][0]["body"])
+    key = next(k for k in signed_logs if f"{day:%Y%m%d}T12" in k and "/us-east-1/" in k)
+    digest_hash = hashlib.sha256(gzip.decompress((signed / key).read_bytes())).hexdigest()
+    body["recheckForwarding"]["files"] = [{"s3Bucket": INTEGRITY_BUCKET, "s3ObjectKey": key, "hashValue": digest_hash, "digestEnd": f"{day.isoformat()}T13:00:00Z"}]
+    event["Records"][0]["body"] = json.dumps(body)
+    path.write_text(json.dumps(event, indent=2))
+
+
 def integrity_demo(session, endpoint, env, invoke_port, day):
     """Validates a signed trail with the validator function and command, tampers with one log
     file, and validates again."""
@@ -210,6 +222,8 @@ def integrity_demo(session, endpoint, env, invoke_port, day):
     forwarded = invoke("forwarder", notification_path, invoke_port, env)
     print(f"  forwarded the {len(signed_logs)} signed log files: {forwarded.get('forwarded', 0)} records; each one's SHA-256 is in {CHECKPOINT_TABLE}")
     for path in samples_on_day(ROOT / "events" / "validator", day):
+        if path.name == "sqs-recheck-forwarding.json":
+            recheck_signed_file(path, signed, signed_logs, day)
         answer = invoke("validator", path, invoke_port, env)
         if answer.get("checkedForLateness"):
             print(f"  {path.name}: checked {answer['checkedForLateness']} account and region(s) for late digests; late: {answer['late'] or 'none'}")

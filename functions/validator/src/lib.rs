@@ -131,7 +131,8 @@ mod tests {
     }
 
     #[test]
-    fn every_validator_sample_is_a_digest_delivery_or_a_range_or_audit_of_the_demo_trail() {
+    fn every_validator_sample_is_a_digest_delivery_a_recheck_or_a_range_or_audit_of_the_demo_trail()
+    {
         let dir = format!("{}/../../events/validator", env!("CARGO_MANIFEST_DIR"));
         let mut names: Vec<String> = std::fs::read_dir(dir)
             .unwrap()
@@ -144,6 +145,7 @@ mod tests {
                 "audit-logs.json",
                 "check-digests-late.json",
                 "sqs-eventbridge-digest.json",
+                "sqs-recheck-forwarding.json",
                 "validate-range.json"
             ]
         );
@@ -168,11 +170,17 @@ mod tests {
                 Request::Delivered {
                     ranges,
                     objects,
+                    rechecks,
                     unreadable,
                 } => {
                     assert!(ranges.is_empty() && unreadable.is_empty(), "{name}");
-                    assert_eq!(objects.len(), 1, "{name}");
-                    let (bucket, key) = &objects[0];
+                    let digests: Vec<(&String, &String)> = objects
+                        .iter()
+                        .map(|(bucket, key)| (bucket, key))
+                        .chain(rechecks.iter().map(|r| (&r.digest_bucket, &r.digest_key)))
+                        .collect();
+                    assert_eq!(digests.len(), 1, "{name}");
+                    let (bucket, key) = digests[0];
                     assert_eq!(bucket, "trailwatch-demo-integrity");
                     let trail = trail_of_digest(key).expect("a digest key");
                     assert_eq!(trail.trail_name, "demo-trail");

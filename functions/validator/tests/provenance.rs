@@ -223,3 +223,129 @@ async fn what_cloudwatch_logs_holds_is_reconciled_with_what_cloudtrail_signed_an
         .unwrap();
     assert!(left.messages().is_empty(), "a repair was sent blind");
 }
+
+/// The next message of `queue_url` within `seconds`, as Lambda's SQS integration hands it over.
+async fn receive_within(
+    sqs: &aws_sdk_sqs::Client,
+    queue_url: &str,
+    seconds: u64,
+) -> Option<aws_sdk_sqs::types::Message> {
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(seconds);
+    while std::time::Instant::now() < until {
+        let received = sqs
+            .receive_message()
+            .queue_url(queue_url)
+            .wait_time_seconds(1)
+            .send()
+            .await
+            .unwrap();
+        if let Some(message) = received.messages().first() {
+            sqs.delete_message()
+                .queue_url(queue_url)
+                .receipt_handle(message.receipt_handle().unwrap())
+                .send()
+                .await
+                .unwrap();
+            return Some(message.clone());
+        }
+    }
+    None
+}
+
+fn lambda_event(message: &aws_sdk_sqs::types::Message) -> serde_json::Value {
+    serde_json::json!({"Records": [{"messageId": message.message_id(), "body": message.body(),
+        "eventSource": "aws:sqs"}]})
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_notification_is_repaired_by_its_digests_recheck_without_a_range() {
+    // Given: an organization trail (two members, two regions); the forwarder forwarded each
+    // log file but one, whose notification was lost. The validator as the template deploys
+    // it: the digest queue (for rechecks), the forwarder's queue (for repairs), and a grace
+    // that ends seconds after the digest is validated.
+    let trail = OrganizationTrail::deliver("recheck-organization").await;
+    let sdk = sdk_config_for(&moto().endpoint).await;
+    let table = "recheck-checkpoints";
+    trailwatch_test_support::create_checkpoint_table(&aws_sdk_dynamodb::Client::new(&sdk), table)
+        .await;
+    let forwarder = forwarder_on(table, "/trailwatch/test/recheck-destination", None).await;
+    let bucket = trail.bucket.name.clone();
+    let notification =
+        |key: &str| serde_json::json!({"s3Bucket": bucket, "s3ObjectKey": [key]}).to_string();
+    let lost = (MEMBERS[1].to_owned(), "eu-west-1".to_owned());
+    let (dropped, digest) = trail.hours[&lost].clone();
+    for (i, (log, _)) in trail.hours.values().enumerate() {
+        if *log != dropped {
+            forward_message(&forwarder, &notification(log), &format!("m{i}")).await;
+        }
+    }
+    let sqs = aws_sdk_sqs::Client::new(&sdk);
+    let digest_queue = create_queue(&sqs, "recheck-digests").await;
+    let delivery_queue = create_queue(&sqs, "recheck-delivery").await;
+    let table_reader = || trailwatch::aws::checkpoints::DynamoCheckpoints::new(&sdk, table);
+    let repairs = validator::aws::sqs::SqsRepairQueue {
+        client: sqs.clone(),
+        queue_url: delivery_queue.clone(),
+    };
+    let digest_end = t0() + HOUR;
+    let grace = trailwatch::clock::now_seconds() - digest_end + 3;
+    let validator = reconciling(&trail, table_reader(), grace, Some(repairs))
+        .with_fan_out(sqs.clone(), &digest_queue);
+
+    // When: the digest is delivered.
+    let delivered = invoke(&validator, sqs_delivery(&bucket, &[&digest]))
+        .await
+        .unwrap();
+
+    // Then: the file is pending, and its recheck is on the digest queue, held by SQS until
+    // the grace has passed.
+    assert_eq!(
+        delivered["counts"]["logFilesForwardPending"], 1,
+        "{delivered}"
+    );
+    assert_eq!(delivered["rechecksSent"], 1, "{delivered}");
+    let at_once = sqs
+        .receive_message()
+        .queue_url(&digest_queue)
+        .send()
+        .await
+        .unwrap();
+    assert!(at_once.messages().is_empty(), "the recheck was not delayed");
+    let recheck = receive_within(&sqs, &digest_queue, 20)
+        .await
+        .expect("the recheck, once its delay has passed");
+
+    // When: the recheck is handed to the validator.
+    let rechecked = invoke(&validator, lambda_event(&recheck)).await.unwrap();
+
+    // Then: not forwarded, and repaired through the forwarder's queue; no range ran.
+    let counts = &rechecked["counts"];
+    assert_eq!(
+        (
+            counts["logFilesNotForwarded"].as_u64(),
+            counts["repairsSent"].as_u64(),
+            counts["logFilesValid"].as_u64()
+        ),
+        (Some(1), Some(1), Some(0)),
+        "{rechecked}"
+    );
+    let repair = receive_within(&sqs, &delivery_queue, 5)
+        .await
+        .expect("the repair");
+    forward_message(&forwarder, repair.body().unwrap(), "repair").await;
+    let (account, region) = lost;
+    let stream = format!("{account}_CloudTrail-Digest_{region}_recheck-organization-trail");
+    let events = stream_events(&trail.logs, &trail.group, &stream).await;
+    let statuses: Vec<String> = events
+        .iter()
+        .map(|(_, message)| serde_json::from_str::<serde_json::Value>(message).unwrap())
+        .filter(|event| event["key"] == dropped.as_str() && event["subject"] == "forwarding")
+        .map(|event| event["status"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(statuses, ["forwardPending", "notForwarded"]);
+
+    // And: every file the range lists is now forwarded as signed.
+    let checker = reconciling(&trail, table_reader(), 3600, None);
+    let checked = invoke(&checker, trail.range()).await.unwrap();
+    assert_eq!(checked["counts"]["logFilesForwarded"], 4, "{checked}");
+}

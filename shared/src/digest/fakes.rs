@@ -16,7 +16,7 @@ use super::store::{
 };
 use crate::generate::signed::SignedObject;
 use crate::ports::{ListedObject, ObjectListing};
-use crate::validator::{RangeKind, RangeQueue, RepairQueue};
+use crate::validator::{RangeKind, RangeQueue, Recheck, RepairQueue};
 
 /// An object's gzip body and its S3 user metadata.
 pub type Stored = (Vec<u8>, Vec<(String, String)>);
@@ -113,6 +113,7 @@ impl DigestStore for MemoryStore {
 }
 
 /// The forwarder's table in memory: ledgers by key, or a table that cannot be read.
+#[derive(Default)]
 pub(crate) struct MemoryRecords {
     pub ledgers: BTreeMap<String, Recorded>,
     pub unreadable: bool,
@@ -170,6 +171,8 @@ impl TrailDirectory for MemoryDirectory {
 /// What was sent, in order; every send fails while `failing`.
 pub(crate) struct MemoryQueue<T> {
     pub sent: Mutex<Vec<T>>,
+    /// Rechecks sent, with their delays.
+    pub rechecks: Mutex<Vec<(Recheck, std::time::Duration)>>,
     pub failing: bool,
 }
 
@@ -177,6 +180,7 @@ impl<T> Default for MemoryQueue<T> {
     fn default() -> Self {
         Self {
             sent: Mutex::new(Vec::new()),
+            rechecks: Mutex::new(Vec::new()),
             failing: false,
         }
     }
@@ -199,6 +203,16 @@ impl RangeQueue for MemoryQueue<(RangeKind, RangeRequest)> {
     async fn send(&self, kind: RangeKind, requests: &[RangeRequest]) -> Result<usize, CallError> {
         let sent: Vec<_> = requests.iter().map(|r| (kind, r.clone())).collect();
         self.record(&sent)
+    }
+
+    async fn send_recheck(
+        &self,
+        recheck: &Recheck,
+        delay: std::time::Duration,
+    ) -> Result<(), CallError> {
+        self.record(&[])?;
+        self.rechecks.lock().unwrap().push((recheck.clone(), delay));
+        Ok(())
     }
 }
 

@@ -7,10 +7,13 @@
 pub mod metrics;
 pub mod outcome;
 pub mod ports;
+pub mod recheck;
 pub mod reconcile;
 pub mod request;
 pub mod write;
 
+#[cfg(test)]
+mod recheck_tests;
 #[cfg(test)]
 mod tests;
 
@@ -20,6 +23,7 @@ use serde_json::Value;
 
 pub use outcome::{Checked, InvocationError, Outcome};
 pub use ports::{RangeQueue, RepairQueue};
+pub use recheck::Recheck;
 pub use reconcile::{Reconciled, Reconciler};
 pub use request::{RangeKind, Request, RequestError, Unreadable};
 
@@ -71,6 +75,9 @@ pub struct Validator<P: ValidatorPorts> {
 #[derive(Default)]
 struct Work {
     validated: Vec<Validated>,
+    /// Rechecks whose time has come: pending files as their digests listed them.
+    rechecked: Vec<Validated>,
+    rechecks_sent: usize,
     audits: Vec<Audit>,
     lateness: Vec<Lateness>,
     fanned_out: usize,
@@ -83,15 +90,24 @@ impl<P: ValidatorPorts> Validator<P> {
     /// the integrity group, and returns what was found.
     pub async fn handle(&self, payload: &Value, now: i64) -> Result<Outcome, InvocationError> {
         let work = self.run(Request::from_payload(payload)?, now).await;
-        let mut checked = Vec::with_capacity(work.validated.len());
-        for validated in work.validated {
+        let mut checked = Vec::with_capacity(work.validated.len() + work.rechecked.len());
+        let mut rechecks_sent = work.rechecks_sent;
+        let validated = work.validated.into_iter().map(|v| (v, false));
+        let rechecked = work.rechecked.into_iter().map(|v| (v, true));
+        for (validated, recheck) in validated.chain(rechecked) {
             let reconciled = match &self.reconciler {
                 Some(reconciler) => Some(reconciler.reconcile(&validated.report, now).await),
                 None => None,
             };
+            if let (Some(reconciled), Some(reconciler)) = (&reconciled, &self.reconciler) {
+                let grace = reconciler.grace_seconds;
+                let rechecks = Recheck::of_pending(&validated, &reconciled.verdicts, grace);
+                rechecks_sent += self.send_rechecks(&rechecks, now).await;
+            }
             checked.push(Checked {
                 validated,
                 reconciled,
+                recheck,
             });
         }
         let outcome = Outcome {
@@ -99,6 +115,7 @@ impl<P: ValidatorPorts> Validator<P> {
             audits: work.audits,
             lateness: work.lateness,
             fanned_out: work.fanned_out,
+            rechecks_sent,
             unreadable: work.unreadable,
             errors: work.errors,
         };
@@ -129,8 +146,12 @@ impl<P: ValidatorPorts> Validator<P> {
             Request::Delivered {
                 ranges,
                 objects,
+                rechecks,
                 unreadable,
             } => {
+                for recheck in rechecks {
+                    self.recheck(recheck, now, &mut work).await;
+                }
                 log_unreadable(&unreadable);
                 work.unreadable = unreadable.len();
                 for (kind, request) in ranges {
@@ -142,6 +163,45 @@ impl<P: ValidatorPorts> Validator<P> {
             }
         }
         work
+    }
+
+    /// A recheck whose time has come is reconciled (in [`Self::handle`]); one that came early
+    /// (SQS delays at most 15 minutes) is sent on, and a send that fails fails the invocation,
+    /// so that SQS delivers it again.
+    async fn recheck(&self, recheck: Recheck, now: i64, work: &mut Work) {
+        if let (false, Some(queue)) = (recheck.is_due(now), &self.fan_out) {
+            match queue.send_recheck(&recheck, recheck.delay(now)).await {
+                Ok(()) => work.rechecks_sent += 1,
+                Err(error) => work.errors.push(error.into()),
+            }
+            return;
+        }
+        if let Some(validated) = recheck.as_validated() {
+            work.rechecked.push(validated);
+        }
+    }
+
+    /// Sends each recheck, delayed until its time; how many were sent. Without the digest
+    /// queue, or when a send fails, the files wait for the next range (the daily one).
+    async fn send_rechecks(&self, rechecks: &[Recheck], now: i64) -> usize {
+        let Some(queue) = &self.fan_out else {
+            if !rechecks.is_empty() {
+                tracing::info!(
+                    "log files pending: without DIGEST_QUEUE_URL they are checked again by the next range"
+                );
+            }
+            return 0;
+        };
+        let mut sent = 0;
+        for recheck in rechecks {
+            match queue.send_recheck(recheck, recheck.delay(now)).await {
+                Ok(()) => sent += 1,
+                Err(error) => {
+                    tracing::error!(error = %error, digest = %recheck.digest_key, "recheck not sent; the next range checks the files again");
+                }
+            }
+        }
+        sent
     }
 
     /// One delivered object: validated when it is a digest, else skipped.

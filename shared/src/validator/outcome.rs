@@ -22,13 +22,20 @@ use crate::ports::CallError;
 pub struct Checked {
     pub validated: Validated,
     pub reconciled: Option<Reconciled>,
+    /// A recheck of a validated digest's pending files: its S3 verdicts were counted and
+    /// written when the digest was validated, so only its reconciliation counts.
+    pub recheck: bool,
 }
 
 impl Checked {
     /// Its counts: the S3 verdicts', and the reconciliation's (a file whose reconciliation did
     /// not complete is a check that did not complete).
     pub fn counts(&self) -> Counts {
-        let mut counts = self.validated.report.counts();
+        let mut counts = if self.recheck {
+            Counts::default()
+        } else {
+            self.validated.report.counts()
+        };
         if let Some(reconciled) = &self.reconciled {
             let (mut forwarding, not_checked) = count_forwarding(&reconciled.verdicts);
             forwarding.repairs_sent = reconciled.repairs_sent;
@@ -63,6 +70,9 @@ pub struct Outcome {
     pub lateness: Vec<Lateness>,
     /// Range messages sent, one per account and region.
     pub fanned_out: usize,
+    /// Rechecks sent: pending files to reconcile again once the grace has passed (or a
+    /// recheck whose time had not come, sent on).
+    pub rechecks_sent: usize,
     /// Messages (or entries) that named no object to validate: logged and counted.
     pub unreadable: usize,
     pub errors: Vec<ValidationError>,
@@ -170,6 +180,7 @@ impl Outcome {
             "counts": counts,
             "invalid": invalid,
             "fannedOut": self.fanned_out,
+            "rechecksSent": self.rechecks_sent,
             "unreadableMessages": self.unreadable,
             "late": late,
             "checkedForLateness": self.lateness.len(),

@@ -3,6 +3,7 @@
 
 use std::future::Future;
 
+use super::recheck::Recheck;
 use super::request::RangeKind;
 use crate::digest::request::RangeRequest;
 use crate::ports::CallError;
@@ -17,6 +18,13 @@ pub trait RangeQueue: Send + Sync + 'static {
         kind: RangeKind,
         requests: &[RangeRequest],
     ) -> impl Future<Output = Result<usize, CallError>> + Send;
+
+    /// Sends `recheck` to the same queue, delivered after `delay` (at most 15 minutes).
+    fn send_recheck(
+        &self,
+        recheck: &Recheck,
+        delay: std::time::Duration,
+    ) -> impl Future<Output = Result<(), CallError>> + Send;
 }
 
 /// Where a log file found not forwarded is notified to the forwarder again.

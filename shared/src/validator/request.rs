@@ -4,6 +4,7 @@
 
 use serde_json::Value;
 
+use super::recheck::{RECHECK_FORWARDING, Recheck};
 use crate::digest::request::RangeRequest;
 use crate::trigger::{
     Message, MessageContent, SqsRecord, UnrecognisedPayload, direct_message, sqs_batch,
@@ -23,6 +24,8 @@ pub enum Request {
         ranges: Vec<(RangeKind, RangeRequest)>,
         /// (bucket, key) of each object named; digests are told apart later, by key.
         objects: Vec<(String, String)>,
+        /// Pending log files of validated digests, to reconcile again once their time comes.
+        rechecks: Vec<Recheck>,
         /// Messages, or entries of one, that name no object: logged and counted, not dropped
         /// silently.
         unreadable: Vec<Unreadable>,
@@ -82,30 +85,70 @@ impl Request {
         if let Some(value) = payload.get(AUDIT_LOGS) {
             return Ok(Request::AuditLogs(range(AUDIT_LOGS, value)?));
         }
-        // An SQS batch may mix the fan-out's ranges with digest notifications: each body is
-        // parsed once, and read as a range or as the forwarder's triggers read it.
+        if let Some(value) = payload.get(RECHECK_FORWARDING) {
+            let (rechecks, unreadable) = match Recheck::from_value(value) {
+                Ok(recheck) => (vec![recheck], Vec::new()),
+                Err(error) => (Vec::new(), vec![Unreadable::new(None, error.to_string())]),
+            };
+            return Ok(Request::Delivered {
+                ranges: Vec::new(),
+                objects: Vec::new(),
+                rechecks,
+                unreadable,
+            });
+        }
+        // An SQS batch may mix the fan-out's ranges and rechecks with digest notifications:
+        // each body is parsed once, and read as a range, a recheck, or as the forwarder's
+        // triggers read it.
         let Some(records) = sqs_batch(payload) else {
             let (objects, unreadable) = delivered_objects(vec![direct_message(payload)?]);
             return Ok(Request::Delivered {
                 ranges: Vec::new(),
                 objects,
+                rechecks: Vec::new(),
                 unreadable,
             });
         };
         let mut ranges = Vec::new();
+        let mut rechecks = Vec::new();
+        let mut unreadable_rechecks = Vec::new();
         let mut messages = Vec::new();
         for record in records {
+            if let Some(value) = queued_recheck(&record) {
+                match Recheck::from_value(value) {
+                    Ok(recheck) => rechecks.push(recheck),
+                    Err(error) => unreadable_rechecks
+                        .push(Unreadable::new(record.id.clone(), error.to_string())),
+                }
+                continue;
+            }
             match queued_range(&record) {
                 Some((kind, value)) => ranges.push((kind, range(kind.field(), value)?)),
                 None => messages.push(record.message()),
             }
         }
-        let (objects, unreadable) = delivered_objects(messages);
+        let (objects, mut unreadable) = delivered_objects(messages);
+        unreadable.extend(unreadable_rechecks);
         Ok(Request::Delivered {
             ranges,
             objects,
+            rechecks,
             unreadable,
         })
+    }
+}
+
+impl Unreadable {
+    fn new(message_id: Option<String>, reason: String) -> Self {
+        Self { message_id, reason }
+    }
+}
+
+/// A recheck's `{"recheckForwarding": …}` body of an SQS record.
+fn queued_recheck(record: &SqsRecord) -> Option<&Value> {
+    match &record.parsed {
+        Some(Ok(body)) => body.get(RECHECK_FORWARDING),
+        _ => None,
     }
 }
 
@@ -223,6 +266,7 @@ mod tests {
             ranges,
             objects,
             unreadable,
+            ..
         } = Request::from_payload(&notification()).unwrap()
         else {
             panic!("not delivered")

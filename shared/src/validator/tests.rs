@@ -23,18 +23,18 @@ use crate::generate::signed::SignedTrail;
 use crate::generate::{TrailSpec, gzip, write_log_file};
 use crate::pipeline::fakes::MemorySink;
 
-const BUCKET: &str = "org-trail";
+pub(super) const BUCKET: &str = "org-trail";
 const ORG: &str = "o-aa11bb22cc";
-const ACCOUNTS: [&str; 2] = ["111122223333", "444455556666"];
-const REGIONS: [&str; 2] = ["us-east-1", "eu-west-1"];
+pub(super) const ACCOUNTS: [&str; 2] = ["111122223333", "444455556666"];
+pub(super) const REGIONS: [&str; 2] = ["us-east-1", "eu-west-1"];
 const TRAIL_ARN: &str = "arn:aws:cloudtrail:us-east-1:111122223333:trail/org";
 /// 2026-11-24T00:00:00Z
-const T0: i64 = 1_795_478_400;
-const HOUR: i64 = 3600;
+pub(super) const T0: i64 = 1_795_478_400;
+pub(super) const HOUR: i64 = 3600;
 /// Past the hour's digest and the default grace of an hour.
-const NOW: i64 = T0 + 3 * HOUR;
+pub(super) const NOW: i64 = T0 + 3 * HOUR;
 
-struct Fakes;
+pub(super) struct Fakes;
 
 impl ValidatorPorts for Fakes {
     type Store = MemoryStore;
@@ -61,13 +61,13 @@ fn signers() -> &'static [SignedTrail; 2] {
 
 /// One hour of the organization: in every account and region a log file and the digest that
 /// signs it.
-struct Org {
-    store: MemoryStore,
+pub(super) struct Org {
+    pub store: MemoryStore,
     /// (digest key, log file key, the log file's SHA-256), by (account, region).
-    files: BTreeMap<(&'static str, &'static str), (String, String, crate::object::Sha256)>,
+    pub files: BTreeMap<(&'static str, &'static str), (String, String, crate::object::Sha256)>,
 }
 
-fn org() -> Org {
+pub(super) fn org() -> Org {
     let mut store = MemoryStore::default();
     let mut files = BTreeMap::new();
     for (signer, region) in signers().iter().zip(REGIONS) {
@@ -96,7 +96,7 @@ fn org() -> Org {
     Org { store, files }
 }
 
-fn validator(store: MemoryStore) -> Validator<Fakes> {
+pub(super) fn validator(store: MemoryStore) -> Validator<Fakes> {
     let mut keys = MemoryKeys::default();
     for signer in signers() {
         let mut region_keys = PublicKeys {
@@ -128,7 +128,7 @@ fn validator(store: MemoryStore) -> Validator<Fakes> {
     }
 }
 
-fn reconciling(validator: &mut Validator<Fakes>, records: MemoryRecords) {
+pub(super) fn reconciling(validator: &mut Validator<Fakes>, records: MemoryRecords) {
     validator.reconciler = Some(Reconciler {
         records,
         grace_seconds: HOUR,
@@ -141,7 +141,7 @@ fn range() -> Value {
         "startTime": "2026-11-24T00:00:00Z", "endTime": "2026-11-24T01:00:00Z"}})
 }
 
-fn sqs(bodies: &[Value]) -> Value {
+pub(super) fn sqs(bodies: &[Value]) -> Value {
     let records: Vec<Value> = bodies
         .iter()
         .enumerate()
@@ -150,7 +150,7 @@ fn sqs(bodies: &[Value]) -> Value {
     json!({ "Records": records })
 }
 
-fn notification(key: &str) -> Value {
+pub(super) fn notification(key: &str) -> Value {
     json!({"s3Bucket": BUCKET, "s3ObjectKey": [key]})
 }
 
@@ -167,7 +167,7 @@ fn written(validator: &Validator<Fakes>) -> BTreeMap<String, Vec<Value>> {
     by_stream
 }
 
-fn block_on<F: std::future::Future>(future: F) -> F::Output {
+pub(super) fn block_on<F: std::future::Future>(future: F) -> F::Output {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .build()

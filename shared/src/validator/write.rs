@@ -19,7 +19,9 @@ pub(crate) async fn write_events<L: LogSink>(
 ) -> Result<(), CallError> {
     for checked in &outcome.checked {
         let what = &checked.validated.what;
+        // A recheck's S3 verdicts were written when its digest was validated.
         let verdicts = checked.validated.report.verdicts.iter();
+        let verdicts = verdicts.filter(|_| !checked.recheck);
         let verdicts = verdicts.map(|verdict| IntegrityEvent::verdict(verdict, what).line());
         let reconciled = checked.reconciled.iter().flat_map(|r| &r.verdicts);
         let forwarding = reconciled.map(|verdict| IntegrityEvent::forwarding(verdict, what).line());

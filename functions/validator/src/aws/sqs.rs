@@ -6,7 +6,7 @@
 use trailwatch::aws::sqs::send_batches;
 use trailwatch::digest::request::RangeRequest;
 use trailwatch::ports::CallError;
-use trailwatch::validator::{RangeKind, RangeQueue, RepairQueue};
+use trailwatch::validator::{RangeKind, RangeQueue, Recheck, RepairQueue};
 
 pub struct SqsRangeQueue {
     pub client: aws_sdk_sqs::Client,
@@ -22,6 +22,23 @@ impl RangeQueue for SqsRangeQueue {
             .map(|request| serde_json::json!({ kind.field(): request }).to_string())
             .collect();
         send_batches(&self.client, &self.queue_url, &bodies, "range fan-out").await
+    }
+
+    async fn send_recheck(
+        &self,
+        recheck: &Recheck,
+        delay: std::time::Duration,
+    ) -> Result<(), CallError> {
+        let delay_seconds = i32::try_from(delay.as_secs().min(900)).unwrap_or(900);
+        self.client
+            .send_message()
+            .queue_url(&self.queue_url)
+            .message_body(recheck.to_body())
+            .delay_seconds(delay_seconds)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| CallError::from_sdk("sending a recheck of pending log files", &e))
     }
 }
 
