@@ -110,6 +110,7 @@ pub async fn dispatch(command: &crate::Command, clients: &Clients, region: &str,
     match command {
         crate::Command::ValidateLogs(args) => execute(args, clients, region, now).await,
         crate::Command::AuditLogs(args) => crate::audit::execute(args, clients, region, now).await,
+        crate::Command::Status(args) => crate::status::execute(args, clients, now).await,
     }
 }
 

@@ -43,7 +43,7 @@ pub async fn command(args: &[String]) -> i32 {
             return error.exit_code();
         }
     };
-    let (aws, trail) = command.aws_and_trail();
+    let (aws, region) = command.aws_and_region();
     // Only --debug logs: without it the output is the command's alone.
     if aws.debug {
         trailwatch::aws::logging::init_command_subscriber(true);
@@ -51,7 +51,7 @@ pub async fn command(args: &[String]) -> i32 {
     if aws.no_verify_ssl {
         trailwatch::stderr_line!("{}", trailwatch::aws::options::VERIFY_SSL_NOTE);
     }
-    let sdk = match aws.sdk_config(trail.region.as_deref()).await {
+    let sdk = match aws.sdk_config(region).await {
         Ok(sdk) => sdk,
         Err(error) => {
             trailwatch::stderr_line!("{error}");

@@ -9,6 +9,7 @@ pub mod cli;
 pub mod entry;
 mod function;
 pub mod render;
+pub mod status;
 
 pub use function::{Aws, AwsValidator, Keys, Validator, reconciler};
 
@@ -41,14 +42,24 @@ pub enum Command {
     /// signed, 1 anything missing, duplicated, unsigned or invalid, 2 a usage error, 255 could
     /// not audit (part of it).
     AuditLogs(audit::AuditArgs),
+    /// What the validator function concluded of a trail over the last hours, read from its
+    /// integrity group: one line per account and region (digests valid, invalid, late; log
+    /// files valid, invalid, forwarded, pending, not forwarded; the last digest; repairs
+    /// sent), then a verdict.
+    ///
+    /// Cheap: it validates nothing, it reads the function's verdicts. Exit status: 0 all well,
+    /// 1 anything to act on or no verdicts at all (the function has not run), 2 a usage error,
+    /// 255 could not read.
+    Status(status::StatusArgs),
 }
 
 impl Command {
-    /// The AWS CLI's global options and the trail arguments, whichever the command.
-    pub fn aws_and_trail(&self) -> (&trailwatch::aws::options::AwsOptions, &cli::TrailArgs) {
+    /// The AWS CLI's global options and the region asked for, whichever the command.
+    pub fn aws_and_region(&self) -> (&trailwatch::aws::options::AwsOptions, Option<&str>) {
         match self {
-            Command::ValidateLogs(args) => (&args.aws, &args.trail),
-            Command::AuditLogs(args) => (&args.aws, &args.trail),
+            Command::ValidateLogs(args) => (&args.aws, args.trail.region.as_deref()),
+            Command::AuditLogs(args) => (&args.aws, args.trail.region.as_deref()),
+            Command::Status(args) => (&args.aws, args.region.as_deref()),
         }
     }
 }
@@ -59,7 +70,7 @@ impl Cli {
         use clap::CommandFactory;
         Cli::command().error(
             clap::error::ErrorKind::MissingSubcommand,
-            "a command is required: validate-logs or audit-logs",
+            "a command is required: validate-logs, audit-logs or status",
         )
     }
 }

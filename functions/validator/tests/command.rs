@@ -35,6 +35,31 @@ fn help_covers_the_command_and_its_flags() {
     ] {
         assert!(out.contains(flag), "{flag} in {out}");
     }
+    let status = validator(&["status", "--help"], &[]);
+    assert_eq!(status.status.code(), Some(0));
+    let out = text(&status.stdout);
+    for flag in [
+        "--trail-arn <ARN>",
+        "--hours <HOURS>",
+        "[default: 25]",
+        "--log-group <NAME>",
+        "--account-id <ID>",
+        "Exit status: 0 all well",
+    ] {
+        assert!(out.contains(flag), "{flag} in {out}");
+    }
+    assert!(text(&help.stdout).contains("status"));
+    let zero_hours = validator(
+        &[
+            "status",
+            "--trail-arn",
+            "arn:aws:cloudtrail:us-east-1:111122223333:trail/t",
+            "--hours",
+            "0",
+        ],
+        &[],
+    );
+    assert_eq!(zero_hours.status.code(), Some(2));
     let version = text(&validator(&["--version"], &[]).stdout);
     let expected = version_line_start("validator", env!("CARGO_PKG_VERSION"));
     assert!(

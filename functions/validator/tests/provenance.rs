@@ -96,6 +96,40 @@ async fn what_cloudwatch_logs_holds_is_reconciled_with_what_cloudtrail_signed_an
         == format!(
             "Not forwarded\ts3://{bucket}/{dropped}\tthe checkpoint table has no record of it"
         )));
+    // `validator status` names what to act on, by account and region: exit 1.
+    let (code, out) = status(&trail, &[]);
+    assert_eq!(code, Some(1), "{out}");
+    let verdict = out.lines().last().unwrap();
+    assert!(verdict.starts_with("NOT WELL in "), "{out}");
+    for problem in [
+        "1 log file INVALID",
+        "1 log file not forwarded",
+        "1 log file forwarded from other content than CloudTrail signed",
+    ] {
+        assert!(verdict.contains(problem), "{problem} in {out}");
+    }
+    // A trail the validator never saw: it has not run for it.
+    let other = OrganizationTrail {
+        arn: trail
+            .arn
+            .replace("trail/provenance", "trail/never-validated"),
+        ..trail
+    };
+    let (code, out) = status(&other, &[]);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(
+        out.starts_with(
+            "No verdicts of the validator for trail never-validated-organization-trail"
+        ),
+        "{out}"
+    );
+    let trail = other;
+    let trail = OrganizationTrail {
+        arn: trail
+            .arn
+            .replace("trail/never-validated", "trail/provenance"),
+        ..trail
+    };
     // The command, for the member and region of the lost file: exit 1 with the table.
     let command = |extra: &[&str]| {
         let mut args: Vec<String> = [
@@ -224,6 +258,39 @@ async fn what_cloudwatch_logs_holds_is_reconciled_with_what_cloudtrail_signed_an
     assert!(left.messages().is_empty(), "a repair was sent blind");
 }
 
+/// `validator status` for the trail, run as a person runs it, against moto: (exit code, stdout).
+fn status(trail: &OrganizationTrail, extra: &[&str]) -> (Option<i32>, String) {
+    let mut args = vec![
+        "status",
+        "--trail-arn",
+        &trail.arn,
+        "--log-group",
+        &trail.group,
+        "--endpoint-url",
+        &moto().endpoint,
+    ];
+    args.extend_from_slice(extra);
+    let out = trailwatch_test_support::run_binary(
+        env!("CARGO_BIN_EXE_validator"),
+        &args,
+        &[
+            ("AWS_REGION", "us-east-1"),
+            ("AWS_ACCESS_KEY_ID", "testing"),
+            ("AWS_SECRET_ACCESS_KEY", "testing"),
+        ],
+        &[
+            "AWS_PROFILE",
+            "AWS_ENDPOINT_URL",
+            "INTEGRITY_LOG_GROUP_NAME",
+            "AWS_LAMBDA_RUNTIME_API",
+        ],
+    );
+    let stdout = trailwatch_test_support::text(&out.stdout);
+    let stderr = trailwatch_test_support::text(&out.stderr);
+    assert!(stderr.is_empty(), "{stderr}");
+    (out.status.code(), stdout)
+}
+
 /// The next message of `queue_url` within `seconds`, as Lambda's SQS integration hands it over.
 async fn receive_within(
     sqs: &aws_sdk_sqs::Client,
@@ -348,4 +415,45 @@ async fn a_lost_notification_is_repaired_by_its_digests_recheck_without_a_range(
     let checker = reconciling(&trail, table_reader(), 3600, None);
     let checked = invoke(&checker, trail.range()).await.unwrap();
     assert_eq!(checked["counts"]["logFilesForwarded"], 4, "{checked}");
+
+    // And `validator status`: one line per account and region, each file by its newest
+    // verdict (the lost one forwarded now, after one repair), all well: exit 0.
+    let (code, out) = status(&trail, &[]);
+    assert_eq!(code, Some(0), "{out}");
+    let lines: Vec<&str> = out.lines().collect();
+    for (member, region) in [
+        (MEMBERS[0], "eu-west-1"),
+        (MEMBERS[0], "us-east-1"),
+        (MEMBERS[1], "eu-west-1"),
+        (MEMBERS[1], "us-east-1"),
+    ] {
+        let row: Vec<&str> = lines
+            .iter()
+            .find(|line| line.starts_with(&format!("{member}  {region}")))
+            .unwrap_or_else(|| panic!("{member} {region} in {out}"))
+            .split_whitespace()
+            .collect();
+        // DIGESTS INVALID LATE LOG FILES INVALID FORWARDED PENDING NOT-FWD DIFFERS … REPAIRS
+        assert_eq!(
+            &row[2..11],
+            ["1", "0", "no", "1", "0", "1", "0", "0", "0"],
+            "{out}"
+        );
+        let repairs = if (member, region) == (MEMBERS[1], "eu-west-1") {
+            "1"
+        } else {
+            "0"
+        };
+        assert_eq!(row[12], repairs, "{out}");
+    }
+    assert!(
+        out.trim_end().ends_with(
+            "All well: 4 accounts and regions, 4 digests valid, 4 log files forwarded as signed."
+        ),
+        "{out}"
+    );
+    // One member's streams alone.
+    let (code, out) = status(&trail, &["--account-id", MEMBERS[0]]);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("All well: 2 accounts and regions"), "{out}");
 }

@@ -10,6 +10,7 @@ pub mod ports;
 pub mod recheck;
 pub mod reconcile;
 pub mod request;
+pub mod status;
 pub mod write;
 
 #[cfg(test)]
