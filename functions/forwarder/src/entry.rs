@@ -52,17 +52,16 @@ pub async fn serve() -> Result<(), Error> {
 pub async fn backfill(parsed: &crate::backfill::Args) -> i32 {
     // Command mode: warnings on standard error, everything with --debug (or RUST_LOG).
     trailwatch::aws::logging::init_command_subscriber(parsed.aws.debug);
-    let config = match trailwatch::ForwarderConfig::from_env() {
-        Ok(config) => config,
-        Err(error) => {
-            trailwatch::stderr_line!("backfill: {error}");
-            trailwatch::stderr_line!("backfill: {}", crate::backfill::CONFIGURATION_HINT);
-            return 2;
-        }
+    // From the environment: said before anything is called. From the stack: once the SDK is.
+    let from_environment = match parsed.stack_name {
+        None => match configured(trailwatch::ForwarderConfig::from_env()) {
+            Some(config) => Some(config),
+            None => return 2,
+        },
+        Some(_) => None,
     };
-    let forwards_here = !parsed.dry_run && parsed.queue_url.is_none();
-    if forwards_here && config.checkpoint_table_name.is_none() {
-        trailwatch::stderr_line!("backfill: {}", crate::backfill::NO_CHECKPOINT_TABLE);
+    if let Some(config) = &from_environment {
+        warn_without_table(parsed, config);
     }
     if parsed.aws.no_verify_ssl {
         trailwatch::stderr_line!("{}", trailwatch::aws::options::VERIFY_SSL_NOTE);
@@ -78,9 +77,19 @@ pub async fn backfill(parsed: &crate::backfill::Args) -> i32 {
             return 2;
         }
     };
+    let (parsed, config) = match from_environment {
+        Some(config) => (parsed.clone(), config),
+        None => match stack_configuration(parsed, &sdk).await {
+            Some((parsed, config)) => {
+                warn_without_table(&parsed, &config);
+                (parsed, config)
+            }
+            None => return 2,
+        },
+    };
     let now = trailwatch::clock::now_seconds();
     let progress = crate::backfill::Progress::for_stderr();
-    match crate::backfill::run(parsed, &sdk, config, now, progress).await {
+    match crate::backfill::run(&parsed, &sdk, config, now, progress).await {
         Ok(outcome) => {
             use std::io::IsTerminal;
             // On a terminal the summary above is enough; scripts and --json get every object.
@@ -98,4 +107,60 @@ pub async fn backfill(parsed: &crate::backfill::Args) -> i32 {
             2
         }
     }
+}
+
+/// Forwarding here without the checkpoint table duplicates on a rerun: said before it starts.
+fn warn_without_table(parsed: &crate::backfill::Args, config: &trailwatch::ForwarderConfig) {
+    let forwards_here = !parsed.dry_run && parsed.queue_url.is_none();
+    if forwards_here && config.checkpoint_table_name.is_none() {
+        trailwatch::stderr_line!("backfill: {}", crate::backfill::NO_CHECKPOINT_TABLE);
+    }
+}
+
+/// The configuration, or `None` once its error and where configuration comes from are said.
+fn configured(
+    config: Result<trailwatch::ForwarderConfig, trailwatch::config::ConfigError>,
+) -> Option<trailwatch::ForwarderConfig> {
+    match config {
+        Ok(config) => Some(config),
+        Err(error) => {
+            trailwatch::stderr_line!("backfill: {error}");
+            trailwatch::stderr_line!("backfill: {}", crate::backfill::CONFIGURATION_HINT);
+            None
+        }
+    }
+}
+
+/// `--stack-name`: the deployed forwarder's configuration, and with `--via-stack-queue` the
+/// stack's delivery queue as the queue; `None` once why not is said.
+async fn stack_configuration(
+    parsed: &crate::backfill::Args,
+    sdk: &aws_config::SdkConfig,
+) -> Option<(crate::backfill::Args, trailwatch::ForwarderConfig)> {
+    let stack = parsed.stack_name.as_deref()?;
+    let deployed = match crate::backfill::stack::read(sdk, stack).await {
+        Ok(deployed) => deployed,
+        Err(error) => {
+            trailwatch::stderr_line!("backfill: {error}");
+            return None;
+        }
+    };
+    trailwatch::stderr_line!(
+        "backfill: the configuration of {} (stack {stack})",
+        deployed.function
+    );
+    let mut parsed = parsed.clone();
+    if parsed.via_stack_queue {
+        let Some(queue_url) = deployed.delivery_queue_url.clone() else {
+            trailwatch::stderr_line!(
+                "backfill: the stack has no DeliveryQueueUrl output: give --queue-url"
+            );
+            return None;
+        };
+        parsed.queue_url = Some(queue_url);
+    }
+    let config = configured(trailwatch::ForwarderConfig::from_lookup(|name| {
+        deployed.variables.get(name).cloned()
+    }))?;
+    Some((parsed, config))
 }

@@ -383,3 +383,131 @@ fn dry_run_binary(harness: &Harness, bucket: &str, start: &str) -> std::process:
         &["ROUTES", "RUST_LOG", "AWS_PROFILE", "AWS_ENDPOINT_URL"],
     )
 }
+
+/// A stack shaped as ours is for backfill: the forwarder function (its environment the
+/// configuration), and the outputs backfill reads.
+fn stack_template(group: &str) -> String {
+    serde_json::json!({
+        "Resources": {
+            "Role": {"Type": "AWS::IAM::Role", "Properties": {
+                "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+                    "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]}}},
+            "ForwarderFunction": {"Type": "AWS::Lambda::Function", "Properties": {
+                "Runtime": "python3.12", "Handler": "index.handler", "Role": {"Fn::GetAtt": ["Role", "Arn"]},
+                "Code": {"ZipFile": "def handler(event, context):\n    return None\n"},
+                "Environment": {"Variables": {"LOG_GROUP_NAME": group}}}},
+            "DeliveryQueue": {"Type": "AWS::SQS::Queue"}
+        },
+        "Outputs": {
+            "ForwarderFunctionArn": {"Value": {"Fn::GetAtt": ["ForwarderFunction", "Arn"]}},
+            "DeliveryQueueUrl": {"Value": {"Ref": "DeliveryQueue"}}
+        }
+    })
+    .to_string()
+}
+
+/// `forwarder backfill --stack-name …` from `start`, as a person runs it, with no forwarder
+/// variable in the environment.
+fn stack_binary(bucket: &str, start: &str, extra: &[&str]) -> std::process::Output {
+    let mut args = vec![
+        "backfill",
+        "--s3-bucket",
+        bucket,
+        "--start-time",
+        start,
+        "--endpoint-url",
+        &moto().endpoint,
+    ];
+    args.extend_from_slice(extra);
+    support::run_binary(
+        env!("CARGO_BIN_EXE_forwarder"),
+        &args,
+        &[
+            ("AWS_REGION", "us-east-1"),
+            ("AWS_ACCESS_KEY_ID", "testing"),
+            ("AWS_SECRET_ACCESS_KEY", "testing"),
+        ],
+        &[
+            "LOG_GROUP_NAME",
+            "ROUTES",
+            "EVENT_SELECTORS",
+            "CHECKPOINT_TABLE_NAME",
+            "RUST_LOG",
+            "AWS_PROFILE",
+            "AWS_ENDPOINT_URL",
+        ],
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backfill_reads_its_configuration_and_queue_from_the_deployed_stack() {
+    // Given: an organization's files of the last days, and a stack whose forwarder writes to
+    // the harness's group.
+    let harness = Harness::new("backfill-stack").await;
+    let by_stream = deliver(&harness).await;
+    let sdk = sdk_config_for(&moto().endpoint).await;
+    let stack = "backfill-stack-deployed";
+    aws_sdk_cloudformation::Client::new(&sdk)
+        .create_stack()
+        .stack_name(stack)
+        .template_body(stack_template(&harness.group))
+        .send()
+        .await
+        .unwrap();
+    let start = trailwatch::clock::iso_text(now_millis() / 1000 - 4 * 86_400);
+
+    // When: backfilled with the stack's name and nothing else of the configuration.
+    let out = stack_binary(&harness.bucket, &start, &["--stack-name", stack]);
+
+    // Then: the function's configuration was used (nothing else names the group): every
+    // record in its stream, once.
+    let err = support::text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains("backfill: the configuration of arn:aws:lambda:us-east-1:")
+            && err.contains(&format!("(stack {stack})")),
+        "{err}"
+    );
+    for (stream, records) in &by_stream {
+        let events = support::stream_events(&harness.logs, &harness.group, stream).await;
+        assert_eq!(events.len(), records.len(), "{stream}");
+    }
+
+    // When: sent to the stack's delivery queue instead.
+    let queued = stack_binary(
+        &harness.bucket,
+        &start,
+        &["--stack-name", stack, "--via-stack-queue"],
+    );
+    assert_eq!(
+        queued.status.code(),
+        Some(0),
+        "{}",
+        support::text(&queued.stderr)
+    );
+    let outputs = aws_sdk_cloudformation::Client::new(&sdk)
+        .describe_stacks()
+        .stack_name(stack)
+        .send()
+        .await
+        .unwrap();
+    let queue_url = outputs.stacks()[0]
+        .outputs()
+        .iter()
+        .find(|o| o.output_key() == Some("DeliveryQueueUrl"))
+        .and_then(|o| o.output_value())
+        .unwrap()
+        .to_owned();
+    let files: usize = by_stream.len() * 2;
+    let sqs = aws_sdk_sqs::Client::new(&sdk);
+    assert_eq!(receive_bodies(&sqs, &queue_url, files).await.len(), files);
+
+    // A stack that does not exist: in the AWS CLI's words, exit 2.
+    let missing = stack_binary(&harness.bucket, &start, &["--stack-name", "nosuch"]);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(
+        support::text(&missing.stderr).contains("Stack with id nosuch does not exist"),
+        "{}",
+        support::text(&missing.stderr)
+    );
+}

@@ -27,6 +27,8 @@ fn help_names_the_commands_and_how_to_run_the_function() {
         "--start-time <TIME>",
         "--dry-run",
         "--queue-url <URL>",
+        "--stack-name <NAME>",
+        "--via-stack-queue",
     ] {
         assert!(out.contains(flag), "{flag} in {out}");
     }

@@ -24,11 +24,12 @@ use crate::aws::logs::group_classes;
 use crate::aws::s3::S3Objects;
 
 mod progress;
+pub mod stack;
 pub use progress::Progress;
 use progress::{Tally, listing_text, too_old_text};
 
 /// Said after a configuration error: where backfill reads its configuration.
-pub const CONFIGURATION_HINT: &str = "backfill reads the forwarder's configuration from environment variables: set them as the deployed function has them (its Configuration, Environment variables), at least LOG_GROUP_NAME or ROUTES";
+pub const CONFIGURATION_HINT: &str = "backfill reads the forwarder's configuration from the deployed stack with --stack-name, or else from environment variables: set them as the deployed function has them (its Configuration, Environment variables), at least LOG_GROUP_NAME or ROUTES";
 
 /// Said before forwarding without the checkpoint table.
 pub const NO_CHECKPOINT_TABLE: &str = "CHECKPOINT_TABLE_NAME is not set: a rerun (or an object the function forwards too) is forwarded again; set it to the stack's CheckpointTableName output";
@@ -37,10 +38,10 @@ pub const NO_CHECKPOINT_TABLE: &str = "CHECKPOINT_TABLE_NAME is not set: a rerun
 pub const OBJECTS_AT_ONCE: usize = 4;
 
 /// Forwards the log files a trail bucket already holds for a time range (the days before the
-/// stack was deployed), as the function would, with the function's configuration from these
-/// environment variables (set them as the deployed forwarder has them): LOG_GROUP_NAME or
-/// ROUTES, EVENT_SELECTORS, CHECKPOINT_TABLE_NAME (with it, an interrupted backfill can be
-/// rerun and forwards nothing twice), LOG_GROUP_CLASS, RETENTION_IN_DAYS. Progress and the
+/// stack was deployed), as the function would, with the deployed function's configuration
+/// (--stack-name), or with these environment variables set as the deployed forwarder has them:
+/// LOG_GROUP_NAME or ROUTES, EVENT_SELECTORS, CHECKPOINT_TABLE_NAME (with it, an interrupted
+/// backfill can be rerun and forwards nothing twice), LOG_GROUP_CLASS, RETENTION_IN_DAYS. Progress and the
 /// summary go to standard error; the summary JSON (every object's counts) to standard output
 /// with --json or when it is not a terminal. Exit status 0 all forwarded, 1 an object failed,
 /// 2 could not run.
@@ -67,8 +68,17 @@ pub struct Args {
     #[arg(long = "region", value_name = "REGION")]
     pub regions: Vec<String>,
     /// Send one delivery message per file to the forwarder's queue instead of forwarding here.
-    #[arg(long, value_name = "URL")]
+    #[arg(long, value_name = "URL", conflicts_with = "via_stack_queue")]
     pub queue_url: Option<String>,
+    /// The deployed trailwatch stack: the forwarder's configuration is its function's
+    /// environment variables (GetFunctionConfiguration; those set here are not read), and
+    /// its checkpoint table the function's.
+    #[arg(long, value_name = "NAME")]
+    pub stack_name: Option<String>,
+    /// Send one delivery message per file to the stack's delivery queue (its DeliveryQueueUrl
+    /// output) instead of forwarding here.
+    #[arg(long, requires = "stack_name")]
+    pub via_stack_queue: bool,
     /// Read the files and write nothing: what would be forwarded, by route, category and event
     /// source, in each group's class, with the monthly ingestion cost it implies.
     #[arg(long)]
