@@ -101,3 +101,30 @@ class ArchitectureDoc(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+def heading_anchors(text):
+    """The anchors GitHub gives a Markdown file's headings (outside code blocks)."""
+    anchors, fenced = set(), False
+    for line in text.split("\n"):
+        if line.startswith("```"):
+            fenced = not fenced
+        heading = re.match(r"^#+ (.*)", line)
+        if heading and not fenced:
+            anchors.add(re.sub(r"[^\w\- ]", "", heading.group(1).strip().lower()).replace(" ", "-"))
+    return anchors
+
+
+class Links(unittest.TestCase):
+    """Every relative link of README and docs/ names a file that exists, and a heading in it."""
+
+    def test_every_relative_link_resolves(self):
+        for page in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
+            for link in re.findall(r"\]\(([^)\s]+)\)", page.read_text()):
+                if re.match(r"^[a-z]+:", link):
+                    continue
+                target, _, fragment = link.partition("#")
+                path = (page.parent / target).resolve() if target else page
+                self.assertTrue(path.exists(), f"{page.name}: {link}")
+                if fragment and path.suffix == ".md":
+                    self.assertIn(fragment, heading_anchors(path.read_text()), f"{page.name}: {link}")

@@ -5,6 +5,7 @@ CloudFormation alone. Run through scripts/release (which installs the pinned too
   template.yaml                  the SAM template, its functions' CodeUri the zips beside it
   template-transformed.json      the same after SAM's transform (no Transform to allow)
   LICENSE, README.md             for `sam publish` (the template's ServerlessRepo metadata)
+  docs/                          the documents README links to
   CHANGES.md                     this version's CHANGELOG section
   forwarder.cdx.json, validator.cdx.json   each zip's crates (CycloneDX SBOM)
   SHA256SUMS                     of every file above
@@ -168,9 +169,10 @@ def write_sboms(folder, commit_time):
 
 def write_checksums(folder):
     lines = []
-    for path in sorted(folder.iterdir()):
-        if path.name != "SHA256SUMS":
-            lines.append(f"{hashlib.sha256(path.read_bytes()).hexdigest()}  {path.name}\n")
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        name = path.relative_to(folder).as_posix()
+        if name != "SHA256SUMS":
+            lines.append(f"{hashlib.sha256(path.read_bytes()).hexdigest()}  {name}\n")
     (folder / "SHA256SUMS").write_text("".join(lines))
 
 
@@ -205,6 +207,10 @@ def main():
         json.dumps(transformed_template(release), indent=2) + "\n")
     shutil.copy(ROOT / "LICENSE", folder / "LICENSE")
     shutil.copy(ROOT / "README.md", folder / "README.md")
+    # The documents README links to.
+    (folder / "docs").mkdir()
+    for doc in sorted((ROOT / "docs").glob("*.md")):
+        shutil.copy(doc, folder / "docs" / doc.name)
     (folder / "CHANGES.md").write_text(changes)
     write_sboms(folder, commit_time)
     write_checksums(folder)

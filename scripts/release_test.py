@@ -73,13 +73,14 @@ class ReleaseFolder(unittest.TestCase):
         for line in (RELEASE / "SHA256SUMS").read_text().splitlines():
             digest, name = line.split("  ", 1)
             listed[name] = digest
-        files = sorted(p.name for p in RELEASE.iterdir() if p.name != "SHA256SUMS")
+        files = sorted(p.relative_to(RELEASE).as_posix() for p in RELEASE.rglob("*")
+                       if p.is_file() and p.name != "SHA256SUMS")
         self.assertEqual(sorted(listed), files)
         for name, digest in listed.items():
             self.assertEqual(hashlib.sha256((RELEASE / name).read_bytes()).hexdigest(), digest, name)
         for expected in ["LICENSE", "README.md", "CHANGES.md", "forwarder.cdx.json",
                          "validator.cdx.json",
-                         "template.yaml", "template-transformed.json"]:
+                         "template.yaml", "template-transformed.json", "docs/integrity.md"]:
             self.assertIn(expected, listed)
 
     def test_the_changes_are_this_versions_changelog_section(self):
