@@ -46,6 +46,17 @@ pub(crate) fn validator_metrics(counts: &Counts, digests_late: usize) -> Vec<Met
                 "Count",
                 json!(forwarding.log_files_forwarded_differs),
             ),
+            (
+                "LogFilesForwarded",
+                "Count",
+                json!(forwarding.log_files_forwarded),
+            ),
+            (
+                "LogFilesForwardPending",
+                "Count",
+                json!(forwarding.log_files_forward_pending),
+            ),
+            ("RepairsSent", "Count", json!(forwarding.repairs_sent)),
         ]);
     }
     metrics
@@ -61,7 +72,12 @@ pub(crate) fn validator_part_metrics(counts: &Counts, late: bool) -> Vec<Metric>
         .filter(|(name, _, value)| {
             !matches!(
                 *name,
-                "DigestsValid" | "BackfillDigestsValid" | "LogFilesValid"
+                "DigestsValid"
+                    | "BackfillDigestsValid"
+                    | "LogFilesValid"
+                    | "LogFilesForwarded"
+                    | "LogFilesForwardPending"
+                    | "RepairsSent"
             ) && value.as_u64() != Some(0)
         })
         .collect()

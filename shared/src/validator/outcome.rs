@@ -137,6 +137,7 @@ impl Outcome {
         }
         let mut metrics = validator_metrics(&self.counts(), self.late().count());
         metrics.push(("MessagesUnreadable", "Count", json!(self.unreadable)));
+        metrics.push(("RechecksSent", "Count", json!(self.rechecks_sent)));
         // Only with an audit: without one, nothing of it appears.
         if !self.audits.is_empty() {
             let all = self.audits.iter().flat_map(audit_metrics);
