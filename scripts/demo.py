@@ -234,6 +234,13 @@ def integrity_demo(session, endpoint, env, invoke_port, day):
         verdicts = logs.get_log_events(logGroupName=INTEGRITY_GROUP, logStreamName=stream["logStreamName"], startFromHead=True)["events"]
         statuses = collections.Counter(json.loads(e["message"])["status"] for e in verdicts)
         print(f"log group {INTEGRITY_GROUP}\n  stream {stream['logStreamName']}: {len(verdicts)} verdicts ({', '.join(f'{s} {n}' for s, n in sorted(statuses.items()))})")
+    print("\ndemo: what the validator function concluded, at a glance")
+    print(f"\n$ validator status --trail-arn {arn} --log-group {INTEGRITY_GROUP}")
+    status = subprocess.run([ROOT / "target" / "debug" / "validator", "status", "--trail-arn", arn, "--log-group", INTEGRITY_GROUP],
+                            env=dict(env, AWS_ENDPOINT_URL=endpoint), capture_output=True, text=True)
+    for line in (status.stdout + status.stderr).splitlines():
+        print(f"  {line}")
+    print(f"  (exit status {status.returncode})")
     print("\ndemo: the validator as a command, like aws cloudtrail validate-logs")
     command = [ROOT / "target" / "debug" / "validator", "validate-logs", "--trail-arn", arn, "--start-time", start, "--end-time", end,
                "--s3-bucket", INTEGRITY_BUCKET, "--public-keys-file", signed / "public-keys.json"]

@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, HashMap};
 use serde::Deserialize;
 
 use crate::arguments::parse_time;
-use crate::clock::iso_text;
+use crate::clock::{iso_seconds, iso_text};
 use crate::human::{count, counted};
 
 /// One event of the integrity group, as CloudWatch Logs returns it.
@@ -26,6 +26,9 @@ struct Event {
     subject: String,
     #[serde(default)]
     key: Option<String>,
+    /// A late report's newest digest (its end time), when one was found.
+    #[serde(default, rename = "newestDigest")]
+    newest_digest: Option<String>,
 }
 
 /// What the function concluded of one account and region.
@@ -35,7 +38,8 @@ pub struct RegionStatus {
     pub region: String,
     pub digests_valid: u64,
     pub digests_invalid: u64,
-    /// Reported late by the hourly check, with no digest verdict since.
+    /// Reported late by the hourly check, and no digest newer than the report's newest has
+    /// been validated.
     pub late: bool,
     pub log_files_valid: u64,
     pub log_files_invalid: u64,
@@ -122,8 +126,8 @@ impl TrailStatus {
     ) -> Self {
         let mut regions: BTreeMap<(String, String), RegionStatus> = BTreeMap::new();
         let mut newest: HashMap<(String, String, &'static str, String), Newest> = HashMap::new();
-        let mut late_at: HashMap<(String, String), i64> = HashMap::new();
-        let mut digest_at: HashMap<(String, String), i64> = HashMap::new();
+        // By account and region: the newest digest a late report had seen (MIN: none).
+        let mut late_at: HashMap<(String, String), Option<i64>> = HashMap::new();
         let mut unreadable = 0;
         for (order, event) in events.into_iter().enumerate() {
             let Some((account, region)) = stream_of(event.stream, trail_name) else {
@@ -146,18 +150,15 @@ impl TrailStatus {
                 "log" => "log",
                 "forwarding" => "forwarding",
                 "digests" if read.status == "late" => {
-                    let at = late_at.entry(place).or_default();
-                    *at = (*at).max(event.timestamp_millis);
+                    let newest = read.newest_digest.as_deref().and_then(iso_seconds);
+                    let at = late_at.entry(place).or_insert(None);
+                    *at = (*at).max(Some(newest.unwrap_or(i64::MIN)));
                     continue;
                 }
                 _ => continue,
             };
             if class == "forwarding" && read.status == "notForwarded" {
                 status.repairs += 1;
-            }
-            if class == "digest" {
-                let at = digest_at.entry(place.clone()).or_default();
-                *at = (*at).max(event.timestamp_millis);
             }
             let Some(key) = read.key else { continue };
             let slot = newest.entry((place.0, place.1, class, key)).or_insert((
@@ -170,10 +171,9 @@ impl TrailStatus {
             }
         }
         count_newest(&mut regions, newest);
-        for (place, late) in late_at {
-            let digested = digest_at.get(&place).copied().unwrap_or(i64::MIN);
-            if let Some(status) = regions.get_mut(&place) {
-                status.late = late > digested;
+        for (place, seen) in late_at {
+            if let (Some(status), Some(seen)) = (regions.get_mut(&place), seen) {
+                status.late = status.last_digest.unwrap_or(i64::MIN) <= seen;
             }
         }
         Self {
@@ -425,12 +425,18 @@ mod tests {
     }
 
     #[test]
-    fn a_digest_after_the_late_report_ends_the_lateness_and_nothing_read_is_not_well() {
-        let events = [
-            event(EAST, 1, r#"{"status":"late","subject":"digests"}"#),
-            event(EAST, 2, DIGEST),
-        ];
-        assert!(status(&events).is_well());
+    fn only_a_digest_newer_than_the_late_reports_ends_the_lateness() {
+        // The report saw 13:00 as the newest digest: a verdict on that digest written later (a
+        // range over the past) does not end it; a newer digest does.
+        let late = r#"{"status":"late","subject":"digests","newestDigest":"2026-11-25T13:00:00Z"}"#;
+        let still = [event(EAST, 1, late), event(EAST, 2, DIGEST)];
+        assert!(status(&still).regions[0].late);
+        let newer = DIGEST.replace("20261125T130000Z", "20261125T140000Z");
+        let ended = [event(EAST, 1, late), event(EAST, 2, &newer)];
+        assert!(status(&ended).is_well());
+        // A report that found no digest at all: late until one is validated.
+        let none = [event(EAST, 1, r#"{"status":"late","subject":"digests"}"#)];
+        assert!(status(&none).regions[0].late);
         assert!(!status(&[]).is_well());
     }
 }
