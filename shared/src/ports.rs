@@ -230,7 +230,7 @@ pub trait DeadLetterQueue: Send + Sync + 'static {
 /// Where continuation messages go (`CONTINUATION_QUEUE_URL`).
 pub trait ContinuationQueue: Send + Sync + 'static {
     /// Sends `continuation`, delivered after `delay` (SQS's per-message delay, at most
-    /// [`MAX_CONTINUATION_DELAY`]; zero: at once).
+    /// [`MAX_SQS_DELAY`]; zero: at once).
     fn send(
         &self,
         continuation: &Continuation,
@@ -240,5 +240,5 @@ pub trait ContinuationQueue: Send + Sync + 'static {
 
 /// SQS delays a message at most 15 minutes (`DelaySeconds`, 0 to 900:
 /// https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-message-timers.html).
-/// A continuation that comes early is refused by the checkpoint and deferred again.
-pub const MAX_CONTINUATION_DELAY: std::time::Duration = std::time::Duration::from_secs(900);
+/// A continuation or a recheck that comes early is deferred, or sent on, again.
+pub const MAX_SQS_DELAY: std::time::Duration = std::time::Duration::from_secs(900);

@@ -10,7 +10,7 @@ use super::lease::Held;
 use super::outcome::{Deferral, Failure, Outcome, Settled};
 use crate::checkpoint::Lease;
 use crate::object::{Continuation, ObjectRef};
-use crate::ports::{CheckpointStore, MAX_CONTINUATION_DELAY};
+use crate::ports::{CheckpointStore, MAX_SQS_DELAY};
 
 /// After a retryable failure that followed progress: the rest from the checkpoint's record,
 /// read once a put of unknown outcome can no longer land (at once when none is in flight).
@@ -64,7 +64,7 @@ pub fn behind_put(settled: Settled, object: &ObjectRef, has_queue: bool) -> Sett
 /// second), at most SQS's limit.
 pub fn delay_until(not_before_millis: i64, now_millis: i64) -> Duration {
     let millis = u64::try_from(not_before_millis.saturating_sub(now_millis)).unwrap_or(0);
-    Duration::from_secs(millis.div_ceil(1000)).min(MAX_CONTINUATION_DELAY)
+    Duration::from_secs(millis.div_ceil(1000)).min(MAX_SQS_DELAY)
 }
 
 #[cfg(test)]
@@ -76,6 +76,6 @@ mod tests {
         assert_eq!(delay_until(1_000, 2_000), Duration::ZERO);
         assert_eq!(delay_until(2_001, 1_000), Duration::from_secs(2));
         assert_eq!(delay_until(1_300, 1_000), Duration::from_secs(1));
-        assert_eq!(delay_until(i64::MAX, 0), MAX_CONTINUATION_DELAY);
+        assert_eq!(delay_until(i64::MAX, 0), MAX_SQS_DELAY);
     }
 }

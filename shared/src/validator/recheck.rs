@@ -15,15 +15,13 @@ use crate::digest::provenance::{Forwarding, ForwardingVerdict};
 use crate::digest::report::{ListedLogFile, Report};
 use crate::digest::validate::Validated;
 use crate::digest::verdict::{Status, Subject, Verdict};
+use crate::ports::MAX_SQS_DELAY;
 
 /// The field that names a recheck, in an SQS body or a direct payload.
 pub const RECHECK_FORWARDING: &str = "recheckForwarding";
 
 /// Files per recheck message: about 300 bytes each keeps a message far below SQS's 256 KiB.
 const FILES_PER_MESSAGE: usize = 200;
-
-/// SQS's longest per-message delay.
-const MAX_DELAY: Duration = Duration::from_secs(900);
 
 /// The files of one valid digest still pending, to be reconciled again once the grace after
 /// the digest's end has passed.
@@ -149,7 +147,7 @@ impl Recheck {
     /// How long SQS should hold it, sent at `now`: until `not_before`, at most 15 minutes.
     pub fn delay(&self, now: i64) -> Duration {
         let seconds = u64::try_from(self.not_before - now).unwrap_or(0);
-        Duration::from_secs(seconds).min(MAX_DELAY)
+        Duration::from_secs(seconds).min(MAX_SQS_DELAY)
     }
 
     /// Whether its time has come.

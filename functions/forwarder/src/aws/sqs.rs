@@ -8,9 +8,7 @@ use aws_sdk_sqs::types::MessageAttributeValue;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use trailwatch::object::Continuation;
-use trailwatch::ports::{
-    CallError, ContinuationQueue, DeadLetter, DeadLetterQueue, MAX_CONTINUATION_DELAY,
-};
+use trailwatch::ports::{CallError, ContinuationQueue, DeadLetter, DeadLetterQueue, MAX_SQS_DELAY};
 use trailwatch::trigger::SqsReceipt;
 
 const CALL: &str = "sending the continuation message";
@@ -25,7 +23,7 @@ impl ContinuationQueue for SqsContinuations {
         let body = continuation
             .to_message_body()
             .map_err(|e| CallError::permanent(CALL, e.to_string()))?;
-        let delay_seconds = delay.min(MAX_CONTINUATION_DELAY).as_secs();
+        let delay_seconds = delay.min(MAX_SQS_DELAY).as_secs();
         self.client
             .send_message()
             .queue_url(&self.queue_url)

@@ -5,7 +5,7 @@
 
 use trailwatch::aws::sqs::send_batches;
 use trailwatch::digest::request::RangeRequest;
-use trailwatch::ports::CallError;
+use trailwatch::ports::{CallError, MAX_SQS_DELAY};
 use trailwatch::validator::{RangeKind, RangeQueue, Recheck, RepairQueue};
 
 pub struct SqsRangeQueue {
@@ -29,7 +29,7 @@ impl RangeQueue for SqsRangeQueue {
         recheck: &Recheck,
         delay: std::time::Duration,
     ) -> Result<(), CallError> {
-        let delay_seconds = i32::try_from(delay.as_secs().min(900)).unwrap_or(900);
+        let delay_seconds = i32::try_from(delay.min(MAX_SQS_DELAY).as_secs()).unwrap_or(0);
         self.client
             .send_message()
             .queue_url(&self.queue_url)
