@@ -5,8 +5,9 @@
 //! request parameters). Our own code never logs a record.
 //! Controls: https://docs.aws.amazon.com/lambda/latest/dg/monitoring-cloudwatchlogs-advanced.html
 
-use tracing_subscriber::EnvFilter;
-use tracing_subscriber::filter::{Directive, LevelFilter};
+use tracing_subscriber::filter::{LevelFilter, Targets};
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
 
 /// Crates held at WARN: the SDK, its runtime and signing, and the HTTP and TLS stack.
 pub(crate) const QUIET_TARGETS: [&str; 9] = [
@@ -22,39 +23,38 @@ pub(crate) const QUIET_TARGETS: [&str; 9] = [
 ];
 
 /// The filter for a requested level or directive list (`DEBUG`, `info,forwarder=trace`):
-/// every directive about a quiet crate is dropped, then each quiet crate is set to WARN.
-pub fn filter(requested: Option<&str>) -> EnvFilter {
-    let mut filter = EnvFilter::builder()
-        .with_default_directive(LevelFilter::INFO.into())
-        .parse_lossy("");
+/// every directive about a quiet crate is dropped, then each quiet crate is set to WARN. A
+/// directive is a level (the default), `target=level`, or a bare target (all its levels), as
+/// `RUST_LOG` spells them; a target matches itself and every target it begins (`trailwatch`
+/// matches `trailwatch::pipeline`), and the longest match decides.
+pub fn filter(requested: Option<&str>) -> Targets {
+    let mut filter = Targets::new().with_default(LevelFilter::INFO);
     for text in requested.unwrap_or("INFO").split(',') {
         let text = text.trim();
-        let quiet = QUIET_TARGETS.iter().any(|target| text.starts_with(target));
-        if let (false, Ok(directive)) = (quiet, text.parse::<Directive>()) {
-            filter = filter.add_directive(directive);
+        if text.is_empty() || QUIET_TARGETS.iter().any(|target| text.starts_with(target)) {
+            continue;
         }
+        filter = match text.split_once('=') {
+            Some((target, level)) => match level.trim().parse::<LevelFilter>() {
+                Ok(level) => filter.with_target(target.trim(), level),
+                Err(_) => filter,
+            },
+            None => match text.parse::<LevelFilter>() {
+                Ok(level) => filter.with_default(level),
+                Err(_) => filter.with_target(text, LevelFilter::TRACE),
+            },
+        };
     }
-    for target in QUIET_TARGETS {
-        if let Ok(directive) = format!("{target}=warn").parse::<Directive>() {
-            filter = filter.add_directive(directive);
-        }
-    }
-    filter
+    filter.with_targets(QUIET_TARGETS.map(|target| (target, LevelFilter::WARN)))
 }
 
 /// `--debug` on a command: our code and the SDK's request flow (credentials, endpoints, calls,
 /// retries) at DEBUG; the HTTP and TLS stack stays at WARN, and nothing is at TRACE, where
 /// request and response bodies are logged.
-pub(crate) fn debug_filter() -> EnvFilter {
-    let mut filter = EnvFilter::builder()
-        .with_default_directive(LevelFilter::DEBUG.into())
-        .parse_lossy("");
-    for target in ["hyper", "h2", "rustls", "tower"] {
-        if let Ok(directive) = format!("{target}=warn").parse::<Directive>() {
-            filter = filter.add_directive(directive);
-        }
-    }
-    filter
+pub(crate) fn debug_filter() -> Targets {
+    Targets::new()
+        .with_default(LevelFilter::DEBUG)
+        .with_targets(["hyper", "h2", "rustls", "tower"].map(|target| (target, LevelFilter::WARN)))
 }
 
 /// A command's subscriber, on standard error beside its output: `--debug`'s filter, else
@@ -69,10 +69,12 @@ pub fn init_command_subscriber(debug: bool) {
         ))
     };
     tracing_subscriber::fmt()
+        .with_max_level(LevelFilter::TRACE)
         .with_target(false)
         .without_time()
         .with_writer(std::io::stderr)
-        .with_env_filter(filter)
+        .finish()
+        .with(filter)
         .init();
 }
 
@@ -89,16 +91,18 @@ where
     let requested = std::env::var("AWS_LAMBDA_LOG_LEVEL")
         .or_else(|_| std::env::var("RUST_LOG"))
         .ok();
+    let filter = filter(requested.as_deref());
+    // The builder's own level passes everything; `filter` decides.
     let builder = tracing_subscriber::fmt()
+        .with_max_level(LevelFilter::TRACE)
         .with_target(false)
         .without_time()
-        .with_writer(writer)
-        .with_env_filter(filter(requested.as_deref()));
+        .with_writer(writer);
     let json = std::env::var("AWS_LAMBDA_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json"));
     if json {
-        builder.json().init();
+        builder.json().finish().with(filter).init();
     } else {
-        builder.init();
+        builder.finish().with(filter).init();
     }
 }
 
@@ -126,9 +130,10 @@ mod tests {
         let captured = Captured::default();
         let writer = captured.clone();
         let subscriber = tracing_subscriber::fmt()
-            .with_env_filter(filter(Some(requested)))
+            .with_max_level(LevelFilter::TRACE)
             .with_writer(move || writer.clone())
-            .finish();
+            .finish()
+            .with(filter(Some(requested)));
         tracing::subscriber::with_default(subscriber, || {
             tracing::trace!(target: "aws_smithy_runtime::client::orchestrator", "sdk request body");
             tracing::debug!(target: "hyper_util::client", "http frame");
@@ -154,6 +159,17 @@ mod tests {
             assert!(text.contains("our debug line"), "{requested}: {text}");
         }
         assert!(!logged("INFO").contains("our debug line"));
+        // A target's own level, a bare target (all its levels), and a level in capitals.
+        for requested in [
+            "warn,trailwatch=debug",
+            "WARN, trailwatch",
+            "error,trailwatch=DEBUG",
+        ] {
+            let text = logged(requested);
+            assert!(text.contains("our debug line"), "{requested}: {text}");
+            assert!(!text.contains("http frame"), "{requested}: {text}");
+        }
+        assert!(!logged("warn,trailwatch::digest=debug").contains("our debug line"));
     }
 
     #[test]
@@ -161,9 +177,10 @@ mod tests {
         let captured = Captured::default();
         let writer = captured.clone();
         let subscriber = tracing_subscriber::fmt()
-            .with_env_filter(debug_filter())
+            .with_max_level(LevelFilter::TRACE)
             .with_writer(move || writer.clone())
-            .finish();
+            .finish()
+            .with(debug_filter());
         tracing::subscriber::with_default(subscriber, || {
             tracing::trace!(target: "aws_smithy_runtime::client::orchestrator", "sdk request body");
             tracing::debug!(target: "aws_smithy_runtime::client::orchestrator", "beginning attempt");
