@@ -50,6 +50,18 @@ def nested(depth: int) -> bytes:
             + b"]" * (depth - 1) + b'},{"eventTime":"2026-11-25T12:00:01Z"}]}')
 
 
+def at_block_edges() -> dict:
+    """Escapes and a string's end on each side of byte 64 of the file, and 12 bytes later of the
+    record: the edges of the 64-byte blocks the lanes classify at once."""
+    seeds = {}
+    head = '{"Records":[{"eventName":"'
+    for offset in (61, 62, 63, 64, 65):
+        for name, escape in (("quote", '\\"'), ("backslash", "\\\\"), ("unicode", "\\u00e9"), ("tab", "\t")):
+            text = head + "a" * (offset - len(head)) + escape + 'x","eventTime":"2026-11-25T12:00:00Z"}]}'
+            seeds[f"block-{name}-{offset}"] = text.encode()
+    return seeds
+
+
 def member(data: bytes) -> bytes:
     return gzip.compress(data, mtime=0)
 
@@ -188,6 +200,10 @@ def main() -> None:
         write("split_json", name, data)
     for name, data in gzip_seeds(raw).items():
         write("split_gzip", name, data)
+    # The lanes against the words: the splitter's seeds that fit its input limit, and block edges.
+    for name, data in {**raw, **at_block_edges()}.items():
+        if len(data) <= 70_000:
+            write("split_lanes", name, data)
     for key in ["AWSLogs/111122223333/CloudTrail/us-east-1/2026/11/25/111122223333_CloudTrail_us-east-1_20261125T1205Z_abcdefghijklmnop.json.gz",
                 "audit+trail/AWSLogs/o-aa11bb22cc/444455556666/CloudTrail-Digest/eu-west-1/2026/11/25/444455556666_CloudTrail-Digest_eu-west-1_t_us-east-1_20261125T120000Z.json.gz",
                 "AWSLogs/111122223333/CloudTrail-Insight/us-east-1/2026/11/25/111122223333_CloudTrail-Insight_us-east-1_20261125T1205Z_abc.json.gz",

@@ -1,9 +1,13 @@
-//! What the fuzz targets share: the differential check of the record splitter against the
-//! serde reference reader.
+//! What the fuzz targets share: the differential checks of the record splitter against the
+//! serde reference reader, and of its SIMD lanes against the word-at-a-time path.
 
+use trailwatch::json_text::{
+    BLOCK, FindSpecial, Lanes, Words, classify_lanes, classify_scalar, write_string,
+    write_string_words,
+};
 use trailwatch::trail::{FileError, RecordFields};
 use trailwatch::trail::read_records;
-use trailwatch::trail::split::{Element, split_records};
+use trailwatch::trail::split::{Element, split_records, split_records_with};
 
 /// Records longer than this are only measured: small, so short inputs reach that path (the
 /// product's limit, 1,048,550 bytes, is a unit test of the splitter).
@@ -64,4 +68,41 @@ pub fn compare_with_reference(data: &[u8]) {
         (Err(error), Ok(_)) => panic!("the splitter refused a file the reference reads: {error}"),
         _ => {}
     }
+}
+
+/// Splits `data` with string ends found on SIMD lanes (the product) and eight bytes at a time
+/// (the splitter before SIMD), and checks every element, field and error is the same; checks
+/// the lanes classify each 64-byte block as the scalar classifier does, and that the request
+/// body escaper writes what the word-at-a-time escaper writes.
+pub fn compare_lanes_with_words(data: &[u8]) {
+    assert_eq!(
+        elements_with::<Lanes>(data),
+        elements_with::<Words>(data),
+        "the lanes and the words split differently"
+    );
+    // Every alignment of the first bytes (the rest repeat what these show).
+    let head = &data[..data.len().min(4096)];
+    for start in 0..head.len().min(BLOCK) {
+        for block in head[start..].chunks(BLOCK) {
+            let mut padded = [b' '; BLOCK];
+            padded[..block.len()].copy_from_slice(block);
+            assert_eq!(classify_lanes(&padded), classify_scalar(&padded));
+        }
+    }
+    let text = String::from_utf8_lossy(data);
+    let (mut lanes, mut words) = (Vec::new(), Vec::new());
+    write_string(&text, &mut lanes);
+    write_string_words(&text, &mut words);
+    assert_eq!(lanes, words, "the escapers differ");
+}
+
+/// Each element as text (kind, bytes, fields), then the result, for comparison.
+fn elements_with<S: FindSpecial>(data: &[u8]) -> Vec<String> {
+    let mut seen = Vec::new();
+    let result = split_records_with::<S, _, _>(data, MAX_ELEMENT, |index, element| {
+        seen.push(format!("{index}: {element:?}"));
+        Ok(())
+    });
+    seen.push(format!("{result:?}"));
+    seen
 }

@@ -12,6 +12,7 @@
 //! have none of these where the fields are, so they all take the fast path.
 
 use super::record::RecordFields;
+use crate::json_text::FindSpecial;
 
 mod parser;
 mod spans;
@@ -36,9 +37,10 @@ pub(crate) enum Scan<'a> {
     Unsure,
 }
 
-/// Reads the record at the start of `bytes` (no whitespace before it).
-pub(crate) fn read_record(bytes: &[u8]) -> Scan<'_> {
-    let mut parser = Parser::new(bytes);
+/// Reads the record at the start of `bytes` (no whitespace before it), finding string ends
+/// with `S`.
+pub(crate) fn read_record<S: FindSpecial>(bytes: &[u8]) -> Scan<'_> {
+    let mut parser = Parser::<S>::new(bytes);
     let spans = match parser.record() {
         Ok(spans) => spans,
         Err(Stop::Incomplete) => return Scan::Incomplete,
@@ -56,6 +58,7 @@ pub(crate) fn read_record(bytes: &[u8]) -> Scan<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::json_text::{Lanes, Words};
 
     /// The fields as the serde reader gives them, written out for comparison.
     fn reference(text: &str) -> Option<String> {
@@ -64,9 +67,19 @@ mod tests {
             .map(|fields| format!("{fields:?}"))
     }
 
-    /// One pass over `text` alone: its fields, or `None` when it gave up.
+    /// One pass over `text` alone: its fields, or `None` when it gave up; the same whichever
+    /// finder looks for string ends.
     fn one_pass(text: &str) -> Option<String> {
-        match read_record(text.as_bytes()) {
+        let words = match read_record::<Words>(text.as_bytes()) {
+            Scan::Complete { text, fields } => Some((text, format!("{fields:?}"))),
+            _ => None,
+        };
+        let lanes = match read_record::<Lanes>(text.as_bytes()) {
+            Scan::Complete { text, fields } => Some((text, format!("{fields:?}"))),
+            _ => None,
+        };
+        assert_eq!(lanes, words, "{text}");
+        match read_record::<Lanes>(text.as_bytes()) {
             Scan::Complete { text: read, fields } => {
                 assert_eq!(read, text);
                 Some(format!("{fields:?}"))
@@ -99,7 +112,10 @@ mod tests {
             .text;
         for end in 0..record.len() {
             assert!(
-                matches!(read_record(&record.as_bytes()[..end]), Scan::Incomplete),
+                matches!(
+                    read_record::<Lanes>(&record.as_bytes()[..end]),
+                    Scan::Incomplete
+                ),
                 "{end}"
             );
         }
@@ -162,7 +178,10 @@ mod tests {
 
     #[test]
     fn invalid_utf8_is_left_to_the_reference_path() {
-        assert!(matches!(read_record(b"{\"a\":\"\xff\"}"), Scan::Unsure));
+        assert!(matches!(
+            read_record::<Lanes>(b"{\"a\":\"\xff\"}"),
+            Scan::Unsure
+        ));
     }
 
     #[test]

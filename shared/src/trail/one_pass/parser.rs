@@ -4,7 +4,7 @@
 use std::ops::Range;
 
 use super::spans::*;
-use crate::json_text::find_special;
+use crate::json_text::FindSpecial;
 
 /// Nesting this pass follows; deeper records take the reference path (serde_json stops at 128).
 pub const MAX_NESTING: usize = 100;
@@ -24,15 +24,21 @@ enum Value {
     Other,
 }
 
-pub(super) struct Parser<'b> {
+pub(super) struct Parser<'b, S> {
     bytes: &'b [u8],
     /// The first byte not read yet.
     pub(super) at: usize,
+    /// Where strings end.
+    specials: S,
 }
 
-impl<'b> Parser<'b> {
+impl<'b, S: FindSpecial> Parser<'b, S> {
     pub(super) fn new(bytes: &'b [u8]) -> Self {
-        Self { bytes, at: 0 }
+        Self {
+            bytes,
+            at: 0,
+            specials: S::default(),
+        }
     }
 
     fn peek(&self) -> Step<u8> {
@@ -87,11 +93,11 @@ impl<'b> Parser<'b> {
         let start = self.at;
         let mut escaped = false;
         loop {
-            let Some(found) = find_special(&self.bytes[self.at..]) else {
+            let Some(found) = self.specials.find(self.bytes, self.at) else {
                 self.at = self.bytes.len();
                 return Err(Stop::Incomplete);
             };
-            self.at += found;
+            self.at = found;
             match self.bytes[self.at] {
                 b'"' => {
                     self.at += 1;

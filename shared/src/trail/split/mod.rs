@@ -17,6 +17,7 @@ use std::io::{self, Read};
 use super::file::{FileError, Stop};
 use super::one_pass::{Scan, read_record};
 use super::record::RecordFields;
+use crate::json_text::{FindSpecial, Lanes};
 
 mod value;
 pub use value::MAX_DEPTH;
@@ -50,8 +51,26 @@ pub enum Element<'a> {
 
 /// Calls `visit(index, element)` for each element of `Records` in file order; returns the
 /// number of elements. Elements longer than `max_element` bytes are reported as too large.
-pub fn split_records<R, F>(input: R, max_element: usize, mut visit: F) -> Result<u64, FileError>
+pub fn split_records<R, F>(input: R, max_element: usize, visit: F) -> Result<u64, FileError>
 where
+    R: Read,
+    F: FnMut(u64, Element<'_>) -> Result<(), Stop>,
+{
+    split_records_with::<Lanes, R, F>(input, max_element, visit)
+}
+
+/// [`split_records`], finding string ends with `S`: [`Lanes`] in the product, [`Words`] (the
+/// splitter before SIMD) as the reference the tests and the `split_lanes` fuzz target compare
+/// it with.
+///
+/// [`Words`]: crate::json_text::Words
+pub fn split_records_with<S, R, F>(
+    input: R,
+    max_element: usize,
+    mut visit: F,
+) -> Result<u64, FileError>
+where
+    S: FindSpecial,
     R: Read,
     F: FnMut(u64, Element<'_>) -> Result<(), Stop>,
 {
@@ -85,7 +104,7 @@ where
                 return Err(FileError::NoRecordsArray);
             }
             scanner.pos += 1;
-            count = Some(scanner.elements(max_element, &mut visit)?);
+            count = Some(scanner.elements::<S, _>(max_element, &mut visit)?);
         } else {
             scanner.skip_value()?;
         }
@@ -223,8 +242,9 @@ impl<R: Read> Scanner<R> {
     }
 
     /// The elements of the Records array, after its `[`.
-    fn elements<F>(&mut self, max_element: usize, visit: &mut F) -> Result<u64, FileError>
+    fn elements<S, F>(&mut self, max_element: usize, visit: &mut F) -> Result<u64, FileError>
     where
+        S: FindSpecial,
         F: FnMut(u64, Element<'_>) -> Result<(), Stop>,
     {
         let mut record = Vec::new();
@@ -235,7 +255,7 @@ impl<R: Read> Scanner<R> {
             return Ok(0);
         }
         loop {
-            if !self.visit_in_one_pass(max_element, count, visit)? {
+            if !self.visit_in_one_pass::<S, F>(max_element, count, visit)? {
                 record.clear();
                 let mut capture = Capture::Keep(&mut record);
                 let too_deep = self.value(&mut capture, max_element as u64)?;
@@ -259,17 +279,18 @@ impl<R: Read> Scanner<R> {
     /// The record at `pos`, read in place in one pass and visited; false when it must take
     /// the splitting path instead (nothing consumed). The buffer grows to hold a record of up
     /// to `max_element` bytes whole.
-    fn visit_in_one_pass<F>(
+    fn visit_in_one_pass<S, F>(
         &mut self,
         max_element: usize,
         index: u64,
         visit: &mut F,
     ) -> Result<bool, FileError>
     where
+        S: FindSpecial,
         F: FnMut(u64, Element<'_>) -> Result<(), Stop>,
     {
         loop {
-            match read_record(&self.buf[self.pos..self.len]) {
+            match read_record::<S>(&self.buf[self.pos..self.len]) {
                 Scan::Complete { text, .. } if text.len() > max_element => return Ok(false),
                 Scan::Complete { text, fields } => {
                     let length = text.len();
@@ -363,6 +384,8 @@ fn unescape_key(raw: &[u8]) -> Option<String> {
     serde_json::from_slice::<String>(&quoted).ok()
 }
 
+#[cfg(test)]
+mod lanes_tests;
 #[cfg(test)]
 mod tests {
     use super::*;
