@@ -8,9 +8,10 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use std::sync::Arc;
 use trailwatch::generate::TrailSpec;
 
+use trailwatch::json_text::{Words, write_string, write_string_words};
 use trailwatch::logs::{Batch, BatchBuilder, Destination, LogEvent, put_log_events_body};
 use trailwatch::route::Routes;
-use trailwatch::trail::split::split_records;
+use trailwatch::trail::split::{split_records, split_records_with};
 use trailwatch::trail::{RecordFields, read_records};
 
 const ROUTES: &str = include_str!("../../events/config/routes-three-groups.json");
@@ -38,6 +39,17 @@ fn stages(c: &mut Criterion) {
             })
         })
     });
+    group.bench_function(
+        "split records and read fields, one pass, word at a time (before SIMD)",
+        |b| {
+            b.iter(|| {
+                split_records_with::<Words, _, _>(plain.as_bytes(), usize::MAX, |_, element| {
+                    black_box(element);
+                    Ok(())
+                })
+            })
+        },
+    );
     group.bench_function("split records (serde reader, the reference)", |b| {
         b.iter(|| {
             read_records(plain.as_bytes(), |_, raw| {
@@ -97,6 +109,25 @@ fn stages(c: &mut Criterion) {
     };
     group.bench_function("write PutLogEvents bodies", |b| {
         b.iter(|| black_box(put_log_events_body(&destination, &batch)))
+    });
+    let mut escaped = Vec::with_capacity(2 * bytes);
+    group.bench_function("escape messages, lanes", |b| {
+        b.iter(|| {
+            escaped.clear();
+            texts
+                .iter()
+                .for_each(|text| write_string(text, &mut escaped));
+            black_box(escaped.len())
+        })
+    });
+    group.bench_function("escape messages, word at a time (before SIMD)", |b| {
+        b.iter(|| {
+            escaped.clear();
+            texts
+                .iter()
+                .for_each(|text| write_string_words(text, &mut escaped));
+            black_box(escaped.len())
+        })
     });
     group.finish();
 }

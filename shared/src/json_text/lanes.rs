@@ -102,11 +102,18 @@ pub(super) fn expand(block: &[u8; BLOCK], mut escape: u64, out: &mut Vec<u8>) {
     }
     let mut source = [0u8; BLOCK + STEP];
     source[..BLOCK].copy_from_slice(block);
-    let mut expanded = [0u8; 2 * BLOCK + STEP];
+    // Written in place, then cut to what was written: no second copy.
+    let start = out.len();
+    out.resize(start + EXPANDED, 0);
+    let Some(expanded) = out[start..].first_chunk_mut::<EXPANDED>() else {
+        // Not reached (`resize` made the room); escaped the plain way all the same.
+        out.truncate(start);
+        return super::write_escaped::<super::Words>(block, out);
+    };
     let (mut from, mut at) = (0, 0);
     while escape != 0 {
         let index = escape.trailing_zeros() as usize;
-        copy_run(&source, from, &mut expanded, at, index - from);
+        copy_run(&source, from, expanded, at, index - from);
         at += index - from;
         expanded[at] = b'\\';
         expanded[at + 1] = block[index];
@@ -114,10 +121,13 @@ pub(super) fn expand(block: &[u8; BLOCK], mut escape: u64, out: &mut Vec<u8>) {
         from = index + 1;
         escape &= escape - 1;
     }
-    copy_run(&source, from, &mut expanded, at, BLOCK - from);
+    copy_run(&source, from, expanded, at, BLOCK - from);
     at += BLOCK - from;
-    out.extend_from_slice(&expanded[..at]);
+    out.truncate(start + at);
 }
+
+/// Room for a block whose every byte is escaped, and one copy step past it.
+const EXPANDED: usize = 2 * BLOCK + STEP;
 
 /// The copy step of [`expand`]: the buffers are padded by one step past anything copied.
 const STEP: usize = 16;
@@ -128,7 +138,7 @@ const STEP: usize = 16;
 fn copy_run(
     source: &[u8; BLOCK + STEP],
     from: usize,
-    expanded: &mut [u8; 2 * BLOCK + STEP],
+    expanded: &mut [u8; EXPANDED],
     at: usize,
     length: usize,
 ) {

@@ -98,7 +98,7 @@ fn write_string_with<F: FindSpecial>(text: &str, out: &mut Vec<u8>) {
 }
 
 /// `bytes` escaped, without quotes around them.
-fn write_escaped<F: FindSpecial>(bytes: &[u8], out: &mut Vec<u8>) {
+pub(crate) fn write_escaped<F: FindSpecial>(bytes: &[u8], out: &mut Vec<u8>) {
     let mut finder = F::default();
     let mut copied = 0;
     while let Some(found) = finder.find(bytes, copied) {
