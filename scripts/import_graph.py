@@ -13,12 +13,12 @@ import sys
 from pathlib import Path
 
 SRC = Path(__file__).resolve().parent.parent / "shared" / "src"
-TEST_FILES = {"tests.rs", "fakes.rs", "checkpoint_tests.rs"}
+TEST_FILES = {"tests.rs", "fakes.rs"}
 
 
 def production_files():
     for path in sorted(SRC.rglob("*.rs")):
-        if path.name in TEST_FILES or "bin" in path.relative_to(SRC).parts or path == SRC / "lib.rs":
+        if path.name in TEST_FILES or path.name.endswith("_tests.rs") or "bin" in path.relative_to(SRC).parts or path == SRC / "lib.rs":
             continue
         yield path
 

@@ -91,6 +91,14 @@ fn stages(c: &mut Criterion) {
             black_box(builder.finish());
         })
     });
+    group.finish();
+    writing(c, &texts, bytes);
+}
+
+/// The request bodies and the escaping in them.
+fn writing(c: &mut Criterion, texts: &[String], bytes: usize) {
+    let mut group = c.benchmark_group("stages");
+    group.throughput(Throughput::Bytes(bytes as u64));
     let destination = Destination {
         log_group: Arc::from("/trailwatch/cloudtrail"),
         log_stream: Arc::from("111122223333_CloudTrail_us-east-1"),

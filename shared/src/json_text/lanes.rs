@@ -11,6 +11,8 @@
 
 use wide::u8x16;
 
+use super::words::{FindSpecial, Words, write_escaped};
+
 /// The bytes classified at once.
 pub const BLOCK: usize = 64;
 
@@ -108,7 +110,7 @@ pub(super) fn expand(block: &[u8; BLOCK], mut escape: u64, out: &mut Vec<u8>) {
     let Some(expanded) = out[start..].first_chunk_mut::<EXPANDED>() else {
         // Not reached (`resize` made the room); escaped the plain way all the same.
         out.truncate(start);
-        return super::write_escaped::<super::Words>(block, out);
+        return write_escaped::<Words>(block, out);
     };
     let (mut from, mut at) = (0, 0);
     while escape != 0 {
@@ -196,7 +198,7 @@ impl Default for Lanes {
     }
 }
 
-impl super::FindSpecial for Lanes {
+impl FindSpecial for Lanes {
     #[inline]
     fn find(&mut self, bytes: &[u8], from: usize) -> Option<usize> {
         let mut at = from;
@@ -218,7 +220,6 @@ impl super::FindSpecial for Lanes {
 
 #[cfg(test)]
 mod tests {
-    use super::super::FindSpecial;
     use super::*;
 
     /// Every byte value at every position, and seeded random blocks weighted to the specials.
