@@ -4,25 +4,9 @@
 //! UTF-8, deep nesting, truncated files, flipped bytes), read through every buffer boundary.
 //! Every element, its fields, and the file's result must be the same.
 
-use std::io::{self, Read};
-
 use super::split_records_with;
+use super::tests::Chopped;
 use crate::json_text::{FindSpecial, Lanes, Words};
-
-/// Hands out at most `size` bytes per read.
-struct Chopped<'a> {
-    bytes: &'a [u8],
-    size: usize,
-}
-
-impl Read for Chopped<'_> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.size.min(buf.len()).min(self.bytes.len());
-        buf[..n].copy_from_slice(&self.bytes[..n]);
-        self.bytes = &self.bytes[n..];
-        Ok(n)
-    }
-}
 
 /// Each element as text (index, kind, bytes, fields), then the file's result.
 fn elements<S: FindSpecial>(file: &[u8], chunk: usize) -> Vec<String> {

@@ -393,9 +393,9 @@ mod tests {
     use crate::trail::read_records;
 
     /// Hands out at most `size` bytes per read, to cross every buffer boundary.
-    struct Chopped<'a> {
-        bytes: &'a [u8],
-        size: usize,
+    pub(super) struct Chopped<'a> {
+        pub(super) bytes: &'a [u8],
+        pub(super) size: usize,
     }
 
     impl Read for Chopped<'_> {
