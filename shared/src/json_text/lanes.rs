@@ -95,8 +95,8 @@ pub fn classify(block: &[u8; BLOCK]) -> Masks {
 
 /// Appends `block` with a backslash before each byte whose bit is set in `escape` (its quotes
 /// and backslashes; it holds no control character). The runs between them are copied 16 bytes
-/// at a time through padded buffers on the stack, so a run costs one fixed-size copy whatever
-/// its length, instead of a call to copy a few bytes.
+/// at a time from a padded copy of the block straight into `out`, so a run costs one
+/// fixed-size copy whatever its length, instead of a call to copy a few bytes.
 pub(super) fn expand(block: &[u8; BLOCK], mut escape: u64, out: &mut Vec<u8>) {
     if escape == 0 {
         out.extend_from_slice(block);
