@@ -31,6 +31,12 @@ impl Masks {
     }
 }
 
+/// Whether this build classifies on SIMD lanes: where the target has SSE2 or NEON.
+const ON_LANES: bool = cfg!(any(
+    target_feature = "sse2",
+    all(target_arch = "aarch64", target_feature = "neon")
+));
+
 /// Classifies a block on SIMD lanes.
 pub fn classify_lanes(block: &[u8; BLOCK]) -> Masks {
     let quote = u8x16::splat(b'"');
@@ -83,10 +89,7 @@ pub fn classify_scalar(block: &[u8; BLOCK]) -> Masks {
 
 /// The classifier this build uses: lanes where the target has SIMD, else the scalar one.
 pub fn classify(block: &[u8; BLOCK]) -> Masks {
-    if cfg!(any(
-        target_feature = "sse2",
-        all(target_arch = "aarch64", target_feature = "neon")
-    )) {
+    if ON_LANES {
         classify_lanes(block)
     } else {
         classify_scalar(block)
@@ -107,6 +110,8 @@ pub(super) fn expand(block: &[u8; BLOCK], mut escape: u64, out: &mut Vec<u8>) {
     // Written in place, then cut to what was written: no second copy.
     let start = out.len();
     out.resize(start + EXPANDED, 0);
+    // A fixed-size array, so the copies' bounds are known when compiling: as a plain slice the
+    // escaper ran at 1.2 GiB/s instead of 1.6–2.0 in the stages bench.
     let Some(expanded) = out[start..].first_chunk_mut::<EXPANDED>() else {
         // Not reached (`resize` made the room); escaped the plain way all the same.
         out.truncate(start);
@@ -171,10 +176,7 @@ fn special_mask(bytes: &[u8], base: usize) -> u64 {
 }
 
 fn special_of(block: &[u8; BLOCK]) -> u64 {
-    if cfg!(any(
-        target_feature = "sse2",
-        all(target_arch = "aarch64", target_feature = "neon")
-    )) {
+    if ON_LANES {
         special_lanes(block)
     } else {
         classify_scalar(block).special()
