@@ -224,6 +224,19 @@ impl FindSpecial for Lanes {
 mod tests {
     use super::*;
 
+    /// Lambda runs x86-64 and arm64: both must take the lanes, not the scalar stand-in.
+    /// `scripts/test` runs these tests on arm64 too, under qemu.
+    #[test]
+    fn the_lanes_are_taken_on_both_architectures_lambda_runs() {
+        if cfg!(any(target_arch = "x86_64", target_arch = "aarch64")) {
+            // black_box: the assertion is on the build's configuration, which is constant.
+            assert!(
+                std::hint::black_box(ON_LANES),
+                "SIMD lanes are off on this target"
+            );
+        }
+    }
+
     /// Every byte value at every position, and seeded random blocks weighted to the specials.
     #[test]
     fn lanes_classify_every_byte_as_the_scalar_path_does() {
