@@ -3,7 +3,7 @@
 //! and its fields in one pass, nothing routed or batched) and the validator's own hashing path.
 //! Prints seconds and uncompressed bytes for each, one line per measurement, for scripts/bench.
 //!
-//! cargo run --release -p trailwatch-shared --example limits -- FILE.json.gz
+//! cargo run --release -p forwarder --example limits -- FILE.json.gz
 
 use std::fs::File;
 use std::hint::black_box;

@@ -4,7 +4,7 @@
 //! selectors come from the forwarder's own variables (`ROUTES`, `EVENT_SELECTORS`, `DRY_RUN`);
 //! `LOG_GROUP_NAME` defaults to `sink`.
 //!
-//! cargo run --release -p trailwatch-shared --example plan_file -- FILE.json.gz
+//! cargo run --release -p forwarder --example plan_file -- FILE.json.gz
 
 use std::fs::File;
 use std::process::ExitCode;
