@@ -52,8 +52,9 @@ fn mutate(file: &mut Vec<u8>, rng: &mut fastrand::Rng) {
         5 => b"\xff\xfe",
         6 => b"\"",
         7 => b"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[",
-        // A run of backslashes across a block end, an escape cut short, operators inside a
-        // string, whitespace, and letters after a number.
+        // Five backslashes before a quote (the quote escaped: where the run straddles a block
+        // end, the parity is carried), an escape cut short, operators (inside a string when
+        // they land in one), whitespace, and an exponent with a stray letter.
         8 => br#"\\\\\""#,
         9 => br"\u12",
         10 => br#"{":,]"#,
